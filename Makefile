@@ -1,0 +1,36 @@
+# The two commands the README gives: `make demo` and `make test`.
+# Both build the environment from requirements.lock first, on a machine that has only python3.
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
+STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.PHONY: env test demo up lock bench clean
+
+env: $(STAMP)
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing $(VENV) --python python3
+	$(UV) pip sync -q --python $(PY) requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+# Re-resolve the lock after changing dependencies in pyproject.toml.
+lock: | $(UV)
+	$(UV) pip compile -q pyproject.toml --extra local --extra dev --python-version 3.11 -o requirements.lock
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(PY) -m airflow_automl.demo
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .automl .airflow
