@@ -1,0 +1,190 @@
+"""Reading and writing job data by URI: ``s3://`` through boto3 (any S3-compatible endpoint)
+and ``file://`` on local disk, confined to the roots the service was started with."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+
+class StorageAccessError(Exception):
+    """A URI was refused (outside the allowed roots, unsupported scheme) or could not be
+    read or written. The message names the URI and the rule."""
+
+
+class Storage:
+    def __init__(self, file_roots: list[Path], s3_endpoint_url: str | None = None):
+        # Resolve the roots once, so a root that is itself a symlink compares by its target.
+        self.file_roots = [Path(os.path.realpath(root)) for root in file_roots]
+        self.s3_endpoint_url = s3_endpoint_url
+        self._s3_client = None
+
+    # ---- public interface -------------------------------------------------------------
+
+    def list_objects(self, uri: str) -> list[str]:
+        """Every object URI under a prefix, sorted. For file:// a prefix is a directory
+        (all files below it) or a file-name prefix, like an S3 key prefix."""
+        scheme = _scheme(uri)
+        if scheme == "file":
+            return self._list_files(uri)
+        bucket, prefix = _split_s3(uri)
+        found: list[str] = []
+        try:
+            paginator = self._s3().get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    if not item["Key"].endswith("/"):  # "folder" placeholder objects
+                        found.append(f"s3://{bucket}/{item['Key']}")
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{uri}: cannot list objects under this S3 prefix: {error}") from error
+        return sorted(found)
+
+    def read_bytes(self, uri: str) -> bytes:
+        if _scheme(uri) == "file":
+            path = self._local_path(uri)
+            try:
+                return path.read_bytes()
+            except OSError as error:
+                raise StorageAccessError(f"{uri}: cannot read file: {error.strerror or error}") from error
+        bucket, key = _split_s3(uri)
+        try:
+            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{uri}: cannot read S3 object: {error}") from error
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        if _scheme(uri) == "file":
+            path = self._local_path(uri)
+            self._atomic_local_write(uri, path, lambda handle: handle.write(data))
+            return
+        bucket, key = _split_s3(uri)
+        try:
+            self._s3().put_object(Bucket=bucket, Key=key, Body=data)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{uri}: cannot write S3 object: {error}") from error
+
+    def upload_file(self, local_path: Path, uri: str) -> None:
+        local_path = Path(local_path)
+        if _scheme(uri) == "file":
+            path = self._local_path(uri)
+
+            def copy(handle):
+                with open(local_path, "rb") as source:
+                    shutil.copyfileobj(source, handle)
+
+            self._atomic_local_write(uri, path, copy)
+            return
+        bucket, key = _split_s3(uri)
+        try:
+            self._s3().upload_file(str(local_path), bucket, key)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{uri}: cannot upload {local_path.name} to S3: {error}") from error
+
+    def download_file(self, uri: str, local_path: Path) -> None:
+        local_path = Path(local_path)
+        local_path.parent.mkdir(parents=True, exist_ok=True)
+        if _scheme(uri) == "file":
+            path = self._local_path(uri)
+            try:
+                shutil.copyfile(path, local_path)
+            except OSError as error:
+                raise StorageAccessError(f"{uri}: cannot read file: {error.strerror or error}") from error
+            return
+        bucket, key = _split_s3(uri)
+        try:
+            self._s3().download_file(bucket, key, str(local_path))
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{uri}: cannot download S3 object: {error}") from error
+
+    # ---- file:// ----------------------------------------------------------------------
+
+    def _local_path(self, uri: str) -> Path:
+        """The real path a file:// URI names, refused unless it lies under an allowed root.
+        realpath resolves '..' (also after percent-decoding) and symlinks before the check."""
+        parts = urlsplit(uri)
+        if parts.netloc not in ("", "localhost"):
+            raise StorageAccessError(
+                f"{uri}: file:// URIs must name a local path (file:///path), not host {parts.netloc!r}"
+            )
+        raw = unquote(parts.path)
+        if not raw.startswith("/"):
+            raise StorageAccessError(f"{uri}: file:// URIs must hold an absolute path (file:///path)")
+        if "\x00" in raw:
+            raise StorageAccessError(f"{uri}: file:// path contains a NUL character")
+        resolved = Path(os.path.realpath(raw))
+        if not self.file_roots:
+            raise StorageAccessError(
+                f"{uri}: file:// access is disabled; start the service with --file-root DIR to allow a directory"
+            )
+        for root in self.file_roots:
+            if resolved == root or resolved.is_relative_to(root):
+                return resolved
+        allowed = ", ".join(str(root) for root in self.file_roots)
+        raise StorageAccessError(
+            f"{uri}: path resolves to {resolved}, outside the allowed file roots ({allowed}); "
+            "file:// URIs may only name paths under a --file-root directory ('..' and symlinks are resolved first)"
+        )
+
+    def _list_files(self, uri: str) -> list[str]:
+        path = self._local_path(uri)
+        if path.is_dir():
+            candidates = (p for p in path.rglob("*") if p.is_file())
+        else:
+            # A file-name prefix, as with S3 keys: "data/train" matches "data/train.csv".
+            parent = path.parent
+            if not parent.is_dir():
+                return []
+            candidates = (
+                p
+                for p in parent.rglob("*")
+                if p.is_file() and str(p).startswith(str(path))
+            )
+        found = []
+        for candidate in candidates:
+            # A symlink inside a root may point outside it: check every file, not only the prefix.
+            real = self._local_path(candidate.as_uri())
+            found.append(real.as_uri() if real == candidate else candidate.as_uri())
+        return sorted(found)
+
+    def _atomic_local_write(self, uri: str, path: Path, write) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = tempfile.NamedTemporaryFile(
+                "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            )
+            try:
+                with handle:
+                    write(handle)
+                os.replace(handle.name, path)
+            except BaseException:
+                os.unlink(handle.name)
+                raise
+        except OSError as error:
+            raise StorageAccessError(f"{uri}: cannot write file: {error.strerror or error}") from error
+
+    # ---- s3:// ------------------------------------------------------------------------
+
+    def _s3(self):
+        if self._s3_client is None:
+            self._s3_client = boto3.client("s3", endpoint_url=self.s3_endpoint_url)
+        return self._s3_client
+
+
+def _scheme(uri: str) -> str:
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme not in ("s3", "file"):
+        raise StorageAccessError(f"{uri}: unsupported URI scheme {scheme!r}; use s3:// or file://")
+    return scheme
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    if not parts.netloc:
+        raise StorageAccessError(f"{uri}: s3:// URIs must name a bucket (s3://bucket/key)")
+    return parts.netloc, parts.path.lstrip("/")
