@@ -1,0 +1,194 @@
+"""docker-compose.yaml cannot be started here (no Docker engine), so these tests read it and
+check what `docker compose up` depends on: the services exist and wait for each other's health,
+ports and volumes line up, and every command and setting points at something that exists."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+LONG_RUNNING = ("postgres", "minio", "automl-service", *AIRFLOW_SERVICES)
+ONE_SHOT = ("minio-init", "airflow-init")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # the "KEY=value" list form
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def _command_args(service: dict) -> list[str]:
+    command = service.get("command", [])
+    return command.split() if isinstance(command, str) else [str(arg) for arg in command]
+
+
+def _container_ports(service: dict) -> set[int]:
+    return {int(str(mapping).rsplit(":", 1)[-1]) for mapping in service.get("ports", [])}
+
+
+def _dockerfile_stages() -> set[str]:
+    return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", DOCKERFILE.read_text(), flags=re.MULTILINE | re.IGNORECASE))
+
+
+def test_every_component_of_the_stack_is_defined(services):
+    assert set(LONG_RUNNING + ONE_SHOT) <= set(services)
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_long_running_services_have_health_checks(services, name):
+    check = services[name].get("healthcheck")
+    assert check, f"{name} has no healthcheck"
+    assert check["test"][0] in ("CMD", "CMD-SHELL") and len(check["test"]) >= 2
+    assert check.get("retries", 0) >= 3
+
+
+def test_depends_on_names_real_services_and_waits_for_health(services):
+    for name, service in services.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+            condition = rule["condition"]
+            if dependency in ONE_SHOT:
+                assert condition == "service_completed_successfully", (name, dependency)
+            else:
+                assert condition == "service_healthy", (name, dependency)
+                assert services[dependency].get("healthcheck"), f"{name} waits for {dependency}'s health, which has no check"
+
+
+def test_airflow_components_run_their_airflow_3_commands(services):
+    for name in AIRFLOW_SERVICES:
+        expected = name.removeprefix("airflow-").replace("apiserver", "api-server")
+        assert _command_args(services[name]) == [expected]
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+        assert services[name]["depends_on"]["automl-service"]["condition"] == "service_healthy"
+
+
+def test_airflow_uses_the_official_image_extended_with_this_provider(services):
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+        build = services[name]["build"]
+        assert build["context"] == "."
+        assert build["target"] in _dockerfile_stages()
+    text = DOCKERFILE.read_text()
+    airflow_stage = text[text.index("AS airflow") - 200 :]
+    assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}", airflow_stage, flags=re.MULTILINE)
+    assert "/opt/airflow-automl" in airflow_stage and "pip install" in airflow_stage
+
+
+def test_local_service_image_installs_the_package_from_the_lock(services):
+    build = services["automl-service"]["build"]
+    assert build["target"] in _dockerfile_stages()
+    text = DOCKERFILE.read_text()
+    service_stage = text[: text.index("AS airflow")]
+    assert "pip install --no-cache-dir -r requirements.lock" in service_stage
+    assert "pip install --no-cache-dir --no-deps ." in service_stage
+    for copied in re.findall(r"^COPY (?:--\S+ )?(.+) \S+$", text, flags=re.MULTILINE):
+        for source in copied.split():
+            assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is not in the repository"
+
+
+def test_airflow_settings_point_at_the_services_that_exist(services):
+    env = _env(services["airflow-scheduler"])
+    database = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    postgres_env = _env(services["postgres"])
+    assert database.hostname == "postgres"
+    assert database.username == postgres_env["POSTGRES_USER"]
+    assert database.password == postgres_env["POSTGRES_PASSWORD"]
+    assert database.path.lstrip("/") == postgres_env["POSTGRES_DB"]
+    execution_api = urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert execution_api.hostname == "airflow-apiserver"
+    assert execution_api.port in _container_ports(services["airflow-apiserver"])
+    assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"  # the scheduler's /health check needs it
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"]
+
+
+def test_aws_connection_sends_sagemaker_to_the_local_service_and_s3_to_minio(services):
+    conn = json.loads(_env(services["airflow-triggerer"])["AIRFLOW_CONN_AWS_DEFAULT"])
+    assert conn["conn_type"] == "aws"
+    sagemaker = urlsplit(conn["extra"]["endpoint_url"])
+    assert sagemaker.hostname == "automl-service"
+    assert str(sagemaker.port) in _command_args(services["automl-service"])
+    s3 = urlsplit(conn["extra"]["service_config"]["s3"]["endpoint_url"])
+    assert s3.hostname == "minio" and s3.port in _container_ports(services["minio"])
+    minio_env = _env(services["minio"])
+    assert (conn["login"], conn["password"]) == (minio_env["MINIO_ROOT_USER"], minio_env["MINIO_ROOT_PASSWORD"])
+
+
+def test_local_service_reads_s3_from_minio_with_its_credentials(services):
+    args = _command_args(services["automl-service"])
+    endpoint = urlsplit(args[args.index("--s3-endpoint-url") + 1])
+    assert endpoint.hostname == "minio" and endpoint.port in _container_ports(services["minio"])
+    env, minio_env = _env(services["automl-service"]), _env(services["minio"])
+    assert env["AWS_ACCESS_KEY_ID"] == minio_env["MINIO_ROOT_USER"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == minio_env["MINIO_ROOT_PASSWORD"]
+
+
+def test_bucket_made_at_start_is_the_one_the_dag_uses(services):
+    storage = urlsplit(_env(services["airflow-scheduler"])["AIRFLOW_VAR_AUTOML_STORAGE_URI"])
+    assert storage.scheme == "s3"
+    init = services["minio-init"]
+    script = " ".join(_command_args(init))
+    assert "mc mb" in script and "local/$$AUTOML_BUCKET" in script
+    assert _env(init)["AUTOML_BUCKET"] == storage.hostname
+
+
+def test_service_command_uses_only_flags_the_cli_accepts(services):
+    args = _command_args(services["automl-service"])
+    assert args[0] == "serve"
+    flags = [arg for arg in args if arg.startswith("--")]
+    assert {"--host", "--port", "--data-dir", "--s3-endpoint-url"} <= set(flags)
+    help_text = subprocess.run(
+        [sys.executable, "-m", "airflow_automl.cli", "serve", "--help"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout
+    for flag in flags:
+        assert re.search(rf"(^|[\s,\[]){re.escape(flag)}\b", help_text), f"`airflow-automl serve` has no {flag} option"
+    # The port it serves on is the one published and health-checked.
+    port = args[args.index("--port") + 1]
+    assert int(port) in _container_ports(services["automl-service"])
+    assert f":{port}/health" in " ".join(services["automl-service"]["healthcheck"]["test"])
+    assert args[args.index("--data-dir") + 1] in {v.split(":", 1)[1] for v in services["automl-service"]["volumes"]}
+
+
+def test_volumes_are_declared_or_exist_in_the_repository(compose, services):
+    declared = set(compose.get("volumes", {}))
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which does not exist"
+            else:
+                assert source in declared, f"{name} mounts undeclared volume {source}"
+
+
+def test_mounted_dags_folder_holds_the_retraining_dag(services):
+    mounts = dict(v.split(":", 1) for v in services["airflow-scheduler"]["volumes"])
+    assert mounts["./dags"] == "/opt/airflow/dags"
+    assert (ROOT / "dags" / "automl_retrain.py").is_file()
+
+
+def test_published_ports_do_not_collide(services):
+    host_ports = [str(m).split(":")[0] for s in services.values() for m in s.get("ports", [])]
+    assert len(host_ports) == len(set(host_ports))
+    assert {"8080", "8787", "9000"} <= set(host_ports)
