@@ -1,0 +1,373 @@
+"""Human-readable job pages of the local service: what the Airflow operator's link opens.
+
+``GET /jobs/{name}`` shows the job's status, its leaderboard as a table, a chart of the candidates
+by objective metric, and links to its reports. ``GET /jobs/{name}/artifacts?uri=...`` serves one of
+those reports; it only serves locations the job itself reports, never an arbitrary URI.
+Everything that comes from a request or a job is escaped by Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, select_autoescape
+
+from airflow_automl import spec
+from airflow_automl.local.service import ResourceNotFound
+from airflow_automl.local.storage import Storage, StorageAccessError
+
+router = APIRouter()
+
+# ListCandidatesForAutoMLJob answers at most this many per page.
+_CANDIDATE_PAGE_SIZE = 100
+# Artifacts shown inline as text; anything else is downloaded.
+_TEXT_TYPES = ("text/", "application/json")
+# An HTML report runs in a sandbox: no scripts, its own origin, no access to this service.
+_REPORT_SECURITY_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+_PAGE_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    y: int
+    width: float
+    best: bool
+
+
+@router.get("/jobs/{name}", response_class=HTMLResponse)
+async def job_page(name: str, request: Request) -> HTMLResponse:
+    job, candidates = await run_in_threadpool(_load_job, request, name)
+    metric = _objective_metric_name(job, candidates)
+    greater_is_better = _greater_is_better(metric)
+    ranked = _rank(candidates, greater_is_better)
+    best_name = (job.get("BestCandidate") or {}).get("CandidateName")
+    html = _PAGE.render(
+        job=job,
+        name=job["AutoMLJobName"],
+        status=job.get("AutoMLJobStatus"),
+        secondary_status=job.get("AutoMLJobSecondaryStatus"),
+        failure_reason=job.get("FailureReason"),
+        created=_time(job.get("CreationTime")),
+        ended=_time(job.get("EndTime")),
+        problem_type=_problem_type(job),
+        metric=metric,
+        direction="higher is better" if greater_is_better else "lower is better",
+        best_name=best_name,
+        rows=[_row(candidate, best_name) for candidate in ranked],
+        chart=_chart(ranked, best_name),
+        reports=[(label, uri, _artifact_href(name, uri)) for label, uri in _job_reports(job, candidates)],
+        refresh=job.get("AutoMLJobStatus") in ("InProgress", "Stopping"),
+    )
+    return HTMLResponse(html, headers=_PAGE_SECURITY_HEADERS)
+
+
+@router.get("/jobs/{name}/artifacts")
+async def job_artifact(name: str, request: Request, uri: str = Query(..., description="a location the job reports")) -> Response:
+    job, candidates = await run_in_threadpool(_load_job, request, name)
+    allowed = [location for _, location in _job_reports(job, candidates)]
+    if not any(_is_within(uri, location) for location in allowed):
+        raise HTTPException(
+            status_code=403,
+            detail=f"uri: {uri!r} is not one of the locations job {name!r} reports; only those are served",
+        )
+    storage = _storage(request)
+    try:
+        objects = await run_in_threadpool(storage.list_objects, uri)
+        if objects and objects != [uri]:
+            # A prefix ("folder"): list what is in it.
+            listing = _LISTING.render(name=name, uri=uri, objects=[(o, _artifact_href(name, o)) for o in objects])
+            return HTMLResponse(listing, headers=_PAGE_SECURITY_HEADERS)
+        data = await run_in_threadpool(storage.read_bytes, uri)
+    except StorageAccessError as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    media_type = mimetypes.guess_type(uri)[0] or "application/octet-stream"
+    headers = dict(_REPORT_SECURITY_HEADERS)
+    if not (media_type.startswith(_TEXT_TYPES) or media_type.startswith("image/")):
+        file_name = uri.rstrip("/").rsplit("/", 1)[-1] or "artifact"
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
+    return Response(content=data, media_type=media_type, headers=headers)
+
+
+# -- reading the job through the service's own operations -----------------------------------------
+
+def _load_job(request: Request, name: str) -> tuple[dict, list[dict]]:
+    service = request.app.state.service
+    try:
+        job = service.describe_auto_ml_job_v2({"AutoMLJobName": name})
+    except ResourceNotFound as error:
+        raise HTTPException(status_code=404, detail=f"AutoML job {name!r} does not exist") from error
+    candidates: list[dict] = []
+    token = None
+    while True:
+        page_request: dict[str, Any] = {"AutoMLJobName": name, "MaxResults": _CANDIDATE_PAGE_SIZE}
+        if token:
+            page_request["NextToken"] = token
+        page = service.list_candidates_for_auto_ml_job(page_request)
+        candidates.extend(page.get("Candidates") or [])
+        token = page.get("NextToken")
+        if not token:
+            return job, candidates
+
+
+def _storage(request: Request) -> Storage:
+    config = request.app.state.config
+    return Storage(list(config.file_roots), s3_endpoint_url=config.s3_endpoint_url)
+
+
+# -- turning the job into what the page shows --------------------------------------------------
+
+def _objective_metric_name(job: dict, candidates: list[dict]) -> str | None:
+    resolved = (job.get("ResolvedAttributes") or {}).get("AutoMLJobObjective") or {}
+    requested = job.get("AutoMLJobObjective") or {}
+    for candidate in candidates:
+        final = candidate.get("FinalAutoMLJobObjectiveMetric") or {}
+        if final.get("MetricName"):
+            return resolved.get("MetricName") or requested.get("MetricName") or final["MetricName"]
+    return resolved.get("MetricName") or requested.get("MetricName")
+
+
+def _greater_is_better(metric: str | None) -> bool:
+    if metric is None:
+        return True
+    try:
+        return spec.metric_greater_is_better(metric)
+    except ValueError:
+        return True
+
+
+def _metric_value(candidate: dict) -> float | None:
+    value = (candidate.get("FinalAutoMLJobObjectiveMetric") or {}).get("Value")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _rank(candidates: list[dict], greater_is_better: bool) -> list[dict]:
+    """Best first; candidates without a metric value last, in creation order."""
+    scored = [c for c in candidates if _metric_value(c) is not None]
+    unscored = [c for c in candidates if _metric_value(c) is None]
+    scored.sort(key=_metric_value, reverse=greater_is_better)
+    return scored + unscored
+
+
+def _problem_type(job: dict) -> str | None:
+    resolved = (job.get("ResolvedAttributes") or {}).get("AutoMLProblemTypeResolvedAttributes") or {}
+    tabular_resolved = resolved.get("TabularResolvedAttributes") or {}
+    config = (job.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}
+    return tabular_resolved.get("ProblemType") or config.get("ProblemType")
+
+
+def _row(candidate: dict, best_name: str | None) -> dict:
+    final = candidate.get("FinalAutoMLJobObjectiveMetric") or {}
+    steps = candidate.get("CandidateSteps") or []
+    containers = candidate.get("InferenceContainers") or []
+    return {
+        "name": candidate.get("CandidateName"),
+        "best": candidate.get("CandidateName") == best_name,
+        "value": _format_number(_metric_value(candidate)),
+        "metric": final.get("MetricName"),
+        "status": candidate.get("CandidateStatus"),
+        "objective_status": candidate.get("ObjectiveStatus"),
+        "steps": len(steps),
+        "model": containers[0].get("ModelDataUrl") if containers else None,
+        "seconds": _duration(candidate.get("CreationTime"), candidate.get("EndTime")),
+        "failure": candidate.get("FailureReason"),
+    }
+
+
+_CHART_WIDTH = 560
+_CHART_LABEL_WIDTH = 220
+_BAR_HEIGHT = 18
+_BAR_GAP = 6
+
+
+def _chart(ranked: list[dict], best_name: str | None) -> dict | None:
+    """Horizontal bars, one per scored candidate, drawn from the worst value to the best."""
+    scored = [(c.get("CandidateName") or "", _metric_value(c)) for c in ranked if _metric_value(c) is not None]
+    if not scored:
+        return None
+    values = [value for _, value in scored]
+    low, high = min(values), max(values)
+    # Every bar keeps a visible stub, so the worst candidate is not an empty row.
+    span = (high - low) or abs(high) or 1.0
+    floor = low - span * 0.1
+    plot_width = _CHART_WIDTH - _CHART_LABEL_WIDTH - 70
+    bars = [
+        Bar(
+            label=label,
+            value=value,
+            y=index * (_BAR_HEIGHT + _BAR_GAP),
+            width=round(max((value - floor) / (high - floor), 0.02) * plot_width, 1) if high != floor else plot_width,
+            best=label == best_name,
+        )
+        for index, (label, value) in enumerate(scored)
+    ]
+    return {
+        "bars": bars,
+        "width": _CHART_WIDTH,
+        "height": len(bars) * (_BAR_HEIGHT + _BAR_GAP),
+        "label_width": _CHART_LABEL_WIDTH,
+        "bar_height": _BAR_HEIGHT,
+        "format": _format_number,
+    }
+
+
+def _job_reports(job: dict, candidates: list[dict]) -> list[tuple[str, str]]:
+    """(label, URI) of every report and artifact location the job and its candidates name."""
+    reports: list[tuple[str, str]] = []
+    artifacts = job.get("AutoMLJobArtifacts") or {}
+    for key, label in (
+        ("DataExplorationNotebookLocation", "Data exploration notebook"),
+        ("CandidateDefinitionNotebookLocation", "Candidate definition notebook"),
+    ):
+        if artifacts.get(key):
+            reports.append((label, artifacts[key]))
+    output = job.get("OutputDataConfig") or {}
+    if output.get("S3OutputPath"):
+        reports.append(("Job output", f"{output['S3OutputPath'].rstrip('/')}/{job['AutoMLJobName']}/"))
+    for candidate in candidates:
+        name = candidate.get("CandidateName") or ""
+        locations = (candidate.get("CandidateProperties") or {}).get("CandidateArtifactLocations") or {}
+        for key, uri in sorted(locations.items()):
+            if isinstance(uri, str) and uri:
+                reports.append((f"{name}: {key}", uri))
+        for container in candidate.get("InferenceContainers") or []:
+            if container.get("ModelDataUrl"):
+                reports.append((f"{name}: model", container["ModelDataUrl"]))
+    return reports
+
+
+def _is_within(uri: str, location: str) -> bool:
+    if ".." in uri.split("/"):
+        return False
+    return uri == location or uri.startswith(location.rstrip("/") + "/")
+
+
+def _artifact_href(job_name: str, uri: str) -> str:
+    return f"/jobs/{quote(job_name, safe='')}/artifacts?uri={quote(uri, safe='')}"
+
+
+def _time(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def _duration(start: Any, end: Any) -> str | None:
+    if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+        return f"{end - start:.1f}"
+    return None
+
+
+def _format_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2330; max-width: 72rem; }
+h1 { font-size: 1.4rem; word-break: break-all; }
+.status { display: inline-block; padding: .1rem .6rem; border-radius: 1rem; background: #e8eaf0; }
+.status.Completed { background: #d5f0dc; } .status.Failed { background: #f8d7da; }
+.status.InProgress { background: #fff2c6; } .status.Stopped, .status.Stopping { background: #e2e3e5; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
+th, td { border-bottom: 1px solid #dde; padding: .3rem .7rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.best td { font-weight: 600; background: #f1f8f3; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
+dt { color: #5a6275; } dd { margin: 0; }
+.error { color: #9b1c23; white-space: pre-wrap; }
+svg text { font-size: 12px; }
+"""
+
+_PAGE = _env.from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+{% if refresh %}<meta http-equiv="refresh" content="10">{% endif %}
+<title>AutoML job {{ name }}</title>
+<style>""" + _STYLE + """</style></head>
+<body>
+<h1>AutoML job <span id="job-name">{{ name }}</span></h1>
+<p><span id="job-status" class="status {{ status }}">{{ status }}</span>
+  <span id="job-secondary-status">{{ secondary_status }}</span></p>
+{% if failure_reason %}<p id="failure-reason" class="error">{{ failure_reason }}</p>{% endif %}
+<dl>
+  <dt>ARN</dt><dd>{{ job.AutoMLJobArn }}</dd>
+  <dt>Problem type</dt><dd id="problem-type">{{ problem_type or "inferred from the data" }}</dd>
+  <dt>Objective metric</dt><dd id="objective-metric">{{ metric or "default for the problem type" }}{% if metric %} ({{ direction }}){% endif %}</dd>
+  <dt>Best candidate</dt><dd id="best-candidate">{{ best_name or "none yet" }}</dd>
+  <dt>Created</dt><dd>{{ created }}</dd>
+  <dt>Ended</dt><dd>{{ ended or "running" }}</dd>
+</dl>
+
+<h2>Candidates by {{ metric or "objective metric" }}</h2>
+{% if chart %}
+<svg id="candidate-chart" role="img" aria-label="Candidates by {{ metric }}" xmlns="http://www.w3.org/2000/svg"
+     width="{{ chart.width }}" height="{{ chart.height }}" viewBox="0 0 {{ chart.width }} {{ chart.height }}">
+{% for bar in chart.bars %}
+  <g class="bar{% if bar.best %} best{% endif %}" data-candidate="{{ bar.label }}" data-value="{{ bar.value }}">
+    <title>{{ bar.label }}: {{ chart.format(bar.value) }}</title>
+    <text x="{{ chart.label_width - 6 }}" y="{{ bar.y + chart.bar_height - 5 }}" text-anchor="end">{{ bar.label|truncate(30, True) }}</text>
+    <rect x="{{ chart.label_width }}" y="{{ bar.y }}" width="{{ bar.width }}" height="{{ chart.bar_height }}"
+          fill="{% if bar.best %}#2f855a{% else %}#7f9cf5{% endif %}"></rect>
+    <text x="{{ chart.label_width + bar.width + 6 }}" y="{{ bar.y + chart.bar_height - 5 }}">{{ chart.format(bar.value) }}</text>
+  </g>
+{% endfor %}
+</svg>
+{% else %}
+<p id="no-chart">No candidate has an objective metric value yet.</p>
+{% endif %}
+
+<h2>Leaderboard</h2>
+<table id="leaderboard">
+<thead><tr><th>#</th><th>Candidate</th><th>{{ metric or "Objective" }}</th><th>Status</th><th>Objective status</th><th>Steps</th><th>Seconds</th><th>Model</th></tr></thead>
+<tbody>
+{% for row in rows %}
+<tr class="{% if row.best %}best{% endif %}" data-candidate="{{ row.name }}">
+  <td class="num">{{ loop.index }}</td><td>{{ row.name }}{% if row.best %} (best){% endif %}</td>
+  <td class="num metric">{{ row.value }}</td><td>{{ row.status }}</td><td>{{ row.objective_status }}</td>
+  <td class="num">{{ row.steps }}</td><td class="num">{{ row.seconds or "" }}</td><td>{{ row.model or "" }}</td>
+</tr>
+{% if row.failure %}<tr><td></td><td colspan="7" class="error">{{ row.failure }}</td></tr>{% endif %}
+{% else %}
+<tr><td colspan="8">No candidates yet.</td></tr>
+{% endfor %}
+</tbody></table>
+
+<h2>Reports and artifacts</h2>
+<ul id="reports">
+{% for label, uri, href in reports %}<li><a href="{{ href }}">{{ label }}</a> <code>{{ uri }}</code></li>
+{% else %}<li>None yet.</li>{% endfor %}
+</ul>
+</body></html>
+"""
+)
+
+_LISTING = _env.from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ uri }}</title><style>""" + _STYLE + """</style></head>
+<body><h1>{{ uri }}</h1><p><a href="/jobs/{{ name|urlencode }}">Back to job {{ name }}</a></p>
+<ul id="objects">{% for uri, href in objects %}<li><a href="{{ href }}">{{ uri }}</a></li>{% endfor %}</ul>
+</body></html>
+"""
+)
