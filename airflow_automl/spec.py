@@ -143,20 +143,23 @@ def _ranges_text(points: list[int]) -> str:
 
 _JAVA_CLASS = re.compile(r"\\p\{(\w+)\}")
 _SURROGATE_PAIR = re.compile(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", re.IGNORECASE)
+_QUANTIFIED_END = re.compile(r"\$\{\d+(,\d*)?\}$")
 
 
 @functools.cache
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile a botocore (Java-flavoured) pattern for Python's re.
 
-    The model writes Unicode classes as ``\\p{L}`` and astral characters as UTF-16
-    surrogate pairs (``\\uD800\\uDC00``); both are rewritten to what re understands.
+    The model writes Unicode classes as ``\\p{L}``, astral characters as UTF-16
+    surrogate pairs (``\\uD800\\uDC00``) and sometimes a quantified end anchor
+    (``(...)${1,128}``, a length the shape's min/max already bound); all are rewritten
+    to what re understands.
     """
     def pair(match: re.Match[str]) -> str:
         high, low = int(match.group(1), 16), int(match.group(2), 16)
         return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
-    translated = _SURROGATE_PAIR.sub(pair, pattern)
+    translated = _QUANTIFIED_END.sub("$", _SURROGATE_PAIR.sub(pair, pattern))
     pieces, position = [], 0
     for match in _JAVA_CLASS.finditer(translated):
         before = translated[:match.start()]
