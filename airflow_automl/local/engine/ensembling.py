@@ -1,0 +1,323 @@
+"""ENSEMBLING mode: AutoGluon Tabular trains the selected algorithms and a weighted ensemble of
+them; every model it finishes becomes a candidate, scored on the validation data."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from autogluon.core.callbacks import AbstractCallback
+from autogluon.tabular import TabularPredictor
+from autogluon.tabular import __version__ as autogluon_version
+from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_config
+
+from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
+from airflow_automl.local.engine.data import Dataset
+from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.metrics import (
+    AUTOGLUON_METRIC,
+    AUTOGLUON_PROBLEM_TYPE,
+    REGRESSION,
+    compute_metrics,
+    greater_is_better,
+    is_better,
+)
+
+log = logging.getLogger(__name__)
+
+# The reference's ENSEMBLING algorithms and the AutoGluon model families that implement them.
+ALGORITHM_MODELS = {
+    "xgboost": "XGB",
+    "lightgbm": "GBM",
+    "catboost": "CAT",
+    "randomforest": "RF",
+    "extra-trees": "XT",
+    "linear-learner": "LR",
+    "nn-torch": "NN_TORCH",
+    "fastai": "FASTAI",
+}
+TORCH_ALGORITHMS = ("nn-torch", "fastai")
+TORCH_EXTRA = "airflow-automl[torch]"
+PREDICTOR_DIR = "predictor"
+MODEL_MANIFEST = "model.json"
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def select_algorithms(requested: tuple[str, ...]) -> list[str]:
+    """The algorithms to train. Asked-for torch algorithms without torch installed fail the job;
+    when the list is left empty (all algorithms), they are left out instead."""
+    if requested:
+        missing_torch = [a for a in requested if a in TORCH_ALGORITHMS]
+        if missing_torch and not torch_available():
+            raise JobFailed(
+                f"AutoMLAlgorithms {', '.join(missing_torch)} need PyTorch, which is not installed; "
+                f"install the optional extra {TORCH_EXTRA} or choose other algorithms"
+            )
+        return list(dict.fromkeys(requested))
+    return [a for a in ALGORITHM_MODELS if a not in TORCH_ALGORITHMS or torch_available()]
+
+
+def hyperparameters_for(algorithms: list[str]) -> dict:
+    """AutoGluon's default model configurations, restricted to the chosen algorithms."""
+    defaults = get_hyperparameter_config("default")
+    chosen = {}
+    for algorithm in algorithms:
+        key = ALGORITHM_MODELS[algorithm]
+        chosen[key] = defaults.get(key, {})
+    return chosen
+
+
+def planned_model_count(hyperparameters: dict, ag_problem_type: str) -> int:
+    count = 0
+    for configs in hyperparameters.values():
+        for config in configs if isinstance(configs, list) else [configs]:
+            if isinstance(config, str):
+                count += 1
+                continue
+            problem_types = config.get("ag_args", {}).get("problem_types")
+            if problem_types is None or ag_problem_type in problem_types:
+                count += 1
+    return count
+
+
+@dataclass
+class TrainedModel:
+    model: str
+    candidate_name: str
+    metrics: dict[str, float]
+    fit_time: float | None
+    is_ensemble: bool
+
+
+@dataclass
+class _Progress:
+    """Shared between the AutoGluon callback and the job: what was trained, why training ended."""
+
+    trained: list[TrainedModel] = field(default_factory=list)
+    core_fitted: int = 0
+    stopped: bool = False
+    limit_reached: bool = False
+
+
+def run_ensembling(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
+    algorithms = select_algorithms(tuple(spec.algorithms))
+    ag_problem_type = AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]
+    hyperparameters = hyperparameters_for(algorithms)
+    planned = planned_model_count(hyperparameters, ag_problem_type)
+
+    # MaxCandidates counts every candidate, the weighted ensemble included; an ensemble of
+    # fewer than two models adds nothing, so small limits train base models only.
+    max_candidates = spec.max_candidates
+    fit_ensemble = planned >= 2 and (max_candidates is None or max_candidates >= 3)
+    max_core = None if max_candidates is None else (max_candidates - 1 if fit_ensemble else max_candidates)
+
+    placement = Placement.for_job(spec, ctx)
+    predictor_path = Path(ctx.model_dir) / PREDICTOR_DIR
+    progress = _Progress()
+    scorer = _ValidationScorer(dataset, objective, placement, ctx, progress, spec.name)
+
+    fit_kwargs = {}
+    if spec.max_runtime_per_training_job:
+        fit_kwargs["ag_args_fit"] = {"max_time_limit": float(spec.max_runtime_per_training_job)}
+    time_limit = None
+    if deadline is not None:
+        # Leave time after training for scoring, model archives and uploads.
+        remaining = deadline - time.monotonic()
+        time_limit = max(1.0, remaining - min(30.0, max(2.0, 0.1 * remaining)))
+
+    ctx.set_secondary_status("TrainingModels")
+    started = time.monotonic()
+    predictor = TabularPredictor(
+        label=dataset.target,
+        problem_type=ag_problem_type,
+        eval_metric=AUTOGLUON_METRIC[objective],
+        path=str(predictor_path),
+        sample_weight=dataset.sample_weight,
+        weight_evaluation=dataset.sample_weight is not None,
+        verbosity=1,
+    )
+    predictor.fit(
+        dataset.train,
+        tuning_data=dataset.validation,
+        time_limit=time_limit,
+        hyperparameters=hyperparameters,
+        fit_weighted_ensemble=fit_ensemble,
+        calibrate_decision_threshold=False,  # keep predictions the same as the ones scored
+        callbacks=[JobCallback(scorer, ctx.should_stop, max_core)],
+        **fit_kwargs,
+    )
+    elapsed = time.monotonic() - started
+
+    if not progress.trained:
+        if progress.stopped:
+            return JobOutcome("Stopped")
+        raise JobFailed(
+            "No candidate finished training"
+            + (f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}" if spec.max_job_runtime else "")
+            + "; allow more time or check the training data"
+        )
+
+    best = None
+    for trained in progress.trained:
+        value = trained.metrics.get(objective)
+        if value is not None and (best is None or is_better(objective, value, best.metrics[objective])):
+            best = trained
+    if best is None:
+        raise JobFailed(f"No candidate could be scored on the objective metric {objective}")
+    predictor.set_model_best(best.model, save_trainer=True)
+    ctx.set_best_candidate(best.candidate_name)
+
+    _write_model_manifest(Path(ctx.model_dir), dataset, objective, progress.trained, best)
+    _upload_artifacts(ctx, placement, predictor_path, progress.trained, objective)
+
+    if progress.stopped:
+        return JobOutcome("Stopped")
+    if progress.limit_reached:
+        return JobOutcome("MaxCandidatesReached")
+    core_trained = sum(1 for t in progress.trained if not t.is_ensemble)
+    if time_limit is not None and (elapsed >= 0.98 * time_limit or core_trained < planned):
+        return JobOutcome("MaxAutoMLJobRuntimeReached")
+    return JobOutcome("Completed")
+
+
+class _ValidationScorer:
+    """Scores each model AutoGluon finishes on the validation rows (as AutoGluon holds them,
+    already transformed) and reports it as a candidate at once."""
+
+    def __init__(self, dataset: Dataset, objective: str, placement: Placement, ctx, progress: _Progress, job_name):
+        self.dataset = dataset
+        self.objective = objective
+        self.placement = placement
+        self.ctx = ctx
+        self.progress = progress
+        self.job_name = job_name
+        self._validation = None
+        if dataset.sample_weight is not None:
+            self.weights = dataset.validation[dataset.sample_weight].to_numpy(dtype=float)
+        else:
+            self.weights = None
+
+    def score(self, trainer, model: str, is_ensemble: bool) -> None:
+        if self._validation is None:
+            self._validation = (trainer.load_X_val(), np.asarray(trainer.load_y_val()))
+        x_val, y_val = self._validation
+        weights = self.weights if self.weights is not None and len(self.weights) == len(y_val) else None
+        if self.dataset.problem_type == REGRESSION:
+            metrics = compute_metrics(REGRESSION, y_val, trainer.predict(x_val, model=model), sample_weight=weights)
+        else:
+            probabilities = np.asarray(trainer.predict_proba(x_val, model=model))
+            if probabilities.ndim == 1:  # binary: probability of the positive class (internal label 1)
+                probabilities = np.column_stack([1 - probabilities, probabilities])
+            classes = np.arange(probabilities.shape[1])
+            prediction = probabilities.argmax(axis=1)
+            metrics = compute_metrics(
+                self.dataset.problem_type, y_val, prediction, probabilities, sample_weight=weights, classes=classes
+            )
+        number = len(self.progress.trained) + 1
+        name = candidate_name(self.job_name, model, number)
+        fit_time = trainer.get_model_attribute(model, "fit_time")
+        self.progress.trained.append(TrainedModel(model, name, metrics, fit_time, is_ensemble))
+        self.ctx.add_candidate(
+            build_candidate(
+                self.placement,
+                name,
+                self.objective,
+                metrics,
+                image=_autogluon_image(self.placement.region),
+                environment={"AUTOGLUON_MODEL": model},
+            )
+        )
+
+
+def _autogluon_image(region: str) -> str:
+    return AUTOGLUON_IMAGE.format(region=region, version=autogluon_version)
+
+
+class JobCallback(AbstractCallback):
+    """Stops training when the job is stopped, skips base models beyond MaxCandidates, and
+    scores each finished model as soon as AutoGluon reports it."""
+
+    def __init__(self, scorer: _ValidationScorer, should_stop, max_core: int | None):
+        super().__init__()
+        self.scorer = scorer
+        self.should_stop = should_stop
+        self.max_core = max_core
+
+    def __getstate__(self):
+        # AutoGluon pickles its trainer, callbacks included, while it trains; the job's
+        # context (store connections) stays out of the pickle.
+        state = dict(self.__dict__)
+        state["scorer"] = state["should_stop"] = None
+        return state
+
+    def _before_model_fit(self, trainer, model, time_limit=None, stack_name="core", level=1, **kwargs):
+        progress = self.scorer.progress
+        if self.should_stop():
+            progress.stopped = True
+            return True, False
+        if stack_name == "core" and self.max_core is not None and progress.core_fitted >= self.max_core:
+            progress.limit_reached = True
+            return False, True
+        return False, False
+
+    def _after_model_fit(self, trainer, model_names, stack_name="core", level=1, **kwargs):
+        progress = self.scorer.progress
+        for model in model_names:
+            if stack_name == "core":
+                progress.core_fitted += 1
+            self.scorer.score(trainer, model, is_ensemble=stack_name != "core")
+        if self.should_stop():
+            progress.stopped = True
+            return True
+        return False
+
+
+def _write_model_manifest(model_dir: Path, dataset: Dataset, objective: str, trained, best: TrainedModel) -> None:
+    """What the service needs to serve the job's models without knowing AutoGluon's layout."""
+    manifest = {
+        "framework": "autogluon",
+        "predictor_path": PREDICTOR_DIR,
+        "target": dataset.target,
+        "problem_type": dataset.problem_type,
+        "objective": objective,
+        "feature_columns": dataset.feature_columns,
+        "best_candidate": best.candidate_name,
+        "candidates": {t.candidate_name: t.model for t in trained},
+    }
+    (model_dir / MODEL_MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+
+def _upload_artifacts(ctx, placement: Placement, predictor_path: Path, trained, objective: str) -> None:
+    archive_dir = Path(ctx.work_dir) / "archives"
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    for model in trained:
+        # An ensemble needs its base models: its archive holds the whole predictor.
+        source = predictor_path if model.is_ensemble else predictor_path / "models" / model.model
+        archive = archive_dir / f"{model.candidate_name}.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(source, arcname=".")
+        ctx.storage.upload_file(archive, placement.model_uri(model.candidate_name))
+    ctx.storage.write_bytes(placement.uri("leaderboard.csv"), leaderboard_csv(trained, objective).encode())
+
+
+def leaderboard_csv(trained, objective: str) -> str:
+    rows = []
+    for t in trained:
+        row = {"CandidateName": t.candidate_name, "Model": t.model, "ObjectiveMetric": objective}
+        row[objective] = t.metrics.get(objective)
+        row.update({k: v for k, v in t.metrics.items() if k != objective})
+        row["FitTimeSeconds"] = t.fit_time
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame = frame.sort_values(objective, ascending=not greater_is_better(objective), kind="stable")
+    return frame.to_csv(index=False)

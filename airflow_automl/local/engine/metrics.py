@@ -1,0 +1,125 @@
+"""Autopilot's tabular objective metrics: names, directions, defaults, their AutoGluon names,
+and their values computed with scikit-learn on validation predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+REGRESSION = "Regression"
+BINARY = "BinaryClassification"
+MULTICLASS = "MulticlassClassification"
+
+# The reference's lists of objective metrics per tabular problem type, and its defaults.
+OBJECTIVES: dict[str, tuple[str, ...]] = {
+    REGRESSION: ("MAE", "MSE", "R2", "RMSE"),
+    BINARY: ("Accuracy", "AUC", "BalancedAccuracy", "F1", "Precision", "Recall"),
+    MULTICLASS: ("Accuracy", "BalancedAccuracy", "F1macro", "PrecisionMacro", "RecallMacro"),
+}
+DEFAULT_OBJECTIVE = {REGRESSION: "MSE", BINARY: "F1", MULTICLASS: "Accuracy"}
+
+# Extra metrics SageMaker reports in CandidateMetrics besides the objective ones.
+EXTRA_METRICS = {REGRESSION: (), BINARY: ("LogLoss",), MULTICLASS: ("LogLoss",)}
+
+LOWER_IS_BETTER = frozenset({"MAE", "MSE", "RMSE", "LogLoss", "MAPE", "MASE", "WAPE", "AverageWeightedQuantileLoss"})
+
+AUTOGLUON_METRIC = {
+    "Accuracy": "accuracy",
+    "AUC": "roc_auc",
+    "BalancedAccuracy": "balanced_accuracy",
+    "F1": "f1",
+    "Precision": "precision",
+    "Recall": "recall",
+    "F1macro": "f1_macro",
+    "PrecisionMacro": "precision_macro",
+    "RecallMacro": "recall_macro",
+    "MSE": "mean_squared_error",
+    "RMSE": "root_mean_squared_error",
+    "MAE": "mean_absolute_error",
+    "R2": "r2",
+}
+
+AUTOGLUON_PROBLEM_TYPE = {REGRESSION: "regression", BINARY: "binary", MULTICLASS: "multiclass"}
+
+
+def greater_is_better(metric_name: str) -> bool:
+    return metric_name not in LOWER_IS_BETTER
+
+
+def objective_type(metric_name: str) -> str:
+    """FinalAutoMLJobObjectiveMetric.Type."""
+    return "Maximize" if greater_is_better(metric_name) else "Minimize"
+
+
+def is_better(metric_name: str, value: float, than: float | None) -> bool:
+    if than is None:
+        return True
+    return value > than if greater_is_better(metric_name) else value < than
+
+
+def metric_names(problem_type: str) -> tuple[str, ...]:
+    """Every metric reported for a candidate of this problem type."""
+    return OBJECTIVES[problem_type] + EXTRA_METRICS[problem_type]
+
+
+def compute_metrics(
+    problem_type: str,
+    y_true: np.ndarray,
+    prediction: np.ndarray,
+    probabilities: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+) -> dict[str, float]:
+    """All standard metrics of the problem type. For classification, y_true and prediction are
+    class labels; probabilities has one column per entry of `classes` (binary: positive class
+    last, as `classes[1]`). Metrics that cannot be computed (e.g. AUC with one class present in
+    validation) are left out rather than invented."""
+    w = sample_weight
+    if problem_type == REGRESSION:
+        y = np.asarray(y_true, dtype=float)
+        p = np.asarray(prediction, dtype=float)
+        mse = float(skm.mean_squared_error(y, p, sample_weight=w))
+        return {
+            "MSE": mse,
+            "RMSE": float(np.sqrt(mse)),
+            "MAE": float(skm.mean_absolute_error(y, p, sample_weight=w)),
+            "R2": float(skm.r2_score(y, p, sample_weight=w)),
+        }
+
+    values = {
+        "Accuracy": float(skm.accuracy_score(y_true, prediction, sample_weight=w)),
+        "BalancedAccuracy": float(skm.balanced_accuracy_score(y_true, prediction, sample_weight=w)),
+    }
+    if problem_type == BINARY:
+        positive = classes[1]
+        kwargs = dict(pos_label=positive, sample_weight=w, zero_division=0)
+        values["F1"] = float(skm.f1_score(y_true, prediction, **kwargs))
+        values["Precision"] = float(skm.precision_score(y_true, prediction, **kwargs))
+        values["Recall"] = float(skm.recall_score(y_true, prediction, **kwargs))
+        if probabilities is not None and len(np.unique(y_true)) == 2:
+            positive_probability = probabilities[:, 1] if probabilities.ndim == 2 else probabilities
+            values["AUC"] = float(
+                skm.roc_auc_score(np.asarray(y_true) == positive, positive_probability, sample_weight=w)
+            )
+    else:
+        kwargs = dict(average="macro", sample_weight=w, zero_division=0)
+        values["F1macro"] = float(skm.f1_score(y_true, prediction, **kwargs))
+        values["PrecisionMacro"] = float(skm.precision_score(y_true, prediction, **kwargs))
+        values["RecallMacro"] = float(skm.recall_score(y_true, prediction, **kwargs))
+    if probabilities is not None:
+        proba = probabilities
+        if proba.ndim == 1:
+            proba = np.column_stack([1 - proba, proba])
+        values["LogLoss"] = float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes, sample_weight=w))
+    return values
+
+
+def candidate_metrics(values: dict[str, float], metric_set: str = "Validation") -> list[dict]:
+    """CandidateProperties.CandidateMetrics entries (MetricDatum shape)."""
+    data = []
+    for name, value in values.items():
+        datum = {"StandardMetricName": name, "Value": value, "Set": metric_set}
+        if name != "LogLoss":  # MetricDatum.MetricName only takes AutoMLMetricEnum values
+            datum["MetricName"] = name
+        data.append(datum)
+    return data
