@@ -1,0 +1,69 @@
+"""Operator extra link to an AutoML job: the SageMaker console, or the local service's job page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import TaskInstanceKey
+    from airflow.sdk import BaseOperator, Context
+
+_CONSOLE_DOMAINS = {"aws": "aws.amazon.com", "aws-cn": "amazonaws.cn", "aws-us-gov": "amazonaws-us-gov.com"}
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def is_aws_endpoint(endpoint_url: str | None) -> bool:
+    """True for SageMaker's own endpoints (or none set); False for the local service or another stand-in."""
+    if not endpoint_url:
+        return True
+    host = urlsplit(endpoint_url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+
+
+def automl_job_url(job_name: str, region_name: str | None, endpoint_url: str | None = None) -> str:
+    """Where a person looks at the job: the local service's page, or the region's SageMaker console."""
+    name = quote(job_name, safe="")
+    if not is_aws_endpoint(endpoint_url):
+        return f"{endpoint_url.rstrip('/')}/jobs/{name}"
+    region = region_name or "us-east-1"
+    domain = _CONSOLE_DOMAINS[_partition(region)]
+    return (
+        f"https://{region}.console.{domain}/sagemaker/home?region={region}"
+        f"#/automl-jobs/{name}/details"
+    )
+
+
+class AutoMLJobLink(BaseOperatorLink):
+    """Link from the task to its AutoML job. The operator stores what it needs at submit time."""
+
+    name = "AutoML Job"
+    key: ClassVar[str] = "automl_job_link"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        stored: dict[str, Any] | None = XCom.get_value(key=self.key, ti_key=ti_key)
+        if not stored:
+            return ""
+        return automl_job_url(stored["job_name"], stored.get("region_name"), stored.get("endpoint_url"))
+
+    @classmethod
+    def persist(
+        cls,
+        context: Context,
+        job_name: str,
+        region_name: str | None,
+        endpoint_url: str | None,
+    ) -> None:
+        context["ti"].xcom_push(
+            key=cls.key,
+            value={"job_name": job_name, "region_name": region_name, "endpoint_url": endpoint_url},
+        )

@@ -1,0 +1,427 @@
+"""AutoMLJobOperator: submit a SageMaker AutoML job, wait for it (in the worker or the triggerer), return its result."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
+from airflow.sdk.exceptions import TaskDeferralTimeout
+
+from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
+from airflow_automl.links.automl import AutoMLJobLink
+from airflow_automl.naming import automl_job_name, incremented_job_name
+from airflow_automl.summary import FAILED_STATUSES, AutoMLJobView
+from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+V1_OPERATION = "CreateAutoMLJob"
+V2_OPERATION = "CreateAutoMLJobV2"
+_V2_ONLY_KEYS = frozenset({"AutoMLJobInputDataConfig", "AutoMLProblemTypeConfig", "DataSplitConfig", "AutoMLComputeConfig"})
+_V1_ONLY_KEYS = frozenset({"InputDataConfig", "ProblemType", "AutoMLJobConfig", "GenerateCandidateDefinitionsOnly"})
+ACTIONS_IF_JOB_EXISTS = ("reattach", "increment", "fail")
+# Tags the operator puts on every job it creates: how a retry recognises its own job.
+TAG_DAG_ID = "airflow:dag_id"
+TAG_RUN_ID = "airflow:run_id"
+TAG_TASK_ID = "airflow:task_id"
+_MAX_NAME_ATTEMPTS = 100
+
+
+def add_naming_macro(context: Context) -> None:
+    """Make ``{{ automl_job_name('churn') }}`` available in templates, bound to the current run."""
+    if "automl_job_name" not in context:
+        context["automl_job_name"] = partial(automl_job_name, run=context)  # type: ignore[typeddict-unknown-key]
+
+
+def detect_api_version(config: Mapping[str, Any], api_version: int | None) -> int:
+    """1 or 2: the explicit parameter, else what the request's keys say, else 2 (AWS's recommendation)."""
+    if api_version is not None:
+        if api_version not in (1, 2):
+            raise AirflowFailException(f"api_version: must be 1 or 2, got {api_version!r}")
+        return api_version
+    keys = set(config)
+    if keys & _V2_ONLY_KEYS and keys & _V1_ONLY_KEYS:
+        raise AirflowFailException(
+            f"config: mixes CreateAutoMLJob keys {sorted(keys & _V1_ONLY_KEYS)} with CreateAutoMLJobV2 keys "
+            f"{sorted(keys & _V2_ONLY_KEYS)}; use one API version"
+        )
+    return 1 if keys & _V1_ONLY_KEYS else 2
+
+
+def _dig(data: dict[str, Any], *path: str) -> dict[str, Any]:
+    for key in path:
+        data = data.setdefault(key, {})
+    return data
+
+
+class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
+    """
+    Create a SageMaker AutoML job (CreateAutoMLJob or CreateAutoMLJobV2) and wait for its best candidate.
+
+    :param job_name: the job's name (templated). ``{{ automl_job_name('churn') }}`` gives a name that
+        is unique per DAG run and the same on every retry of that run. Defaults to such a name
+        built from the task id.
+    :param config: the API request without ``AutoMLJobName`` (templated, nested values too).
+    :param api_version: 1 (CreateAutoMLJob) or 2 (CreateAutoMLJobV2); default: from ``config``'s keys, else 2.
+    :param input_uri: training data URI (S3 prefix, or file:// on the local service).
+    :param target_attribute: the column to predict.
+    :param output_path: S3OutputPath.
+    :param problem_type: BinaryClassification, MulticlassClassification or Regression.
+    :param objective_metric: AutoMLJobObjective.MetricName.
+    :param max_runtime_seconds: CompletionCriteria.MaxAutoMLJobRuntimeInSeconds.
+    :param max_candidates: CompletionCriteria.MaxCandidates.
+    :param mode: AUTO, ENSEMBLING or HYPERPARAMETER_TUNING.
+    :param role_arn: RoleArn.
+    :param tags: extra tags for the job ({key: value}).
+    :param action_if_job_exists: ``reattach`` (wait on the existing job when this DAG run created it
+        and it has not failed; a failed one is followed by ``<name>-2``...), ``increment`` (always a
+        new suffixed name) or ``fail``.
+    :param wait_for_completion: False returns right after submitting.
+    :param deferrable: wait in the triggerer instead of the worker.
+    :param poll_interval: seconds between status checks.
+    :param max_wait: give up (and stop the job, see ``stop_job_on_kill``) after this long.
+    :param stop_job_on_kill: stop the job when the task is killed, times out or gives up.
+    :param leaderboard_size: how many best candidates the returned summary lists.
+    """
+
+    aws_hook_class = AutoMLHook
+    template_fields: Sequence[str] = aws_template_fields(
+        "job_name",
+        "config",
+        "api_version",
+        "input_uri",
+        "target_attribute",
+        "output_path",
+        "problem_type",
+        "objective_metric",
+        "max_runtime_seconds",
+        "max_candidates",
+        "mode",
+        "role_arn",
+        "tags",
+    )
+    template_fields_renderers = {"config": "json", "tags": "json"}
+    operator_extra_links = (AutoMLJobLink(),)
+    ui_color = "#b5e3c4"
+
+    def __init__(
+        self,
+        *,
+        job_name: str | None = None,
+        config: dict[str, Any] | None = None,
+        api_version: int | None = None,
+        input_uri: str | None = None,
+        target_attribute: str | None = None,
+        output_path: str | None = None,
+        problem_type: str | None = None,
+        objective_metric: str | None = None,
+        max_runtime_seconds: int | str | None = None,
+        max_candidates: int | str | None = None,
+        mode: str | None = None,
+        role_arn: str | None = None,
+        tags: dict[str, str] | None = None,
+        action_if_job_exists: str = "reattach",
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30,
+        max_wait: timedelta | float | None = None,
+        stop_job_on_kill: bool = True,
+        leaderboard_size: int = 5,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if action_if_job_exists not in ACTIONS_IF_JOB_EXISTS:
+            raise ValueError(
+                f"action_if_job_exists: must be one of {', '.join(ACTIONS_IF_JOB_EXISTS)}, got {action_if_job_exists!r}"
+            )
+        self.job_name = job_name
+        self.config = config or {}
+        self.api_version = api_version
+        self.input_uri = input_uri
+        self.target_attribute = target_attribute
+        self.output_path = output_path
+        self.problem_type = problem_type
+        self.objective_metric = objective_metric
+        self.max_runtime_seconds = max_runtime_seconds
+        self.max_candidates = max_candidates
+        self.mode = mode
+        self.role_arn = role_arn
+        self.tags = tags or {}
+        self.action_if_job_exists = action_if_job_exists
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.max_wait = max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait
+        self.stop_job_on_kill = stop_job_on_kill
+        self.leaderboard_size = leaderboard_size
+        self._submitted_job_name: str | None = None
+
+    # --- templating and the request -------------------------------------------------------
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        add_naming_macro(context)
+        super().render_template_fields(context, jinja_env)
+
+    def build_request(self) -> tuple[str, dict[str, Any]]:
+        """(operation, request): ``config`` with the convenience parameters merged in, coerced and validated."""
+        from airflow_automl.spec import RequestValidationError, coerce_request, validate_request
+
+        if not isinstance(self.config, Mapping):
+            raise AirflowFailException(f"config: must be a mapping (the API request), got {type(self.config).__name__}")
+        if "AutoMLJobName" in self.config:
+            raise AirflowFailException("config.AutoMLJobName: set the name with job_name, not in config")
+        api_version = detect_api_version(self.config, int(self.api_version) if self.api_version else None)
+        operation = V1_OPERATION if api_version == 1 else V2_OPERATION
+        request = copy.deepcopy(dict(self.config))
+        if api_version == 1:
+            self._merge_v1(request)
+        else:
+            self._merge_v2(request)
+        user_tags = [{"Key": str(key), "Value": str(value)} for key, value in self.tags.items()]
+        if user_tags:
+            request["Tags"] = [t for t in request.get("Tags", []) if t["Key"] not in self.tags] + user_tags
+        try:
+            request = coerce_request(operation, request)
+            validate_request(operation, {**request, "AutoMLJobName": self.job_name})
+        except RequestValidationError as error:
+            raise AirflowFailException(f"{operation} request is invalid: {error}") from error
+        return operation, request
+
+    def _merge_common(self, request: dict[str, Any], completion: dict[str, Any]) -> None:
+        if self.output_path is not None:
+            _dig(request, "OutputDataConfig")["S3OutputPath"] = self.output_path
+        if self.objective_metric is not None:
+            _dig(request, "AutoMLJobObjective")["MetricName"] = self.objective_metric
+        if self.role_arn is not None:
+            request["RoleArn"] = self.role_arn
+        if self.max_runtime_seconds is not None:
+            completion["MaxAutoMLJobRuntimeInSeconds"] = self.max_runtime_seconds
+        if self.max_candidates is not None:
+            completion["MaxCandidates"] = self.max_candidates
+
+    @staticmethod
+    def _set_input_uri(channels: list[dict[str, Any]], uri: str, v2: bool) -> None:
+        training = next((c for c in channels if c.get("ChannelType", "training") == "training"), None)
+        if training is None:
+            training = {"ChannelType": "training"} if v2 else {}
+            channels.insert(0, training)
+        source = _dig(training, "DataSource", "S3DataSource")
+        source.setdefault("S3DataType", "S3Prefix")
+        source["S3Uri"] = uri
+
+    def _merge_v1(self, request: dict[str, Any]) -> None:
+        job_config = request.get("AutoMLJobConfig") or {}
+        completion = job_config.get("CompletionCriteria") or {}
+        self._merge_common(request, completion)
+        channels = request.setdefault("InputDataConfig", [])
+        if self.input_uri is not None:
+            self._set_input_uri(channels, self.input_uri, v2=False)
+        if self.target_attribute is not None:
+            for channel in channels:
+                channel["TargetAttributeName"] = self.target_attribute
+        if self.problem_type is not None:
+            request["ProblemType"] = self.problem_type
+        if self.mode is not None:
+            job_config["Mode"] = self.mode
+        if completion:
+            job_config["CompletionCriteria"] = completion
+        if job_config:
+            request["AutoMLJobConfig"] = job_config
+
+    def _merge_v2(self, request: dict[str, Any]) -> None:
+        tabular = _dig(request, "AutoMLProblemTypeConfig", "TabularJobConfig") if self._wants_tabular(request) else {}
+        completion = tabular.get("CompletionCriteria") or {}
+        self._merge_common(request, completion)
+        channels = request.setdefault("AutoMLJobInputDataConfig", [])
+        if self.input_uri is not None:
+            self._set_input_uri(channels, self.input_uri, v2=True)
+        if self.target_attribute is not None:
+            tabular["TargetAttributeName"] = self.target_attribute
+        if self.problem_type is not None:
+            tabular["ProblemType"] = self.problem_type
+        if self.mode is not None:
+            tabular["Mode"] = self.mode
+        if completion:
+            tabular["CompletionCriteria"] = completion
+
+    def _wants_tabular(self, request: dict[str, Any]) -> bool:
+        configured = request.get("AutoMLProblemTypeConfig") or {}
+        return "TabularJobConfig" in configured or not configured
+
+    # --- submit or reattach ---------------------------------------------------------------
+
+    @staticmethod
+    def run_tags(context: Context) -> dict[str, str]:
+        ti = context["ti"]
+        return {TAG_DAG_ID: ti.dag_id, TAG_RUN_ID: ti.run_id, TAG_TASK_ID: ti.task_id}
+
+    def submit_or_reattach(self, context: Context, request: dict[str, Any], api_version: int) -> AutoMLJobView | None:
+        """Create the job, or find the one this run already created. Returns the existing job's view, or None if created."""
+        run_tags = self.run_tags(context)
+        for attempt in range(1, _MAX_NAME_ATTEMPTS + 1):
+            name = incremented_job_name(self.job_name, attempt)
+            existing = self.hook.find_job(name, api_version)
+            if existing is None:
+                try:
+                    self.hook.create_job(name, request, api_version=api_version, tags=run_tags)
+                except AutoMLJobAlreadyExists:
+                    # Created concurrently, or our create went through but its answer was lost.
+                    existing = self.hook.find_job(name, api_version)
+                    if existing is None:
+                        raise
+                else:
+                    self.log.info("Created AutoML job %s (API V%d)", name, api_version)
+                    self._submitted_job_name = name
+                    return None
+            if self.action_if_job_exists == "fail":
+                raise AirflowFailException(
+                    f"job_name: AutoML job {name} already exists ({existing.status}) and "
+                    "action_if_job_exists='fail'; choose another name or 'reattach'/'increment'"
+                )
+            if self.action_if_job_exists == "increment":
+                continue
+            tags = self.hook.get_tags(existing.job_arn) if existing.job_arn else {}
+            owner = {key: tags.get(key) for key in run_tags}
+            if owner != run_tags:
+                raise AirflowFailException(
+                    f"job_name: AutoML job {name} already exists and was not created by this task of this "
+                    f"DAG run (its tags: {owner}); use a name unique per run such as "
+                    "{{ automl_job_name('<prefix>') }}, or action_if_job_exists='increment'"
+                )
+            if existing.status in FAILED_STATUSES:
+                self.log.info(
+                    "AutoML job %s of this run ended %s (%s); submitting a new job",
+                    name,
+                    existing.status,
+                    existing.failure_reason,
+                )
+                continue
+            self.log.info("Reattaching to AutoML job %s of this run (%s)", name, existing.status)
+            self._submitted_job_name = name
+            return existing
+        raise AirflowFailException(f"job_name: {_MAX_NAME_ATTEMPTS} names derived from {self.job_name} are taken")
+
+    # --- execution ------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not self.job_name:
+            self.job_name = automl_job_name(self.task_id, context)
+        operation, request = self.build_request()
+        api_version = 1 if operation == V1_OPERATION else 2
+        existing = self.submit_or_reattach(context, request, api_version)
+        name = self._submitted_job_name
+        AutoMLJobLink.persist(context, name, self.hook.conn_region_name, self.hook.endpoint_url)
+
+        view = existing or self.hook.describe_job(name, api_version)
+        if not self.wait_for_completion:
+            return view.to_summary()
+        if view.is_terminal:
+            return self._result(view)
+        deadline = time.time() + self.max_wait if self.max_wait else None
+        if self.deferrable:
+            self.defer(
+                trigger=AutoMLJobTrigger(
+                    job_name=name,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    poll_interval=self.poll_interval,
+                    api_version=api_version,
+                    deadline=deadline,
+                    stop_job_on_kill=self.stop_job_on_kill,
+                    verify=self.verify,
+                    botocore_config=self.botocore_config,
+                ),
+                method_name="execute_complete",
+                timeout=self.execution_timeout,
+            )
+        return self._result(self._wait_in_worker(name, api_version, deadline))
+
+    def _wait_in_worker(self, name: str, api_version: int, deadline: float | None) -> AutoMLJobView:
+        last_progress = None
+        while True:
+            try:
+                view = self.hook.describe_job(name, api_version)
+            except AutoMLApiError as error:
+                if error.code in ("ResourceNotFound", "ResourceNotFoundException", "ValidationException"):
+                    raise
+                self.log.warning("Polling AutoML job %s failed, will poll again: %s", name, error)
+            else:
+                if (view.status, view.secondary_status) != last_progress:
+                    last_progress = (view.status, view.secondary_status)
+                    self.log.info("%s", self._progress_line(view))
+                if view.is_terminal:
+                    return view
+            if deadline is not None and time.time() >= deadline:
+                self._stop_for(name, f"it was still running after max_wait={self.max_wait}s")
+                raise AirflowException(f"AutoML job {name} did not finish within max_wait={self.max_wait}s")
+            time.sleep(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval, deadline - time.time())))
+
+    def _progress_line(self, view: AutoMLJobView) -> str:
+        line = view.describe_progress()
+        try:
+            count = self.hook.count_candidates(view.job_name)
+        except AutoMLApiError as error:
+            return f"{line} (candidates unknown: {error.message})"
+        line += f", {count} candidate{'s' if count != 1 else ''} so far"
+        if view.objective_metric_value is not None:
+            line += f", best {view.best_metric.get('MetricName')} = {view.objective_metric_value:.4g}"
+        return line
+
+    def _result(self, view: AutoMLJobView) -> dict[str, Any]:
+        if view.status != "Completed":
+            raise AirflowException(view.failure_message())
+        summary = view.to_summary(self.hook.leaderboard(view, self.leaderboard_size))
+        self.log.info(
+            "AutoML job %s completed: best candidate %s, %s = %s",
+            view.job_name,
+            summary["best_candidate_name"],
+            summary["objective_metric_name"],
+            summary["objective_metric_value"],
+        )
+        return summary
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Turn the trigger's event into the result, or a clear error."""
+        if not event or "status" not in event:
+            raise AirflowException(f"AutoML job trigger sent no usable event: {event!r}")
+        status = event["status"]
+        name = event.get("job_name") or self.job_name
+        self._submitted_job_name = name
+        if status == SUCCESS:
+            api_version = (event.get("summary") or {}).get("api_version")
+            return self._result(self.hook.describe_job(name, api_version))
+        if status == TIMEOUT:
+            self._stop_for(name, "it was still running at max_wait")
+            raise AirflowException(event.get("message") or f"AutoML job {name} timed out")
+        if status in (FAILED, STOPPED):
+            raise AirflowException(event.get("message") or f"AutoML job {name} ended {status}")
+        raise AirflowException(f"Waiting for AutoML job {name} failed: {event.get('message')}")
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        # A deferral that hits execution_timeout comes back here as TaskDeferralTimeout: stop the job too.
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except TaskDeferralTimeout:
+            self._stop_for(self._submitted_job_name or self.job_name, "its task timed out while deferred")
+            raise
+
+    def _stop_for(self, name: str | None, why: str) -> None:
+        if not (self.stop_job_on_kill and name):
+            return
+        self.log.info("Stopping AutoML job %s because %s", name, why)
+        try:
+            self.hook.stop_job(name)
+        except AutoMLApiError as error:
+            self.log.error("Could not stop AutoML job %s: %s", name, error)
+
+    def on_kill(self) -> None:
+        """The task was killed (or hit execution_timeout) while polling in the worker."""
+        self._stop_for(self._submitted_job_name, "its task was killed")
