@@ -679,11 +679,11 @@ def validate_request(operation: str, request: Mapping) -> None:
 
 def require_tabular(spec_or_request: JobSpec | Mapping) -> None:
     """Refuse a V2 request whose problem type is not tabular (the local service trains tabular only)."""
-    if isinstance(spec_or_request, JobSpec):
-        return
+    if isinstance(spec_or_request, JobSpec) or not isinstance(spec_or_request, Mapping):
+        return  # a JobSpec is tabular by construction; a malformed request is validate_request's to report
     problem_configs = spec_or_request.get("AutoMLProblemTypeConfig")
-    if problem_configs is None:
-        return  # a V1 request: always tabular
+    if not isinstance(problem_configs, Mapping):
+        return  # a V1 request (always tabular), or a malformed one
     for name, value in problem_configs.items():
         if value is not None and name != TABULAR_CONFIG:
             raise RequestValidationError(

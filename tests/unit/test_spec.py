@@ -7,6 +7,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_automl import spec
 from airflow_automl.spec import RequestValidationError
@@ -777,3 +779,34 @@ def test_job_spec_from_request_validates():
         spec.job_spec_from_request(V1, request)
     with pytest.raises(ValueError, match="DescribeAutoMLJob"):
         spec.job_spec_from_request("DescribeAutoMLJob", {"AutoMLJobName": "x"})
+
+
+# ------------------------------------------------------------------ properties
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.from_regex(spec.JOB_NAME_PATTERN, fullmatch=True), st.text(max_size=40)))
+def test_job_name_accepted_exactly_when_pattern_and_length_allow(name):
+    request = minimal_v1()
+    request["AutoMLJobName"] = name
+    allowed = re.fullmatch(spec.JOB_NAME_PATTERN, name) is not None and 1 <= len(name) <= 32
+    if allowed:
+        spec.validate_request(V1, request)
+    else:
+        assert rejected(V1, request).field == "AutoMLJobName"
+
+
+@settings(max_examples=100, deadline=None)
+@given(candidates=st.integers(min_value=-10**6, max_value=10**6),
+       fraction=st.floats(min_value=-2, max_value=2, allow_nan=False))
+def test_coerced_numbers_equal_their_rendered_text_and_are_then_judged(candidates, fraction):
+    request = minimal_v1()
+    request["AutoMLJobConfig"] = {"CompletionCriteria": {"MaxCandidates": str(candidates)},
+                                  "DataSplitConfig": {"ValidationFraction": str(fraction)}}
+    coerced = spec.coerce_request(V1, request)
+    assert coerced["AutoMLJobConfig"]["CompletionCriteria"]["MaxCandidates"] == candidates
+    assert coerced["AutoMLJobConfig"]["DataSplitConfig"]["ValidationFraction"] == fraction
+    valid = 1 <= candidates <= 750 and 0 < fraction < 1
+    if valid:
+        spec.validate_request(V1, coerced)
+    else:
+        rejected(V1, coerced)
