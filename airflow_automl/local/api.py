@@ -1,0 +1,244 @@
+"""The AWS JSON 1.1 protocol of the local service, driven by botocore's SageMaker model.
+
+POST / with ``X-Amz-Target: SageMaker.<Operation>`` and a JSON body. The body is validated
+against the operation's input shape (and the reference's rules, in airflow_automl.spec),
+dispatched to the AutoMLService method named after the operation, and the result serialized
+by the output shape: only the shape's members, no nulls, timestamps as epoch seconds.
+Errors answer HTTP 400 with ``{"__type": code, "message": text}``, as botocore expects.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from botocore import xform_name
+from botocore.model import OperationModel, Shape
+from botocore.utils import parse_timestamp
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from airflow_automl import spec as job_spec
+from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.service import AutoMLService, ServiceError
+from airflow_automl.local.store import Store
+from airflow_automl.local.worker import RESTART_FAILURE_REASON, Supervisor
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+ACCEPTED_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
+MAX_BODY_BYTES = 4 * 1024 * 1024
+TARGET_PREFIX = job_spec.sagemaker_model().metadata["targetPrefix"]
+
+
+def snake_case(operation: str) -> str:
+    """CreateAutoMLJobV2 -> create_auto_ml_job_v2, as botocore names client methods."""
+    return xform_name(operation)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"__type": code, "message": message},
+        status_code=status,
+        media_type=CONTENT_TYPE,
+        headers={"x-amzn-ErrorType": code},
+    )
+
+
+# -- shape-driven conversion -------------------------------------------------------------------
+
+def parse_input(shape: Shape | None, value: Any) -> Any:
+    """Timestamps (epoch numbers or ISO 8601 strings) -> epoch seconds floats; the rest as sent."""
+    if shape is None or value is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {
+            key: parse_input(shape.members[key], member) if key in shape.members else member
+            for key, member in value.items()
+        }
+    if shape.type_name == "list" and isinstance(value, list):
+        return [parse_input(shape.member, item) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: parse_input(shape.value, item) for key, item in value.items()}
+    if shape.type_name == "timestamp":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            return parse_timestamp(value).timestamp()
+        if isinstance(value, datetime):
+            return value.timestamp()
+    return value
+
+
+def serialize_output(shape: Shape, value: Any) -> Any:
+    """Keep the members the output shape defines, drop None, timestamps as epoch seconds."""
+    if shape.type_name == "structure":
+        return {
+            name: serialize_output(member, value[name])
+            for name, member in shape.members.items()
+            if value.get(name) is not None
+        }
+    if shape.type_name == "list":
+        return [serialize_output(shape.member, item) for item in value]
+    if shape.type_name == "map":
+        return {key: serialize_output(shape.value, item) for key, item in value.items()}
+    if shape.type_name == "timestamp":
+        if isinstance(value, datetime):
+            return value.timestamp()
+        return float(value)
+    if shape.type_name in ("float", "double") and isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# -- the application ---------------------------------------------------------------------------
+
+class DataDirLock:
+    """One service per data dir: a second one would fail the first one's running jobs."""
+
+    def __init__(self, config: ServiceConfig):
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = config.data_dir / "service.lock"
+        self._file = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            handle.close()
+            raise RuntimeError(
+                f"--data-dir {self.path.parent}: another local service is already using it; "
+                "stop it or choose another data dir"
+            ) from error
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class ProtocolHandler:
+    """AWS JSON 1.1 request -> service call -> response."""
+
+    def __init__(self, service: AutoMLService):
+        self.service = service
+        self.model = job_spec.sagemaker_model()
+
+    def operation(self, target: str | None) -> OperationModel | ServiceError | JSONResponse:
+        if not target:
+            return _error(400, "UnknownOperationException", "X-Amz-Target: header missing; expected SageMaker.<Operation>")
+        prefix, _, name = target.partition(".")
+        if prefix != TARGET_PREFIX or name not in self.model.operation_names:
+            return _error(400, "UnknownOperationException", f"X-Amz-Target: unknown operation {target!r}")
+        if not callable(getattr(self.service, snake_case(name), None)):
+            return _error(
+                400,
+                "UnknownOperationException",
+                f"Operation {name} is not implemented by the local service; it implements "
+                f"{', '.join(self.implemented_operations())}",
+            )
+        return self.model.operation_model(name)
+
+    def implemented_operations(self) -> list[str]:
+        return sorted(
+            name for name in self.model.operation_names if callable(getattr(self.service, snake_case(name), None))
+        )
+
+    def handle(self, operation: OperationModel, body: bytes) -> Response:
+        """Runs in a worker thread: validation and the store are blocking."""
+        try:
+            request = json.loads(body) if body.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return _error(400, "SerializationException", f"request body: not valid JSON ({error})")
+        if not isinstance(request, dict):
+            return _error(400, "SerializationException", "request body: must be a JSON object")
+        try:
+            job_spec.validate_request(operation.name, request)
+        except job_spec.RequestValidationError as error:
+            return _error(400, "ValidationException", str(error))
+        request = parse_input(operation.input_shape, request)
+        method = getattr(self.service, snake_case(operation.name))
+        try:
+            result = method(request)
+        except ServiceError as error:
+            return _error(error.status_code, error.code, error.message)
+        output = serialize_output(operation.output_shape, result) if operation.output_shape else {}
+        return Response(json.dumps(output, separators=(",", ":")), media_type=CONTENT_TYPE)
+
+
+def _include_job_pages(app: FastAPI) -> None:
+    # Job pages live in their own module; the service runs without it.
+    if importlib.util.find_spec("airflow_automl.local.pages") is None:
+        return
+    from airflow_automl.local import pages
+
+    app.include_router(pages.router)
+
+
+def create_app(config: ServiceConfig) -> FastAPI:
+    lock = DataDirLock(config)
+    lock.acquire()
+    store = Store(config.db_path)
+    interrupted = store.fail_interrupted_jobs(RESTART_FAILURE_REASON)
+    if interrupted:
+        log.warning("jobs interrupted by the previous service process, now Failed: %s", ", ".join(interrupted))
+    supervisor = Supervisor(config, store)
+    service = AutoMLService(config, store, on_job_change=supervisor.wake)
+    handler = ProtocolHandler(service)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        supervisor.start()
+        try:
+            yield
+        finally:
+            supervisor.shutdown()
+            lock.release()
+
+    app = FastAPI(title="airflow-automl local SageMaker service", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.config = config
+    app.state.store = store
+    app.state.service = service
+    app.state.supervisor = supervisor
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "operations": handler.implemented_operations()}
+
+    @app.post("/")
+    async def aws_json(request: Request) -> Response:
+        operation = handler.operation(request.headers.get("x-amz-target"))
+        if isinstance(operation, Response):
+            return operation
+        content_type = request.headers.get("content-type", CONTENT_TYPE).split(";")[0].strip().lower()
+        if content_type not in ACCEPTED_CONTENT_TYPES:
+            return _error(
+                400,
+                "SerializationException",
+                f"Content-Type: {content_type!r} is not accepted; send {CONTENT_TYPE}",
+            )
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _error(413, "RequestEntityTooLargeException", f"request body: larger than {MAX_BODY_BYTES} bytes")
+        try:
+            return await run_in_threadpool(handler.handle, operation, bytes(body))
+        except Exception:
+            # A bug, not bad input: answer like AWS does and keep the traceback in the log.
+            log.exception("internal failure in %s", operation.name)
+            return _error(500, "InternalFailure", f"{operation.name}: the local service failed; see its log")
+
+    _include_job_pages(app)
+    return app

@@ -1,0 +1,373 @@
+"""The SageMaker AutoML operations of the local service: one method per API operation.
+
+Methods take the request as botocore's input shape describes it (timestamps already turned
+into epoch seconds by the protocol layer) and return a dict in the output shape. They raise
+ServiceError subclasses carrying SageMaker's error codes; the protocol layer turns those into
+HTTP 400 answers.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from airflow_automl import spec as job_spec
+from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.store import (
+    InvalidPageToken,
+    JobNameInUse,
+    JobRecord,
+    Store,
+    TooManyActiveJobs,
+)
+
+MAX_TAGS_PER_RESOURCE = 50
+DEFAULT_LIST_JOBS_MAX_RESULTS = 10
+DEFAULT_LIST_CANDIDATES_MAX_RESULTS = 10
+DEFAULT_LIST_TAGS_MAX_RESULTS = 50
+TABULAR_PROBLEM_TYPE_CONFIG_NAME = "Tabular"
+
+
+class ServiceError(Exception):
+    code = "InternalFailure"
+    status_code = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+
+
+class ResourceNotFound(ServiceError):
+    code = "ResourceNotFound"
+
+
+class ResourceInUse(ServiceError):
+    code = "ResourceInUse"
+
+
+class ResourceLimitExceeded(ServiceError):
+    code = "ResourceLimitExceeded"
+
+
+def _page_scope(operation: str, request: dict) -> str:
+    """What a page token is bound to: the operation and every filter and sort parameter."""
+    fixed = {key: value for key, value in request.items() if key not in ("NextToken", "MaxResults")}
+    digest = hashlib.sha256(json.dumps([operation, fixed], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+# -- one job, two API views ----------------------------------------------------------------
+# A job keeps the create request it was given. Describe of the other API version translates
+# that request member by member, following AWS's guide for migrating V1 requests to V2.
+
+def v1_request_to_v2(request: dict) -> dict:
+    request = copy.deepcopy(request)
+    config = request.get("AutoMLJobConfig") or {}
+    channels = request.get("InputDataConfig") or []
+    tabular: dict[str, Any] = {}
+    candidate_generation = config.get("CandidateGenerationConfig") or {}
+    if candidate_generation.get("AlgorithmsConfig") is not None:
+        tabular["CandidateGenerationConfig"] = {"AlgorithmsConfig": candidate_generation["AlgorithmsConfig"]}
+    if config.get("CompletionCriteria") is not None:
+        tabular["CompletionCriteria"] = config["CompletionCriteria"]
+    if candidate_generation.get("FeatureSpecificationS3Uri") is not None:
+        tabular["FeatureSpecificationS3Uri"] = candidate_generation["FeatureSpecificationS3Uri"]
+    if config.get("Mode") is not None:
+        tabular["Mode"] = config["Mode"]
+    if request.get("GenerateCandidateDefinitionsOnly") is not None:
+        tabular["GenerateCandidateDefinitionsOnly"] = request["GenerateCandidateDefinitionsOnly"]
+    if request.get("ProblemType") is not None:
+        tabular["ProblemType"] = request["ProblemType"]
+    if channels:
+        tabular["TargetAttributeName"] = channels[0]["TargetAttributeName"]
+        weight = next((c.get("SampleWeightAttributeName") for c in channels if c.get("SampleWeightAttributeName")), None)
+        if weight is not None:
+            tabular["SampleWeightAttributeName"] = weight
+    v2: dict[str, Any] = {
+        "AutoMLJobName": request["AutoMLJobName"],
+        "AutoMLJobInputDataConfig": [
+            {
+                key: channel[key]
+                for key in ("ChannelType", "ContentType", "CompressionType", "DataSource")
+                if channel.get(key) is not None
+            }
+            for channel in channels
+        ],
+        "OutputDataConfig": request["OutputDataConfig"],
+        "AutoMLProblemTypeConfig": {"TabularJobConfig": tabular},
+    }
+    for key in ("RoleArn", "Tags", "AutoMLJobObjective", "ModelDeployConfig"):
+        if request.get(key) is not None:
+            v2[key] = request[key]
+    if config.get("SecurityConfig") is not None:
+        v2["SecurityConfig"] = config["SecurityConfig"]
+    if config.get("DataSplitConfig") is not None:
+        v2["DataSplitConfig"] = config["DataSplitConfig"]
+    return v2
+
+
+def v2_request_to_v1(request: dict) -> dict:
+    request = copy.deepcopy(request)
+    tabular = (request.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}
+    target = tabular.get("TargetAttributeName")
+    weight = tabular.get("SampleWeightAttributeName")
+    channels = []
+    for channel in request.get("AutoMLJobInputDataConfig") or []:
+        v1_channel = {key: value for key, value in channel.items() if value is not None}
+        if target is not None:
+            v1_channel["TargetAttributeName"] = target
+        if weight is not None:
+            v1_channel["SampleWeightAttributeName"] = weight
+        channels.append(v1_channel)
+    config: dict[str, Any] = {}
+    if tabular.get("CompletionCriteria") is not None:
+        config["CompletionCriteria"] = tabular["CompletionCriteria"]
+    if request.get("SecurityConfig") is not None:
+        config["SecurityConfig"] = request["SecurityConfig"]
+    candidate_generation: dict[str, Any] = {}
+    if tabular.get("FeatureSpecificationS3Uri") is not None:
+        candidate_generation["FeatureSpecificationS3Uri"] = tabular["FeatureSpecificationS3Uri"]
+    algorithms = (tabular.get("CandidateGenerationConfig") or {}).get("AlgorithmsConfig")
+    if algorithms is not None:
+        candidate_generation["AlgorithmsConfig"] = algorithms
+    if candidate_generation:
+        config["CandidateGenerationConfig"] = candidate_generation
+    if request.get("DataSplitConfig") is not None:
+        config["DataSplitConfig"] = request["DataSplitConfig"]
+    if tabular.get("Mode") is not None:
+        config["Mode"] = tabular["Mode"]
+    v1: dict[str, Any] = {
+        "AutoMLJobName": request["AutoMLJobName"],
+        "InputDataConfig": channels,
+        "OutputDataConfig": request["OutputDataConfig"],
+    }
+    if config:
+        v1["AutoMLJobConfig"] = config
+    if tabular.get("ProblemType") is not None:
+        v1["ProblemType"] = tabular["ProblemType"]
+    if tabular.get("GenerateCandidateDefinitionsOnly") is not None:
+        v1["GenerateCandidateDefinitionsOnly"] = tabular["GenerateCandidateDefinitionsOnly"]
+    for key in ("RoleArn", "Tags", "AutoMLJobObjective", "ModelDeployConfig"):
+        if request.get(key) is not None:
+            v1[key] = request[key]
+    return v1
+
+
+def resolved_attributes_v2(resolved: dict) -> dict:
+    """ResolvedAttributes (V1 shape, as the engine reports it) -> AutoMLResolvedAttributes (V2)."""
+    v2: dict[str, Any] = {}
+    if resolved.get("AutoMLJobObjective") is not None:
+        v2["AutoMLJobObjective"] = resolved["AutoMLJobObjective"]
+    if resolved.get("CompletionCriteria") is not None:
+        v2["CompletionCriteria"] = resolved["CompletionCriteria"]
+    if resolved.get("ProblemType") is not None:
+        v2["AutoMLProblemTypeResolvedAttributes"] = {
+            "TabularResolvedAttributes": {"ProblemType": resolved["ProblemType"]}
+        }
+    return v2
+
+
+class AutoMLService:
+    """SageMaker's AutoML operations over the store; training happens in worker processes."""
+
+    def __init__(self, config: ServiceConfig, store: Store, on_job_change: Callable[[], None] = lambda: None):
+        self.config = config
+        self.store = store
+        # Called after a create or stop so the supervisor acts at once instead of on its next tick.
+        self._on_job_change = on_job_change
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _job(self, name: str) -> JobRecord:
+        job = self.store.get_job(name)
+        if job is None:
+            raise ResourceNotFound(f"AutoMLJobName: no AutoML job named {name!r} exists")
+        return job
+
+    def _job_for_arn(self, arn: str) -> JobRecord:
+        job = self.store.get_job_by_arn(arn.lower())
+        if job is None:
+            raise ValidationException(
+                f"ResourceArn: no resource {arn!r} exists; the local service tags AutoML jobs "
+                f"(arn:aws:sagemaker:{self.config.region}:{self.config.account_id}:automl-job/<name>)"
+            )
+        return job
+
+    def _best_candidate(self, job: JobRecord) -> dict | None:
+        if job.best_candidate_name is None:
+            return None
+        return self.store.get_candidate(job.name, job.best_candidate_name)
+
+    @staticmethod
+    def _translate(error: job_spec.RequestValidationError) -> ValidationException:
+        return ValidationException(str(error))
+
+    def _create(self, operation: str, request: dict) -> dict:
+        try:
+            job_spec.require_tabular(request)
+            spec = job_spec.job_spec_from_request(operation, request)
+        except job_spec.RequestValidationError as error:
+            raise self._translate(error) from error
+        name = request["AutoMLJobName"]
+        arn = self.config.job_arn(name)
+        try:
+            self.store.create_job(
+                name=name,
+                arn=arn,
+                api_version=spec.api_version,
+                request=request,
+                spec=spec.to_dict(),
+                max_active_jobs=self.config.max_active_jobs,
+            )
+        except JobNameInUse as error:
+            existing = self.store.get_job(name)
+            raise ResourceInUse(
+                f"AutoMLJobName: an AutoML job named {existing.name if existing else name!r} already exists "
+                "(names are unique case-insensitively); choose another name"
+            ) from error
+        except TooManyActiveJobs as error:
+            raise ResourceLimitExceeded(
+                f"The local service already has {error.args[0]} AutoML jobs InProgress or Stopping "
+                f"(limit {self.config.max_active_jobs}, --max-active-jobs); wait for one to end or stop one"
+            ) from error
+        self._on_job_change()
+        return {"AutoMLJobArn": arn}
+
+    # -- operations --------------------------------------------------------------------------
+
+    def create_auto_ml_job(self, request: dict) -> dict:
+        return self._create(job_spec.V1_OPERATION, request)
+
+    def create_auto_ml_job_v2(self, request: dict) -> dict:
+        return self._create(job_spec.V2_OPERATION, request)
+
+    def _describe_common(self, job: JobRecord) -> dict:
+        return {
+            "AutoMLJobName": job.name,
+            "AutoMLJobArn": job.arn,
+            "CreationTime": job.creation_time,
+            "EndTime": job.end_time,
+            "LastModifiedTime": job.last_modified_time,
+            "FailureReason": job.failure_reason,
+            "PartialFailureReasons": job.partial_failure_reasons,
+            "BestCandidate": self._best_candidate(job),
+            "AutoMLJobStatus": job.status,
+            "AutoMLJobSecondaryStatus": job.secondary_status,
+            "AutoMLJobArtifacts": job.artifacts,
+            "ModelDeployResult": job.deploy_result,
+        }
+
+    def describe_auto_ml_job(self, request: dict) -> dict:
+        job = self._job(request["AutoMLJobName"])
+        v1 = job.request if job.api_version == 1 else v2_request_to_v1(job.request)
+        response = {key: value for key, value in v1.items() if key not in ("Tags", "AutoMLJobName")}
+        response.setdefault("GenerateCandidateDefinitionsOnly", False)
+        response.update(self._describe_common(job))
+        response["ResolvedAttributes"] = job.resolved_attributes
+        return response
+
+    def describe_auto_ml_job_v2(self, request: dict) -> dict:
+        job = self._job(request["AutoMLJobName"])
+        v2 = job.request if job.api_version == 2 else v1_request_to_v2(job.request)
+        response = {key: value for key, value in v2.items() if key not in ("Tags", "AutoMLJobName")}
+        response["AutoMLProblemTypeConfigName"] = TABULAR_PROBLEM_TYPE_CONFIG_NAME
+        response.update(self._describe_common(job))
+        if job.resolved_attributes is not None:
+            response["ResolvedAttributes"] = resolved_attributes_v2(job.resolved_attributes)
+        return response
+
+    def list_auto_ml_jobs(self, request: dict) -> dict:
+        try:
+            page = self.store.list_jobs(
+                creation_time_after=request.get("CreationTimeAfter"),
+                creation_time_before=request.get("CreationTimeBefore"),
+                last_modified_time_after=request.get("LastModifiedTimeAfter"),
+                last_modified_time_before=request.get("LastModifiedTimeBefore"),
+                name_contains=request.get("NameContains"),
+                status_equals=request.get("StatusEquals"),
+                sort_by=request.get("SortBy") or "Name",
+                descending=(request.get("SortOrder") or "Descending") == "Descending",
+                limit=request.get("MaxResults") or DEFAULT_LIST_JOBS_MAX_RESULTS,
+                page_token=request.get("NextToken"),
+                token_scope=_page_scope("ListAutoMLJobs", request),
+            )
+        except InvalidPageToken as error:
+            raise ValidationException(str(error)) from error
+        summaries = [
+            {
+                "AutoMLJobName": job.name,
+                "AutoMLJobArn": job.arn,
+                "AutoMLJobStatus": job.status,
+                "AutoMLJobSecondaryStatus": job.secondary_status,
+                "CreationTime": job.creation_time,
+                "EndTime": job.end_time,
+                "LastModifiedTime": job.last_modified_time,
+                "FailureReason": job.failure_reason,
+                "PartialFailureReasons": job.partial_failure_reasons,
+            }
+            for job in page.rows
+        ]
+        return {"AutoMLJobSummaries": summaries, "NextToken": page.next_token}
+
+    def list_candidates_for_auto_ml_job(self, request: dict) -> dict:
+        job = self._job(request["AutoMLJobName"])
+        try:
+            page = self.store.list_candidates(
+                job.name,
+                status_equals=request.get("StatusEquals"),
+                candidate_name_equals=request.get("CandidateNameEquals"),
+                sort_by=request.get("SortBy") or "CreationTime",
+                descending=(request.get("SortOrder") or "Ascending") == "Descending",
+                limit=request.get("MaxResults") or DEFAULT_LIST_CANDIDATES_MAX_RESULTS,
+                page_token=request.get("NextToken"),
+                token_scope=_page_scope("ListCandidatesForAutoMLJob", request),
+            )
+        except InvalidPageToken as error:
+            raise ValidationException(str(error)) from error
+        return {"Candidates": page.rows, "NextToken": page.next_token}
+
+    def stop_auto_ml_job(self, request: dict) -> dict:
+        job = self._job(request["AutoMLJobName"])
+        if job.status in ("Completed", "Failed"):
+            raise ValidationException(
+                f"AutoMLJobName: job {job.name!r} has already ended with status {job.status}; "
+                "only a job InProgress can be stopped"
+            )
+        self.store.request_stop(job.name)
+        self._on_job_change()
+        return {}
+
+    def add_tags(self, request: dict) -> dict:
+        job = self._job_for_arn(request["ResourceArn"])
+        tags = request["Tags"]
+        if self.store.count_tags_after_adding(job.arn, [tag["Key"] for tag in tags]) > MAX_TAGS_PER_RESOURCE:
+            raise ResourceLimitExceeded(
+                f"Tags: a resource can have at most {MAX_TAGS_PER_RESOURCE} tags; delete some before adding more"
+            )
+        self.store.add_tags(job.arn, tags)
+        return {"Tags": tags}
+
+    def list_tags(self, request: dict) -> dict:
+        job = self._job_for_arn(request["ResourceArn"])
+        try:
+            page = self.store.list_tags(
+                job.arn,
+                limit=request.get("MaxResults") or DEFAULT_LIST_TAGS_MAX_RESULTS,
+                page_token=request.get("NextToken"),
+                token_scope=_page_scope("ListTags", request),
+            )
+        except InvalidPageToken as error:
+            raise ValidationException(str(error)) from error
+        return {"Tags": page.rows, "NextToken": page.next_token}
+
+    def delete_tags(self, request: dict) -> dict:
+        job = self._job_for_arn(request["ResourceArn"])
+        self.store.delete_tags(job.arn, request["TagKeys"])
+        return {}
