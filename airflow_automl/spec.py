@@ -23,7 +23,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import botocore.session
@@ -57,6 +57,11 @@ DEFAULT_METRIC: dict[str, str] = {
 # Objective metrics of the V2 problem types that are not tabular (text generation takes none).
 CLASSIFICATION_METRICS: tuple[str, ...] = ("Accuracy",)
 TIME_SERIES_METRICS: tuple[str, ...] = ("RMSE", "MASE", "MAPE", "WAPE", "AverageWeightedQuantileLoss")
+NON_TABULAR_METRICS: dict[str, tuple[str, ...]] = {
+    "ImageClassificationJobConfig": CLASSIFICATION_METRICS,
+    "TextClassificationJobConfig": CLASSIFICATION_METRICS,
+    "TimeSeriesForecastingJobConfig": TIME_SERIES_METRICS,
+}
 
 ENSEMBLING_ALGORITHMS: tuple[str, ...] = (
     "catboost", "extra-trees", "fastai", "lightgbm", "linear-learner", "nn-torch", "randomforest", "xgboost",
@@ -112,14 +117,19 @@ class RequestValidationError(ValueError):
 
 def _unicode_class(category: str) -> str:
     """Character-class body (ranges) for a Java \\p{..} class, which Python's re lacks."""
-    return _unicode_ranges()[category]
+    ranges = _unicode_ranges()
+    if category not in ranges:
+        raise ValueError(f"pattern class \\p{{{category}}} is not supported (known: {', '.join(sorted(ranges))})")
+    return ranges[category]
 
 
 @functools.cache
 def _unicode_ranges() -> dict[str, str]:
-    members: dict[str, list[int]] = {key: [] for key in ("L", "M", "N", "P", "S", "Z", "C")}
+    members: dict[str, list[int]] = {}
     for code_point in range(sys.maxunicode + 1):
-        members[unicodedata.category(chr(code_point))[0]].append(code_point)
+        category = unicodedata.category(chr(code_point))  # e.g. "Lu": in \p{Lu} and in \p{L}
+        members.setdefault(category, []).append(code_point)
+        members.setdefault(category[0], []).append(code_point)
     ranges = {key: _ranges_text(points) for key, points in members.items()}
     ranges["Alnum"] = "a-zA-Z0-9"  # POSIX class: ASCII only, as in Java
     ranges["Alpha"] = "a-zA-Z"
@@ -258,7 +268,7 @@ def _check_structure(shape: Shape, value: Mapping, path: str) -> None:
             expected = ", ".join(members)
             raise RequestValidationError(_join(path, str(name)), f"is not a known field (expected one of {expected})")
     for name in shape.required_members:
-        if name not in value:
+        if value.get(name) is None:
             raise RequestValidationError(_join(path, name), "is required")
     if shape.metadata.get("union"):
         chosen = [name for name in members if value.get(name) is not None]
@@ -298,18 +308,20 @@ def _check_string(shape: Shape, value: str, path: str) -> None:
         raise RequestValidationError(path, f"must match pattern {pattern} {_got(value)}")
 
 
-def _input_shape(operation: str) -> Shape:
-    shape = sagemaker_model().operation_model(operation).input_shape
-    if shape is None:
-        raise ValueError(f"sagemaker operation {operation} takes no input")
-    return shape
+def _input_shape(operation: str) -> Shape | None:
+    """The operation's input shape; botocore raises OperationNotFoundError for unknown names."""
+    return sagemaker_model().operation_model(operation).input_shape
 
 
 def validate_shape(operation: str, request: Mapping) -> None:
     """Check ``request`` against botocore's input shape for ``operation`` only."""
     shape = _input_shape(operation)
     if not isinstance(request, Mapping):
-        raise RequestValidationError(shape.name, f"must be an object {_got(request)}")
+        raise RequestValidationError(f"{operation}Request", f"must be an object {_got(request)}")
+    if shape is None:
+        if request:
+            raise RequestValidationError(next(iter(request)), f"is not a known field ({operation} takes none)")
+        return
     _check_structure(shape, request, "")
 
 
@@ -325,7 +337,8 @@ def coerce_request(operation: str, request: Mapping) -> dict:
     says what they should be. Anything that is not such a string is left as it is.
     """
     result = copy.deepcopy(dict(request))
-    return _coerce(_input_shape(operation), result, "")
+    shape = _input_shape(operation)
+    return result if shape is None else _coerce(shape, result, "")
 
 
 def _coerce(shape: Shape, value: Any, path: str) -> Any:
@@ -386,6 +399,33 @@ def _get(data: Any, path: str) -> Any:
     return data
 
 
+# Where each setting lives in a V1 request and in a V2 one ({config}: the problem type config).
+_V1_PATHS = {
+    "channels": "InputDataConfig",
+    "problem_type": "ProblemType",
+    "mode": "AutoMLJobConfig.Mode",
+    "completion": "AutoMLJobConfig.CompletionCriteria",
+    "algorithms_config": "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
+    "feature_specification": "AutoMLJobConfig.CandidateGenerationConfig.FeatureSpecificationS3Uri",
+    "data_split": "AutoMLJobConfig.DataSplitConfig",
+    "security": "AutoMLJobConfig.SecurityConfig",
+    "candidate_definitions_only": "GenerateCandidateDefinitionsOnly",
+}
+_V2_PATHS = {
+    "channels": "AutoMLJobInputDataConfig",
+    "problem_type": "{config}.ProblemType",
+    "mode": "{config}.Mode",
+    "completion": "{config}.CompletionCriteria",
+    "algorithms_config": "{config}.CandidateGenerationConfig.AlgorithmsConfig",
+    "feature_specification": "{config}.FeatureSpecificationS3Uri",
+    "data_split": "DataSplitConfig",
+    "security": "SecurityConfig",
+    "candidate_definitions_only": "{config}.GenerateCandidateDefinitionsOnly",
+    "target": "{config}.TargetAttributeName",
+    "sample_weight": "{config}.SampleWeightAttributeName",
+}
+
+
 @dataclass(frozen=True)
 class _AutoMLRequest:
     """A CreateAutoMLJob or V2 request, with the paths where each setting lives."""
@@ -403,33 +443,9 @@ class _AutoMLRequest:
         return f"AutoMLProblemTypeConfig.{self.problem_config}"
 
     def path(self, setting: str) -> str:
-        v1 = {
-            "channels": "InputDataConfig",
-            "problem_type": "ProblemType",
-            "mode": "AutoMLJobConfig.Mode",
-            "completion": "AutoMLJobConfig.CompletionCriteria",
-            "algorithms_config": "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
-            "feature_specification": "AutoMLJobConfig.CandidateGenerationConfig.FeatureSpecificationS3Uri",
-            "data_split": "AutoMLJobConfig.DataSplitConfig",
-            "security": "AutoMLJobConfig.SecurityConfig",
-            "candidate_definitions_only": "GenerateCandidateDefinitionsOnly",
-        }
         if self.api_version == 1:
-            return v1[setting]
-        v2 = {
-            "channels": "AutoMLJobInputDataConfig",
-            "problem_type": f"{self.config_path}.ProblemType",
-            "mode": f"{self.config_path}.Mode",
-            "completion": f"{self.config_path}.CompletionCriteria",
-            "algorithms_config": f"{self.config_path}.CandidateGenerationConfig.AlgorithmsConfig",
-            "feature_specification": f"{self.config_path}.FeatureSpecificationS3Uri",
-            "data_split": "DataSplitConfig",
-            "security": "SecurityConfig",
-            "candidate_definitions_only": f"{self.config_path}.GenerateCandidateDefinitionsOnly",
-            "target": f"{self.config_path}.TargetAttributeName",
-            "sample_weight": f"{self.config_path}.SampleWeightAttributeName",
-        }
-        return v2[setting]
+            return _V1_PATHS[setting]
+        return _V2_PATHS[setting].format(config=self.config_path)
 
     def value(self, setting: str) -> Any:
         return _get(self.request, self.path(setting))
@@ -477,12 +493,7 @@ def _rule_metric_allowed_for_problem(job: _AutoMLRequest) -> None:
                 path, f"must be one of {', '.join(TABULAR_METRICS[problem_type])} "
                       f"for ProblemType {problem_type} {_got(metric)}")
         return
-    allowed_by_config = {
-        "ImageClassificationJobConfig": CLASSIFICATION_METRICS,
-        "TextClassificationJobConfig": CLASSIFICATION_METRICS,
-        "TimeSeriesForecastingJobConfig": TIME_SERIES_METRICS,
-    }
-    allowed = allowed_by_config.get(job.problem_config)
+    allowed = NON_TABULAR_METRICS.get(job.problem_config)
     if allowed is not None and metric not in allowed:
         raise RequestValidationError(
             path, f"must be one of {', '.join(allowed)} for {job.problem_config} {_got(metric)}")

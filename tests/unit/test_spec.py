@@ -210,6 +210,9 @@ def test_required_member_names_its_path():
     request = minimal_v1()
     del request["RoleArn"]
     assert_rejected(V1, request, "RoleArn", "is required")
+    request = minimal_v1()
+    request["OutputDataConfig"]["S3OutputPath"] = None
+    assert_rejected(V1, request, "OutputDataConfig.S3OutputPath", "is required")
 
 
 def test_unknown_member_is_rejected():
