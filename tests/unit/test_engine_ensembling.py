@@ -1,0 +1,236 @@
+"""ENSEMBLING jobs trained for real with AutoGluon on small data, through run_job and an
+in-memory JobContext. One classification job is shared by the tests that inspect it."""
+
+from __future__ import annotations
+
+import datetime
+import tarfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import botocore.session
+import numpy as np
+import pandas as pd
+import pytest
+from botocore.validate import ParamValidator
+from sklearn.datasets import load_breast_cancer, make_regression
+from sklearn.metrics import f1_score, mean_squared_error
+
+from airflow_automl.local.engine import JobFailed, run_job
+from airflow_automl.spec import Channel, JobSpec
+from tests.unit.engine_context import make_context
+
+
+def _path(uri: str) -> Path:
+    return Path(urlsplit(uri).path)
+
+
+def _validate_shape(value: dict, shape_name: str) -> None:
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for(shape_name)
+    report = ParamValidator().validate(value, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+@pytest.fixture(scope="module")
+def classification_job(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ensembling")
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    (root / "data").mkdir()
+    # Two files under the prefix: the engine reads every object.
+    frame.iloc[:300].to_csv(root / "data" / "part-1.csv", index=False)
+    frame.iloc[300:].to_csv(root / "data" / "part-2.csv", index=False)
+    spec = JobSpec(
+        name="cancer-ensemble",
+        api_version=1,
+        channels=(Channel(uri=(root / "data").as_uri(), target="target"),),
+        output_path=(root / "output").as_uri() + "/",
+        target="target",
+        mode="ENSEMBLING",
+        algorithms=("lightgbm", "randomforest", "linear-learner"),
+        max_job_runtime=60,
+    )
+    ctx = make_context(root)
+    outcome = run_job(spec, ctx)
+    return spec, ctx, outcome, frame
+
+
+def test_job_completes_with_a_candidate_per_model_and_the_ensemble(classification_job):
+    spec, ctx, outcome, _ = classification_job
+    assert outcome.secondary_status == "Completed"
+    assert ctx.statuses[:2] == ["AnalyzingData", "TrainingModels"]
+    assert ctx.resolved["ProblemType"] == "BinaryClassification"  # inferred: two classes
+    assert ctx.resolved["AutoMLJobObjective"] == {"MetricName": "F1"}  # the default for binary
+    models = [c["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"] for c in ctx.candidates]
+    assert {"LightGBM", "LinearModel", "RandomForestGini", "WeightedEnsemble_L2"} <= set(models)
+    names = [c["CandidateName"] for c in ctx.candidates]
+    assert len(set(names)) == len(names)
+    assert all(name.startswith("cancer-ensemble-") for name in names)
+
+
+def test_candidates_have_sagemakers_shape(classification_job):
+    _, ctx, _, _ = classification_job
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for candidate in ctx.candidates:
+        _validate_shape({**candidate, "CreationTime": now, "LastModifiedTime": now}, "AutoMLCandidate")
+        steps = {s["CandidateStepType"] for s in candidate["CandidateSteps"]}
+        assert steps == {
+            "AWS::SageMaker::ProcessingJob",
+            "AWS::SageMaker::TrainingJob",
+            "AWS::SageMaker::TransformJob",
+        }
+        metrics = {m["StandardMetricName"] for m in candidate["CandidateProperties"]["CandidateMetrics"]}
+        assert {"Accuracy", "AUC", "BalancedAccuracy", "F1", "Precision", "Recall", "LogLoss"} <= metrics
+        assert candidate["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "F1"
+        assert candidate["FinalAutoMLJobObjectiveMetric"]["Type"] == "Maximize"
+
+
+def test_objective_values_agree_with_autogluon_and_scikit_learn(classification_job):
+    from autogluon.tabular import TabularPredictor
+    from sklearn.model_selection import train_test_split
+
+    _, ctx, _, frame = classification_job
+    predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
+    autogluon_scores = predictor.leaderboard(silent=True).set_index("model")["score_val"]
+    # The documented split: 20 % held out, stratified by class.
+    _, validation = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["target"])
+    for candidate in ctx.candidates:
+        model = candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+        value = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
+        assert value == pytest.approx(autogluon_scores[model], abs=1e-9)
+        predicted = predictor.predict(validation.drop(columns=["target"]), model=model)
+        expected = f1_score(validation["target"], predicted, pos_label=predictor.positive_class)
+        assert value == pytest.approx(expected, abs=1e-9)
+
+
+def test_best_candidate_has_the_highest_objective(classification_job):
+    _, ctx, _, _ = classification_job
+    values = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in ctx.candidates}
+    assert values[ctx.best_candidate] == max(values.values())
+
+
+def test_models_and_leaderboard_are_written_under_the_output_path(classification_job):
+    spec, ctx, _, _ = classification_job
+    job_output = _path(spec.output_path) / spec.name
+    for candidate in ctx.candidates:
+        url = candidate["InferenceContainers"][0]["ModelDataUrl"]
+        assert url.startswith(spec.output_path + spec.name + "/")
+        with tarfile.open(_path(url)) as archive:
+            assert archive.getnames()
+    leaderboard = pd.read_csv(job_output / "leaderboard.csv")
+    assert sorted(leaderboard["CandidateName"]) == sorted(c["CandidateName"] for c in ctx.candidates)
+    assert list(leaderboard["F1"]) == sorted(leaderboard["F1"], reverse=True)
+
+
+def test_kept_predictor_serves_the_best_candidate_with_original_labels(classification_job):
+    from autogluon.tabular import TabularPredictor
+
+    _, ctx, _, frame = classification_job
+    predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
+    best = ctx.candidate(ctx.best_candidate)
+    assert predictor.model_best == best["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+    predictions = predictor.predict(frame.drop(columns=["target"]).head(50))
+    assert set(predictions) <= {"malignant", "benign"}
+    assert f1_score(frame["target"].head(50), predictions, pos_label=predictor.positive_class) > 0.8
+
+
+# ---- regression with sample weights and a validation channel ---------------------------
+
+
+def test_regression_with_weights_and_validation_channel(tmp_path):
+    from autogluon.tabular import TabularPredictor
+
+    features, target = make_regression(n_samples=800, n_features=6, noise=10.0, random_state=1)
+    frame = pd.DataFrame(features, columns=[f"x{i}" for i in range(6)])
+    frame["price"] = target
+    rng = np.random.default_rng(0)
+    frame["weight"] = rng.uniform(0.5, 2.0, len(frame))
+    frame.loc[:9, "weight"] = -1.0  # invalid: dropped
+    frame.loc[10:19, "weight"] = np.nan  # missing: dropped
+    (tmp_path / "train").mkdir()
+    (tmp_path / "validation").mkdir()
+    frame.iloc[:600].to_csv(tmp_path / "train" / "train.csv", index=False)
+    validation = frame.iloc[600:]
+    validation.to_csv(tmp_path / "validation" / "validation.csv", index=False)
+    spec = JobSpec(
+        name="weighted-regression",
+        api_version=2,
+        channels=(
+            Channel(uri=(tmp_path / "train").as_uri(), target="price", sample_weight="weight"),
+            Channel(uri=(tmp_path / "validation").as_uri(), target="price", channel_type="validation", sample_weight="weight"),
+        ),
+        output_path=(tmp_path / "out").as_uri(),
+        target="price",
+        mode="ENSEMBLING",
+        algorithms=("lightgbm", "linear-learner"),
+        max_candidates=2,
+        max_job_runtime=60,
+        sample_weight="weight",
+    )
+    ctx = make_context(tmp_path)
+    outcome = run_job(spec, ctx)
+
+    assert ctx.resolved["ProblemType"] == "Regression"  # inferred: continuous numeric target
+    assert ctx.resolved["AutoMLJobObjective"] == {"MetricName": "MSE"}
+    # MaxCandidates=2 trains two base models and no ensemble.
+    assert outcome.secondary_status == "MaxCandidatesReached"
+    assert len(ctx.candidates) == 2
+    values = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in ctx.candidates}
+    assert ctx.candidate(ctx.best_candidate)["FinalAutoMLJobObjectiveMetric"]["Type"] == "Minimize"
+    assert values[ctx.best_candidate] == min(values.values())
+
+    # The objective is the weighted MSE on the validation channel, as scikit-learn computes it.
+    predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
+    for candidate in ctx.candidates:
+        model = candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+        predicted = predictor.predict(validation.drop(columns=["price", "weight"]), model=model)
+        expected = mean_squared_error(validation["price"], predicted, sample_weight=validation["weight"])
+        assert candidate["FinalAutoMLJobObjectiveMetric"]["Value"] == pytest.approx(expected, rel=1e-6)
+
+
+# ---- stopping and missing extras -------------------------------------------------------
+
+
+def test_stop_keeps_the_best_candidate_so_far(tmp_path):
+    frame = load_breast_cancer(as_frame=True).frame
+    (tmp_path / "data").mkdir()
+    frame.to_csv(tmp_path / "data" / "train.csv", index=False)
+    spec = JobSpec(
+        name="stopped-job",
+        api_version=1,
+        channels=(Channel(uri=(tmp_path / "data").as_uri(), target="target"),),
+        output_path=(tmp_path / "out").as_uri(),
+        target="target",
+        mode="ENSEMBLING",
+        algorithms=("linear-learner", "lightgbm", "randomforest"),
+        max_job_runtime=60,
+    )
+    ctx = make_context(tmp_path, stop_after_candidates=1)
+    outcome = run_job(spec, ctx)
+    assert outcome.secondary_status == "Stopped"
+    assert len(ctx.candidates) == 1
+    assert ctx.best_candidate == ctx.candidates[0]["CandidateName"]
+    assert (tmp_path / "out" / "stopped-job" / "leaderboard.csv").exists()
+
+
+def test_torch_algorithms_without_torch_name_the_extra(tmp_path, monkeypatch):
+    from airflow_automl.local.engine import ensembling
+
+    monkeypatch.setattr(ensembling, "torch_available", lambda: False)
+    frame = load_breast_cancer(as_frame=True).frame
+    (tmp_path / "data").mkdir()
+    frame.to_csv(tmp_path / "data" / "train.csv", index=False)
+    spec = JobSpec(
+        name="torch-job",
+        api_version=1,
+        channels=(Channel(uri=(tmp_path / "data").as_uri(), target="target"),),
+        output_path=(tmp_path / "out").as_uri(),
+        target="target",
+        mode="ENSEMBLING",
+        algorithms=("lightgbm", "nn-torch"),
+    )
+    with pytest.raises(JobFailed, match=r"nn-torch.*airflow-automl\[torch\]"):
+        run_job(spec, make_context(tmp_path))
+    # Left to choose every algorithm, the job trains without the torch ones instead.
+    assert "nn-torch" not in ensembling.select_algorithms(())
+    assert "fastai" not in ensembling.select_algorithms(())
