@@ -85,12 +85,15 @@ TABULAR_CONFIG = "TabularJobConfig"
 LOCAL_URI_PREFIX = "file://"
 _URI_SHAPES = frozenset({"S3Uri"})
 
+# Direction of every metric a candidate can report (botocore's AutoMLMetricExtendedEnum).
 _GREATER_IS_BETTER = frozenset({
     "AUC", "F1", "F1macro", "Accuracy", "BalancedAccuracy", "R2",
     "Recall", "RecallMacro", "Precision", "PrecisionMacro",
+    "Rouge1", "Rouge2", "RougeL", "RougeLSum",
 })
 _LOWER_IS_BETTER = frozenset({
     "MSE", "RMSE", "MAE", "MAPE", "MASE", "WAPE", "AverageWeightedQuantileLoss", "LogLoss",
+    "InferenceLatency", "Perplexity", "ValidationLoss", "TrainingLoss",
 })
 
 

@@ -630,6 +630,8 @@ def test_metric_direction():
         assert not spec.metric_greater_is_better(metric), metric
     with pytest.raises(ValueError, match="Kappa"):
         spec.metric_greater_is_better("Kappa")
+    for metric in spec.sagemaker_model().shape_for("AutoMLMetricExtendedEnum").enum:
+        spec.metric_greater_is_better(metric)  # every metric a candidate may report has a direction
 
 
 def test_metric_constants_agree_with_botocore():
