@@ -117,7 +117,7 @@ def call_with_retries(
     call: Callable[[], T],
     policy: RetryPolicy,
     log: Any,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     for attempt in range(1, policy.max_attempts + 1):
         try:
@@ -127,7 +127,7 @@ def call_with_retries(
                 raise _as_api_error(operation, error) from error
             delay = policy.delay(attempt)
             log.warning("SageMaker %s: %s; retry %d in %.1fs", operation, error, attempt, delay)
-            sleep(delay)
+            (sleep or time.sleep)(delay)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
