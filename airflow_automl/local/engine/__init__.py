@@ -6,10 +6,12 @@ through `ctx` (a JobContext backed by the service's store)."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from airflow_automl.local.engine.data import Dataset, load_dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
-from airflow_automl.local.engine.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
+
+if TYPE_CHECKING:
+    from airflow_automl.local.engine.data import Dataset
 
 __all__ = ["JobContext", "JobFailed", "JobOutcome", "run_job"]
 
@@ -23,6 +25,9 @@ DEFAULT_MAX_JOB_RUNTIME = 2592000
 
 def run_job(spec, ctx: JobContext) -> JobOutcome:
     """Run one AutoML job to its end. Raises JobFailed(reason) for bad input."""
+    # Imported here so the exchange types above load without pandas and scikit-learn.
+    from airflow_automl.local.engine.data import load_dataset
+
     started = time.monotonic()
     deadline = started + spec.max_job_runtime if spec.max_job_runtime else None
 
@@ -55,6 +60,8 @@ def run_job(spec, ctx: JobContext) -> JobOutcome:
 
 
 def resolve_objective(spec, problem_type: str) -> str:
+    from airflow_automl.local.engine.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
+
     metric = spec.metric_name or DEFAULT_OBJECTIVE[problem_type]
     if metric not in OBJECTIVES[problem_type]:
         inferred = "" if spec.problem_type else " (inferred from the target column)"
