@@ -110,7 +110,9 @@ def compute_metrics(
         proba = probabilities
         if proba.ndim == 1:
             proba = np.column_stack([1 - proba, proba])
-        values["LogLoss"] = float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes, sample_weight=w))
+        proba = np.clip(proba, 1e-15, 1)
+        proba = proba / proba.sum(axis=1, keepdims=True)  # float32 outputs drift from summing to one
+        values["LogLoss"] = float(skm.log_loss(y_true, proba, labels=classes, sample_weight=w))
     return values
 
 

@@ -1,0 +1,362 @@
+"""HYPERPARAMETER_TUNING mode: Bayesian search (Optuna's TPE) over the mode's algorithms,
+xgboost, linear-learner and mlp. Each trial trains one scikit-learn pipeline in a child process,
+so MaxRuntimePerTrainingJobInSeconds and the job's deadline can end it; each trial is a candidate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import pickle
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from xgboost import XGBClassifier, XGBRegressor
+
+from airflow_automl.local.engine.candidates import (
+    SKLEARN_IMAGE,
+    XGBOOST_IMAGE,
+    Placement,
+    build_candidate,
+    candidate_name,
+)
+from airflow_automl.local.engine.data import Dataset
+from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.metrics import REGRESSION, compute_metrics, greater_is_better, is_better
+
+log = logging.getLogger(__name__)
+
+HPO_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
+DEFAULT_TRIALS = 250  # SageMaker's default MaxCandidates
+MODEL_FILE = "model.pkl"
+MODEL_MANIFEST = "model.json"
+SKLEARN_DIR = "sklearn"
+# Trials run in children of a fork server: a fresh process, unlike the job's own, has no
+# OpenMP/BLAS thread pools that a plain fork would copy in a locked state.
+_CHILDREN = multiprocessing.get_context("forkserver")
+_CHILDREN.set_forkserver_preload(["airflow_automl.local.engine.tuning"])
+_POLL_SECONDS = 0.2
+
+
+class TabularModel:
+    """A fitted preprocessing + estimator pipeline that takes and returns the job's own columns
+    and labels (the form kept for the service's endpoints)."""
+
+    def __init__(self, pipeline: Pipeline, feature_columns: list[str], classes: list | None):
+        self.pipeline = pipeline
+        self.feature_columns = feature_columns
+        self.classes = classes  # original labels by encoded index; None for regression
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.classes is None:
+            return self.pipeline.predict(frame[self.feature_columns])
+        return np.asarray(self.classes, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """One column per entry of `classes`, zeros for classes the training data lacked."""
+        raw = self.pipeline.predict_proba(frame[self.feature_columns])
+        full = np.zeros((len(frame), len(self.classes)))
+        full[:, self.pipeline.classes_.astype(int)] = raw
+        return full
+
+
+def search_space(trial: optuna.Trial, algorithms: list[str], problem_type: str):
+    """Samples an algorithm and its hyperparameters; returns (algorithm, params, estimator)."""
+    algorithm = trial.suggest_categorical("algorithm", algorithms)
+    regression = problem_type == REGRESSION
+    if algorithm == "xgboost":
+        params = {
+            "n_estimators": trial.suggest_int("xgboost.n_estimators", 50, 500, log=True),
+            "max_depth": trial.suggest_int("xgboost.max_depth", 2, 10),
+            "learning_rate": trial.suggest_float("xgboost.learning_rate", 0.01, 0.3, log=True),
+            "subsample": trial.suggest_float("xgboost.subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("xgboost.colsample_bytree", 0.5, 1.0),
+            "min_child_weight": trial.suggest_float("xgboost.min_child_weight", 1.0, 10.0, log=True),
+            "reg_lambda": trial.suggest_float("xgboost.reg_lambda", 1e-3, 10.0, log=True),
+        }
+        cls = XGBRegressor if regression else XGBClassifier
+        estimator = cls(**params, n_jobs=min(4, os.cpu_count() or 1), random_state=0, verbosity=0)
+    elif algorithm == "linear-learner":
+        if regression:
+            params = {"alpha": trial.suggest_float("linear-learner.alpha", 1e-4, 1e2, log=True)}
+            estimator = Ridge(**params)
+        else:
+            params = {"C": trial.suggest_float("linear-learner.C", 1e-3, 1e2, log=True)}
+            estimator = LogisticRegression(**params, max_iter=2000)
+    elif algorithm == "mlp":
+        width = trial.suggest_categorical("mlp.width", [32, 64, 128, 256])
+        depth = trial.suggest_int("mlp.depth", 1, 3)
+        params = {
+            "hidden_layer_sizes": tuple([width] * depth),
+            "alpha": trial.suggest_float("mlp.alpha", 1e-6, 1e-1, log=True),
+            "learning_rate_init": trial.suggest_float("mlp.learning_rate_init", 1e-4, 1e-2, log=True),
+        }
+        cls = MLPRegressor if regression else MLPClassifier
+        estimator = cls(**params, early_stopping=True, max_iter=300, random_state=0)
+    else:
+        raise JobFailed(f"AutoMLAlgorithms: {algorithm} is not a HYPERPARAMETER_TUNING algorithm ({', '.join(HPO_ALGORITHMS)})")
+    return algorithm, params, estimator
+
+
+def preprocessor(frame: pd.DataFrame, feature_columns: list[str], scale: bool) -> ColumnTransformer:
+    numeric = [c for c in feature_columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    categorical = [c for c in feature_columns if c not in numeric]
+    numeric_steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+    return ColumnTransformer(
+        [
+            ("numeric", make_pipeline(*numeric_steps), numeric),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore", max_categories=50),
+                ),
+                categorical,
+            ),
+        ]
+    )
+
+
+@dataclass
+class Trial:
+    number: int
+    candidate_name: str
+    algorithm: str
+    params: dict
+    metrics: dict[str, float]
+    model_path: Path | None
+    status: str  # Completed | Failed | Stopped
+    failure: str | None = None
+
+
+def run_tuning(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
+    algorithms = list(dict.fromkeys(spec.algorithms)) or list(HPO_ALGORITHMS)
+    unknown = [a for a in algorithms if a not in HPO_ALGORITHMS]
+    if unknown:
+        raise JobFailed(
+            f"AutoMLAlgorithms {', '.join(unknown)} cannot be used in HYPERPARAMETER_TUNING mode; "
+            f"choose from {', '.join(HPO_ALGORITHMS)}"
+        )
+    max_trials = spec.max_candidates or DEFAULT_TRIALS
+    placement = Placement.for_job(spec, ctx)
+
+    ctx.set_secondary_status("FeatureEngineering")
+    features = dataset.feature_columns
+    x_train, x_val = dataset.train[features], dataset.validation[features]
+    classes = None
+    if dataset.problem_type == REGRESSION:
+        y_train = dataset.train[dataset.target].astype(float).to_numpy()
+        y_val = dataset.validation[dataset.target].astype(float).to_numpy()
+    else:
+        classes = sorted(pd.concat([dataset.train[dataset.target], dataset.validation[dataset.target]]).unique().tolist(), key=str)
+        index = {label: i for i, label in enumerate(classes)}
+        y_train = dataset.train[dataset.target].map(index).to_numpy(dtype=int)
+        y_val = dataset.validation[dataset.target].map(index).to_numpy(dtype=int)
+
+    data = TrialData(x_train, y_train, x_val, y_val, features, classes, dataset.problem_type)
+
+    ctx.set_secondary_status("ModelTuning")
+    sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=min(10, max(3, max_trials // 4)))
+    direction = "maximize" if greater_is_better(objective) else "minimize"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction=direction, sampler=sampler)
+    models_dir = Path(ctx.work_dir) / "trials"
+    models_dir.mkdir(parents=True, exist_ok=True)
+
+    trials: list[Trial] = []
+    best: Trial | None = None
+    ending = "MaxCandidatesReached"
+    for number in range(1, max_trials + 1):
+        if ctx.should_stop():
+            ending = "Stopped"
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            ending = "MaxAutoMLJobRuntimeReached"
+            break
+        optuna_trial = study.ask()
+        algorithm, params, estimator = search_space(optuna_trial, algorithms, dataset.problem_type)
+        pipeline = Pipeline(
+            [("features", preprocessor(x_train, features, scale=algorithm != "xgboost")), ("model", estimator)]
+        )
+        name = candidate_name(spec.name, algorithm, number)
+        result, failure, interrupted = _fit_in_child(
+            pipeline, data, spec.max_runtime_per_training_job, deadline, ctx.should_stop
+        )
+        if result is None:
+            study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+            status = "Stopped" if interrupted in ("stop", "deadline") else "Failed"
+            trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure)
+            trials.append(trial)
+            ctx.add_candidate(_candidate(placement, trial, objective))
+            if interrupted in ("stop", "deadline"):
+                ending = "Stopped" if interrupted == "stop" else "MaxAutoMLJobRuntimeReached"
+                break
+            continue
+        model_bytes, metrics = result
+        study.tell(optuna_trial, metrics[objective])
+        model_path = models_dir / name / MODEL_FILE
+        model_path.parent.mkdir(parents=True)
+        model_path.write_bytes(model_bytes)
+        trial = Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed")
+        trials.append(trial)
+        ctx.add_candidate(_candidate(placement, trial, objective))
+        if best is None or is_better(objective, metrics[objective], best.metrics[objective]):
+            best = trial
+
+    if best is None:
+        if ending == "Stopped":
+            return JobOutcome("Stopped")
+        failures = "; ".join(f"{t.candidate_name}: {t.failure}" for t in trials[:3])
+        raise JobFailed(
+            "No candidate finished training"
+            + (f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}" if ending == "MaxAutoMLJobRuntimeReached" else "")
+            + (f" ({failures})" if failures else "")
+        )
+    ctx.set_best_candidate(best.candidate_name)
+    _keep_best(Path(ctx.model_dir), best, dataset, objective, trials)
+    _upload(ctx, placement, trials, objective)
+    return JobOutcome(ending)
+
+
+@dataclass
+class TrialData:
+    x_train: pd.DataFrame
+    y_train: np.ndarray
+    x_val: pd.DataFrame
+    y_val: np.ndarray
+    features: list[str]
+    classes: list | None
+    problem_type: str
+
+
+def _child_fit(connection, pipeline: Pipeline, data: TrialData) -> None:
+    """Fits and scores in the child, so the job's process never runs the estimators itself."""
+    try:
+        pipeline.fit(data.x_train, data.y_train)
+        model = TabularModel(pipeline, data.features, data.classes)
+        connection.send(("ok", (pickle.dumps(model), score(model, data))))
+    except Exception as error:  # reported to the parent as the trial's FailureReason
+        connection.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        connection.close()
+
+
+def score(model: TabularModel, data: TrialData) -> dict[str, float]:
+    if data.classes is None:
+        return compute_metrics(REGRESSION, data.y_val, model.pipeline.predict(data.x_val))
+    probabilities = model.predict_proba(data.x_val)
+    return compute_metrics(
+        data.problem_type,
+        data.y_val,
+        probabilities.argmax(axis=1),
+        probabilities,
+        classes=np.arange(len(data.classes)),
+    )
+
+
+def _fit_in_child(pipeline, data: TrialData, per_trial_limit: int | None, deadline: float | None, should_stop):
+    """Fits in a forked child that is killed when the trial's limit or the job's deadline passes
+    or the job is stopped. Returns (fitted pipeline | None, failure reason | None,
+    interrupted: None | "stop" | "deadline" | "limit")."""
+    receiver, sender = _CHILDREN.Pipe(duplex=False)
+    process = _CHILDREN.Process(target=_child_fit, args=(sender, pipeline, data), daemon=True)
+    started = time.monotonic()
+    process.start()
+    sender.close()
+    try:
+        while True:
+            if receiver.poll(_POLL_SECONDS):
+                try:
+                    kind, payload = receiver.recv()
+                except EOFError:
+                    return None, f"training process exited with code {process.exitcode}", None
+                if kind == "ok":
+                    return payload, None, None
+                return None, payload, None
+            if not process.is_alive() and not receiver.poll(0):
+                return None, f"training process exited with code {process.exitcode}", None
+            if should_stop():
+                return None, "stopped by StopAutoMLJob", "stop"
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
+                return None, "stopped at MaxAutoMLJobRuntimeInSeconds", "deadline"
+            if per_trial_limit and now - started > per_trial_limit:
+                return None, f"training exceeded MaxRuntimePerTrainingJobInSeconds ({per_trial_limit} s)", "limit"
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+
+
+def _candidate(placement: Placement, trial: Trial, objective: str) -> dict:
+    image = XGBOOST_IMAGE if trial.algorithm == "xgboost" else SKLEARN_IMAGE
+    candidate = build_candidate(
+        placement,
+        trial.candidate_name,
+        objective,
+        trial.metrics,
+        image=image.format(region=placement.region),
+        environment={"AUTOML_ALGORITHM": trial.algorithm, "AUTOML_HYPERPARAMETERS": json.dumps(trial.params)},
+        status=trial.status,
+    )
+    if trial.failure:
+        candidate["FailureReason"] = trial.failure
+    return candidate
+
+
+def _jsonable(params: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, trials: list[Trial]) -> None:
+    target = model_dir / SKLEARN_DIR / best.candidate_name / MODEL_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(best.model_path.read_bytes())
+    manifest = {
+        "framework": "sklearn",
+        "model_path": str(target.relative_to(model_dir)),
+        "target": dataset.target,
+        "problem_type": dataset.problem_type,
+        "objective": objective,
+        "feature_columns": dataset.feature_columns,
+        "best_candidate": best.candidate_name,
+        "candidates": {t.candidate_name: t.algorithm for t in trials if t.status == "Completed"},
+    }
+    (model_dir / MODEL_MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+
+def _upload(ctx, placement: Placement, trials: list[Trial], objective: str) -> None:
+    for trial in trials:
+        if trial.model_path is None:
+            continue
+        archive = trial.model_path.parent / "model.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(trial.model_path, arcname=MODEL_FILE)
+        ctx.storage.upload_file(archive, placement.model_uri(trial.candidate_name))
+    rows = []
+    for trial in trials:
+        row = {
+            "CandidateName": trial.candidate_name,
+            "Algorithm": trial.algorithm,
+            "CandidateStatus": trial.status,
+            "ObjectiveMetric": objective,
+            objective: trial.metrics.get(objective),
+        }
+        row.update({k: v for k, v in trial.metrics.items() if k != objective})
+        row["Hyperparameters"] = json.dumps(trial.params)
+        rows.append(row)
+    frame = pd.DataFrame(rows).sort_values(objective, ascending=not greater_is_better(objective), na_position="last", kind="stable")
+    ctx.storage.write_bytes(placement.uri("leaderboard.csv"), frame.to_csv(index=False).encode())
