@@ -1,0 +1,254 @@
+"""`make demo`: the retraining DAG end to end on this machine, with nothing to set up.
+
+Starts the local SageMaker-compatible service on a free loopback port, points Airflow's
+``aws_default`` connection at it, gives Airflow a throw-away SQLite home, runs the ``automl_retrain``
+DAG once with ``dag.test()`` on generated churn data (``file://`` storage), prints the leaderboard and
+the promoted model, and stops everything it started, also on failure, Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import FrameType
+
+from cryptography.fernet import Fernet
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DAGS_FOLDER = REPO_ROOT / "dags"
+DAG_ID = "automl_retrain"
+SERVICE_READY_TIMEOUT = 120.0
+SERVICE_STOP_GRACE = 15.0
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalService:
+    """`airflow-automl serve` as a child process in its own process group, so stopping it also
+    stops the training workers it started."""
+
+    def __init__(self, data_dir: Path, file_root: Path, log_path: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.command = [
+            sys.executable, "-m", "airflow_automl.cli", "serve",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--data-dir", str(data_dir), "--file-root", str(file_root),
+        ]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"local service exited with code {self.process.returncode} before it was ready; "
+                    f"its log: {self.log_path}\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.endpoint_url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass  # not listening yet
+            time.sleep(0.3)
+        raise RuntimeError(f"local service did not answer {self.endpoint_url}/health within {SERVICE_READY_TIMEOUT:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=SERVICE_STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as error:
+            return f"(cannot read {self.log_path}: {error})"
+
+
+def configure_airflow(home: Path, endpoint_url: str) -> None:
+    """Airflow reads its settings on first import: everything is set before that."""
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            # Quiet Airflow's own bookkeeping; keep the tasks', the trigger's and dag.test()'s progress.
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+            "AIRFLOW__LOGGING__NAMESPACE_LEVELS": os.environ.get(
+                "AIRFLOW__LOGGING__NAMESPACE_LEVELS",
+                "airflow_automl=INFO airflow.task.operators=INFO airflow.sdk.definitions.dag=INFO",
+            ),
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            # The SageMaker API of this connection is the local service; any credentials do.
+            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+                {
+                    "conn_type": "aws",
+                    "login": "local-demo-key",
+                    "password": "local-demo-secret",
+                    "extra": {"region_name": "us-east-1", "endpoint_url": endpoint_url},
+                }
+            ),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AUTOML_POLL_INTERVAL_SECONDS": os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "3"),
+        }
+    )
+    home.mkdir(parents=True, exist_ok=True)
+
+
+def migrate_airflow_db() -> None:
+    from airflow.utils.db import initdb
+
+    initdb()
+
+
+def run_dag(storage_uri: str, budget_seconds: int, rows: int, logical_date: datetime):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{DAG_ID}.py"))
+    if bag.import_errors:
+        raise RuntimeError(f"{DAG_ID}: cannot load the DAG: {bag.import_errors}")
+    dag = bag.dags[DAG_ID]
+    return dag.test(
+        logical_date=logical_date,
+        run_conf={"storage_uri": storage_uri, "max_runtime_seconds": budget_seconds, "rows": rows},
+    )
+
+
+def leaderboard(endpoint_url: str, job_name: str) -> list[dict]:
+    import boto3
+
+    client = boto3.client(
+        "sagemaker", endpoint_url=endpoint_url, region_name="us-east-1",
+        aws_access_key_id="local-demo-key", aws_secret_access_key="local-demo-secret",
+    )
+    candidates: list[dict] = []
+    for page in client.get_paginator("list_candidates_for_auto_ml_job").paginate(
+        AutoMLJobName=job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+    ):
+        candidates.extend(page["Candidates"])
+    return candidates
+
+
+def print_report(endpoint_url: str, storage_root: Path, run_state: str) -> bool:
+    decisions = sorted((storage_root / "promoted" / "decisions").glob("*.json"))
+    if not decisions:
+        print(f"\nThe DAG run ended {run_state} before a promotion decision was made.")
+        return False
+    decision = json.loads(decisions[-1].read_text())
+    job_name = decision["candidate"]["job_name"]
+    candidates = leaderboard(endpoint_url, job_name)
+    metric = decision["candidate"]["objective_metric_name"]
+    from airflow_automl.spec import metric_greater_is_better
+
+    scored = [c for c in candidates if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None]
+    scored.sort(key=lambda c: c["FinalAutoMLJobObjectiveMetric"]["Value"], reverse=metric_greater_is_better(metric))
+    print(f"\nLeaderboard of AutoML job {job_name} ({metric}, best first):")
+    width = max([len(c["CandidateName"]) for c in candidates] + [9])
+    print(f"  {'#':>2}  {'candidate':<{width}}  {metric:>9}  status")
+    for rank, candidate in enumerate(scored + [c for c in candidates if c not in scored], start=1):
+        value = candidate.get("FinalAutoMLJobObjectiveMetric", {}).get("Value")
+        shown = f"{value:9.4f}" if value is not None else f"{'-':>9}"
+        print(f"  {rank:>2}  {candidate['CandidateName']:<{width}}  {shown}  {candidate['CandidateStatus']}")
+
+    promoted_path = storage_root / "promoted" / "model.json"
+    promoted = json.loads(promoted_path.read_text()) if promoted_path.exists() else None
+    verdict = "promoted" if decision["promoted"] else "not promoted"
+    print(f"\nNew best candidate {decision['candidate']['candidate_name']}: {verdict} ({decision['reason']}).")
+    if promoted:
+        print("Promoted model now in use:")
+        print(f"  job        {promoted['job_name']}")
+        print(f"  candidate  {promoted['candidate_name']}")
+        print(f"  {metric:<10} {promoted['objective_metric_value']:.4f}")
+        for uri in promoted.get("model_artifacts") or []:
+            print(f"  model      {uri}")
+        print(f"  record     {promoted_path.as_uri()}")
+    return True
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Airflow's in-process API client imports starlette's test client, which warns about httpx.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    parser = argparse.ArgumentParser(prog="python -m airflow_automl.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)")
+    parser.add_argument("--rows", type=int, default=3000, help="customers in the training data (default: %(default)s)")
+    parser.add_argument("--work-dir", type=Path, help="keep the service data, storage and Airflow home here (default: a temp dir, removed at the end)")
+    args = parser.parse_args(argv)
+
+    # SIGTERM (e.g. from a CI timeout) takes the same way out as Ctrl-C: through the finally below.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    started = time.monotonic()
+    work_dir = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="airflow-automl-demo-"))
+    storage_root = work_dir / "storage"
+    storage_root.mkdir(parents=True, exist_ok=True)
+    service = LocalService(work_dir / "service", storage_root, work_dir / "service.log")
+    succeeded = False
+    try:
+        print(f"Starting the local AutoML service ({service.endpoint_url}) ...", flush=True)
+        service.start()
+        configure_airflow(work_dir / "airflow", service.endpoint_url)
+        print("Preparing Airflow (SQLite metadata database) ...", flush=True)
+        migrate_airflow_db()
+        logical_date = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        print(
+            f"Running DAG {DAG_ID} for {logical_date:%Y-%m-%d} with a {args.budget}s training budget "
+            f"on {args.rows} customers ...",
+            flush=True,
+        )
+        dag_run = run_dag(f"file://{storage_root}", args.budget, args.rows, logical_date)
+        state = str(getattr(dag_run, "state", "unknown"))
+        reported = print_report(service.endpoint_url, storage_root, state)
+        print(f"\nDAG run {state}; the whole demo took {time.monotonic() - started:.0f}s.")
+        print("`make up` runs the same DAG with the Airflow UI and the service's job pages.")
+        if not reported or state != "success":
+            print(f"Service log: {service.log_path}\n{service.log_tail()}", file=sys.stderr)
+            return 1
+        succeeded = True
+        return 0
+    except KeyboardInterrupt:
+        print("\nInterrupted: stopping what the demo started ...", file=sys.stderr)
+        return 130
+    finally:
+        service.stop()
+        if args.work_dir is None and succeeded:
+            shutil.rmtree(work_dir)
+        elif not succeeded:
+            print(f"Kept {work_dir} (service log, storage, Airflow home) for a look.", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
