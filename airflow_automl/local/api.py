@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/x-amz-json-1.1"
 ACCEPTED_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 MAX_BODY_BYTES = 4 * 1024 * 1024
+READ_ONLY_PREFIXES = ("Describe", "List")
 TARGET_PREFIX = job_spec.sagemaker_model().metadata["targetPrefix"]
 
 
@@ -234,6 +235,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
             if len(body) > MAX_BODY_BYTES:
                 return _error(413, "RequestEntityTooLargeException", f"request body: larger than {MAX_BODY_BYTES} bytes")
         try:
+            if operation.name.startswith(READ_ONLY_PREFIXES):
+                # Reads take a fraction of a millisecond and never wait for a writer (WAL): run
+                # them on the event loop. A hop to the thread pool costs more than that, and
+                # pool threads contending for the GIL stretch the tail latency under load.
+                return handler.handle(operation, bytes(body))
+            # Writes may wait for a training worker's transaction: keep them off the event loop.
             return await run_in_threadpool(handler.handle, operation, bytes(body))
         except Exception:
             # A bug, not bad input: answer like AWS does and keep the traceback in the log.

@@ -1,0 +1,234 @@
+"""DescribeAutoMLJob latency of the local service under concurrent clients while a job trains.
+
+Starts `airflow-automl serve` on a free port (or uses --endpoint-url), starts a training job on
+generated data, waits until it is TrainingModels, then runs --clients boto3 clients (threads
+spread over --processes processes) calling DescribeAutoMLJob for --duration seconds and prints
+p50/p90/p99/max latency, throughput and errors. --interval 0 makes each client call again as
+soon as it has an answer (closed loop, the worst case); --interval N makes each client poll
+every N seconds, like Airflow triggers do.
+
+    .venv/bin/python benchmarks/describe_latency.py --clients 50 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import botocore.config
+import numpy as np
+import requests
+
+ROLE = "arn:aws:iam::123456789012:role/benchmark"
+JOB_NAME = "latency-benchmark"
+
+
+def _client(endpoint_url: str):
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="benchmark",
+        aws_secret_access_key="benchmark",
+        config=botocore.config.Config(retries={"max_attempts": 1}, max_pool_connections=64),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_service(work: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_automl.cli", "serve", "--port", str(port), "--data-dir", str(work / "data"),
+         "--file-root", str(work / "files"), "--log-level", "warning"],
+        stdout=open(work / "service.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    endpoint_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(endpoint_url + "/health", timeout=1).status_code == 200:
+                return process, endpoint_url
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the service did not start; see {work / 'service.log'}")
+
+
+def _write_training_data(path: Path, rows: int) -> None:
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(rows, 20))
+    target = (features[:, :5].sum(axis=1) + rng.normal(scale=0.5, size=rows) > 0).astype(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = ",".join([f"f{i}" for i in range(20)] + ["target"])
+    np.savetxt(path, np.column_stack([features, target]), delimiter=",", header=header, comments="", fmt="%.5f")
+
+
+def _start_training(endpoint_url: str, files: Path) -> None:
+    _write_training_data(files / "benchmark" / "train.csv", rows=20000)
+    _client(endpoint_url).create_auto_ml_job(
+        AutoMLJobName=JOB_NAME,
+        RoleArn=ROLE,
+        InputDataConfig=[{
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": (files / "benchmark").as_uri()}},
+            "TargetAttributeName": "target",
+        }],
+        OutputDataConfig={"S3OutputPath": (files / "output").as_uri()},
+        AutoMLJobConfig={
+            "Mode": "ENSEMBLING",
+            "CompletionCriteria": {"MaxCandidates": 20, "MaxAutoMLJobRuntimeInSeconds": 600},
+        },
+    )
+
+
+def _wait_until_training(endpoint_url: str, timeout: float = 180) -> None:
+    client = _client(endpoint_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.describe_auto_ml_job(AutoMLJobName=JOB_NAME)
+        if job["AutoMLJobStatus"] != "InProgress":
+            raise SystemExit(f"the benchmark job ended before training: {job.get('FailureReason')}")
+        if job["AutoMLJobSecondaryStatus"] in ("TrainingModels", "ModelTuning"):
+            return
+        time.sleep(0.5)
+    raise SystemExit("the benchmark job did not reach TrainingModels")
+
+
+def _client_process(endpoint_url: str, threads: int, duration: float, interval: float, start_at: float, results) -> None:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        client = _client(endpoint_url)
+        client.describe_auto_ml_job(AutoMLJobName=JOB_NAME)  # connect before the clock starts
+        mine, my_errors = [], []
+        while time.time() < start_at:
+            time.sleep(0.01)
+        end = start_at + duration
+        # Polling clients are not synchronised: each starts at its own point of the interval.
+        next_call = start_at + random.uniform(0, interval)
+        time.sleep(max(0.0, next_call - time.time()))
+        while time.time() < end:
+            began = time.perf_counter()
+            try:
+                client.describe_auto_ml_job(AutoMLJobName=JOB_NAME)
+                mine.append(time.perf_counter() - began)
+            except Exception as error:  # noqa: BLE001 - every failure is counted and reported
+                my_errors.append(f"{type(error).__name__}: {error}")
+            if interval:
+                next_call += interval
+                time.sleep(max(0.0, next_call - time.time()))
+        with lock:
+            latencies.extend(mine)
+            errors.extend(my_errors)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put((latencies, errors))
+
+
+def measure(endpoint_url: str, clients: int, processes: int, duration: float, interval: float) -> dict:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 5 + clients * 0.05  # time for every client to connect
+    shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    workers = [
+        context.Process(target=_client_process, args=(endpoint_url, share, duration, interval, start_at, results))
+        for share in shares if share
+    ]
+    for worker in workers:
+        worker.start()
+    latencies: list[float] = []
+    errors: list[str] = []
+    for _ in workers:
+        got_latencies, got_errors = results.get()
+        latencies += got_latencies
+        errors += got_errors
+    for worker in workers:
+        worker.join()
+    latencies.sort()
+    if not latencies:
+        raise SystemExit(f"no successful call; errors: {errors[:5]}")
+
+    def percentile(fraction: float) -> float:
+        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000
+
+    return {
+        "calls": len(latencies),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "throughput": len(latencies) / duration,
+        "p50": percentile(0.50),
+        "p90": percentile(0.90),
+        "p99": percentile(0.99),
+        "max": latencies[-1] * 1000,
+        "mean": statistics.fmean(latencies) * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--processes", type=int, default=5, help="client processes the clients are spread over")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of measurement per run")
+    parser.add_argument("--interval", type=float, action="append",
+                        help="seconds between one client's calls; 0 = closed loop (repeatable; default: 0 and 1)")
+    parser.add_argument("--endpoint-url", help="measure a running service (it must have a job named "
+                        f"{JOB_NAME!r}); default: start one and a training job")
+    args = parser.parse_args()
+    intervals = args.interval or [0.0, 1.0]
+
+    service = None
+    with tempfile.TemporaryDirectory(prefix="describe-latency-") as work_dir:
+        work = Path(work_dir)
+        (work / "files").mkdir()
+        endpoint_url = args.endpoint_url
+        try:
+            if endpoint_url is None:
+                service, endpoint_url = _start_service(work)
+                _start_training(endpoint_url, work / "files")
+                _wait_until_training(endpoint_url)
+            print(f"DescribeAutoMLJob, {args.clients} concurrent clients in {args.processes} processes, "
+                  f"{args.duration:.0f} s per run, while job {JOB_NAME!r} trains; {os.cpu_count()} CPUs")
+            for interval in intervals:
+                figures = measure(endpoint_url, args.clients, args.processes, args.duration, interval)
+                job = _client(endpoint_url).describe_auto_ml_job(AutoMLJobName=JOB_NAME)
+                mode = "closed loop" if not interval else f"one call per client every {interval:g} s"
+                print(f"  {mode:38s} calls={figures['calls']:6d} errors={figures['errors']} "
+                      f"throughput={figures['throughput']:7.1f}/s  p50={figures['p50']:6.1f} ms  "
+                      f"p90={figures['p90']:6.1f} ms  p99={figures['p99']:6.1f} ms  max={figures['max']:6.1f} ms  "
+                      f"(job afterwards: {job['AutoMLJobStatus']}/{job['AutoMLJobSecondaryStatus']})")
+                for error in figures["first_errors"]:
+                    print(f"    error: {error}")
+        finally:
+            if service is not None:
+                client = _client(endpoint_url)
+                if client.describe_auto_ml_job(AutoMLJobName=JOB_NAME)["AutoMLJobStatus"] == "InProgress":
+                    client.stop_auto_ml_job(AutoMLJobName=JOB_NAME)
+                service.send_signal(signal.SIGTERM)
+                service.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
