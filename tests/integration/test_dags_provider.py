@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
+import requests
 
 from airflow_automl.naming import automl_job_name
 from airflow_automl.triggers.automl import AutoMLJobTrigger
@@ -92,6 +93,11 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
         assert len(summary["leaderboard"]) == 3
         link = xcom_value(run, task_id, key="automl_job_link")
         assert link == {"job_name": summary["job_name"], "region_name": "us-east-1", "endpoint_url": scripted.endpoint_url}
+        # What the UI shows: Airflow resolves the extra link when the task finishes.
+        url = xcom_value(run, task_id, key="_link_AutoMLJobLink")
+        assert url == f"{scripted.endpoint_url}/jobs/{summary['job_name']}"
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200 and summary["job_name"] in page.text
         tags = scripted.client().list_tags(ResourceArn=summary["job_arn"])["Tags"]
         assert {"Key": "airflow:run_id", "Value": run.run_id} in tags
         assert {"Key": "airflow:task_id", "Value": task_id} in tags
@@ -251,7 +257,7 @@ def test_real_training_run_end_to_end(local_service, dag_file, tmp_path):
             from airflow_automl.operators.automl import AutoMLJobOperator
             from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
 
-            with DAG("provider_real", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)):
+            with DAG("provider_real", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)) as dag:
                 train = AutoMLJobOperator(
                     task_id="train", job_name="{{{{ automl_job_name('cancer') }}}}", aws_conn_id="automl_real",
                     input_uri={local_service.file_uri("cancer/")!r}, target_attribute="target",
