@@ -27,6 +27,7 @@ def run_job(spec, ctx: JobContext) -> JobOutcome:
     """Run one AutoML job to its end. Raises JobFailed(reason) for bad input."""
     # Imported here so the exchange types above load without pandas and scikit-learn.
     from airflow_automl.local.engine.data import load_dataset
+    from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
 
     started = time.monotonic()
     deadline = started + spec.max_job_runtime if spec.max_job_runtime else None
@@ -35,6 +36,11 @@ def run_job(spec, ctx: JobContext) -> JobOutcome:
     dataset = load_dataset(ctx.storage, spec)
     objective = resolve_objective(spec, dataset.problem_type)
     mode = resolve_mode(spec, dataset)
+    if spec.feature_specification_uri:
+        features = load_feature_specification(
+            ctx.storage, spec.feature_specification_uri, list(dataset.train.columns), dataset.target, mode
+        )
+        dataset = apply_feature_specification(dataset, features)
     ctx.set_resolved_attributes(
         {
             "AutoMLJobObjective": {"MetricName": objective},

@@ -34,6 +34,7 @@ class Dataset:
     sample_weight: str | None
     input_bytes: int  # size of the training channel's objects as stored
     validation_from_channel: bool
+    text_columns: tuple[str, ...] = ()  # forced to text by a feature specification
 
     @property
     def feature_columns(self) -> list[str]:

@@ -146,6 +146,8 @@ def run_ensembling(spec, ctx: JobContext, dataset: Dataset, objective: str, dead
         weight_evaluation=dataset.sample_weight is not None,
         verbosity=1,
     )
+    if dataset.text_columns:
+        fit_kwargs["feature_metadata"] = _feature_metadata(dataset)
     predictor.fit(
         dataset.train,
         tuning_data=dataset.validation,
@@ -188,6 +190,14 @@ def run_ensembling(spec, ctx: JobContext, dataset: Dataset, objective: str, dead
     if time_limit is not None and (elapsed >= 0.98 * time_limit or core_trained < planned):
         return JobOutcome("MaxAutoMLJobRuntimeReached")
     return JobOutcome("Completed")
+
+
+def _feature_metadata(dataset: Dataset):
+    """AutoGluon's own inference of types, with the columns a feature specification calls text."""
+    from autogluon.common.features.feature_metadata import FeatureMetadata
+
+    metadata = FeatureMetadata.from_df(dataset.train[dataset.feature_columns])
+    return metadata.add_special_types({column: ["text"] for column in dataset.text_columns})
 
 
 class _ValidationScorer:

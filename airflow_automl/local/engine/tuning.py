@@ -22,7 +22,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from xgboost import XGBClassifier, XGBRegressor
 
 from airflow_automl.local.engine.candidates import (
@@ -72,61 +73,144 @@ class TabularModel:
         return full
 
 
+@dataclass(frozen=True)
+class Range:
+    """One hyperparameter's search range, as Optuna samples it and as candidate definitions show it."""
+
+    kind: str  # int | float | choice
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple = ()
+
+    def sample(self, trial: optuna.Trial, name: str):
+        if self.kind == "int":
+            return trial.suggest_int(name, int(self.low), int(self.high), log=self.log)
+        if self.kind == "float":
+            return trial.suggest_float(name, self.low, self.high, log=self.log)
+        return trial.suggest_categorical(name, list(self.choices))
+
+    def describe(self) -> dict:
+        if self.kind == "choice":
+            return {"Type": "Categorical", "Values": list(self.choices)}
+        return {
+            "Type": "Integer" if self.kind == "int" else "Continuous",
+            "MinValue": self.low,
+            "MaxValue": self.high,
+            "ScalingType": "Logarithmic" if self.log else "Linear",
+        }
+
+
+# Search spaces per algorithm; linear-learner differs by problem type (Ridge vs logistic regression).
+SEARCH_SPACES: dict[str, dict[str, Range]] = {
+    "xgboost": {
+        "n_estimators": Range("int", 50, 500, log=True),
+        "max_depth": Range("int", 2, 10),
+        "learning_rate": Range("float", 0.01, 0.3, log=True),
+        "subsample": Range("float", 0.5, 1.0),
+        "colsample_bytree": Range("float", 0.5, 1.0),
+        "min_child_weight": Range("float", 1.0, 10.0, log=True),
+        "reg_lambda": Range("float", 1e-3, 10.0, log=True),
+    },
+    "linear-learner/classification": {"C": Range("float", 1e-3, 1e2, log=True)},
+    "linear-learner/regression": {"alpha": Range("float", 1e-4, 1e2, log=True)},
+    "mlp": {
+        "width": Range("choice", choices=(32, 64, 128, 256)),
+        "depth": Range("int", 1, 3),
+        "alpha": Range("float", 1e-6, 1e-1, log=True),
+        "learning_rate_init": Range("float", 1e-4, 1e-2, log=True),
+    },
+}
+
+
+def space_for(algorithm: str, problem_type: str) -> dict[str, Range]:
+    if algorithm == "linear-learner":
+        return SEARCH_SPACES["linear-learner/" + ("regression" if problem_type == REGRESSION else "classification")]
+    return SEARCH_SPACES[algorithm]
+
+
+def estimator_description(algorithm: str, problem_type: str) -> str:
+    regression = problem_type == REGRESSION
+    return {
+        "xgboost": "xgboost.XGBRegressor" if regression else "xgboost.XGBClassifier",
+        "linear-learner": "sklearn.linear_model.Ridge" if regression else "sklearn.linear_model.LogisticRegression",
+        "mlp": "sklearn.neural_network.MLPRegressor" if regression else "sklearn.neural_network.MLPClassifier",
+    }[algorithm]
+
+
+def make_estimator(algorithm: str, problem_type: str, params: dict):
+    regression = problem_type == REGRESSION
+    if algorithm == "xgboost":
+        cls = XGBRegressor if regression else XGBClassifier
+        return cls(**params, n_jobs=min(4, os.cpu_count() or 1), random_state=0, verbosity=0)
+    if algorithm == "linear-learner":
+        return Ridge(**params) if regression else LogisticRegression(**params, max_iter=2000)
+    params = dict(params)
+    params["hidden_layer_sizes"] = tuple([params.pop("width")] * params.pop("depth"))
+    cls = MLPRegressor if regression else MLPClassifier
+    return cls(**params, early_stopping=True, max_iter=300, random_state=0)
+
+
 def search_space(trial: optuna.Trial, algorithms: list[str], problem_type: str):
     """Samples an algorithm and its hyperparameters; returns (algorithm, params, estimator)."""
     algorithm = trial.suggest_categorical("algorithm", algorithms)
-    regression = problem_type == REGRESSION
-    if algorithm == "xgboost":
-        params = {
-            "n_estimators": trial.suggest_int("xgboost.n_estimators", 50, 500, log=True),
-            "max_depth": trial.suggest_int("xgboost.max_depth", 2, 10),
-            "learning_rate": trial.suggest_float("xgboost.learning_rate", 0.01, 0.3, log=True),
-            "subsample": trial.suggest_float("xgboost.subsample", 0.5, 1.0),
-            "colsample_bytree": trial.suggest_float("xgboost.colsample_bytree", 0.5, 1.0),
-            "min_child_weight": trial.suggest_float("xgboost.min_child_weight", 1.0, 10.0, log=True),
-            "reg_lambda": trial.suggest_float("xgboost.reg_lambda", 1e-3, 10.0, log=True),
-        }
-        cls = XGBRegressor if regression else XGBClassifier
-        estimator = cls(**params, n_jobs=min(4, os.cpu_count() or 1), random_state=0, verbosity=0)
-    elif algorithm == "linear-learner":
-        if regression:
-            params = {"alpha": trial.suggest_float("linear-learner.alpha", 1e-4, 1e2, log=True)}
-            estimator = Ridge(**params)
-        else:
-            params = {"C": trial.suggest_float("linear-learner.C", 1e-3, 1e2, log=True)}
-            estimator = LogisticRegression(**params, max_iter=2000)
-    elif algorithm == "mlp":
-        width = trial.suggest_categorical("mlp.width", [32, 64, 128, 256])
-        depth = trial.suggest_int("mlp.depth", 1, 3)
-        params = {
-            "hidden_layer_sizes": tuple([width] * depth),
-            "alpha": trial.suggest_float("mlp.alpha", 1e-6, 1e-1, log=True),
-            "learning_rate_init": trial.suggest_float("mlp.learning_rate_init", 1e-4, 1e-2, log=True),
-        }
-        cls = MLPRegressor if regression else MLPClassifier
-        estimator = cls(**params, early_stopping=True, max_iter=300, random_state=0)
-    else:
-        raise JobFailed(f"AutoMLAlgorithms: {algorithm} is not a HYPERPARAMETER_TUNING algorithm ({', '.join(HPO_ALGORITHMS)})")
-    return algorithm, params, estimator
+    params = {
+        name: value_range.sample(trial, f"{algorithm}.{name}")
+        for name, value_range in space_for(algorithm, problem_type).items()
+    }
+    return algorithm, params, make_estimator(algorithm, problem_type, params)
 
 
-def preprocessor(frame: pd.DataFrame, feature_columns: list[str], scale: bool) -> ColumnTransformer:
-    numeric = [c for c in feature_columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
-    categorical = [c for c in feature_columns if c not in numeric]
-    numeric_steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
-    return ColumnTransformer(
-        [
-            ("numeric", make_pipeline(*numeric_steps), numeric),
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore", max_categories=50),
-                ),
-                categorical,
+def _as_text(frame: pd.DataFrame) -> pd.Series:
+    return frame.iloc[:, 0].fillna("").astype(str)
+
+
+def _as_epoch_seconds(frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack(
+        [pd.to_datetime(frame[c], errors="coerce").astype("int64").where(frame[c].notna()) / 1e9 for c in frame.columns]
+    ).astype(float)
+
+
+def preprocessor(
+    frame: pd.DataFrame, feature_columns: list[str], scale: bool, text_columns: tuple[str, ...] = ()
+) -> ColumnTransformer:
+    """Numeric: median-imputed (and scaled for linear models and MLPs); datetime: seconds since
+    the epoch; text: TF-IDF of words; everything else: one-hot categories."""
+    text = [c for c in feature_columns if c in text_columns]
+    dates = [c for c in feature_columns if c not in text and pd.api.types.is_datetime64_any_dtype(frame[c])]
+    numeric = [
+        c
+        for c in feature_columns
+        if c not in text
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    categorical = [c for c in feature_columns if c not in text and c not in dates and c not in numeric]
+    scaling = [StandardScaler()] if scale else []
+    parts = [
+        ("numeric", make_pipeline(SimpleImputer(strategy="median"), *scaling), numeric),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore", max_categories=50),
             ),
-        ]
-    )
+            categorical,
+        ),
+    ]
+    if dates:
+        parts.append(
+            (
+                "datetime",
+                make_pipeline(FunctionTransformer(_as_epoch_seconds), SimpleImputer(strategy="median"), *scaling),
+                dates,
+            )
+        )
+    for column in text:
+        parts.append(
+            (f"text:{column}", make_pipeline(FunctionTransformer(_as_text), TfidfVectorizer(max_features=500)), [column])
+        )
+    return ColumnTransformer(parts)
 
 
 @dataclass
@@ -188,7 +272,7 @@ def run_tuning(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline
         optuna_trial = study.ask()
         algorithm, params, estimator = search_space(optuna_trial, algorithms, dataset.problem_type)
         pipeline = Pipeline(
-            [("features", preprocessor(x_train, features, scale=algorithm != "xgboost")), ("model", estimator)]
+            [("features", preprocessor(x_train, features, algorithm != "xgboost", dataset.text_columns)), ("model", estimator)]
         )
         name = candidate_name(spec.name, algorithm, number)
         result, failure, interrupted = _fit_in_child(

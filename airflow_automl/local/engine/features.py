@@ -1,0 +1,105 @@
+"""FeatureSpecificationS3Uri: which columns are features (FeatureAttributeNames) and which
+type each is (FeatureDataTypes), with the reference's rules on the keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from airflow_automl.local.engine.data import Dataset
+from airflow_automl.local.engine.job import JobFailed
+from airflow_automl.local.storage import Storage, StorageAccessError
+
+FIELD = "AutoMLJobConfig.CandidateGenerationConfig.FeatureSpecificationS3Uri"
+KEYS = ("FeatureAttributeNames", "FeatureDataTypes")
+TYPES = {
+    "ENSEMBLING": ("numeric", "categorical", "text", "datetime"),
+    "HYPERPARAMETER_TUNING": ("numeric", "categorical", "text", "datetime", "sequence"),
+}
+
+
+@dataclass(frozen=True)
+class FeatureSpecification:
+    names: tuple[str, ...] | None  # None: every column but the target (and sample weight)
+    types: dict[str, str]
+
+    def text_columns(self) -> list[str]:
+        return [c for c, t in self.types.items() if t in ("text", "sequence")]
+
+
+def load_feature_specification(storage: Storage, uri: str, columns: list[str], target: str, mode: str) -> FeatureSpecification:
+    try:
+        raw = storage.read_bytes(uri)
+    except StorageAccessError as error:
+        raise JobFailed(f"{FIELD} {uri}: {error}") from error
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise JobFailed(f"{FIELD} {uri} is not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise JobFailed(f"{FIELD} {uri} must hold a JSON object with the keys {' and/or '.join(KEYS)}")
+    unknown = [key for key in document if key not in KEYS]
+    if unknown:
+        raise JobFailed(
+            f"{FIELD} {uri}: unknown key(s) {', '.join(map(repr, unknown))}; the key names are fixed: {', '.join(KEYS)}"
+        )
+
+    names = document.get("FeatureAttributeNames")
+    if names is not None:
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise JobFailed(f"{FIELD} {uri}: FeatureAttributeNames must be a non-empty list of column names")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise JobFailed(f"{FIELD} {uri}: FeatureAttributeNames must hold unique values; repeated: {', '.join(duplicates)}")
+        _check_columns(uri, "FeatureAttributeNames", names, columns, target, "the input data's columns")
+
+    types = document.get("FeatureDataTypes", {})
+    if not isinstance(types, dict) or not all(isinstance(v, str) for v in types.values()):
+        raise JobFailed(f"{FIELD} {uri}: FeatureDataTypes must be an object mapping column names to type names")
+    allowed_types = TYPES.get(mode, TYPES["HYPERPARAMETER_TUNING"])
+    bad = {c: t for c, t in types.items() if t not in allowed_types}
+    if bad:
+        column, kind = next(iter(bad.items()))
+        raise JobFailed(
+            f"{FIELD} {uri}: FeatureDataTypes[{column!r}] is {kind!r}; in {mode} mode the types are {', '.join(allowed_types)}"
+        )
+    if names is not None:
+        _check_columns(uri, "FeatureDataTypes", list(types), names, target, "FeatureAttributeNames")
+    else:
+        _check_columns(uri, "FeatureDataTypes", list(types), columns, target, "the input data's columns")
+    return FeatureSpecification(tuple(names) if names is not None else None, dict(types))
+
+
+def apply_feature_specification(dataset: Dataset, features: FeatureSpecification) -> Dataset:
+    """Keeps the chosen feature columns (plus target and sample weight) and forces the given types."""
+    keep = list(features.names) if features.names is not None else dataset.feature_columns
+    keep += [dataset.target] + ([dataset.sample_weight] if dataset.sample_weight else [])
+    train = _convert(dataset.train[keep].copy(), features.types)
+    validation = _convert(dataset.validation[keep].copy(), features.types)
+    return replace(dataset, train=train, validation=validation, text_columns=tuple(features.text_columns()))
+
+
+def _convert(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    for column, kind in types.items():
+        if kind == "numeric":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        elif kind == "categorical":
+            frame[column] = frame[column].astype("string").astype("category")
+        elif kind == "datetime":
+            frame[column] = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+        else:  # text, sequence
+            frame[column] = frame[column].astype("string").astype(object)
+    return frame
+
+
+def _check_columns(uri, key, names, allowed, target, allowed_label) -> None:
+    if target in names:
+        raise JobFailed(f"{FIELD} {uri}: {key} must not include the target column {target!r}")
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise JobFailed(
+            f"{FIELD} {uri}: {key} names {', '.join(map(repr, unknown[:5]))}, not among {allowed_label}; "
+            f"the keys must be a subset of {allowed_label}"
+        )
