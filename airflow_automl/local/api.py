@@ -160,8 +160,10 @@ class ProtocolHandler:
         """Runs in a worker thread: validation and the store are blocking."""
         try:
             request = json.loads(body) if body.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            return _error(400, "SerializationException", f"request body: not valid JSON ({error})")
+        except (ValueError, RecursionError) as error:
+            # ValueError covers malformed JSON and text, and integers too long to convert;
+            # RecursionError, nesting too deep to parse.
+            return _error(400, "SerializationException", f"request body: not valid JSON ({type(error).__name__}: {error})")
         if not isinstance(request, dict):
             return _error(400, "SerializationException", "request body: must be a JSON object")
         try:

@@ -193,7 +193,9 @@ def decode_page_token(token: str, scope: str) -> tuple[Any, int]:
         token_scope = payload["scope"]
     except (ValueError, KeyError, TypeError, binascii.Error) as error:
         raise InvalidPageToken(f"NextToken: not a token this service issued ({error})") from error
-    if token_scope != scope or not isinstance(seq, int):
+    if isinstance(sort_value, bool) or not isinstance(sort_value, (str, int, float)) or type(seq) is not int:
+        raise InvalidPageToken("NextToken: not a token this service issued (malformed position)")
+    if token_scope != scope:
         raise InvalidPageToken(
             "NextToken: the token was issued for a different request; repeat the request with "
             "the same filters and sort order as the one that returned it"

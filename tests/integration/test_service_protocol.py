@@ -68,7 +68,10 @@ def test_sagemaker_operation_not_implemented_is_a_clear_client_error(service):
     assert "DescribeTrainingJob is not implemented" in error["Message"]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"'])
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"', b'{"a":' * 5000, b'{"MaxResults": ' + b"9" * 5000 + b"}"],
+)
 def test_malformed_json_is_a_400_serialization_exception(service, body):
     response = post(service, "SageMaker.ListAutoMLJobs", body)
     assert response.status_code == 400
@@ -167,3 +170,26 @@ def test_aws_cli_creates_and_describes_a_job(service, tmp_path: Path):
     )
     assert missing.returncode != 0
     assert "ResourceNotFound" in missing.stderr
+
+
+def test_a_bug_answers_internal_failure_500_and_is_logged(tmp_path, caplog):
+    from fastapi.testclient import TestClient
+
+    from airflow_automl.local.api import create_app
+    from airflow_automl.local.config import ServiceConfig
+
+    app = create_app(ServiceConfig(data_dir=tmp_path / "data", engine=SCRIPTED_ENGINE))
+
+    def broken(request):
+        raise RuntimeError("a bug in the service")
+
+    app.state.service.describe_auto_ml_job = broken
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post(
+            "/", content=json.dumps({"AutoMLJobName": "any"}),
+            headers={"X-Amz-Target": "SageMaker.DescribeAutoMLJob", "Content-Type": AMZ_JSON},
+        )
+    assert response.status_code == 500
+    assert response.json()["__type"] == "InternalFailure"
+    assert "DescribeAutoMLJob" in response.json()["message"]
+    assert any("a bug in the service" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
