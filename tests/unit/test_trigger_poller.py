@@ -1,0 +1,534 @@
+"""The shared poller under concurrency: many AutoMLJobTriggers on one event loop, one listing a look.
+
+A loopback SageMaker responder (real HTTP, real aiobotocore) holds a table of jobs and answers
+ListAutoMLJobs (LastModifiedTimeAfter, CreationTime order, NextToken pages) and DescribeAutoMLJobV2
+from it, so tests can end jobs at chosen moments: between looks, in the middle of a listing's pages,
+while the triggerer is down; and make the API throttle or fail on cue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from airflow_automl.hooks.automl import RetryPolicy
+from airflow_automl.triggers import poller as poller_module
+from airflow_automl.triggers.automl import AutoMLJobTrigger
+from airflow_automl.triggers.poller import PollerSettings, active_pollers
+from tests.fixtures.airflow import aws_connection_env
+from tests.unit.provider_responder import SageMakerResponder, describe_answer, error
+
+CONN_ID = "automl_poller"
+INTERVAL = 0.05
+
+FAST = PollerSettings(
+    overlap_seconds=1.0,
+    sweep_period_seconds=3600.0,
+    sweep_calls_per_second=0.5,
+    describe_concurrency=4,
+    list_page_size=100,
+    max_backoff_seconds=0.2,
+    list_retry_after_refusal_seconds=3600.0,
+    retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02),
+)
+
+
+class JobTable:
+    """SageMaker's view of the account's AutoML jobs, served over the responder.
+
+    ``clock_offset`` shifts the server's timestamps (clock skew); ``failures[operation]`` is a list of
+    error answers served before the real ones; ``after_page`` runs after each ListAutoMLJobs page.
+    """
+
+    def __init__(self, responder: SageMakerResponder):
+        self.responder = responder
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+        self.clock_offset = 0.0
+        self.failures: dict[str, list[tuple[int, dict]]] = {"ListAutoMLJobs": [], "DescribeAutoMLJobV2": []}
+        self.after_page: Callable[[int], None] | None = None
+        self.pages_served = 0
+        self.hide_from_listing: set[str] = set()
+        responder.on("ListAutoMLJobs", self._list)
+        responder.on("DescribeAutoMLJobV2", self._describe)
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def add(self, name: str, status: str = "InProgress", secondary: str = "TrainingModels") -> None:
+        with self.lock:
+            now = self.now()
+            self.jobs[name] = {
+                "status": status, "secondary": secondary, "created": now, "modified": now, "seq": len(self.jobs),
+            }
+
+    def set(self, name: str, status: str, secondary: str | None = None) -> None:
+        with self.lock:
+            job = self.jobs[name]
+            job["status"], job["secondary"], job["modified"] = status, secondary or status, self.now()
+
+    def finish(self, *names: str, status: str = "Completed") -> None:
+        for name in names:
+            self.set(name, status)
+
+    def calls(self, operation: str) -> int:
+        return sum(1 for op in self.responder.operations() if op == operation)
+
+    def _failure(self, operation: str) -> tuple[int, dict] | None:
+        with self.lock:
+            queue = self.failures[operation]
+            return queue.pop(0) if queue else None
+
+    def _list(self, body: dict) -> tuple[int, dict]:
+        failure = self._failure("ListAutoMLJobs")
+        if failure:
+            return failure
+        assert body.get("SortBy") == "CreationTime" and body.get("SortOrder") == "Ascending"
+        after = body.get("LastModifiedTimeAfter")
+        limit = body.get("MaxResults", 100)
+        cursor = tuple(map(float, body["NextToken"].split(":"))) if body.get("NextToken") else None
+        with self.lock:
+            rows = sorted(
+                (job["created"], job["seq"], name, dict(job))
+                for name, job in self.jobs.items()
+                if (after is None or job["modified"] > after) and name not in self.hide_from_listing
+            )
+        # Keyset pagination, as the local service does: the next page starts after the last row.
+        if cursor is not None:
+            rows = [row for row in rows if (row[0], row[1]) > cursor]
+        page = rows[:limit]
+        answer = {
+            "AutoMLJobSummaries": [
+                {
+                    "AutoMLJobName": name,
+                    "AutoMLJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:automl-job/{name}",
+                    "AutoMLJobStatus": job["status"],
+                    "AutoMLJobSecondaryStatus": job["secondary"],
+                    "CreationTime": job["created"],
+                    "LastModifiedTime": job["modified"],
+                }
+                for _, _, name, job in page
+            ]
+        }
+        if len(rows) > limit:
+            answer["NextToken"] = f"{page[-1][0]!r}:{page[-1][1]}"
+        self.pages_served += 1
+        if self.after_page:
+            self.after_page(self.pages_served)
+        return 200, answer
+
+    def _describe(self, body: dict) -> tuple[int, dict]:
+        failure = self._failure("DescribeAutoMLJobV2")
+        if failure:
+            return failure
+        name = body["AutoMLJobName"]
+        with self.lock:
+            job = self.jobs.get(name)
+            if job is None:
+                return error("ResourceNotFound", f"Job {name} does not exist")
+            status, secondary = job["status"], job["secondary"]
+        reason = "Data error" if status == "Failed" else None
+        return describe_answer(name, status, secondary, failure_reason=reason)
+
+
+# TEMPORARY: the trigger's wait as it will read once it registers with the shared poller; the patch
+# goes when airflow_automl/triggers/automl.py carries this body itself.
+from airflow.triggers.base import TriggerEvent  # noqa: E402
+
+from airflow_automl.hooks.automl import AutoMLApiError  # noqa: E402
+from airflow_automl.triggers.automl import ERROR, TIMEOUT  # noqa: E402
+from airflow_automl.triggers.poller import JobProgress, watch_job  # noqa: E402
+
+
+async def wait_for_end(self) -> TriggerEvent:
+    """Register the job with the shared poller of this connection and wait for its one outcome.
+
+    Every trigger of the triggerer that uses the same connection, region and endpoint shares one
+    client and one ListAutoMLJobs look per interval (see ``airflow_automl.triggers.poller``);
+    this trigger only logs its job's progress and turns the outcome into its event.
+    """
+    watch = await watch_job(
+        self.job_name,
+        aws_conn_id=self.aws_conn_id,
+        region_name=self.region_name,
+        verify=self.verify,
+        botocore_config=self.botocore_config,
+        api_version=self.api_version,
+        poll_interval=self.poll_interval,
+    )
+    try:
+        while True:
+            try:
+                update = await watch.next_update(self.deadline)
+            except AutoMLApiError as error:
+                return self._event(ERROR, str(error))
+            if update is None:
+                return self._event(
+                    TIMEOUT,
+                    f"AutoML job {self.job_name} was still running at the deadline "
+                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))})",
+                )
+            if isinstance(update, JobProgress):
+                self.log.info("%s", update.describe_progress())
+                continue
+            return self._terminal_event(update)
+    finally:
+        # Fired, failed or cancelled: leave the poller (the last one out closes it).
+        watch.close()
+
+
+@pytest.fixture(autouse=True)
+def _shared_trigger_wait():
+    with mock.patch.object(AutoMLJobTrigger, "wait_for_end", wait_for_end):
+        yield
+
+
+@pytest.fixture
+def table():
+    responder = SageMakerResponder()
+    with mock.patch.dict(os.environ, aws_connection_env(CONN_ID, responder.endpoint_url)):
+        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", FAST):
+            yield JobTable(responder)
+    responder.close()
+
+
+def trigger(name: str, **kwargs: Any) -> AutoMLJobTrigger:
+    return AutoMLJobTrigger(job_name=name, aws_conn_id=CONN_ID, poll_interval=INTERVAL, **kwargs)
+
+
+def run(scenario, timeout: float = 30.0):
+    """asyncio.run with a bound: a lost event fails the test instead of hanging it."""
+    return asyncio.run(asyncio.wait_for(scenario, timeout))
+
+
+async def first_event(trig: AutoMLJobTrigger) -> dict:
+    events = [event.payload async for event in trig.run()]
+    assert len(events) == 1, f"{trig.job_name}: {len(events)} events"
+    return events[0]
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def until_polled(table: JobTable, looks: int = 2) -> None:
+    """Let the poller make ``looks`` more listings (so it has seen the current state)."""
+    target = table.calls("ListAutoMLJobs") + looks
+    await wait_until(lambda: table.calls("ListAutoMLJobs") >= target)
+
+
+def watched() -> int:
+    return sum(p.watched_jobs() for p in active_pollers())
+
+
+# -- tests -----------------------------------------------------------------------------------------
+
+
+def test_many_triggers_share_one_poller_and_each_gets_its_own_event(table):
+    names = [f"job-{i:03d}" for i in range(60)]
+    for name in names:
+        table.add(name)
+    final = {name: ("Completed", "Failed", "Stopped")[i % 3] for i, name in enumerate(names)}
+
+    async def scenario():
+        tasks = {name: asyncio.create_task(first_event(trigger(name))) for name in names}
+        await wait_until(lambda: watched() == len(names))
+        assert len(active_pollers()) == 1
+        await until_polled(table)
+        # Jobs end in batches: several in the same look, some in consecutive ones.
+        for batch_start in range(0, len(names), 15):
+            for name in names[batch_start : batch_start + 15]:
+                table.finish(name, status=final[name])
+            await until_polled(table, 1)
+        events = {name: await task for name, task in tasks.items()}
+        await wait_until(lambda: not active_pollers())
+        return events
+
+    events = run(scenario())
+    expected = {"Completed": "success", "Failed": "failed", "Stopped": "stopped"}
+    assert {name: event["status"] for name, event in events.items()} == {n: expected[s] for n, s in final.items()}
+    assert all(event["job_name"] == name for name, event in events.items())
+    assert events["job-001"]["message"].endswith("Data error")
+    # One describe per job to register it and one per ended job; no describe per job per look.
+    assert table.calls("DescribeAutoMLJobV2") <= 2 * len(names)
+    assert table.calls("ListAutoMLJobs") >= 5
+
+
+def test_jobs_that_end_while_a_listing_is_paging_are_not_lost(table):
+    names = [f"page-{i:02d}" for i in range(12)]
+    for name in names:
+        table.add(name, secondary="AnalyzingData")
+    # No overlap: only the look's own bookkeeping can catch the job that ended behind the cursor.
+    settings = PollerSettings(**{**FAST.__dict__, "list_page_size": 3, "overlap_seconds": 0.0})
+    changed_during_walk: list[str] = []
+
+    def end_jobs_behind_and_ahead_of_the_cursor(pages_served: int) -> None:
+        # Once everything is watched, in the middle of one walk: end a job on a page already read,
+        # and one on a page still to come.
+        if armed.is_set() and not changed_during_walk and pages_served % 4 == 2:
+            table.finish("page-01", "page-10")
+            changed_during_walk.extend(["page-01", "page-10"])
+
+    armed = threading.Event()
+    table.after_page = end_jobs_behind_and_ahead_of_the_cursor
+
+    async def scenario():
+        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", settings):
+            tasks = {name: asyncio.create_task(first_event(trigger(name))) for name in names}
+            await wait_until(lambda: watched() == len(names))
+            # Every job changes once so listings hold all 12 (4 pages).
+            for name in names:
+                table.set(name, "InProgress", "TrainingModels")
+            await until_polled(table)
+            armed.set()
+            await wait_until(lambda: len(changed_during_walk) == 2)
+            done = {name: await tasks[name] for name in changed_during_walk}
+            table.finish(*[name for name in names if name not in changed_during_walk])
+            rest = {name: await task for name, task in tasks.items() if name not in done}
+            return done | rest
+
+    events = run(scenario())
+    assert sorted(events) == sorted(names)
+    assert all(event["status"] == "success" for event in events.values())
+
+
+def test_a_cancelled_trigger_leaves_the_poller_and_the_last_one_closes_it(table):
+    for name in ("keep-1", "keep-2", "cancel-me"):
+        table.add(name)
+
+    async def scenario():
+        keep = [asyncio.create_task(first_event(trigger(name))) for name in ("keep-1", "keep-2")]
+        cancelled = asyncio.create_task(first_event(trigger("cancel-me")))
+        await wait_until(lambda: watched() == 3)
+        poller = active_pollers()[0]
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert watched() == 2
+        table.finish("keep-1", "keep-2", "cancel-me")
+        events = [await task for task in keep]
+        await wait_until(lambda: not active_pollers())
+        await wait_until(lambda: all(task.done() for task in poller._tasks))
+        return events, poller
+
+    events, poller = run(scenario())
+    assert [event["status"] for event in events] == ["success", "success"]
+    assert poller.closed and poller.watched_jobs() == 0
+
+
+def test_a_failing_listing_is_retried_and_the_job_that_ended_meanwhile_still_fires_once(table, caplog):
+    table.add("outage-1")
+    table.add("outage-2")
+
+    async def scenario():
+        tasks = [asyncio.create_task(first_event(trigger(name))) for name in ("outage-1", "outage-2")]
+        await wait_until(lambda: watched() == 2)
+        await until_polled(table)
+        # The service fails every listing for a while (more than the per-call retries); a job ends meanwhile.
+        table.failures["ListAutoMLJobs"] = [error("InternalFailure", "boom", status=500)] * 8
+        await wait_until(lambda: len(table.failures["ListAutoMLJobs"]) < 6)
+        table.finish("outage-1")
+        await wait_until(lambda: not table.failures["ListAutoMLJobs"])
+        first = await tasks[0]
+        table.finish("outage-2", status="Failed")
+        return first, await tasks[1]
+
+    with caplog.at_level(logging.INFO, logger="airflow_automl.triggers.poller"):
+        first, second = run(scenario())
+    assert first["status"] == "success" and second["status"] == "failed"
+    assert "backs off" in caplog.text
+
+
+def test_listing_down_past_the_deadline_gives_a_timeout_not_a_failure(table):
+    table.add("stuck")
+    table.failures["ListAutoMLJobs"] = [error("ServiceUnavailable", "down", status=503)] * 10_000
+
+    event = run(first_event(trigger("stuck", deadline=time.time() + 0.5)))
+    assert event["status"] == "timeout"
+    assert "still running at the deadline" in event["message"]
+
+
+def test_throttling_slows_the_poller_without_failing_any_wait(table, caplog):
+    names = [f"throttled-{i}" for i in range(8)]
+    for name in names:
+        table.add(name)
+    throttled = error("ThrottlingException", "Rate exceeded")
+    table.failures["DescribeAutoMLJobV2"] = [throttled] * 6
+    table.failures["ListAutoMLJobs"] = [throttled] * 6
+
+    async def scenario():
+        tasks = [asyncio.create_task(first_event(trigger(name))) for name in names]
+        await wait_until(lambda: watched() == len(names))
+        table.finish(*names[:4])
+        await wait_until(lambda: not table.failures["ListAutoMLJobs"])
+        table.failures["ListAutoMLJobs"] = [throttled] * 3
+        table.failures["DescribeAutoMLJobV2"] = [throttled] * 3
+        table.finish(*names[4:])
+        return [await task for task in tasks]
+
+    with caplog.at_level(logging.INFO, logger="airflow_automl.triggers.poller"):
+        events = run(scenario())
+    assert [event["status"] for event in events] == ["success"] * len(names)
+    assert "backs off" in caplog.text
+
+
+def test_a_restarted_triggerer_delivers_jobs_that_ended_while_it_was_down(table):
+    names = [f"restart-{i}" for i in range(10)]
+    for name in names:
+        table.add(name)
+    serialized = [trigger(name, deadline=time.time() + 600).serialize() for name in names]
+
+    async def first_run():
+        tasks = [asyncio.create_task(first_event(trigger(name))) for name in names]
+        await wait_until(lambda: watched() == len(names))
+        await until_polled(table)
+        table.finish(names[0])
+        first = await tasks[0]
+        for task in tasks[1:]:  # the triggerer goes down
+            task.cancel()
+        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        return first
+
+    assert run(first_run())["status"] == "success"
+    # While it is down, half the jobs end; long enough ago that only describing them finds them.
+    table.finish(*names[1:5], status="Stopped")
+    table.clock_offset = -(FAST.overlap_seconds + 5)
+    table.finish(names[5])  # stamped before the new poller's first look minus the overlap
+    table.clock_offset = 0.0
+    time.sleep(0.05)
+
+    async def second_run():
+        rebuilt = [AutoMLJobTrigger(**kwargs) for _, kwargs in serialized[1:]]
+        tasks = {t.job_name: asyncio.create_task(first_event(t)) for t in rebuilt}
+        await wait_until(lambda: sum(task.done() for task in tasks.values()) >= 5)
+        table.finish(*names[6:])
+        return {name: await task for name, task in tasks.items()}
+
+    events = run(second_run())
+    assert sorted(events) == names[1:]
+    assert [events[name]["status"] for name in names[1:5]] == ["stopped"] * 4
+    assert [events[name]["status"] for name in names[5:]] == ["success"] * 5
+
+
+def test_the_sweep_finds_a_job_the_listing_never_shows(table):
+    table.add("invisible")
+    table.hide_from_listing.add("invisible")
+    settings = PollerSettings(**{**FAST.__dict__, "sweep_period_seconds": 0.2, "sweep_calls_per_second": 50.0})
+
+    async def scenario():
+        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", settings):
+            task = asyncio.create_task(first_event(trigger("invisible")))
+            await wait_until(lambda: watched() == 1)
+            await until_polled(table)
+            table.finish("invisible")
+            return await task
+
+    assert run(scenario())["status"] == "success"
+
+
+def test_the_sweep_keeps_to_its_call_budget(table):
+    names = [f"budget-{i:02d}" for i in range(40)]
+    for name in names:
+        table.add(name)
+    settings = PollerSettings(**{**FAST.__dict__, "sweep_period_seconds": 0.0, "sweep_calls_per_second": 20.0})
+
+    async def scenario():
+        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", settings):
+            tasks = [asyncio.create_task(first_event(trigger(name))) for name in names]
+            await wait_until(lambda: watched() == len(names))
+            poller = active_pollers()[0]
+            # Past the first describe of each new registration: from here on, only the sweep describes.
+            await wait_until(lambda: all(w.looked for ws in poller._watches.values() for w in ws))
+            await until_polled(table)
+            before, started = poller.describe_calls, time.monotonic()
+            await until_polled(table, 10)
+            swept, elapsed = poller.describe_calls - before, time.monotonic() - started
+            table.finish(*names)
+            await asyncio.gather(*tasks)
+            return swept, elapsed
+
+    swept, elapsed = run(scenario())
+    # 40 due jobs, 20 calls a second allowed (one interval's worth of slack).
+    assert 1 <= swept <= 20 * elapsed + 2
+
+
+def test_when_listing_is_refused_each_job_is_described_every_interval(table, caplog):
+    table.add("no-list-permission")
+    table.failures["ListAutoMLJobs"] = [error("AccessDeniedException", "not authorized to ListAutoMLJobs")]
+
+    async def scenario():
+        task = asyncio.create_task(first_event(trigger("no-list-permission")))
+        await wait_until(lambda: table.calls("DescribeAutoMLJobV2") >= 4)
+        table.finish("no-list-permission")
+        return await task
+
+    with caplog.at_level(logging.WARNING, logger="airflow_automl.triggers.poller"):
+        event = run(scenario())
+    assert event["status"] == "success"
+    assert table.calls("ListAutoMLJobs") == 1
+    assert "ListAutoMLJobs refused" in caplog.text
+
+
+def test_clock_skew_within_the_overlap_loses_nothing(table):
+    table.add("skewed")
+    table.clock_offset = -(FAST.overlap_seconds / 2)  # SageMaker's clock runs behind ours
+
+    async def scenario():
+        task = asyncio.create_task(first_event(trigger("skewed")))
+        await wait_until(lambda: watched() == 1)
+        await until_polled(table)
+        table.finish("skewed")
+        return await task
+
+    assert run(scenario())["status"] == "success"
+    # Found by the listing, not by a sweep: one describe to register, one for the end.
+    assert table.calls("DescribeAutoMLJobV2") == 2
+
+
+def test_two_triggers_on_one_job_each_fire_once_and_a_missing_job_errors(table):
+    table.add("shared-job")
+
+    async def scenario():
+        twins = [asyncio.create_task(first_event(trigger("shared-job"))) for _ in range(2)]
+        missing = asyncio.create_task(first_event(trigger("no-such-job")))
+        await wait_until(lambda: missing.done())
+        await wait_until(lambda: watched() == 1)
+        table.finish("shared-job")
+        return [await task for task in twins], await missing
+
+    twins, missing = run(scenario())
+    assert [event["status"] for event in twins] == ["success", "success"]
+    assert missing["status"] == "error" and "does not exist" in missing["message"]
+
+
+def test_progress_from_the_listing_is_logged_without_extra_describes(table, capfd):
+    table.add("chatty", secondary="AnalyzingData")
+
+    async def scenario():
+        task = asyncio.create_task(first_event(trigger("chatty")))
+        await wait_until(lambda: watched() == 1)
+        await until_polled(table)
+        for secondary in ("FeatureEngineering", "ModelTuning"):
+            table.set("chatty", "InProgress", secondary)
+            await until_polled(table)
+        table.finish("chatty")
+        return await task
+
+    assert run(scenario())["status"] == "success"
+    # The trigger logs through Airflow's structured logger, which writes to the console.
+    logged = "".join(capfd.readouterr())
+    for secondary in ("AnalyzingData", "FeatureEngineering", "ModelTuning"):
+        assert f"AutoML job chatty: InProgress / {secondary}" in logged
+    assert table.calls("DescribeAutoMLJobV2") == 2
