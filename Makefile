@@ -32,5 +32,9 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m airflow_automl.demo
 
+# The local service and `airflow standalone` with dags/, state kept in .automl/, until Ctrl-C.
+up: $(STAMP)
+	$(PY) -m airflow_automl.demo --up
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .automl .airflow

@@ -33,12 +33,23 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 DAG_ID = "automl_retrain"
 SERVICE_READY_TIMEOUT = 120.0
 SERVICE_STOP_GRACE = 15.0
+UI_USER = "admin"
+UI_PASSWORD = "admin"
 
 
 def free_port() -> int:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class LocalService:
@@ -57,6 +68,9 @@ class LocalService:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # Otherwise another process on the port would answer the health check in our place.
+        if not port_is_free(self.port):
+            raise RuntimeError(f"port {self.port}: already in use on 127.0.0.1; stop what uses it or choose another port")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
@@ -196,6 +210,86 @@ def print_report(endpoint_url: str, storage_root: Path, run_state: str) -> bool:
     return True
 
 
+def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> int:
+    """`make up`: the local service and `airflow standalone` with this project's DAGs, until Ctrl-C.
+    State (jobs, models, data, Airflow's database) is kept in ``state_dir`` between runs."""
+    storage_root = state_dir / "storage"
+    storage_root.mkdir(parents=True, exist_ok=True)
+    airflow_home = state_dir / "airflow"
+    service = LocalService(state_dir / "service", storage_root, state_dir / "service.log", port=service_port)
+    configure_airflow(airflow_home, service.endpoint_url)
+    passwords_file = airflow_home / "passwords.json"
+    passwords_file.write_text(json.dumps({UI_USER: UI_PASSWORD}))
+    os.environ.update(
+        {
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW__API__PORT": str(airflow_port),
+            # Task processes report to the api-server's execution API: on the port chosen here.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{airflow_port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
+            "AIRFLOW_VAR_AUTOML_STORAGE_URI": storage_root.as_uri(),
+            "AUTOML_DEFAULT_MAX_RUNTIME_SECONDS": str(budget),
+            "AUTOML_POLL_INTERVAL_SECONDS": "10",
+            # standalone starts its components as `airflow ...` commands: the venv's.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
+    os.environ.pop("AIRFLOW__LOGGING__NAMESPACE_LEVELS", None)
+    airflow: subprocess.Popen | None = None
+    try:
+        print(f"Starting the local AutoML service ({service.endpoint_url}) ...", flush=True)
+        service.start()
+        log_path = state_dir / "airflow-standalone.log"
+        print(f"Starting airflow standalone (log: {log_path}) ...", flush=True)
+        with open(log_path, "ab") as log:
+            airflow = subprocess.Popen(
+                [str(Path(sys.executable).with_name("airflow")), "standalone"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{airflow_port}"
+        _wait_for_http(f"{url}/api/v2/version", airflow, timeout=300)
+        print(
+            f"\nAirflow UI:     {url}  (login {UI_USER} / {UI_PASSWORD})\n"
+            f"DAGs:           automl_retrain (unpause it, or trigger it), automl_deploy_endpoint\n"
+            f"AutoML service: {service.endpoint_url}  (job pages: {service.endpoint_url}/jobs/<job name>)\n"
+            f"Storage:        {storage_root.as_uri()}  (training budget {budget}s per job)\n"
+            "Ctrl-C stops both.",
+            flush=True,
+        )
+        while airflow.poll() is None and service.process is not None and service.process.poll() is None:
+            time.sleep(1)
+        print("airflow standalone or the service exited; see their logs in " + str(state_dir), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping ...", file=sys.stderr)
+        return 0
+    finally:
+        if airflow is not None and airflow.poll() is None:
+            os.killpg(airflow.pid, signal.SIGTERM)
+            try:
+                airflow.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(airflow.pid, signal.SIGKILL)
+                airflow.wait()
+        service.stop()
+
+
+def _wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers, even if this path wants a login
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -207,10 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)")
     parser.add_argument("--rows", type=int, default=3000, help="customers in the training data (default: %(default)s)")
     parser.add_argument("--work-dir", type=Path, help="keep the service data, storage and Airflow home here (default: a temp dir, removed at the end)")
+    parser.add_argument("--up", action="store_true", help="instead: run the service and `airflow standalone` until Ctrl-C (make up)")
+    parser.add_argument("--service-port", type=int, default=8787, help="with --up (default: %(default)s)")
+    parser.add_argument("--airflow-port", type=int, default=8080, help="with --up (default: %(default)s)")
     args = parser.parse_args(argv)
 
     # SIGTERM (e.g. from a CI timeout) takes the same way out as Ctrl-C: through the finally below.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if args.up:
+        state_dir = (args.work_dir or REPO_ROOT / ".automl").resolve()
+        return up(state_dir, args.service_port, args.airflow_port, args.budget)
     started = time.monotonic()
     work_dir = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="airflow-automl-demo-"))
     storage_root = work_dir / "storage"

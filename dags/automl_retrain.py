@@ -101,7 +101,10 @@ with DAG(
         "rows": Param(3000, type="integer", minimum=500, description="customers in the interval's data"),
         "objective_metric": Param("AUC", enum=["AUC", "F1", "Accuracy", "BalancedAccuracy", "Precision", "Recall"]),
         "metric_threshold": Param(0.7, type="number", description="best candidate must reach this to be promoted"),
-        "max_runtime_seconds": Param(3600, type="integer", minimum=30, description="training budget of the job"),
+        "max_runtime_seconds": Param(
+            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=30,
+            description="training budget of the job",
+        ),
     },
     tags=["automl", "example"],
 ) as dag:

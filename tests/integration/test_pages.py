@@ -1,0 +1,147 @@
+"""The job page a user opens from the Airflow task's link, read over HTTP from a real service that
+trained a real (small) job, and a failed job whose request carries markup that must stay text."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote
+
+import pandas as pd
+import pytest
+import requests
+from sklearn.datasets import load_breast_cancer
+
+pytestmark = pytest.mark.integration
+
+TRAINED_JOB = "pages-trained"
+FAILED_JOB = "pages-failed"
+HOSTILE_TARGET = '<img src=x onerror="alert(1)">'
+
+
+def _write_breast_cancer(local_service) -> str:
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.rename(columns={"target": "diagnosis"})
+    frame["diagnosis"] = frame["diagnosis"].map({0: "malignant", 1: "benign"})
+    path = local_service.file_root / "pages" / "data" / "train.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return local_service.file_uri("pages/data/")
+
+
+def _create(client, name: str, data_uri: str, output_uri: str, target: str) -> None:
+    client.create_auto_ml_job(
+        AutoMLJobName=name,
+        InputDataConfig=[
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data_uri}},
+                "TargetAttributeName": target,
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": output_uri},
+        ProblemType="BinaryClassification",
+        AutoMLJobObjective={"MetricName": "F1"},
+        AutoMLJobConfig={
+            "Mode": "ENSEMBLING",
+            "CompletionCriteria": {"MaxCandidates": 3, "MaxAutoMLJobRuntimeInSeconds": 20},
+            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "linear-learner"]}]},
+        },
+        RoleArn="arn:aws:iam::123456789012:role/AutoMLExecutionRole",
+    )
+
+
+@pytest.fixture(scope="module")
+def jobs(local_service):
+    client = local_service.client()
+    data_uri = _write_breast_cancer(local_service)
+    output_uri = local_service.file_uri("pages/output")
+    _create(client, TRAINED_JOB, data_uri, output_uri, "diagnosis")
+    _create(client, FAILED_JOB, data_uri, output_uri, HOSTILE_TARGET)
+    trained = local_service.wait_for_status(TRAINED_JOB, timeout=300)
+    failed = local_service.wait_for_status(FAILED_JOB, timeout=120)
+    assert trained["AutoMLJobStatus"] == "Completed", trained.get("FailureReason")
+    assert failed["AutoMLJobStatus"] == "Failed"
+    candidates = client.list_candidates_for_auto_ml_job(AutoMLJobName=TRAINED_JOB, MaxResults=100)["Candidates"]
+    return {"trained": trained, "failed": failed, "candidates": candidates}
+
+
+def _page(local_service, name: str) -> requests.Response:
+    return requests.get(f"{local_service.endpoint_url}/jobs/{quote(name)}", timeout=30)
+
+
+def _leaderboard_rows(page: str) -> list[tuple[str, str]]:
+    body = page.split('<table id="leaderboard">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr class="[^"]*" data-candidate="([^"]+)">.*?<td class="num metric">([^<]*)</td>', body, flags=re.S)
+
+
+def test_page_shows_status_best_candidate_and_metric(local_service, jobs):
+    answer = _page(local_service, TRAINED_JOB)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    page = answer.text
+    assert '<span id="job-status" class="status Completed">Completed</span>' in page
+    best = jobs["trained"]["BestCandidate"]["CandidateName"]
+    assert f'<dd id="best-candidate">{best}</dd>' in page
+    assert "F1 (higher is better)" in page
+
+
+def test_leaderboard_lists_every_candidate_best_first_with_its_score(local_service, jobs):
+    rows = _leaderboard_rows(_page(local_service, TRAINED_JOB).text)
+    scored = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in jobs["candidates"]
+              if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None}
+    assert len(scored) >= 2
+    assert [name for name, _ in rows][: len(scored)] == sorted(scored, key=scored.get, reverse=True)
+    for name, shown in rows[: len(scored)]:
+        assert float(shown) == pytest.approx(scored[name], abs=5e-5)
+    assert rows[0][0] == jobs["trained"]["BestCandidate"]["CandidateName"]
+
+
+def test_chart_draws_one_bar_per_scored_candidate_longest_for_the_best(local_service, jobs):
+    page = _page(local_service, TRAINED_JOB).text
+    svg = page.split('<svg id="candidate-chart"', 1)[1].split("</svg>", 1)[0]
+    bars = re.findall(r'<g class="bar( best)?" data-candidate="([^"]+)" data-value="([^"]+)">.*?<rect [^>]*width="([0-9.]+)"', svg, flags=re.S)
+    scored = [c for c in jobs["candidates"] if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None]
+    assert len(bars) == len(scored)
+    widths = {name: float(width) for _, name, _, width in bars}
+    best = jobs["trained"]["BestCandidate"]["CandidateName"]
+    assert [name for flag, name, _, _ in bars if flag] == [best]
+    assert widths[best] == max(widths.values())
+    # Bar lengths follow the metric: a better score is never a shorter bar.
+    ordered = sorted(bars, key=lambda bar: float(bar[2]))
+    assert [float(bar[3]) for bar in ordered] == sorted(float(bar[3]) for bar in ordered)
+
+
+def test_report_links_serve_the_jobs_own_artifacts(local_service, jobs):
+    page = _page(local_service, TRAINED_JOB).text
+    links = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>', page.split('<ul id="reports">', 1)[1])
+    assert links, "the page links no report"
+    for href, label in links:
+        answer = requests.get(local_service.endpoint_url + html.unescape(href), timeout=30)
+        assert answer.status_code == 200, (label, answer.text[:300])
+        assert answer.content
+
+
+def test_artifact_route_refuses_locations_the_job_does_not_report(local_service, jobs):
+    secret = local_service.file_root / "pages" / "secret.txt"
+    secret.write_text("not part of any job")
+    for uri in (secret.as_uri(), local_service.file_uri("pages/output/pages-trained/../../secret.txt")):
+        answer = requests.get(
+            f"{local_service.endpoint_url}/jobs/{TRAINED_JOB}/artifacts", params={"uri": uri}, timeout=30
+        )
+        assert answer.status_code == 403
+        assert "not part of any job" not in answer.text
+
+
+def test_markup_from_the_request_is_shown_as_text(local_service, jobs):
+    assert HOSTILE_TARGET in jobs["failed"]["FailureReason"]  # the engine names the missing column
+    page = _page(local_service, FAILED_JOB).text
+    assert '<span id="job-status" class="status Failed">Failed</span>' in page
+    assert HOSTILE_TARGET not in page
+    assert "&lt;img src=x onerror=" in page  # shown, as text
+    assert "<img" not in page
+
+
+def test_unknown_job_is_404(local_service, jobs):
+    answer = _page(local_service, "no-such-job")
+    assert answer.status_code == 404
+    assert "no-such-job" in answer.json()["detail"]
