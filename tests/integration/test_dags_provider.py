@@ -74,12 +74,16 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
         with dag:
             AutoMLJobOperator(task_id="deferred", job_name="{{ automl_job_name('okdeferred') }}",
                               deferrable=True, **COMMON)
-            AutoMLJobOperator(task_id="in_worker", job_name="{{ automl_job_name('okworker') }}",
-                              deferrable=False, api_version=1, **COMMON)
+            in_worker = AutoMLJobOperator(task_id="in_worker", job_name="{{ automl_job_name('okworker') }}",
+                                          deferrable=False, api_version=1, **COMMON)
+            # The sensor describes with DescribeAutoMLJobV2 by default, which answers for V1 jobs too.
+            in_worker >> AutoMLBestCandidateSensor(task_id="gate_v1_job", job_name="{{ automl_job_name('okworker') }}",
+                                                   poke_interval=0.3)
         """,
     )
     run = module.dag.test()
-    assert task_states(run) == {"deferred": "success", "in_worker": "success"}
+    assert task_states(run) == {"deferred": "success", "in_worker": "success", "gate_v1_job": "success"}
+    assert xcom_value(run, "gate_v1_job")["best_candidate_name"] == xcom_value(run, "in_worker")["best_candidate_name"]
     for task_id, prefix in (("deferred", "okdeferred"), ("in_worker", "okworker")):
         summary = xcom_value(run, task_id)
         assert summary["job_name"] == expected_name(prefix, run, dag_id="provider_success")

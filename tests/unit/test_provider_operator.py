@@ -174,3 +174,23 @@ def test_execute_complete_timeout_stops_the_job(responder):
             context={}, event={"status": "timeout", "job_name": "j", "message": "AutoML job j was still running at the deadline"}
         )
     assert ("StopAutoMLJob", {"AutoMLJobName": "j"}) in responder.calls
+
+
+def test_a_deferral_that_hits_execution_timeout_stops_the_job(responder):
+    from airflow.sdk.bases.operator import TriggerFailureReason
+    from airflow.sdk.exceptions import TaskDeferralTimeout
+
+    responder.on("DescribeAutoMLJobV2", describe_answer("churn-20261127-abc123", "InProgress"))
+    responder.on("StopAutoMLJob", (200, {}))
+    with pytest.raises(TaskDeferralTimeout):
+        operator(aws_conn_id="automl_operator").resume_execution(
+            "__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, context={}
+        )
+    assert ("StopAutoMLJob", {"AutoMLJobName": "churn-20261127-abc123"}) in responder.calls
+
+
+def test_kill_without_stop_job_on_kill_leaves_the_job(responder):
+    op = operator(aws_conn_id="automl_operator", stop_job_on_kill=False)
+    op._submitted_job_name = "churn-20261127-abc123"
+    op.on_kill()
+    assert responder.calls == []
