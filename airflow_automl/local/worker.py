@@ -70,6 +70,12 @@ def choose_best_candidate(store: Store, job: JobRecord) -> str | None:
 
 # -- the service side --------------------------------------------------------------------------
 
+def _overrun_limit(max_runtime: float, grace: float) -> float:
+    """Seconds after which a job past its MaxAutoMLJobRuntimeInSeconds is killed: the engine
+    stops at a model boundary, so it gets a tenth more and twice the stop grace first."""
+    return max_runtime * 1.1 + 2 * grace
+
+
 @dataclass
 class _Run:
     name: str
@@ -207,6 +213,19 @@ class Supervisor:
                             self.config.stop_grace_seconds)
                 self._kill(run)
                 run.killed_after_stop = True
+            max_runtime = job.spec.get("max_job_runtime")
+            if (
+                job.status == "InProgress"
+                and max_runtime
+                and job.started_time is not None
+                and now - job.started_time > _overrun_limit(max_runtime, self.config.stop_grace_seconds)
+            ):
+                # The engine ends a job at MaxAutoMLJobRuntimeInSeconds itself; this catches one
+                # stuck in a library call, and ends it as SageMaker would, with its best model.
+                log.warning("job %s overran MaxAutoMLJobRuntimeInSeconds=%s: killing its worker", job.name, max_runtime)
+                self._kill(run)
+                run.process.wait(timeout=10)
+                self._end_overrun(job, run, max_runtime)
         # Workers whose job has ended but which linger (e.g. stuck in library threads).
         for run in self._runs.values():
             status = self.store.job_status(run.name)
@@ -214,6 +233,18 @@ class Supervisor:
                 run.ended_time = run.ended_time or now
                 if now - run.ended_time > _EXIT_GRACE_SECONDS:
                     self._kill(run)
+
+    def _end_overrun(self, job: JobRecord, run: _Run, max_runtime: int) -> None:
+        self._pick_best_if_missing(job)
+        refreshed = self.store.get_job(job.name)
+        if refreshed is not None and refreshed.best_candidate_name is not None:
+            self.store.finish_job(job.name, run.run_id, "Completed", "MaxAutoMLJobRuntimeReached")
+        else:
+            self.store.finish_job(
+                job.name, run.run_id, "Failed", "Failed",
+                f"AutoMLJobConfig.CompletionCriteria.MaxAutoMLJobRuntimeInSeconds: the job ran past {max_runtime} s "
+                "without finishing a candidate; allow more time or fewer, faster algorithms",
+            )
 
     @staticmethod
     def _kill(run: _Run) -> None:

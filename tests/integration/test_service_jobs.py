@@ -234,7 +234,9 @@ def test_stop_moves_through_stopping_to_stopped_keeping_the_best_candidate(servi
     assert job["BestCandidate"]["CandidateName"].startswith("scripted-candidate-")
     # Stopping a stopped job is a no-op; stopping a finished one is refused.
     client.stop_auto_ml_job(AutoMLJobName="slow-to-stop")
-    error = error_of(client.stop_auto_ml_job, AutoMLJobName="Lifecycle-V1")
+    client.create_auto_ml_job(**v1_request(service, "completed-before-stop"))
+    service.wait_for_status("completed-before-stop")
+    error = error_of(client.stop_auto_ml_job, AutoMLJobName="completed-before-stop")
     assert error["Code"] == "ValidationException"
 
 
@@ -391,3 +393,12 @@ def test_too_many_active_jobs_is_resource_limit_exceeded(tmp_path):
         assert service.wait_for_status("second-job")["AutoMLJobStatus"] == "Completed"
     finally:
         service.stop()
+
+
+def test_a_job_stuck_past_its_runtime_limit_ends_with_its_best_candidate(service, client):
+    client.create_auto_ml_job(**v1_request(service, "stubborn-overrun",
+                                           AutoMLJobConfig={"CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 2}}))
+    job = service.wait_for_status("stubborn-overrun", timeout=60)
+    assert job["AutoMLJobStatus"] == "Completed"
+    assert job["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
+    assert job["BestCandidate"]["CandidateName"].startswith("scripted-candidate-")
