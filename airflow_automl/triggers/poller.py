@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import heapq
 import json
 import logging
 import random
@@ -60,9 +61,10 @@ JOB_REFUSED_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException", 
 class PollerSettings:
     """How a shared poller paces itself. The defaults suit real SageMaker."""
 
-    # LastModifiedTimeAfter is the previous look minus this: it absorbs clock skew between the
-    # triggerer and SageMaker, and the time a listing takes.
-    overlap_seconds: float = 120.0
+    # LastModifiedTimeAfter is the start of the previous look minus this: it absorbs clock skew
+    # between the triggerer and SageMaker and the listing's own lag behind changes. Each look
+    # lists every job modified within (interval + overlap), so it is also the price of safety.
+    overlap_seconds: float = 60.0
     # The sweep describes each watched job at most this often...
     sweep_period_seconds: float = 300.0
     # ...and never more than this many sweep calls a second: with many jobs the period stretches
@@ -174,8 +176,9 @@ class SharedJobPoller:
         # Jobs being described right now, and those asked for again meanwhile (described once more after).
         self._in_flight: set[str] = set()
         self._again: set[str] = set()
-        # The sweep: jobs in the order they are due, and when each is due (loop time).
-        self._sweep_ring: deque[str] = deque()
+        # The sweep: a heap of (due, job) and each job's current due time (loop time); heap entries
+        # whose time no longer matches are stale and dropped when they surface.
+        self._sweep_heap: list[tuple[float, str]] = []
         self._next_sweep: dict[str, float] = {}
         self._sweep_allowance = 0.0
         self._last_look = 0.0
@@ -206,9 +209,11 @@ class SharedJobPoller:
         watch = JobWatch(self, job_name, api_version, poll_interval)
         self._watches.setdefault(watch.key, []).append(watch)
         if watch.key not in self._next_sweep:
-            # The describe just below is its first look; the sweep comes back after a period.
-            self._next_sweep[watch.key] = asyncio.get_running_loop().time() + self.settings.sweep_period_seconds
-            self._sweep_ring.append(watch.key)
+            # The describe just below is its first look. Its first sweep falls anywhere in the next
+            # period, so jobs registered together (a triggerer restart) are swept spread out.
+            due = asyncio.get_running_loop().time() + random.uniform(0, self.settings.sweep_period_seconds)
+            self._next_sweep[watch.key] = due
+            heapq.heappush(self._sweep_heap, (due, watch.key))
         # It may have ended before our first look: describe it once, soon.
         self._enqueue(watch.key)
         if not self._tasks:
@@ -313,17 +318,19 @@ class SharedJobPoller:
         self._last_look = now
         # Unused allowance does not pile up into a burst: at most one interval's worth, and one call.
         self._sweep_allowance = min(self._sweep_allowance + rate * elapsed, max(1.0, rate * self._interval()))
-        ring = self._sweep_ring
-        while ring and self._sweep_allowance >= 1.0:
-            key = ring[0]
-            if key not in self._watches:
-                ring.popleft()
-                self._next_sweep.pop(key, None)
+        heap = self._sweep_heap
+        while heap and self._sweep_allowance >= 1.0:
+            due, key = heap[0]
+            if key not in self._watches or self._next_sweep.get(key) != due:
+                heapq.heappop(heap)
+                if key not in self._watches and self._next_sweep.get(key) == due:
+                    del self._next_sweep[key]
                 continue
-            if self._next_sweep[key] > now:
+            if due > now:
                 break
-            ring.rotate(-1)
-            self._next_sweep[key] = now + self.settings.sweep_period_seconds
+            next_due = now + self.settings.sweep_period_seconds
+            heapq.heapreplace(heap, (next_due, key))
+            self._next_sweep[key] = next_due
             self._sweep_allowance -= 1.0
             self._enqueue(key)
 

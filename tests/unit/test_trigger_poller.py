@@ -31,7 +31,7 @@ INTERVAL = 0.05
 
 FAST = PollerSettings(
     overlap_seconds=1.0,
-    sweep_period_seconds=3600.0,
+    sweep_period_seconds=1e6,  # no sweep unless a test asks for one
     sweep_calls_per_second=0.5,
     describe_concurrency=4,
     list_page_size=100,

@@ -1,0 +1,388 @@
+"""Triggerer at scale: one event loop waiting on N AutoML jobs, shared poller against one Describe per job.
+
+Starts the local service (its jobs queue forever behind one idle job, so none trains), creates the
+jobs through the real API, then for each configuration runs a fresh Python process that plays the
+triggerer: N AutoMLJobTriggers in one event loop, all jobs InProgress. Over a window of a few poll
+intervals it ends some jobs (StopAutoMLJob, the API's immediate way to a terminal status) at random
+moments and records:
+
+- API calls per minute made by the triggers during the window (counted at aiobotocore's call entry);
+- RSS per watched job: (process RSS at the end of the window - RSS before any trigger) / N;
+- delay from a job's end to its trigger's event (max and median), and that each ended job fired
+  exactly once and no other job fired.
+
+Windows start once the jobs' creation is older than the shared poller's overlap window: right after
+a burst of N creations, each look also pages through those N recently modified jobs (N / 100 calls)
+for about a minute. Registration (each trigger's first look at its job: N describes either way) is
+reported on its own line.
+
+"per-job" is the usual design (the Amazon provider's SageMaker triggers): one client and one Describe
+per job per interval, reproduced here with the trigger's previous loop, because the Amazon provider's
+SageMakerTrigger has no AutoML job type to run against the same endpoint. "shared" is
+AutoMLJobTrigger as shipped. Per-job is run up to --per-job-max (each job holds its own client: about
+2 MB and a parse of the SageMaker model each, so 2,000 would take minutes and ~4 GB); beyond it its
+calls per minute are N x 60 / interval by construction and the table says "n/a" for measured values.
+
+Usage: .venv/bin/python benchmarks/trigger_scale.py [--sizes 100 500 2000] [--interval 10] [--intervals 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONN_ID = "automl_bench"
+ROLE = "arn:aws:iam::123456789012:role/automl"
+
+
+def idle_engine(spec, ctx):
+    """The service's engine for this benchmark: the one job that runs just waits to be stopped."""
+    from airflow_automl.local.engine import JobOutcome
+
+    ctx.set_secondary_status("TrainingModels")
+    while not ctx.should_stop():
+        time.sleep(0.5)
+    return JobOutcome("Stopped")
+
+
+# -- the service and its jobs ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_service(work: Path, max_active: int) -> tuple[subprocess.Popen, str]:
+    import requests
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "AIRFLOW_AUTOML_ENGINE": "benchmarks.trigger_scale:idle_engine"}
+    (work / "files").mkdir(exist_ok=True)
+    log = open(work / "service.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_automl.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(work / "data"), "--file-root", str(work / "files"), "--log-level", "warning",
+         "--max-concurrent-jobs", "1", "--max-active-jobs", str(max_active)],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{endpoint}/health", timeout=1).status_code == 200:
+                return process, endpoint
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"local service did not start; see {work / 'service.log'}")
+
+
+def sagemaker_client(endpoint: str):
+    import boto3
+    import botocore.config
+
+    return boto3.client(
+        "sagemaker", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
+        aws_secret_access_key="bench", config=botocore.config.Config(retries={"max_attempts": 1}),
+    )
+
+
+def create_jobs(endpoint: str, work: Path, names: list[str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data_uri = (work / "files" / "train.csv").as_uri()
+    output_uri = (work / "files" / "output").as_uri()
+
+    def create(batch: list[str]) -> None:
+        client = sagemaker_client(endpoint)
+        for name in batch:
+            client.create_auto_ml_job_v2(
+                AutoMLJobName=name, RoleArn=ROLE,
+                AutoMLJobInputDataConfig=[{
+                    "ChannelType": "training", "ContentType": "text/csv;header=present",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data_uri}},
+                }],
+                OutputDataConfig={"S3OutputPath": output_uri},
+                AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
+            )
+
+    batches = [names[i::4] for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(create, batches))
+
+
+# -- one configuration, in its own process ---------------------------------------------------------
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("/proc/self/status has no VmRSS line")
+
+
+def run_configuration(args: argparse.Namespace) -> dict:
+    """The triggerer side: N triggers in one loop; ends some jobs from a thread; returns the figures."""
+    import asyncio
+    import gc
+    import random
+    import threading
+    from collections import Counter
+
+    from aiobotocore.client import AioBaseClient
+
+    from airflow_automl.hooks.automl import AutoMLApiError
+    from airflow_automl.triggers import poller as poller_module
+    from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
+
+    class PerJobDescribeTrigger(AutoMLJobTrigger):
+        """The usual design: its own client, one DescribeAutoMLJobV2 per interval."""
+
+        async def wait_for_end(self):
+            hook = self.hook
+            async with await hook.get_async_conn() as client:
+                while True:
+                    try:
+                        view = await hook.async_describe_job(client, self.job_name, self.api_version)
+                    except AutoMLApiError as error:
+                        if error.code in ("ResourceNotFound", "ValidationException"):
+                            return self._event(ERROR, str(error))
+                    else:
+                        if view.is_terminal:
+                            return self._terminal_event(view)
+                    if self.deadline is not None and time.time() >= self.deadline:
+                        return self._event(TIMEOUT, "deadline")
+                    await asyncio.sleep(self.poll_interval)
+
+    if os.environ.get("TRIGGER_SCALE_PLANNED"):  # TEMPORARY-DEV
+        from tests.unit.test_trigger_poller import wait_for_end  # TEMPORARY-DEV
+        AutoMLJobTrigger.wait_for_end = wait_for_end  # TEMPORARY-DEV
+    calls: Counter[str] = Counter()
+    original = AioBaseClient._make_api_call
+
+    async def counted(self, operation_name, api_params):
+        calls[operation_name] += 1
+        return await original(self, operation_name, api_params)
+
+    AioBaseClient._make_api_call = counted
+    names = [f"{args.prefix}-{i:04d}" for i in range(args.n)]
+    trigger_class = PerJobDescribeTrigger if args.mode == "per-job" else AutoMLJobTrigger
+    driver = sagemaker_client(args.endpoint)
+    completed_at: dict[str, float] = {}
+    fired_at: dict[str, list[float]] = {}
+    statuses: dict[str, str] = {}
+
+    async def warm_up() -> None:
+        # Load what any triggerer has loaded before its first trigger: modules, one client, its model.
+        from airflow_automl.hooks.automl import AutoMLHook
+
+        hook = AutoMLHook(aws_conn_id=CONN_ID)
+        async with await hook.get_async_conn() as client:
+            await client.list_auto_ml_jobs(MaxResults=1)
+        driver.list_auto_ml_jobs(MaxResults=1)
+
+    async def wait_one(trigger) -> None:
+        async for event in trigger.run():
+            fired_at.setdefault(trigger.job_name, []).append(time.time())
+            statuses[trigger.job_name] = event.payload["status"]
+
+    def end_jobs(chosen: list[str], offsets: list[float], start: float) -> None:
+        for name, offset in sorted(zip(chosen, offsets), key=lambda pair: pair[1]):
+            time.sleep(max(0.0, start + offset - time.time()))
+            driver.stop_auto_ml_job(AutoMLJobName=name)
+            completed_at[name] = time.time()
+
+    async def scenario() -> dict:
+        await warm_up()
+        gc.collect()
+        rss_before = rss_kib()
+        tasks = [
+            asyncio.create_task(wait_one(trigger_class(job_name=name, aws_conn_id=CONN_ID, poll_interval=args.interval)))
+            for name in names
+        ]
+        # Registration: every trigger has looked at its job once.
+        registration_started = time.monotonic()
+        if args.mode == "shared":
+            while not (pollers := poller_module.active_pollers()) or not all(
+                watch.looked for poller in pollers for watches in poller._watches.values() for watch in watches
+            ) or sum(p.watched_jobs() for p in pollers) < args.n:
+                await asyncio.sleep(0.1)
+        else:
+            while calls["DescribeAutoMLJobV2"] < args.n:
+                await asyncio.sleep(0.1)
+        registration_seconds = time.monotonic() - registration_started
+        registration_calls = sum(calls.values())
+        # Steady state: the jobs' creation (a burst of changes every listing within the overlap
+        # window still returns) is behind us.
+        await asyncio.sleep(max(0.0, args.not_before - time.time()))
+        # The window: a few intervals, some jobs ending at random moments.
+        window = args.interval * args.intervals
+        chosen = random.Random(args.n).sample(names, args.completions)
+        offsets = [random.Random(i).uniform(0, window - 1.0) for i in range(args.completions)]
+        calls.clear()
+        start = time.time()
+        ender = threading.Thread(target=end_jobs, args=(chosen, offsets, start), daemon=True)
+        ender.start()
+        await asyncio.sleep(window)
+        window_calls = dict(calls)
+        rss_after = rss_kib()
+        # Let the last endings arrive (one interval and some slack), then stop waiting.
+        deadline = time.time() + args.interval + 15
+        while time.time() < deadline and not all(name in fired_at for name in chosen):
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        delays = [fired_at[name][0] - completed_at[name] for name in chosen if name in fired_at and name in completed_at]
+        return {
+            "mode": args.mode,
+            "n": args.n,
+            "interval": args.interval,
+            "window_seconds": window,
+            "registration_seconds": round(registration_seconds, 1),
+            "registration_calls": registration_calls,
+            "calls_per_minute": round(sum(window_calls.values()) * 60 / window, 1),
+            "calls_by_operation": window_calls,
+            "rss_kib_before": rss_before,
+            "rss_kib_after": rss_after,
+            "rss_kib_per_job": round((rss_after - rss_before) / args.n, 1),
+            "ended": len(chosen),
+            "fired_once": sum(1 for name in chosen if len(fired_at.get(name, [])) == 1),
+            "fired_twice": sum(1 for times in fired_at.values() if len(times) > 1),
+            "fired_unended": sorted(set(fired_at) - set(chosen)),
+            "wrong_status": sorted(name for name in chosen if statuses.get(name) not in (None, "stopped")),
+            "delay_max": round(max(delays), 2) if delays else None,
+            "delay_median": round(statistics.median(delays), 2) if delays else None,
+        }
+
+    return asyncio.run(scenario())
+
+
+def configuration_process(args: argparse.Namespace, mode: str, n: int, prefix: str, work: Path) -> dict:
+    result_path = work / f"{prefix}.json"
+    connection = {
+        "conn_type": "aws", "login": "bench", "password": "bench",
+        "extra": {"endpoint_url": args.endpoint, "region_name": "us-east-1"},
+    }
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "AIRFLOW_HOME": str(work / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(connection),
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    command = [
+        sys.executable, __file__, "--one", mode, "--n", str(n), "--prefix", prefix, "--endpoint", args.endpoint,
+        "--interval", str(args.interval), "--intervals", str(args.intervals),
+        "--completions", str(args.completions), "--result", str(result_path),
+        "--not-before", str(args.not_before),
+    ]
+    with open(work / f"{prefix}.log", "wb") as log:
+        subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=REPO_ROOT)
+    return json.loads(result_path.read_text())
+
+
+def print_table(results: list[dict], per_job_max: int, interval: float) -> None:
+    by_key = {(r["mode"], r["n"]): r for r in results}
+    sizes = sorted({r["n"] for r in results})
+    header = (f"{'N':>5} | {'calls/min per-job':>17} | {'calls/min shared':>16} | {'ratio':>6} | "
+              f"{'KB/job per-job':>14} | {'KB/job shared':>13} | {'delay max/median per-job':>24} | "
+              f"{'delay max/median shared':>23} | {'events ok':>9}")
+    print(header)
+    print("-" * len(header))
+    for n in sizes:
+        shared = by_key.get(("shared", n))
+        per_job = by_key.get(("per-job", n))
+        per_job_calls = per_job["calls_per_minute"] if per_job else n * 60 / interval
+        per_job_label = f"{per_job_calls:.0f}" + ("" if per_job else " (N*60/i)")
+        ratio = f"{per_job_calls / shared['calls_per_minute']:.0f}x" if shared and shared["calls_per_minute"] else "-"
+
+        def kb(r):
+            return f"{r['rss_kib_per_job']:.1f}" if r else "n/a"
+
+        def delay(r):
+            return f"{r['delay_max']} / {r['delay_median']} s" if r else "n/a"
+
+        def ok(r):
+            good = r["fired_once"] == r["ended"] and not r["fired_twice"] and not r["fired_unended"] and not r["wrong_status"]
+            return f"{r['fired_once']}/{r['ended']}" + ("" if good else " !")
+
+        events = " ".join(ok(r) for r in (per_job, shared) if r)
+        print(f"{n:>5} | {per_job_label:>17} | {shared['calls_per_minute'] if shared else 'n/a':>16} | {ratio:>6} | "
+              f"{kb(per_job):>14} | {kb(shared):>13} | {delay(per_job):>24} | {delay(shared):>23} | {events:>9}")
+    print()
+    for r in results:
+        print(f"{r['mode']:>7} N={r['n']:<5} registration {r['registration_calls']} calls in {r['registration_seconds']} s; "
+              f"window {r['window_seconds']} s calls {r['calls_by_operation']}; RSS {r['rss_kib_before']} -> {r['rss_kib_after']} KiB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
+    parser.add_argument("--interval", type=float, default=10.0, help="poll interval of every trigger (s)")
+    parser.add_argument("--intervals", type=int, default=2, help="length of the measured window, in intervals")
+    parser.add_argument("--completions", type=int, default=10, help="jobs ended during each window")
+    parser.add_argument("--per-job-max", type=int, default=500, help="largest N run with one Describe per job")
+    parser.add_argument("--modes", nargs="+", default=["per-job", "shared"])
+    # Internal: run one configuration (used by the parent in a fresh process).
+    parser.add_argument("--one", choices=["per-job", "shared"], help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--not-before", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:
+        args.mode = args.one
+        Path(args.result).write_text(json.dumps(run_configuration(args)))
+        return 0
+
+    configurations = [
+        (mode, n) for n in args.sizes for mode in args.modes if not (mode == "per-job" and n > args.per_job_max)
+    ]
+    total_jobs = sum(n for _, n in configurations)
+    with tempfile.TemporaryDirectory(prefix="trigger-scale-") as tmp:
+        work = Path(tmp)
+        service, args.endpoint = start_service(work, max_active=total_jobs + 10)
+        try:
+            create_jobs(args.endpoint, work, ["bench-idle-runner"])
+            started = time.monotonic()
+            names = {
+                (mode, n): [f"{mode[:1]}{n}-{i:04d}" for i in range(n)] for mode, n in configurations
+            }
+            create_jobs(args.endpoint, work, [name for batch in names.values() for name in batch])
+            # Measure after the creations have aged out of the shared poller's overlap window.
+            from airflow_automl.triggers.poller import DEFAULT_SETTINGS
+
+            args.not_before = time.time() + DEFAULT_SETTINGS.overlap_seconds + args.interval
+            print(f"created {total_jobs} InProgress jobs in {time.monotonic() - started:.1f} s; "
+                  f"interval {args.interval} s, window {args.intervals} intervals, {args.completions} jobs end per window",
+                  flush=True)
+            results = []
+            for mode, n in configurations:
+                result = configuration_process(args, mode, n, f"{mode[:1]}{n}", work)
+                print(json.dumps(result), flush=True)
+                results.append(result)
+        finally:
+            service.terminate()
+            service.wait(timeout=30)
+        print()
+        print_table(results, args.per_job_max, args.interval)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
