@@ -176,6 +176,9 @@ class SharedJobPoller:
         # Jobs being described right now, and those asked for again meanwhile (described once more after).
         self._in_flight: set[str] = set()
         self._again: set[str] = set()
+        # Jobs whose describe failed (throttled, 5xx): the next look asks again, since neither the
+        # listing (its window moves on) nor the sweep (too slow) is sure to bring them back soon.
+        self._retry: set[str] = set()
         # The sweep: a heap of (due, job) and each job's current due time (loop time); heap entries
         # whose time no longer matches are stale and dropped when they surface.
         self._sweep_heap: list[tuple[float, str]] = []
@@ -188,7 +191,7 @@ class SharedJobPoller:
         self._tasks: list[asyncio.Task] = []
         self._closed = False
         self._failures = 0  # consecutive failed looks, for the backoff
-        self._describe_trouble = False  # a describe was throttled or failed since the last look
+        self._describe_failures = 0  # describes failed (throttled, 5xx) since the last one that answered
         self._list_refused_until = 0.0
         # Only changes after this instant (SageMaker's clock, minus the overlap) are still unseen.
         self._listed_since = time.time() - settings.overlap_seconds
@@ -275,7 +278,7 @@ class SharedJobPoller:
             while True:
                 started = loop.time()
                 ok = await self._look()
-                if ok and not self._describe_trouble:
+                if ok and not self._describe_failures:
                     self._failures = 0
                     delay = self._interval() - (loop.time() - started)
                 else:
@@ -283,7 +286,6 @@ class SharedJobPoller:
                     delay = self._backoff()
                     log.info("AutoML job poller for %s backs off %.1f s after %d troubled looks",
                              self.key.endpoint_url or self.key.region_name, delay, self._failures)
-                self._describe_trouble = False
                 await asyncio.sleep(max(0.0, delay))
 
     def _interval(self) -> float:
@@ -301,6 +303,9 @@ class SharedJobPoller:
         loop = asyncio.get_running_loop()
         now = loop.time()
         ok = True
+        retry, self._retry = self._retry, set()
+        for key in retry:
+            self._enqueue(key)
         if now >= self._list_refused_until:
             ok = await self._list_changes()
         if now < self._list_refused_until:
@@ -428,14 +433,18 @@ class SharedJobPoller:
                 response = await self._call(operation, {"AutoMLJobName": name})
             except (AutoMLApiError, BotoCoreError) as error:
                 if isinstance(error, AutoMLApiError) and error.code in JOB_REFUSED_CODES:
+                    self._describe_failures = 0
                     self._deliver(key, version, error)
                     continue
-                # Throttled or down: the job stays watched and the next look asks again.
-                self._describe_trouble = True
+                # Throttled or down: the job stays watched, a later look asks again, and until a
+                # describe gets through the looks back off.
+                self._describe_failures += 1
+                self._retry.add(key)
                 self.last_error = error
                 self._mark_looked(key, version)
                 log.warning("Describing AutoML job %s failed, will ask again: %s", name, error)
                 continue
+            self._describe_failures = 0
             view = AutoMLJobView.from_describe(response, version)
             if view.is_terminal:
                 self._deliver(key, version, view)

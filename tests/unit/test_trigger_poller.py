@@ -384,6 +384,18 @@ def test_throttling_slows_the_poller_without_failing_any_wait(table, caplog):
     assert "backs off" in caplog.text
 
 
+def test_a_job_that_ended_before_registration_is_found_even_if_its_first_describe_is_throttled(table):
+    table.add("ended-early")
+    table.finish("ended-early")
+    # Ended long before the poller's window: only a describe can find it, and the first ones fail.
+    table.jobs["ended-early"]["modified"] -= 10 * FAST.overlap_seconds
+    table.failures["DescribeAutoMLJobV2"] = [error("ThrottlingException", "Rate exceeded")] * 5
+
+    event = run(first_event(trigger("ended-early")))
+    assert event["status"] == "success"
+    assert table.calls("DescribeAutoMLJobV2") == 6
+
+
 def test_a_restarted_triggerer_delivers_jobs_that_ended_while_it_was_down(table):
     names = [f"restart-{i}" for i in range(10)]
     for name in names:
