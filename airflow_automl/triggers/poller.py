@@ -153,6 +153,11 @@ class JobWatch:
             raise item
         return item
 
+    @property
+    def last_error(self) -> BaseException | None:
+        """The poller's latest failure to reach SageMaker, if its last attempt failed (for timeout messages)."""
+        return self._poller.last_error
+
     def put(self, item: JobProgress | AutoMLJobView | BaseException) -> None:
         self._updates.put_nowait(item)
 
@@ -445,6 +450,7 @@ class SharedJobPoller:
                 log.warning("Describing AutoML job %s failed, will ask again: %s", name, error)
                 continue
             self._describe_failures = 0
+            self.last_error = None
             view = AutoMLJobView.from_describe(response, version)
             if view.is_terminal:
                 self._deliver(key, version, view)

@@ -171,11 +171,13 @@ async def wait_for_end(self) -> TriggerEvent:
             except AutoMLApiError as error:
                 return self._event(ERROR, str(error))
             if update is None:
-                return self._event(
-                    TIMEOUT,
+                message = (
                     f"AutoML job {self.job_name} was still running at the deadline "
-                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))})",
+                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))})"
                 )
+                if watch.last_error is not None:
+                    message += f"; SageMaker could not be reached: {watch.last_error}"
+                return self._event(TIMEOUT, message)
             if isinstance(update, JobProgress):
                 self.log.info("%s", update.describe_progress())
                 continue
@@ -358,6 +360,7 @@ def test_listing_down_past_the_deadline_gives_a_timeout_not_a_failure(table):
     event = run(first_event(trigger("stuck", deadline=time.time() + 0.5)))
     assert event["status"] == "timeout"
     assert "still running at the deadline" in event["message"]
+    assert "could not be reached" in event["message"] and "ServiceUnavailable" in event["message"]
 
 
 def test_throttling_slows_the_poller_without_failing_any_wait(table, caplog):
