@@ -186,7 +186,10 @@ def print_report(endpoint_url: str, storage_root: Path, run_state: str) -> bool:
     from airflow_automl.spec import metric_greater_is_better
 
     scored = [c for c in candidates if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None]
-    scored.sort(key=lambda c: c["FinalAutoMLJobObjectiveMetric"]["Value"], reverse=metric_greater_is_better(metric))
+    best_name = decision["candidate"]["candidate_name"]
+    direction = 1 if metric_greater_is_better(metric) else -1
+    # Best first; among equal scores the job's best candidate leads.
+    scored.sort(key=lambda c: (direction * c["FinalAutoMLJobObjectiveMetric"]["Value"], c["CandidateName"] == best_name), reverse=True)
     print(f"\nLeaderboard of AutoML job {job_name} ({metric}, best first):")
     width = max([len(c["CandidateName"]) for c in candidates] + [9])
     print(f"  {'#':>2}  {'candidate':<{width}}  {metric:>9}  status")

@@ -181,7 +181,7 @@ with DAG(
     )
 
     @task
-    def promote_if_better(candidate: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    def promote_if_better(candidate: dict[str, Any], params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         """Make the new best model the promoted one if its objective metric beats the current one's."""
         from airflow_automl.spec import metric_greater_is_better
 
@@ -202,7 +202,6 @@ with DAG(
         else:
             promote, reason = False, f"{metric} {value:.4f} does not beat {current['objective_metric_value']:.4f}"
 
-        context = get_current_context()
         record = {
             "job_name": candidate["job_name"],
             "job_arn": candidate["job_arn"],
@@ -211,7 +210,7 @@ with DAG(
             "objective_metric_value": value,
             "model_artifacts": candidate.get("model_artifacts") or [],
             "inference_containers": candidate.get("inference_containers") or [],
-            "dag_run_id": context["run_id"],
+            "dag_run_id": run_id,
             "promoted_at": datetime.now(timezone.utc).isoformat(),
         }
         decision = {

@@ -43,3 +43,47 @@ def test_endpoint_example_uses_the_v2_api_and_deploys(dag_bag):
     assert "AutoMLProblemTypeConfig" in train.config and "InputDataConfig" not in train.config
     assert train.config["ModelDeployConfig"]["AutoGenerateEndpointName"] is False
     assert "invoke_endpoint" in train.downstream_task_ids
+
+
+def _summary(job_name: str, metric: str, value: float) -> dict:
+    return {
+        "job_name": job_name,
+        "job_arn": f"arn:aws:sagemaker:us-east-1:123456789012:automl-job/{job_name}",
+        "best_candidate_name": f"{job_name}-best",
+        "objective_metric_name": metric,
+        "objective_metric_value": value,
+        "model_artifacts": [f"file:///models/{job_name}/model.tar.gz"],
+    }
+
+
+def test_promotion_keeps_the_better_model_in_the_metrics_direction(dag_bag, tmp_path):
+    import json
+
+    promote = dag_bag.dags["automl_retrain"].get_task("promote_if_better").python_callable
+    params = {"storage_uri": tmp_path.as_uri()}
+    promoted_file = tmp_path / "promoted" / "model.json"
+
+    def promoted_job() -> str:
+        return json.loads(promoted_file.read_text())["job_name"]
+
+    assert promote(_summary("first", "AUC", 0.80), params, run_id="run-1")["promoted"] is True
+    assert promoted_job() == "first"
+    worse = promote(_summary("worse", "AUC", 0.75), params, run_id="run-2")
+    assert worse["promoted"] is False and worse["previous"]["job_name"] == "first"
+    assert promoted_job() == "first"
+    assert promote(_summary("better", "AUC", 0.85), params, run_id="run-3")["promoted"] is True
+    assert promoted_job() == "better"
+    # Every verdict is kept, promoted or not.
+    assert sorted(p.stem for p in (tmp_path / "promoted" / "decisions").iterdir()) == ["better", "first", "worse"]
+
+    # For an error metric lower is better.
+    errors = {"storage_uri": (tmp_path / "regression").as_uri()}
+    promote(_summary("mse-a", "MSE", 4.0), errors, run_id="run-4")
+    assert promote(_summary("mse-b", "MSE", 5.0), errors, run_id="run-5")["promoted"] is False
+    assert promote(_summary("mse-c", "MSE", 3.0), errors, run_id="run-6")["promoted"] is True
+
+
+def test_storage_location_must_be_s3_or_file(dag_bag):
+    promote = dag_bag.dags["automl_retrain"].get_task("promote_if_better").python_callable
+    with pytest.raises(ValueError, match="storage_uri: 'http://example.com/x' is not an s3:// or file://"):
+        promote(_summary("job", "AUC", 0.9), {"storage_uri": "http://example.com/x"}, run_id="run")
