@@ -157,7 +157,8 @@ class ProtocolHandler:
         )
 
     def handle(self, operation: OperationModel, body: bytes) -> Response:
-        """Runs in a worker thread: validation and the store are blocking."""
+        """Parse, validate, call the service, serialize. Blocking (SQLite): reads run it on the
+        event loop, writes in the thread pool."""
         try:
             request = json.loads(body) if body.strip() else {}
         except (ValueError, RecursionError) as error:
