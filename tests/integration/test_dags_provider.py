@@ -267,7 +267,10 @@ def test_real_training_run_end_to_end(local_service, dag_file, tmp_path):
                     input_uri={local_service.file_uri("cancer/")!r}, target_attribute="target",
                     output_path={local_service.file_uri("models")!r}, role_arn={ROLE!r},
                     problem_type="BinaryClassification", objective_metric="F1", mode="ENSEMBLING",
-                    max_candidates=2, max_runtime_seconds=120, deferrable=True, poll_interval=1,
+                    max_candidates=1, max_runtime_seconds=120, deferrable=True, poll_interval=1,
+                    # The request's own keys and the conveniences above end up in one request.
+                    config={{"AutoMLProblemTypeConfig": {{"TabularJobConfig": {{"CandidateGenerationConfig": {{
+                        "AlgorithmsConfig": [{{"AutoMLAlgorithms": ["lightgbm"]}}]}}}}}}}},
                 )
                 gate = AutoMLBestCandidateSensor(
                     task_id="gate", job_name="{{{{ ti.xcom_pull(task_ids='train')['job_name'] }}}}",
