@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Service log: {service.log_path}\n{service.log_tail()}", file=sys.stderr)
             return 1
         succeeded = True
+        if args.work_dir is None:
+            print("The demo's files are removed now; `--work-dir DIR` keeps the data, models and records.")
         return 0
     except KeyboardInterrupt:
         print("\nInterrupted: stopping what the demo started ...", file=sys.stderr)
