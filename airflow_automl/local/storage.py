@@ -13,6 +13,16 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Temporary files are created private (0600); the finished file gets ordinary permissions.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 class StorageAccessError(Exception):
     """A URI was refused (outside the allowed roots, unsupported scheme) or could not be
     read or written. The message names the URI and the rule."""
@@ -161,6 +171,7 @@ class Storage:
             try:
                 with handle:
                     write(handle)
+                os.chmod(handle.name, _FILE_MODE)
                 os.replace(handle.name, path)
             except BaseException:
                 os.unlink(handle.name)

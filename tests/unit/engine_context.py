@@ -20,6 +20,7 @@ class RecordingContext:
     best_candidate: str | None = None
     artifacts: dict | None = None
     stop_checks: int = 0
+    partial_failures: list[str] = field(default_factory=list)
 
     def set_secondary_status(self, status: str) -> None:
         self.statuses.append(status)
@@ -34,14 +35,22 @@ class RecordingContext:
         self.best_candidate = candidate_name
 
     def set_artifacts(self, artifacts: dict) -> None:
-        self.artifacts = {**(self.artifacts or {}), **artifacts}
+        self.artifacts = artifacts  # replaces, as the service's store does
+
+    def add_partial_failure(self, message: str) -> None:
+        self.partial_failures.append(message)
 
     def should_stop(self) -> bool:
         self.stop_checks += 1
         return self.stop_after_candidates is not None and len(self.candidates) >= self.stop_after_candidates
 
     def candidate(self, name: str) -> dict:
-        return next(c for c in self.candidates if c["CandidateName"] == name)
+        """The latest version of a candidate (the engine may report one again, e.g. with reports)."""
+        return [c for c in self.candidates if c["CandidateName"] == name][-1]
+
+    @property
+    def candidate_names(self) -> list[str]:
+        return list(dict.fromkeys(c["CandidateName"] for c in self.candidates))
 
 
 def make_context(root: Path, **options) -> RecordingContext:

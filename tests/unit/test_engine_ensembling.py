@@ -4,6 +4,7 @@ in-memory JobContext. One classification job is shared by the tests that inspect
 from __future__ import annotations
 
 import datetime
+import json
 import tarfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,7 +48,7 @@ def classification_job(tmp_path_factory):
         output_path=(root / "output").as_uri() + "/",
         target="target",
         mode="ENSEMBLING",
-        algorithms=("lightgbm", "randomforest", "linear-learner"),
+        algorithms=("xgboost", "randomforest", "linear-learner"),
         # No job time limit: on a busy machine AutoGluon would skip models to keep a budget,
         # and this job must train them all (about ten seconds).
         max_runtime_per_training_job=30,
@@ -64,16 +65,15 @@ def test_job_completes_with_a_candidate_per_model_and_the_ensemble(classificatio
     assert ctx.resolved["ProblemType"] == "BinaryClassification"  # inferred: two classes
     assert ctx.resolved["AutoMLJobObjective"] == {"MetricName": "F1"}  # the default for binary
     models = [c["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"] for c in ctx.candidates]
-    assert {"LightGBM", "LinearModel", "RandomForestGini", "WeightedEnsemble_L2"} <= set(models)
-    names = [c["CandidateName"] for c in ctx.candidates]
-    assert len(set(names)) == len(names)
+    assert set(models) == {"XGBoost", "LinearModel", "RandomForestGini", "RandomForestEntr", "WeightedEnsemble_L2"}
+    names = ctx.candidate_names
     assert all(name.startswith("cancer-ensemble-") for name in names)
 
 
 def test_candidates_have_sagemakers_shape(classification_job):
     _, ctx, _, _ = classification_job
     now = datetime.datetime.now(datetime.timezone.utc)
-    for candidate in ctx.candidates:
+    for candidate in map(ctx.candidate, ctx.candidate_names):
         _validate_shape({**candidate, "CreationTime": now, "LastModifiedTime": now}, "AutoMLCandidate")
         steps = {s["CandidateStepType"] for s in candidate["CandidateSteps"]}
         assert steps == {
@@ -93,6 +93,7 @@ def test_objective_values_agree_with_autogluon_and_scikit_learn(classification_j
 
     _, ctx, _, frame = classification_job
     predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
+    assert len(predictor.model_names()) == len(ctx.candidate_names)
     autogluon_scores = predictor.leaderboard(silent=True).set_index("model")["score_val"]
     # The documented split: 20 % held out, stratified by class.
     _, validation = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["target"])
@@ -120,7 +121,7 @@ def test_models_and_leaderboard_are_written_under_the_output_path(classification
         with tarfile.open(_path(url)) as archive:
             assert archive.getnames()
     leaderboard = pd.read_csv(job_output / "leaderboard.csv")
-    assert sorted(leaderboard["CandidateName"]) == sorted(c["CandidateName"] for c in ctx.candidates)
+    assert sorted(leaderboard["CandidateName"]) == sorted(ctx.candidate_names)
     assert list(leaderboard["F1"]) == sorted(leaderboard["F1"], reverse=True)
 
 
@@ -134,6 +135,26 @@ def test_kept_predictor_serves_the_best_candidate_with_original_labels(classific
     predictions = predictor.predict(frame.drop(columns=["target"]).head(50))
     assert set(predictions) <= {"malignant", "benign"}
     assert f1_score(frame["target"].head(50), predictions, pos_label=predictor.positive_class) > 0.8
+
+
+def test_reports_are_written_and_linked(classification_job):
+    spec, ctx, _, _ = classification_job
+    assert ctx.statuses[-2:] == ["GeneratingExplainabilityReport", "GeneratingModelInsightsReport"]
+    assert ctx.partial_failures == []
+    exploration = _path(ctx.artifacts["DataExplorationNotebookLocation"]).read_text()
+    assert "Data exploration: cancer-ensemble" in exploration and "data:image/png;base64," in exploration
+    assert "mean radius" in exploration
+    notebook = json.loads(_path(ctx.artifacts["CandidateDefinitionNotebookLocation"]).read_text())
+    assert notebook["nbformat"] == 4 and notebook["cells"]
+
+    locations = ctx.candidate(ctx.best_candidate)["CandidateProperties"]["CandidateArtifactLocations"]
+    explainability = _path(locations["Explainability"]).read_text()
+    assert "Feature importance" in explainability and "data:image/png;base64," in explainability
+    # Breast cancer's strongest signals are the "worst" size/shape measurements.
+    assert "worst" in explainability
+    insights = _path(locations["ModelInsights"]).read_text()
+    assert "Confusion matrix" in insights and "ROC" in insights and "F1 (objective)" in insights
+    assert all(uri.startswith(spec.output_path + spec.name + "/documentation/") for uri in locations.values())
 
 
 # ---- regression with sample weights and a validation channel ---------------------------
@@ -164,7 +185,7 @@ def test_regression_with_weights_and_validation_channel(tmp_path):
         output_path=(tmp_path / "out").as_uri(),
         target="price",
         mode="ENSEMBLING",
-        algorithms=("lightgbm", "linear-learner"),
+        algorithms=("xgboost", "linear-learner"),
         max_candidates=2,
         max_job_runtime=60,
         sample_weight="weight",
@@ -176,7 +197,7 @@ def test_regression_with_weights_and_validation_channel(tmp_path):
     assert ctx.resolved["AutoMLJobObjective"] == {"MetricName": "MSE"}
     # MaxCandidates=2 trains two base models and no ensemble.
     assert outcome.secondary_status == "MaxCandidatesReached"
-    assert len(ctx.candidates) == 2
+    assert len(ctx.candidate_names) == 2
     values = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in ctx.candidates}
     assert ctx.candidate(ctx.best_candidate)["FinalAutoMLJobObjectiveMetric"]["Type"] == "Minimize"
     assert values[ctx.best_candidate] == min(values.values())
@@ -210,6 +231,7 @@ def test_stop_keeps_the_best_candidate_so_far(tmp_path):
     ctx = make_context(tmp_path, stop_after_candidates=1)
     outcome = run_job(spec, ctx)
     assert outcome.secondary_status == "Stopped"
+    assert "GeneratingExplainabilityReport" not in ctx.statuses
     assert len(ctx.candidates) == 1
     assert ctx.best_candidate == ctx.candidates[0]["CandidateName"]
     assert (tmp_path / "out" / "stopped-job" / "leaderboard.csv").exists()

@@ -61,9 +61,17 @@ def test_each_trial_is_a_candidate_and_the_best_is_kept(cancer_dir):
     outcome = run_job(spec, ctx)
 
     assert outcome.secondary_status == "MaxCandidatesReached"
-    assert ctx.statuses == ["AnalyzingData", "FeatureEngineering", "ModelTuning"]
-    assert len(ctx.candidates) == 3
+    assert ctx.statuses == [
+        "AnalyzingData",
+        "FeatureEngineering",
+        "ModelTuning",
+        "GeneratingExplainabilityReport",
+        "GeneratingModelInsightsReport",
+    ]
+    assert len(ctx.candidate_names) == 3
     assert all(c["CandidateStatus"] == "Completed" for c in ctx.candidates)
+    locations = ctx.candidate(ctx.best_candidate)["CandidateProperties"]["CandidateArtifactLocations"]
+    assert set(locations) == {"Explainability", "ModelInsights"}
     algorithms = {c["InferenceContainers"][0]["Environment"]["AUTOML_ALGORITHM"] for c in ctx.candidates}
     assert algorithms <= {"linear-learner", "xgboost"}
     values = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in ctx.candidates}
@@ -72,7 +80,7 @@ def test_each_trial_is_a_candidate_and_the_best_is_kept(cancer_dir):
     # Every candidate's archived model reproduces its reported F1 on the held-out 20 %.
     frame = load_breast_cancer(as_frame=True).frame
     _, validation = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["target"])
-    for candidate in ctx.candidates:
+    for candidate in map(ctx.candidate, ctx.candidate_names):
         archive_path = Path(urlsplit(candidate["InferenceContainers"][0]["ModelDataUrl"]).path)
         with tarfile.open(archive_path) as archive:
             model = pickle.loads(archive.extractfile(tuning.MODEL_FILE).read())

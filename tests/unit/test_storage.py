@@ -3,6 +3,7 @@
 
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -143,8 +144,8 @@ def test_s3_listing_reads_every_page(s3_endpoint, tmp_path):
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     client.create_bucket(Bucket="paged")
     keys = [f"train/part-{i:04d}.csv" for i in range(1003)]  # more than one 1000-key page
-    for key in keys:
-        client.put_object(Bucket="paged", Key=key, Body=b"x")
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda key: client.put_object(Bucket="paged", Key=key, Body=b"x"), keys))
     client.put_object(Bucket="paged", Key="other/ignored.csv", Body=b"x")
 
     storage = Storage([tmp_path], s3_endpoint_url=s3_endpoint)

@@ -5,10 +5,16 @@ through `ctx` (a JobContext backed by the service's store)."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING
 
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+
+# OpenMP threads (LightGBM, XGBoost, scikit-learn) spin while they wait by default; on a
+# machine whose cores are busy with other work that turns a one-second fit into a minute.
+# Set before any OpenMP runtime loads; a value the user exported wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
     from airflow_automl.local.engine.data import Dataset
@@ -25,6 +31,16 @@ DEFAULT_MAX_JOB_RUNTIME = 2592000
 
 def run_job(spec, ctx: JobContext) -> JobOutcome:
     """Run one AutoML job to its end. Raises JobFailed(reason) for bad input."""
+    from airflow_automl.local.storage import StorageAccessError
+
+    try:
+        return _run(spec, ctx)
+    except StorageAccessError as error:
+        # Input errors are reported where data is read; what is left is writing the output.
+        raise JobFailed(f"Cannot write the job's output under OutputDataConfig.S3OutputPath {spec.output_path}: {error}") from error
+
+
+def _run(spec, ctx: JobContext) -> JobOutcome:
     # Imported here so the exchange types above load without pandas and scikit-learn.
     from airflow_automl.local.engine.data import load_dataset
     from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
@@ -56,6 +72,12 @@ def run_job(spec, ctx: JobContext) -> JobOutcome:
     if ctx.should_stop():
         return JobOutcome("Stopped")
 
+    outcome = _write_analysis(spec, ctx, dataset, mode, objective)
+    if outcome is not None:
+        return outcome
+    if ctx.should_stop():
+        return JobOutcome("Stopped")
+
     if mode == "ENSEMBLING":
         from airflow_automl.local.engine.ensembling import run_ensembling
 
@@ -63,6 +85,37 @@ def run_job(spec, ctx: JobContext) -> JobOutcome:
     from airflow_automl.local.engine.tuning import run_tuning
 
     return run_tuning(spec, ctx, dataset, objective, deadline)
+
+
+def _write_analysis(spec, ctx: JobContext, dataset: Dataset, mode: str, objective: str) -> JobOutcome | None:
+    """The data exploration report and the candidate definitions (JSON and notebook), written
+    for every job; a GenerateCandidateDefinitionsOnly job ends here."""
+    import json
+
+    from airflow_automl.local.engine.candidates import Placement
+    from airflow_automl.local.engine.definitions import (
+        DEFINITIONS_PATH,
+        NOTEBOOK_PATH,
+        candidate_definitions,
+        definitions_notebook,
+    )
+    from airflow_automl.local.engine.reports import DATA_EXPLORATION_PATH, data_exploration_report, publish
+
+    placement = Placement.for_job(spec, ctx)
+    artifacts = {}
+    exploration_uri = placement.uri(DATA_EXPLORATION_PATH)
+    if publish(ctx, exploration_uri, lambda: data_exploration_report(spec.name, dataset), "The data exploration report"):
+        artifacts["DataExplorationNotebookLocation"] = exploration_uri
+        ctx.set_artifacts(dict(artifacts))
+    definitions = candidate_definitions(spec, dataset, mode, objective)
+    ctx.storage.write_bytes(placement.uri(DEFINITIONS_PATH), json.dumps(definitions, indent=2).encode())
+    notebook_uri = placement.uri(NOTEBOOK_PATH)
+    ctx.storage.write_bytes(notebook_uri, definitions_notebook(spec, dataset, mode, objective, definitions).encode())
+    artifacts["CandidateDefinitionNotebookLocation"] = notebook_uri
+    ctx.set_artifacts(dict(artifacts))
+    if spec.generate_candidate_definitions_only:
+        return JobOutcome("CandidateDefinitionsGenerated")
+    return None
 
 
 def resolve_objective(spec, problem_type: str) -> str:

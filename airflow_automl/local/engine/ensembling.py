@@ -21,6 +21,7 @@ from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_
 from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.metrics import (
     AUTOGLUON_METRIC,
     AUTOGLUON_PROBLEM_TYPE,
@@ -97,6 +98,7 @@ class TrainedModel:
     metrics: dict[str, float]
     fit_time: float | None
     is_ensemble: bool
+    candidate: dict
 
 
 @dataclass
@@ -182,14 +184,33 @@ def run_ensembling(spec, ctx: JobContext, dataset: Dataset, objective: str, dead
     _write_model_manifest(Path(ctx.model_dir), dataset, objective, progress.trained, best)
     _upload_artifacts(ctx, placement, predictor_path, progress.trained, objective)
 
-    if progress.stopped:
+    if progress.stopped or ctx.should_stop():
         return JobOutcome("Stopped")
-    if progress.limit_reached:
+    publish_best_candidate_reports(
+        ctx, placement, best.candidate, AutoGluonCandidate(predictor, best.model), dataset, objective, deadline
+    )
+    if progress.limit_reached or (max_candidates is not None and len(progress.trained) >= max_candidates):
         return JobOutcome("MaxCandidatesReached")
     core_trained = sum(1 for t in progress.trained if not t.is_ensemble)
     if time_limit is not None and (elapsed >= 0.98 * time_limit or core_trained < planned):
         return JobOutcome("MaxAutoMLJobRuntimeReached")
     return JobOutcome("Completed")
+
+
+class AutoGluonCandidate:
+    """One of the predictor's models, predicting in the job's own labels."""
+
+    def __init__(self, predictor, model: str):
+        self.predictor = predictor
+        self.model = model
+        self.classes = list(predictor.class_labels) if predictor.problem_type != "regression" else None
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.predictor.predict(frame, model=self.model).to_numpy()
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        probabilities = self.predictor.predict_proba(frame, model=self.model, as_multiclass=True)
+        return probabilities[self.classes].to_numpy()
 
 
 def _feature_metadata(dataset: Dataset):
@@ -236,17 +257,16 @@ class _ValidationScorer:
         number = len(self.progress.trained) + 1
         name = candidate_name(self.job_name, model, number)
         fit_time = trainer.get_model_attribute(model, "fit_time")
-        self.progress.trained.append(TrainedModel(model, name, metrics, fit_time, is_ensemble))
-        self.ctx.add_candidate(
-            build_candidate(
-                self.placement,
-                name,
-                self.objective,
-                metrics,
-                image=_autogluon_image(self.placement.region),
-                environment={"AUTOGLUON_MODEL": model},
-            )
+        candidate = build_candidate(
+            self.placement,
+            name,
+            self.objective,
+            metrics,
+            image=_autogluon_image(self.placement.region),
+            environment={"AUTOGLUON_MODEL": model},
         )
+        self.progress.trained.append(TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate))
+        self.ctx.add_candidate(candidate)
 
 
 def _autogluon_image(region: str) -> str:

@@ -35,6 +35,7 @@ from airflow_automl.local.engine.candidates import (
 )
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.metrics import REGRESSION, compute_metrics, greater_is_better, is_better
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class TabularModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.classes is None:
             return self.pipeline.predict(frame[self.feature_columns])
-        return np.asarray(self.classes, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+        return np.asarray(self.classes)[self.predict_proba(frame).argmax(axis=1)]
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """One column per entry of `classes`, zeros for classes the training data lacked."""
@@ -223,6 +224,7 @@ class Trial:
     model_path: Path | None
     status: str  # Completed | Failed | Stopped
     failure: str | None = None
+    candidate: dict | None = None
 
 
 def run_tuning(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
@@ -294,8 +296,9 @@ def run_tuning(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline
         model_path.parent.mkdir(parents=True)
         model_path.write_bytes(model_bytes)
         trial = Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed")
+        trial.candidate = _candidate(placement, trial, objective)
         trials.append(trial)
-        ctx.add_candidate(_candidate(placement, trial, objective))
+        ctx.add_candidate(trial.candidate)
         if best is None or is_better(objective, metrics[objective], best.metrics[objective]):
             best = trial
 
@@ -311,6 +314,9 @@ def run_tuning(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline
     ctx.set_best_candidate(best.candidate_name)
     _keep_best(Path(ctx.model_dir), best, dataset, objective, trials)
     _upload(ctx, placement, trials, objective)
+    if ending != "Stopped" and not ctx.should_stop():
+        best_model = pickle.loads(best.model_path.read_bytes())
+        publish_best_candidate_reports(ctx, placement, best.candidate, best_model, dataset, objective, deadline)
     return JobOutcome(ending)
 
 
