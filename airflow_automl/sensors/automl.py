@@ -78,6 +78,13 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
                 f"metric_threshold: must be a number, got {self.metric_threshold!r}"
             ) from error
 
+    def _describe(self) -> AutoMLJobView:
+        if not self.job_name or not str(self.job_name).strip():
+            raise AirflowFailException(
+                "job_name: rendered empty; when it comes from XCom, check that the upstream task returned its summary"
+            )
+        return self.hook.describe_job(self.job_name, self._api_version)
+
     def evaluate(self, view: AutoMLJobView) -> dict[str, Any] | None:
         """The summary when the best candidate is final and good enough; None while the job runs."""
         if not view.is_terminal:
@@ -116,13 +123,13 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         return view.to_summary(self.hook.leaderboard(view, self.leaderboard_size))
 
     def poke(self, context: Context) -> PokeReturnValue:
-        summary = self.evaluate(self.hook.describe_job(self.job_name, self._api_version))
+        summary = self.evaluate(self._describe())
         return PokeReturnValue(is_done=summary is not None, xcom_value=summary)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        summary = self.evaluate(self.hook.describe_job(self.job_name, self._api_version))
+        summary = self.evaluate(self._describe())
         if summary is not None:
             return summary
         self.defer(
@@ -148,7 +155,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
             raise AirflowSensorTimeout(event.get("message"))
         if event["status"] == ERROR:
             raise AirflowException(event.get("message"))
-        summary = self.evaluate(self.hook.describe_job(self.job_name, self._api_version))
+        summary = self.evaluate(self._describe())
         if summary is None:
             raise AirflowException(f"AutoML job {self.job_name} is still running after the trigger's final event")
         return summary

@@ -286,3 +286,28 @@ def test_real_training_run_end_to_end(local_service, dag_file, tmp_path):
     assert 0.8 <= summary["objective_metric_value"] <= 1.0
     assert summary["leaderboard"] and summary["model_artifacts"]
     assert xcom_value(run, "gate")["best_candidate_name"] == summary["best_candidate_name"]
+
+
+def test_action_if_job_exists(scripted, dag_file):
+    module = dag_file(
+        "provider_dag_exists",
+        header(scripted, "provider_exists")
+        + """
+        name = "{{ automl_job_name('exists') }}"
+        with dag:
+            first = AutoMLJobOperator(task_id="first", job_name=name, wait_for_completion=False, **COMMON)
+            first >> [
+                AutoMLJobOperator(task_id="increment", job_name=name, action_if_job_exists="increment",
+                                  wait_for_completion=False, **COMMON),
+                AutoMLJobOperator(task_id="fail", job_name=name, action_if_job_exists="fail",
+                                  wait_for_completion=False, **COMMON),
+                # Another task's job is not this task's to reattach to, even in the same run.
+                AutoMLJobOperator(task_id="reattach_foreign", job_name=name, wait_for_completion=False, **COMMON),
+            ]
+        """,
+    )
+    run = module.dag.test()
+    assert task_states(run) == {"first": "success", "increment": "success", "fail": "failed", "reattach_foreign": "failed"}
+    name = expected_name("exists", run, dag_id="provider_exists")
+    assert xcom_value(run, "increment")["job_name"] == f"{name}-2"
+    assert [job["AutoMLJobName"] for job in jobs_named(scripted, name)] == [name, f"{name}-2"]

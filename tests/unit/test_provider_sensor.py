@@ -87,3 +87,8 @@ def test_deferrable_events(responder):
 def test_threshold_must_be_a_number():
     with pytest.raises(AirflowFailException, match="metric_threshold: must be a number, got 'high'"):
         sensor(metric_threshold="high")._threshold()
+
+
+def test_empty_job_name_fails_with_a_hint():
+    with pytest.raises(AirflowFailException, match="job_name: rendered empty"):
+        AutoMLBestCandidateSensor(task_id="gate", job_name="", aws_conn_id="automl_sensor").poke({})
