@@ -116,6 +116,8 @@ class AutoMLJobView:
         line = f"AutoML job {self.job_name}: {self.status}"
         if self.secondary_status:
             line += f" / {self.secondary_status}"
+        if self.objective_metric_value is not None:
+            line += f", best {self.best_metric.get('MetricName')} = {self.objective_metric_value:.4g}"
         return line
 
     def failure_message(self) -> str:

@@ -370,10 +370,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             count = self.hook.count_candidates(view.job_name)
         except AutoMLApiError as error:
             return f"{line} (candidates unknown: {error.message})"
-        line += f", {count} candidate{'s' if count != 1 else ''} so far"
-        if view.objective_metric_value is not None:
-            line += f", best {view.best_metric.get('MetricName')} = {view.objective_metric_value:.4g}"
-        return line
+        return f"{line}, {count} candidate{'s' if count != 1 else ''} so far"
 
     def _result(self, view: AutoMLJobView) -> dict[str, Any]:
         if view.status != "Completed":
