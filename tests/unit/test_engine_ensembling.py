@@ -137,6 +137,28 @@ def test_kept_predictor_serves_the_best_candidate_with_original_labels(classific
     assert f1_score(frame["target"].head(50), predictions, pos_label=predictor.positive_class) > 0.8
 
 
+def test_served_model_answers_csv_and_json_like_autopilot(classification_job):
+    from airflow_automl.local.engine.serving import ModelInputError, load_model
+
+    _, ctx, _, frame = classification_job
+    model = load_model(ctx.model_dir)
+    assert model.candidate_name == ctx.best_candidate
+    rows = frame.drop(columns=["target"]).head(5)
+    body = rows.to_csv(index=False, header=False).encode()
+    csv_out, content_type = model.render(model.parse(body, "text/csv"), "text/csv")
+    assert content_type == "text/csv"
+    assert csv_out.decode().split() == list(model.predict(rows))
+    assert set(csv_out.decode().split()) <= {"malignant", "benign"}
+
+    request = json.dumps({"instances": [{"features": list(r)} for r in rows.itertuples(index=False)]}).encode()
+    json_out, content_type = model.render(model.parse(request, "application/json"), "application/json")
+    predictions = json.loads(json_out)["predictions"]
+    assert [p["predicted_label"] for p in predictions] == list(model.predict(rows))
+    assert all(sorted(p["labels"]) == ["benign", "malignant"] and abs(sum(p["probabilities"]) - 1) < 1e-6 for p in predictions)
+    with pytest.raises(ModelInputError, match="must have 30 values"):
+        model.parse(b"1,2,3\n", "text/csv")
+
+
 def test_reports_are_written_and_linked(classification_job):
     spec, ctx, _, _ = classification_job
     assert ctx.statuses[-2:] == ["GeneratingExplainabilityReport", "GeneratingModelInsightsReport"]

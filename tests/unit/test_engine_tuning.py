@@ -89,7 +89,14 @@ def test_each_trial_is_a_candidate_and_the_best_is_kept(cancer_dir):
         assert candidate["FinalAutoMLJobObjectiveMetric"]["Value"] == pytest.approx(expected)
     leaderboard = pd.read_csv(cancer_dir / "out" / "tuning-job" / "leaderboard.csv")
     assert leaderboard["CandidateName"].iloc[0] == ctx.best_candidate
-    assert (ctx.model_dir / "model.json").exists()
+    from airflow_automl.local.engine.serving import load_model
+
+    served = load_model(ctx.model_dir)
+    assert served.candidate_name == ctx.best_candidate
+    rows = validation.drop(columns=["target"]).head(20)
+    body = rows.to_csv(index=False, header=False).encode()
+    output, _ = served.render(served.parse(body, "text/csv"), "text/csv")
+    assert [int(v) for v in output.decode().split()] == list(served.predict(rows))
 
 
 def test_trial_over_its_time_limit_is_ended_and_failed(cancer_dir, monkeypatch):

@@ -1,0 +1,163 @@
+"""Serving a job's best model from its model directory, for the service's endpoints.
+
+`load_model(model_dir)` reads the manifest (model.json) the engine wrote and returns a model
+that answers SageMaker Autopilot's inference formats: text/csv rows without a header, in the
+training data's feature order, or JSON; predictions as CSV or as Autopilot's JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MANIFEST = "model.json"
+CSV = "text/csv"
+JSON = "application/json"
+
+
+class ModelInputError(ValueError):
+    """The request body does not fit the model's input; the message says why."""
+
+
+@dataclass
+class ServedModel:
+    problem_type: str
+    target: str
+    feature_columns: list[str]
+    candidate_name: str
+    _predict: object
+    _predict_proba: object
+    classes: list | None
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self._predict(frame[self.feature_columns]))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        if self.classes is None:
+            return None
+        return np.asarray(self._predict_proba(frame[self.feature_columns]))
+
+    # ---- wire formats ---------------------------------------------------------------------
+
+    def parse(self, body: bytes, content_type: str) -> pd.DataFrame:
+        kind = (content_type or CSV).split(";")[0].strip().lower()
+        if kind == CSV:
+            return self._parse_csv(body)
+        if kind in (JSON, "application/jsonlines"):
+            return self._parse_json(body)
+        raise ModelInputError(f"ContentType {content_type!r} is not supported; use {CSV} or {JSON}")
+
+    def render(self, frame: pd.DataFrame, accept: str) -> tuple[bytes, str]:
+        labels = self.predict(frame)
+        probabilities = self.predict_proba(frame)
+        kind = (accept or CSV).split(";")[0].strip().lower()
+        if kind in ("*/*", CSV):
+            out = io.StringIO()
+            pd.Series(labels).to_csv(out, index=False, header=False)
+            return out.getvalue().encode(), CSV
+        if kind == JSON:
+            predictions = []
+            for i, label in enumerate(labels):
+                if probabilities is None:
+                    predictions.append({"score": float(label)})
+                else:
+                    row = probabilities[i]
+                    predictions.append(
+                        {
+                            "predicted_label": _plain(label),
+                            "probability": float(row.max()),
+                            "probabilities": [float(p) for p in row],
+                            "labels": [_plain(c) for c in self.classes],
+                        }
+                    )
+            return json.dumps({"predictions": predictions}).encode(), JSON
+        raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV} or {JSON}")
+
+    def _parse_csv(self, body: bytes) -> pd.DataFrame:
+        try:
+            frame = pd.read_csv(io.BytesIO(body), header=None)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise ModelInputError(f"The text/csv body cannot be parsed: {error}") from error
+        # Autopilot's CSV input has no header; a header row equal to the feature names is dropped.
+        if [str(v) for v in frame.iloc[0]] == self.feature_columns:
+            frame = frame.iloc[1:].reset_index(drop=True)
+        if frame.shape[1] != len(self.feature_columns):
+            raise ModelInputError(
+                f"Each text/csv row must have {len(self.feature_columns)} values "
+                f"({', '.join(self.feature_columns)}), without the target column; got {frame.shape[1]}"
+            )
+        frame.columns = self.feature_columns
+        # Values read as text (because of a dropped header row) get their numeric type back.
+        return frame.apply(_numeric_if_possible)
+
+    def _parse_json(self, body: bytes) -> pd.DataFrame:
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ModelInputError(f"The application/json body is not valid JSON: {error}") from error
+        records = document.get("instances", document.get("data")) if isinstance(document, dict) else document
+        if isinstance(records, dict):
+            records = [records]
+        if not isinstance(records, list) or not records:
+            raise ModelInputError('The JSON body must be {"instances": [...]} or a list of rows')
+        rows = []
+        for record in records:
+            if isinstance(record, dict) and "features" in record:
+                record = record["features"]
+            if isinstance(record, dict):
+                missing = [c for c in self.feature_columns if c not in record]
+                if missing:
+                    raise ModelInputError(f"A JSON row lacks the feature(s) {', '.join(missing[:5])}")
+                rows.append([record[c] for c in self.feature_columns])
+            elif isinstance(record, list) and len(record) == len(self.feature_columns):
+                rows.append(record)
+            else:
+                raise ModelInputError(
+                    f"Each JSON row must be an object of feature values or a list of {len(self.feature_columns)} values"
+                )
+        return pd.DataFrame(rows, columns=self.feature_columns)
+
+
+def load_model(model_dir: Path) -> ServedModel:
+    """The best candidate kept in a job's model directory."""
+    model_dir = Path(model_dir)
+    manifest_path = model_dir / MANIFEST
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path}: the job kept no model (it trained no candidate)")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest["framework"] == "autogluon":
+        from autogluon.tabular import TabularPredictor
+
+        from airflow_automl.local.engine.ensembling import AutoGluonCandidate
+
+        predictor = TabularPredictor.load(str(model_dir / manifest["predictor_path"]), require_py_version_match=False)
+        model = AutoGluonCandidate(predictor, manifest["candidates"][manifest["best_candidate"]])
+    else:
+        model = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
+    return ServedModel(
+        problem_type=manifest["problem_type"],
+        target=manifest["target"],
+        feature_columns=manifest["feature_columns"],
+        candidate_name=manifest["best_candidate"],
+        _predict=model.predict,
+        _predict_proba=model.predict_proba,
+        classes=model.classes,
+    )
+
+
+def _numeric_if_possible(column: pd.Series) -> pd.Series:
+    if column.dtype != object:
+        return column
+    try:
+        return pd.to_numeric(column)
+    except (ValueError, TypeError):
+        return column
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
