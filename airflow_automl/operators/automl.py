@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -54,6 +55,11 @@ def detect_api_version(config: Mapping[str, Any], api_version: int | None) -> in
             f"{sorted(keys & _V2_ONLY_KEYS)}; use one API version"
         )
     return 1 if keys & _V1_ONLY_KEYS else 2
+
+
+def _tag_value(value: str) -> str:
+    """SageMaker tag values allow letters, digits, spaces and _.:/=+-@ (256 at most); run ids may hold '~'."""
+    return re.sub(r"[^\w.:/=+\-@ ]", "_", value)[:256]
 
 
 def _dig(data: dict[str, Any], *path: str) -> dict[str, Any]:
@@ -261,7 +267,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
     @staticmethod
     def run_tags(context: Context) -> dict[str, str]:
         ti = context["ti"]
-        return {TAG_DAG_ID: ti.dag_id, TAG_RUN_ID: ti.run_id, TAG_TASK_ID: ti.task_id}
+        return {TAG_DAG_ID: _tag_value(ti.dag_id), TAG_RUN_ID: _tag_value(ti.run_id), TAG_TASK_ID: _tag_value(ti.task_id)}
 
     def submit_or_reattach(self, context: Context, request: dict[str, Any], api_version: int) -> AutoMLJobView | None:
         """Create the job, or find the one this run already created. Returns the existing job's view, or None if created."""
