@@ -202,5 +202,5 @@ def test_run_tags_fit_sagemakers_tag_value_rule():
     ti = SimpleNamespace(dag_id="retrain.churn", run_id="manual__2026-11-27T10:00:00+00:00~retry", task_id="group.train")
     tags = AutoMLJobOperator.run_tags({"ti": ti})
     assert tags["airflow:run_id"] == "manual__2026-11-27T10:00:00+00:00_retry"
-    validate_request("AddTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:1:automl-job/j",
+    validate_request("AddTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:automl-job/j",
                                  "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
