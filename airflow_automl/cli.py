@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from airflow_automl.local.config import ServiceConfig
+
+SECRET_ENV_VAR = "AIRFLOW_AUTOML_SECRET_ACCESS_KEY"
 
 
 def _positive_int(text: str) -> int:
@@ -51,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stop-grace-seconds", type=float, default=10.0,
                        help="time a job gets to honour StopAutoMLJob before its worker is killed "
                        "(default: %(default)s)")
+    serve.add_argument("--access-key-id", metavar="ID",
+                       help="with --secret-access-key: accept only requests signed (SigV4) with these "
+                       "credentials; without them any credentials are accepted")
+    serve.add_argument("--secret-access-key", metavar="SECRET",
+                       default=os.environ.get(SECRET_ENV_VAR),
+                       help=f"the secret of --access-key-id (or set {SECRET_ENV_VAR}, which keeps it out of "
+                       "the process list)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     return parser
@@ -63,6 +73,8 @@ def serve(args: argparse.Namespace) -> int:
 
     if len(args.account_id) != 12 or not args.account_id.isdigit():
         raise SystemExit(f"--account-id {args.account_id!r}: must be 12 digits, as in AWS ARNs")
+    if bool(args.access_key_id) != bool(args.secret_access_key):
+        raise SystemExit("--access-key-id and --secret-access-key: give both to require signed requests, or neither")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = ServiceConfig(
         data_dir=args.data_dir.expanduser().resolve(),
@@ -75,6 +87,8 @@ def serve(args: argparse.Namespace) -> int:
         max_concurrent_jobs=args.max_concurrent_jobs,
         max_active_jobs=args.max_active_jobs,
         stop_grace_seconds=args.stop_grace_seconds,
+        access_key_id=args.access_key_id,
+        secret_access_key=args.secret_access_key,
     )
     try:
         app = create_app(config)

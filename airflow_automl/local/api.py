@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.service import AutoMLService, ServiceError
+from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
 from airflow_automl.local.store import Store
 from airflow_automl.local.worker import RESTART_FAILURE_REASON, Supervisor
 
@@ -220,8 +221,24 @@ def create_app(config: ServiceConfig) -> FastAPI:
     def health() -> dict:
         return {"status": "ok", "operations": handler.implemented_operations()}
 
+    verifier = (
+        SignatureVerifier(config.access_key_id, config.secret_access_key)
+        if config.access_key_id and config.secret_access_key
+        else None
+    )
+
     @app.post("/")
     async def aws_json(request: Request) -> Response:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _error(413, "RequestEntityTooLargeException", f"request body: larger than {MAX_BODY_BYTES} bytes")
+        if verifier is not None:
+            try:
+                verifier.verify(request.method, request.url.path, request.url.query, request.headers, bytes(body))
+            except AuthenticationError as error:
+                return _error(error.status_code, error.code, error.message)
         operation = handler.operation(request.headers.get("x-amz-target"))
         if isinstance(operation, Response):
             return operation
@@ -232,11 +249,6 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 "SerializationException",
                 f"Content-Type: {content_type!r} is not accepted; send {CONTENT_TYPE}",
             )
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return _error(413, "RequestEntityTooLargeException", f"request body: larger than {MAX_BODY_BYTES} bytes")
         try:
             if operation.name.startswith(READ_ONLY_PREFIXES):
                 # Reads take a fraction of a millisecond and never wait for a writer (WAL): run

@@ -28,6 +28,9 @@ class ServiceConfig:
     # Seconds a worker gets to honour StopAutoMLJob before it is killed.
     stop_grace_seconds: float = 10.0
     engine: str = field(default_factory=lambda: os.environ.get(ENGINE_ENV_VAR) or DEFAULT_ENGINE)
+    # With both set, every API request must carry a valid SigV4 signature made with them.
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:

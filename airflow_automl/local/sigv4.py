@@ -1,0 +1,130 @@
+"""AWS Signature Version 4 verification for a service started with its own credentials.
+
+The signature is recomputed with botocore's own signer from the request as received (the
+headers the client says it signed, the body, the date it signed at) and compared in constant
+time. Errors carry the codes AWS answers with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from botocore.auth import SIGV4_TIMESTAMP, UNSIGNED_PAYLOAD, SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+
+SERVICE_NAME = "sagemaker"
+# AWS refuses a signature made more than five minutes before or after it receives the request.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+_AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256\s+"
+    r"Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request,\s*"
+    r"SignedHeaders=(?P<signed>[a-z0-9;_.-]+),\s*"
+    r"Signature=(?P<signature>[0-9a-f]{64})$"
+)
+
+
+@dataclass
+class AuthenticationError(Exception):
+    code: str
+    message: str
+    status_code: int = 403
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class _ReceivedRequestSigner(SigV4Auth):
+    """botocore's signer, signing exactly the headers the client listed (botocore itself leaves
+    some, like User-Agent, out, but other SDKs may sign them)."""
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        headers = HTTPHeaders()
+        for name, value in request.headers.items():
+            headers[name.lower()] = value
+        return headers
+
+
+class SignatureVerifier:
+    def __init__(self, access_key_id: str, secret_access_key: str):
+        self._credentials = Credentials(access_key_id, secret_access_key)
+
+    def verify(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
+               now: datetime | None = None) -> None:
+        """Raise AuthenticationError unless the request is signed with this service's credentials."""
+        authorization = headers.get("authorization")
+        if not authorization:
+            raise AuthenticationError("MissingAuthenticationTokenException", "Missing Authentication Token")
+        match = _AUTHORIZATION.match(authorization.strip())
+        if match is None:
+            raise AuthenticationError(
+                "IncompleteSignatureException",
+                "Authorization header: expected 'AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/"
+                "aws4_request, SignedHeaders=<headers>, Signature=<hex>'",
+                400,
+            )
+        if not hmac.compare_digest(match["key"], self._credentials.access_key):
+            raise AuthenticationError("UnrecognizedClientException",
+                                      "The security token included in the request is invalid.")
+        if match["service"] != SERVICE_NAME:
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                f"Credential should be scoped to correct service: '{SERVICE_NAME}' (got '{match['service']}')",
+            )
+        signed_headers = match["signed"].split(";")
+        missing = [name for name in ("host", "x-amz-date") if name not in signed_headers or name not in headers]
+        if missing:
+            raise AuthenticationError(
+                "IncompleteSignatureException", f"SignedHeaders: must include and send {', '.join(missing)}", 400
+            )
+        amz_date = headers["x-amz-date"]
+        try:
+            signed_at = datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=timezone.utc)
+        except ValueError as error:
+            raise AuthenticationError(
+                "IncompleteSignatureException", f"X-Amz-Date: {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ", 400
+            ) from error
+        if match["date"] != amz_date[:8]:
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                f"Credential date {match['date']} does not match X-Amz-Date {amz_date}",
+            )
+        now = now or datetime.now(timezone.utc)
+        if signed_at < now - MAX_CLOCK_SKEW:
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                f"Signature expired: {amz_date} is now earlier than {(now - MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
+            )
+        if signed_at > now + MAX_CLOCK_SKEW:
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                f"Signature not yet current: {amz_date} is still later than "
+                f"{(now + MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
+            )
+        declared_hash = headers.get("x-amz-content-sha256")
+        if declared_hash not in (None, UNSIGNED_PAYLOAD) and declared_hash != hashlib.sha256(body).hexdigest():
+            raise AuthenticationError("InvalidSignatureException", "X-Amz-Content-SHA256 does not match the body")
+        expected = self._signature(method, path, query, headers, signed_headers, body, amz_date,
+                                   match["region"])
+        if not hmac.compare_digest(expected, match["signature"]):
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. "
+                "Check your AWS Secret Access Key and signing method.",
+            )
+
+    def _signature(self, method: str, path: str, query: str, headers: Mapping[str, str], signed_headers: list[str],
+                   body: bytes, amz_date: str, region: str) -> str:
+        url = f"http://{headers['host']}{path}" + (f"?{query}" if query else "")
+        request = AWSRequest(method=method, url=url, data=body,
+                             headers={name: headers[name] for name in signed_headers if name in headers})
+        request.context["timestamp"] = amz_date
+        signer = _ReceivedRequestSigner(self._credentials, SERVICE_NAME, region)
+        canonical_request = signer.canonical_request(request)
+        return signer.signature(signer.string_to_sign(request, canonical_request), request)
