@@ -234,3 +234,22 @@ def test_objective_not_allowed_for_the_inferred_problem_type_fails(tmp_path, dat
 )
 def test_problem_type_inference(values, expected):
     assert infer_problem_type(pd.Series(values)) == expected
+
+
+@pytest.mark.parametrize(
+    ("input_bytes", "weight", "expected"),
+    [
+        (1024, None, "ENSEMBLING"),
+        (100 * 1024 * 1024 - 1, None, "ENSEMBLING"),
+        (100 * 1024 * 1024, None, "HYPERPARAMETER_TUNING"),
+        (100 * 1024 * 1024, "w", "ENSEMBLING"),  # weights are used in ENSEMBLING only
+    ],
+)
+def test_auto_mode_chooses_by_input_size(tmp_path, input_bytes, weight, expected):
+    from airflow_automl.local.engine import resolve_mode
+    from airflow_automl.local.engine.data import Dataset
+
+    frame = _frame()
+    dataset = Dataset(frame, frame, "label", "BinaryClassification", weight, input_bytes, False)
+    assert resolve_mode(_spec(tmp_path, mode="AUTO"), dataset) == expected
+    assert resolve_mode(_spec(tmp_path, mode="HYPERPARAMETER_TUNING"), dataset) == "HYPERPARAMETER_TUNING"

@@ -134,4 +134,6 @@ def resolve_objective(spec, problem_type: str) -> str:
 def resolve_mode(spec, dataset: Dataset) -> str:
     if spec.mode != "AUTO":
         return spec.mode
+    if dataset.sample_weight is not None:
+        return "ENSEMBLING"  # the only mode that uses sample weights; AUTO must not drop them
     return "ENSEMBLING" if dataset.input_bytes < AUTO_ENSEMBLING_LIMIT_BYTES else "HYPERPARAMETER_TUNING"
