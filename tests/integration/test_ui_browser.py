@@ -36,6 +36,7 @@ if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
 
 from selenium import webdriver  # noqa: E402  (only once Chromium is known to be there)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -216,11 +217,17 @@ def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(browser, scri
     assert "AutoMLJobOperator" in body
     assert "State\nsuccess" in body
 
-    # XCom tab: the summary the operator returned, next to the link's record.
+    # XCom tab: the summary the operator returned. Its value is a folded JSON editor: unfold it.
     browser.get(f"{task_url}/xcom")
-    wait.until(expected_conditions.presence_of_element_located((By.XPATH, "//tr[contains(., 'return_value')]")))
-    assert browser.find_elements(By.XPATH, "//tr[contains(., 'automl_job_link')]")
-    assert summary["best_candidate_name"] and summary["status"] == "Completed"
+    fold = wait.until(expected_conditions.presence_of_element_located(
+        (By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']//*[contains(@class, 'codicon-folding-collapsed')]")
+    ))
+    ActionChains(browser).move_to_element(fold).click().perform()
+    value = browser.find_element(By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']")
+    wait.until(lambda _: "best_candidate_name" in value.text)
+    assert f'"best_candidate_name": "{summary["best_candidate_name"]}"' in value.text
+    assert f'"job_name": "{job_name}"' in value.text
+    assert '"status": "Completed"' in value.text
 
     browser.get(href)  # what the link opens
     assert browser.find_element(By.ID, "job-name").text == job_name
