@@ -67,3 +67,6 @@ class AutoMLJobLink(BaseOperatorLink):
             key=cls.key,
             value={"job_name": job_name, "region_name": region_name, "endpoint_url": endpoint_url},
         )
+        # Airflow resolves extra links when the task finishes; pushing the URL now lets the UI
+        # show it while the task is deferred, which is when people want to look at the job.
+        context["ti"].xcom_push(key=cls().xcom_key, value=automl_job_url(job_name, region_name, endpoint_url))

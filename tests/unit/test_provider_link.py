@@ -24,3 +24,16 @@ def test_local_service_endpoint_links_to_its_job_page():
     assert automl_job_url("churn-1", "us-east-1", "http://127.0.0.1:8787/") == "http://127.0.0.1:8787/jobs/churn-1"
     assert not is_aws_endpoint("http://localhost:8787")
     assert is_aws_endpoint(None)
+
+
+def test_persist_stores_the_link_inputs_and_the_url_before_the_task_ends():
+    from types import SimpleNamespace
+
+    from airflow_automl.links.automl import AutoMLJobLink
+
+    pushed = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value))
+    AutoMLJobLink.persist({"ti": ti}, "churn-1", "eu-west-1", None)
+    assert pushed["automl_job_link"] == {"job_name": "churn-1", "region_name": "eu-west-1", "endpoint_url": None}
+    # The key Airflow's UI reads, so the link works while the task is still deferred.
+    assert pushed[AutoMLJobLink().xcom_key].startswith("https://eu-west-1.console.aws.amazon.com/sagemaker/")
