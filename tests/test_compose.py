@@ -192,3 +192,29 @@ def test_published_ports_do_not_collide(services):
     host_ports = [str(m).split(":")[0] for s in services.values() for m in s.get("ports", [])]
     assert len(host_ports) == len(set(host_ports))
     assert {"8080", "8787", "9000"} <= set(host_ports)
+
+
+def test_example_dag_runs_with_laptop_sized_budget_and_path_style_s3(services):
+    env = _env(services["airflow-triggerer"])
+    assert int(env["AUTOML_DEFAULT_MAX_RUNTIME_SECONDS"]) <= 600
+    conn = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
+    # MinIO serves buckets by path, not as virtual hosts.
+    assert conn["extra"]["config_kwargs"]["s3"]["addressing_style"] == "path"
+    # The DAG reads these names.
+    dag_source = (ROOT / "dags" / "automl_retrain.py").read_text()
+    for name in ("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "AUTOML_POLL_INTERVAL_SECONDS", "automl_storage_uri", "automl_role_arn"):
+        assert name in dag_source
+    assert "AIRFLOW_VAR_AUTOML_ROLE_ARN" in env
+
+
+def test_airflow_resolves_the_connection_to_the_service_and_minio(services):
+    """Read by the Amazon provider itself, as the hooks will."""
+    from airflow.models.connection import Connection
+    from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
+
+    raw = _env(services["airflow-scheduler"])["AIRFLOW_CONN_AWS_DEFAULT"]
+    wrapper = AwsConnectionWrapper(Connection.from_json(raw, conn_id="aws_default"))
+    assert wrapper.get_service_endpoint_url("sagemaker") == "http://automl-service:8787"
+    assert wrapper.get_service_endpoint_url("s3") == "http://minio:9000"
+    assert wrapper.region_name == "us-east-1"
+    assert wrapper.botocore_config.s3 == {"addressing_style": "path"}

@@ -134,13 +134,11 @@ def _storage(request: Request) -> Storage:
 # -- turning the job into what the page shows --------------------------------------------------
 
 def _objective_metric_name(job: dict, candidates: list[dict]) -> str | None:
+    """The metric the job optimises: resolved, else requested, else what its candidates report."""
     resolved = (job.get("ResolvedAttributes") or {}).get("AutoMLJobObjective") or {}
     requested = job.get("AutoMLJobObjective") or {}
-    for candidate in candidates:
-        final = candidate.get("FinalAutoMLJobObjectiveMetric") or {}
-        if final.get("MetricName"):
-            return resolved.get("MetricName") or requested.get("MetricName") or final["MetricName"]
-    return resolved.get("MetricName") or requested.get("MetricName")
+    reported = [(c.get("FinalAutoMLJobObjectiveMetric") or {}).get("MetricName") for c in candidates]
+    return resolved.get("MetricName") or requested.get("MetricName") or next(filter(None, reported), None)
 
 
 def _greater_is_better(metric: str | None) -> bool:
