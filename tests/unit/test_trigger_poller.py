@@ -547,3 +547,30 @@ def test_progress_from_the_listing_is_logged_without_extra_describes(table, capf
     for secondary in ("AnalyzingData", "FeatureEngineering", "ModelTuning"):
         assert f"AutoML job chatty: InProgress / {secondary}" in logged
     assert table.calls("DescribeAutoMLJobV2") == 2
+
+
+def test_pollers_are_shared_per_connection_and_region_only(table):
+    for name in ("a", "b", "c", "d"):
+        table.add(name)
+    other_conn = aws_connection_env("automl_poller_other", table.responder.endpoint_url)
+
+    async def scenario():
+        with mock.patch.dict(os.environ, other_conn):
+            triggers = [
+                trigger("a"),
+                trigger("b"),  # same connection and region as "a": same poller
+                AutoMLJobTrigger(job_name="c", aws_conn_id="automl_poller_other", poll_interval=INTERVAL),
+                trigger("d", region_name="eu-west-1"),
+            ]
+            tasks = [asyncio.create_task(first_event(t)) for t in triggers]
+            await wait_until(lambda: watched() == 4)
+            keys = sorted((p.key.aws_conn_id, p.key.region_name, p.watched_jobs()) for p in active_pollers())
+            table.finish("a", "b", "c", "d")
+            await asyncio.gather(*tasks)
+            return keys
+
+    assert run(scenario()) == [
+        ("automl_poller", "eu-west-1", 1),
+        ("automl_poller", "us-east-1", 2),
+        ("automl_poller_other", "us-east-1", 1),
+    ]
