@@ -28,7 +28,7 @@ DATA_EXPLORATION_PATH = "documentation/data-exploration/DataExplorationReport.ht
 EXPLAINABILITY_PATH = "documentation/explainability/{candidate}/explainability_report.html"
 MODEL_INSIGHTS_PATH = "documentation/model-insights/{candidate}/model_insights_report.html"
 # Importance is measured on at most this many validation rows, within this many seconds.
-IMPORTANCE_ROWS = 2000
+IMPORTANCE_ROWS = 1000
 IMPORTANCE_SECONDS = 60.0
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def permutation_importance(
     started = time.monotonic()
     importance = {}
     for column in features.columns:
-        if time.monotonic() - started > time_budget:
+        if importance and time.monotonic() - started > time_budget:
             break
         shuffled = features.copy()
         shuffled[column] = rng.permutation(shuffled[column].to_numpy())
@@ -352,7 +352,9 @@ def publish_best_candidate_reports(ctx, placement, candidate: dict, model, datas
 
     budget = IMPORTANCE_SECONDS
     if deadline is not None:
-        budget = min(budget, max(5.0, deadline - time.monotonic()))
+        # What is left of the job's time, less a second for the insights report; at least one
+        # feature is always measured.
+        budget = min(budget, max(0.0, deadline - time.monotonic() - 1.0))
 
     locations = {}
     ctx.set_secondary_status("GeneratingExplainabilityReport")

@@ -433,7 +433,7 @@ def _upload(ctx, placement: Placement, trials: list[Trial], objective: str) -> N
         if trial.model_path is None:
             continue
         archive = trial.model_path.parent / "model.tar.gz"
-        with tarfile.open(archive, "w:gz") as tar:
+        with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
             tar.add(trial.model_path, arcname=MODEL_FILE)
         ctx.storage.upload_file(archive, placement.model_uri(trial.candidate_name))
     rows = []
