@@ -4,11 +4,14 @@ so MaxRuntimePerTrainingJobInSeconds and the job's deadline can end it; each tri
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import tarfile
 import time
 from dataclasses import dataclass
@@ -50,6 +53,7 @@ SKLEARN_DIR = "sklearn"
 _CHILDREN = multiprocessing.get_context("forkserver")
 _CHILDREN.set_forkserver_preload(["airflow_automl.local.engine.tuning"])
 _POLL_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
 
 
 class TabularModel:
@@ -331,8 +335,16 @@ class TrialData:
     problem_type: str
 
 
+def _die_with_parent() -> None:
+    """A trial never outlives its job: the fork server exits with the job's process, and the
+    kernel then kills the trial (Linux; elsewhere a trial ends at its own pace)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _child_fit(connection, pipeline: Pipeline, data: TrialData) -> None:
     """Fits and scores in the child, so the job's process never runs the estimators itself."""
+    _die_with_parent()
     try:
         pipeline.fit(data.x_train, data.y_train)
         model = TabularModel(pipeline, data.features, data.classes)
