@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -25,6 +26,15 @@ def _existing_dir(text: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: not a directory")
     return path
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +100,10 @@ def serve(args: argparse.Namespace) -> int:
         access_key_id=args.access_key_id,
         secret_access_key=args.secret_access_key,
     )
+    if not config.access_key_id and not _is_loopback(args.host):
+        logging.getLogger("airflow_automl.serve").warning(
+            "listening on %s without --access-key-id/--secret-access-key: anyone who can reach this port can "
+            "create jobs and have them read data under --file-root", args.host)
     try:
         app = create_app(config)
     except RuntimeError as error:
