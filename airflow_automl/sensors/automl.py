@@ -13,6 +13,7 @@ from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_automl.hooks.automl import AutoMLHook, metric_greater_is_better
+from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.operators.automl import add_naming_macro
 from airflow_automl.summary import AutoMLJobView
 from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
@@ -41,6 +42,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
 
     aws_hook_class = AutoMLHook
     template_fields: Sequence[str] = aws_template_fields("job_name", "metric_threshold", "api_version")
+    operator_extra_links = (AutoMLJobLink(),)
     ui_color = "#b5e3c4"
 
     def __init__(
@@ -127,6 +129,8 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         return PokeReturnValue(is_done=summary is not None, xcom_value=summary)
 
     def execute(self, context: Context) -> Any:
+        if self.job_name:
+            AutoMLJobLink.persist(context, self.job_name, self.hook.conn_region_name, self.hook.endpoint_url)
         if not self.deferrable:
             return super().execute(context)
         summary = self.evaluate(self._describe())

@@ -84,6 +84,7 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
     run = module.dag.test()
     assert task_states(run) == {"deferred": "success", "in_worker": "success", "gate_v1_job": "success"}
     assert xcom_value(run, "gate_v1_job")["best_candidate_name"] == xcom_value(run, "in_worker")["best_candidate_name"]
+    assert xcom_value(run, "gate_v1_job", key="_link_AutoMLJobLink") == xcom_value(run, "in_worker", key="_link_AutoMLJobLink")
     for task_id, prefix in (("deferred", "okdeferred"), ("in_worker", "okworker")):
         summary = xcom_value(run, task_id)
         assert summary["job_name"] == expected_name(prefix, run, dag_id="provider_success")

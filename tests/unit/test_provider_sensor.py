@@ -1,6 +1,7 @@
 """AutoMLBestCandidateSensor: pass on a good enough best candidate, fail at once otherwise."""
 
 import os
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -17,6 +18,12 @@ def responder():
     with mock.patch.dict(os.environ, aws_connection_env("automl_sensor", server.endpoint_url)):
         yield server
     server.close()
+
+
+def task_context():
+    """What execute() reads from its context: the task instance it pushes the job link through."""
+    pushed = {}
+    return {"ti": SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value), pushed=pushed)}
 
 
 def sensor(**kwargs):
@@ -54,13 +61,13 @@ def test_best_candidate_that_meets_the_threshold_passes_with_the_summary(respond
 def test_a_missed_threshold_fails_at_once(responder, value, metric, objective_type, threshold, direction):
     finished(responder, value, metric, objective_type)
     with pytest.raises(AirflowFailException, match=f"misses metric_threshold=.*{direction}"):
-        sensor(metric_threshold=threshold).execute({})
+        sensor(metric_threshold=threshold).execute(task_context())
 
 
 def test_a_missed_threshold_skips_with_soft_fail(responder):
     finished(responder, 0.5)
     with pytest.raises(AirflowSkipException):
-        sensor(metric_threshold=0.8, soft_fail=True).execute({})
+        sensor(metric_threshold=0.8, soft_fail=True).execute(task_context())
 
 
 def test_job_that_ended_without_a_candidate_fails_with_the_reason(responder):
