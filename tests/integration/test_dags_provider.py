@@ -178,9 +178,9 @@ def test_killed_or_timed_out_tasks_stop_their_jobs(scripted, dag_file):
         header(scripted, "provider_kill")
         + """
         with dag:
-            # execution_timeout kills the task in the worker: on_kill stops the job.
+            # execution_timeout kills the task in the worker: on_kill stops the job. (10 s: room to submit on a busy machine.)
             AutoMLJobOperator(task_id="killed_in_worker", job_name="{{ automl_job_name('slow', task_id='w') }}",
-                              deferrable=False, execution_timeout=timedelta(seconds=4), **COMMON)
+                              deferrable=False, execution_timeout=timedelta(seconds=10), **COMMON)
             # max_wait runs out while deferred: the trigger's timeout event stops the job.
             AutoMLJobOperator(task_id="timed_out_deferred", job_name="{{ automl_job_name('slow', task_id='d') }}",
                               deferrable=True, max_wait=2, **COMMON)
