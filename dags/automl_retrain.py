@@ -102,7 +102,7 @@ with DAG(
         "objective_metric": Param("AUC", enum=["AUC", "F1", "Accuracy", "BalancedAccuracy", "Precision", "Recall"]),
         "metric_threshold": Param(0.7, type="number", description="best candidate must reach this to be promoted"),
         "max_runtime_seconds": Param(
-            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=30,
+            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=10,
             description="training budget of the job",
         ),
     },
