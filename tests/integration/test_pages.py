@@ -43,7 +43,7 @@ def _create(client, name: str, data_uri: str, output_uri: str, target: str) -> N
         AutoMLJobObjective={"MetricName": "F1"},
         AutoMLJobConfig={
             "Mode": "ENSEMBLING",
-            "CompletionCriteria": {"MaxCandidates": 3, "MaxAutoMLJobRuntimeInSeconds": 20},
+            "CompletionCriteria": {"MaxCandidates": 3, "MaxAutoMLJobRuntimeInSeconds": 12},
             "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "linear-learner"]}]},
         },
         RoleArn="arn:aws:iam::123456789012:role/AutoMLExecutionRole",
