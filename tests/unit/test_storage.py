@@ -4,7 +4,6 @@
 import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import boto3
 import pytest
