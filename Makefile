@@ -8,7 +8,7 @@ UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: env test demo up lock bench clean
+.PHONY: env test demo up lock bench clean reliability
 
 env: $(STAMP)
 
@@ -28,6 +28,10 @@ lock: | $(UV)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The whole reliability suite: long fuzzing runs and the repeated kills `make test` leaves out.
+reliability: $(STAMP)
+	AIRFLOW_AUTOML_RELIABILITY=full $(PY) -m pytest tests/reliability -q
 
 demo: $(STAMP)
 	$(PY) -m airflow_automl.demo
