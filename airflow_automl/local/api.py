@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.endpoints import MAX_PAYLOAD_BYTES, VARIANT_NAME, InvocationError, payload_too_large
 from airflow_automl.local.service import AutoMLService, ServiceError
 from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
 from airflow_automl.local.store import Store
@@ -261,6 +262,48 @@ def create_app(config: ServiceConfig) -> FastAPI:
             # A bug, not bad input: answer like AWS does and keep the traceback in the log.
             log.exception("internal failure in %s", operation.name)
             return _error(500, "InternalFailure", f"{operation.name}: the local service failed; see its log")
+
+    @app.post("/endpoints/{endpoint_name}/invocations")
+    async def invoke_endpoint(endpoint_name: str, request: Request) -> Response:
+        """sagemaker-runtime InvokeEndpoint (rest-json): the body is the payload, the answer the predictions."""
+        body = bytearray()
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= MAX_PAYLOAD_BYTES:  # past the limit, read on without keeping it, to answer the error
+                body += chunk
+        if verifier is not None and size <= MAX_PAYLOAD_BYTES:
+            try:
+                verifier.verify(request.method, request.url.path, request.url.query, request.headers, bytes(body))
+            except AuthenticationError as error:
+                return _error(error.status_code, error.code, error.message)
+        try:
+            if size > MAX_PAYLOAD_BYTES:
+                raise payload_too_large(size)
+            payload, content_type = await run_in_threadpool(
+                service.endpoints.invoke,
+                endpoint_name,
+                bytes(body),
+                request.headers.get("content-type"),
+                request.headers.get("accept"),
+            )
+        except InvocationError as error:
+            return JSONResponse(
+                {"message": error.message, **error.members},
+                status_code=error.status_code,
+                headers={"x-amzn-ErrorType": error.code},
+            )
+        except Exception:
+            log.exception("internal failure in InvokeEndpoint %s", endpoint_name)
+            return JSONResponse(
+                {"message": "InvokeEndpoint: the local service failed; see its log"},
+                status_code=500,
+                headers={"x-amzn-ErrorType": "InternalFailure"},
+            )
+        # Content-Type exactly as the model answered (no charset added), like SageMaker passes it through.
+        return Response(
+            payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": VARIANT_NAME}
+        )
 
     _include_job_pages(app)
     return app

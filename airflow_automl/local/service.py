@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.endpoints import EndpointNotFound, EndpointRegistry
 from airflow_automl.local.store import (
     InvalidPageToken,
     JobNameInUse,
@@ -28,6 +29,7 @@ MAX_TAGS_PER_RESOURCE = 50
 DEFAULT_LIST_JOBS_MAX_RESULTS = 10
 DEFAULT_LIST_CANDIDATES_MAX_RESULTS = 10
 DEFAULT_LIST_TAGS_MAX_RESULTS = 50
+DEFAULT_LIST_ENDPOINTS_MAX_RESULTS = 10
 TABULAR_PROBLEM_TYPE_CONFIG_NAME = "Tabular"
 
 
@@ -182,6 +184,8 @@ class AutoMLService:
         self.store = store
         # Called after a create or stop so the supervisor acts at once instead of on its next tick.
         self._on_job_change = on_job_change
+        # Endpoints that jobs with ModelDeployConfig deployed; also serves InvokeEndpoint.
+        self.endpoints = EndpointRegistry(config, store)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -371,3 +375,37 @@ class AutoMLService:
         job = self._job_for_arn(request["ResourceArn"])
         self.store.delete_tags(job.arn, request["TagKeys"])
         return {}
+
+    # -- endpoints (deployed by jobs with ModelDeployConfig) ---------------------------------
+
+    def describe_endpoint(self, request: dict) -> dict:
+        try:
+            return self.endpoints.describe(request["EndpointName"])
+        except EndpointNotFound as error:
+            raise ValidationException(str(error)) from error
+
+    def delete_endpoint(self, request: dict) -> dict:
+        try:
+            self.endpoints.delete(request["EndpointName"])
+        except EndpointNotFound as error:
+            raise ValidationException(str(error)) from error
+        return {}
+
+    def list_endpoints(self, request: dict) -> dict:
+        try:
+            page = self.store.list_endpoints(
+                name_contains=request.get("NameContains"),
+                status_equals=request.get("StatusEquals"),
+                creation_time_after=request.get("CreationTimeAfter"),
+                creation_time_before=request.get("CreationTimeBefore"),
+                last_modified_time_after=request.get("LastModifiedTimeAfter"),
+                last_modified_time_before=request.get("LastModifiedTimeBefore"),
+                sort_by=request.get("SortBy") or "CreationTime",
+                descending=(request.get("SortOrder") or "Descending") == "Descending",
+                limit=request.get("MaxResults") or DEFAULT_LIST_ENDPOINTS_MAX_RESULTS,
+                page_token=request.get("NextToken"),
+                token_scope=_page_scope("ListEndpoints", request),
+            )
+        except InvalidPageToken as error:
+            raise ValidationException(str(error)) from error
+        return {"Endpoints": [self.endpoints.summary(record) for record in page.rows], "NextToken": page.next_token}

@@ -69,6 +69,18 @@ CREATE TABLE IF NOT EXISTS tags (
     seq INTEGER NOT NULL,
     PRIMARY KEY (arn, key)
 );
+CREATE TABLE IF NOT EXISTS endpoints (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name_key TEXT NOT NULL UNIQUE,            -- lowercased name: names are unique case-insensitively
+    name TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    job_name TEXT NOT NULL,                   -- the AutoML job whose best model it serves
+    candidate_name TEXT NOT NULL,
+    status TEXT NOT NULL,                     -- Creating | InService | Failed
+    failure_reason TEXT,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL
+);
 """
 
 # Sort columns a list may be ordered by; each is paired with seq so the order is total and
@@ -80,6 +92,7 @@ CANDIDATE_SORT_COLUMNS = {
     # Candidates without a metric value sort as the lowest value.
     "FinalObjectiveMetricValue": "COALESCE(metric_value, -1e308)",
 }
+ENDPOINT_SORT_COLUMNS = {"Name": "name_key", "CreationTime": "creation_time", "Status": "status"}
 _CANDIDATE_TIME_MEMBERS = ("CreationTime", "EndTime", "LastModifiedTime")
 
 
@@ -100,6 +113,10 @@ class RunFenced(StoreError):
 
 
 class InvalidPageToken(StoreError):
+    pass
+
+
+class EndpointNameInUse(StoreError):
     pass
 
 
@@ -130,6 +147,18 @@ class JobRecord:
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    name: str
+    arn: str
+    job_name: str
+    candidate_name: str
+    status: str
+    failure_reason: str | None
+    creation_time: float
+    last_modified_time: float
 
 
 @dataclass(frozen=True)
@@ -596,3 +625,85 @@ class Store:
             last = rows[limit - 1]
             next_token = encode_page_token(token_scope, last["sort_value"], last["seq"])
         return Page(tags, next_token)
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _endpoint_from_row(row: sqlite3.Row) -> EndpointRecord:
+        return EndpointRecord(
+            name=row["name"],
+            arn=row["arn"],
+            job_name=row["job_name"],
+            candidate_name=row["candidate_name"],
+            status=row["status"],
+            failure_reason=row["failure_reason"],
+            creation_time=row["creation_time"],
+            last_modified_time=row["last_modified_time"],
+        )
+
+    def create_endpoint(self, *, name: str, arn: str, job_name: str, candidate_name: str) -> EndpointRecord:
+        """A new endpoint in status Creating; EndpointNameInUse if the name is taken."""
+        now = time.time()
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM endpoints WHERE name_key = ?", (name.lower(),)).fetchone():
+                raise EndpointNameInUse(name)
+            db.execute(
+                "INSERT INTO endpoints (name_key, name, arn, job_name, candidate_name, status,"
+                " creation_time, last_modified_time) VALUES (?, ?, ?, ?, ?, 'Creating', ?, ?)",
+                (name.lower(), name, arn, job_name, candidate_name, now, now),
+            )
+        endpoint = self.get_endpoint(name)
+        assert endpoint is not None
+        return endpoint
+
+    def set_endpoint_status(self, name: str, status: str, failure_reason: str | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE endpoints SET status = ?, failure_reason = ?, last_modified_time = ? WHERE name_key = ?",
+                (status, failure_reason, time.time(), name.lower()),
+            )
+
+    def get_endpoint(self, name: str) -> EndpointRecord | None:
+        row = self._connection().execute("SELECT * FROM endpoints WHERE name_key = ?", (name.lower(),)).fetchone()
+        return None if row is None else self._endpoint_from_row(row)
+
+    def delete_endpoint(self, name: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM endpoints WHERE name_key = ?", (name.lower(),))
+        return cursor.rowcount == 1
+
+    def list_endpoints(
+        self,
+        *,
+        name_contains: str | None = None,
+        status_equals: str | None = None,
+        creation_time_after: float | None = None,
+        creation_time_before: float | None = None,
+        last_modified_time_after: float | None = None,
+        last_modified_time_before: float | None = None,
+        sort_by: str = "CreationTime",
+        descending: bool = True,
+        limit: int = 10,
+        page_token: str | None = None,
+        token_scope: str = "",
+    ) -> Page:
+        where, params = [], []
+        for clause, value in (
+            ("instr(name_key, ?) > 0", name_contains.lower() if name_contains else None),
+            ("status = ?", status_equals),
+            ("creation_time > ?", creation_time_after),
+            ("creation_time < ?", creation_time_before),
+            ("last_modified_time > ?", last_modified_time_after),
+            ("last_modified_time < ?", last_modified_time_before),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        sort_column = ENDPOINT_SORT_COLUMNS[sort_by]
+        rows = self._page("endpoints", sort_column, where, params, descending, limit, page_token, token_scope)
+        endpoints = [self._endpoint_from_row(row) for row in rows[:limit]]
+        next_token = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_token = encode_page_token(token_scope, last["sort_value"], last["seq"])
+        return Page(endpoints, next_token)

@@ -390,8 +390,27 @@ def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
     if secondary == "Stopped" or job.status == "Stopping":
         store.finish_job(job.name, run_id, "Stopped", "Stopped")
     else:
-        store.finish_job(job.name, run_id, "Completed", secondary)
+        store.finish_job(job.name, run_id, "Completed", _deploy_if_requested(config, store, ctx, job.name, secondary))
     return 0
+
+
+def _deploy_if_requested(config: ServiceConfig, store: Store, ctx: StoreJobContext, job_name: str, secondary: str) -> str:
+    """ModelDeployConfig: deploy the best candidate of a job that ran to its end; the job's final
+    secondary status (ModelDeploymentError when the deployment failed; the job keeps its candidates)."""
+    from airflow_automl.local.endpoints import DEPLOYING_OUTCOMES, deploy_best_model
+
+    job = store.get_job(job_name)
+    wanted = job is not None and (job.spec.get("endpoint_name") or job.spec.get("auto_generate_endpoint_name"))
+    if not wanted or secondary not in DEPLOYING_OUTCOMES or job.best_candidate_name is None:
+        return secondary
+    ctx.set_secondary_status("DeployingModel")
+    deployment = deploy_best_model(config, store, job)
+    if deployment.endpoint_name is not None:
+        ctx.set_model_deploy_result({"EndpointName": deployment.endpoint_name})
+    if deployment.error is not None:
+        ctx.add_partial_failure(deployment.error)
+        return "ModelDeploymentError"
+    return secondary
 
 
 def _finish_failed(store: Store, name: str, run_id: str, reason: str) -> int:
