@@ -44,7 +44,8 @@ _env = Environment(autoescape=select_autoescape(default=True, default_for_string
 
 @dataclass(frozen=True)
 class Bar:
-    label: str
+    label: str  # the candidate's name without the job-name prefix they all share
+    name: str
     value: float
     y: int
     width: float
@@ -71,7 +72,7 @@ async def job_page(name: str, request: Request) -> HTMLResponse:
         direction="higher is better" if greater_is_better else "lower is better",
         best_name=best_name,
         rows=[_row(candidate, best_name) for candidate in ranked],
-        chart=_chart(ranked, best_name),
+        chart=_chart(ranked, best_name, job["AutoMLJobName"]),
         reports=[(label, uri, _artifact_href(name, uri)) for label, uri in _job_reports(job, candidates)],
         refresh=job.get("AutoMLJobStatus") in ("InProgress", "Stopping"),
     )
@@ -194,7 +195,7 @@ _BAR_HEIGHT = 18
 _BAR_GAP = 6
 
 
-def _chart(ranked: list[dict], best_name: str | None) -> dict | None:
+def _chart(ranked: list[dict], best_name: str | None, job_name: str) -> dict | None:
     """Horizontal bars, one per scored candidate, drawn from the worst value to the best."""
     scored = [(c.get("CandidateName") or "", _metric_value(c)) for c in ranked if _metric_value(c) is not None]
     if not scored:
@@ -207,7 +208,8 @@ def _chart(ranked: list[dict], best_name: str | None) -> dict | None:
     plot_width = _CHART_WIDTH - _CHART_LABEL_WIDTH - 70
     bars = [
         Bar(
-            label=label,
+            label=label.removeprefix(f"{job_name}-") or label,
+            name=label,
             value=value,
             y=index * (_BAR_HEIGHT + _BAR_GAP),
             width=round(max((value - floor) / (high - floor), 0.02) * plot_width, 1) if high != floor else plot_width,
@@ -323,9 +325,9 @@ _PAGE = _env.from_string(
 <svg id="candidate-chart" role="img" aria-label="Candidates by {{ metric }}" xmlns="http://www.w3.org/2000/svg"
      width="{{ chart.width }}" height="{{ chart.height }}" viewBox="0 0 {{ chart.width }} {{ chart.height }}">
 {% for bar in chart.bars %}
-  <g class="bar{% if bar.best %} best{% endif %}" data-candidate="{{ bar.label }}" data-value="{{ bar.value }}">
-    <title>{{ bar.label }}: {{ chart.format(bar.value) }}</title>
-    <text x="{{ chart.label_width - 6 }}" y="{{ bar.y + chart.bar_height - 5 }}" text-anchor="end">{{ bar.label|truncate(30, True) }}</text>
+  <g class="bar{% if bar.best %} best{% endif %}" data-candidate="{{ bar.name }}" data-value="{{ bar.value }}">
+    <title>{{ bar.name }}: {{ chart.format(bar.value) }}</title>
+    <text x="{{ chart.label_width - 6 }}" y="{{ bar.y + chart.bar_height - 5 }}" text-anchor="end">{{ bar.label|truncate(28, True) }}</text>
     <rect x="{{ chart.label_width }}" y="{{ bar.y }}" width="{{ bar.width }}" height="{{ chart.bar_height }}"
           fill="{% if bar.best %}#2f855a{% else %}#7f9cf5{% endif %}"></rect>
     <text x="{{ chart.label_width + bar.width + 6 }}" y="{{ bar.y + chart.bar_height - 5 }}">{{ chart.format(bar.value) }}</text>
