@@ -110,6 +110,19 @@ def load_dataset(storage: Storage, spec) -> Dataset:
             f"its columns are: {_column_list(train.columns)}"
         )
 
+    if train[target].isna().all():
+        raise JobFailed(f"Target column {target!r} of the training data ({train_data.files[0]}) has no values; every row is empty")
+    features = [c for c in train.columns if c not in (target, weight)]
+    if not features:
+        raise JobFailed(
+            f"Training data {train_data.files[0]} has no feature columns besides the target {target!r}"
+            f"{' and the sample weight' if weight else ''}; at least one feature is required"
+        )
+    if train[features].isna().all().all():
+        raise JobFailed(
+            f"Feature columns {_column_list(features)} of the training data ({train_data.files[0]}) have no values; "
+            "at least one feature needs values"
+        )
     train = _drop_missing_target(train, target)
     if weight is not None:
         train = _drop_invalid_weights(train, weight, "training")
@@ -185,6 +198,11 @@ def _check_target(values: pd.Series, target: str, problem_type: str) -> None:
             f"Target column {target!r} has a single class ({values.iloc[0]!r}) in the training data; "
             f"{problem_type} needs at least two classes"
         )
+    if problem_type in (BINARY, MULTICLASS) and distinct > len(values) / 2:
+        raise JobFailed(
+            f"Target column {target!r} has {distinct} classes in {len(values)} rows: most classes have a single row, "
+            "so no model can learn them (is it an identifier? a numeric target with many values is Regression)"
+        )
     if problem_type == BINARY and distinct != 2:
         raise JobFailed(
             f"Target column {target!r} has {distinct} classes; ProblemType BinaryClassification needs exactly two "
@@ -236,6 +254,11 @@ def _parse(uri: str, raw: bytes, channel) -> pd.DataFrame:
         except (OSError, ValueError) as error:
             raise JobFailed(f"Input file {uri} cannot be parsed as Parquet: {error}") from error
     else:
+        if b"\x00" in raw:
+            raise JobFailed(
+                f"Input file {uri} contains NUL bytes; a CSV file must be UTF-8 text "
+                "(is it binary, or encoded in UTF-16?)"
+            )
         try:
             frame = pd.read_csv(io.BytesIO(raw))
         except pd.errors.EmptyDataError as error:
@@ -244,7 +267,24 @@ def _parse(uri: str, raw: bytes, channel) -> pd.DataFrame:
             raise JobFailed(f"Input file {uri} cannot be parsed as CSV with a header row: {error}") from error
     if frame.empty:
         raise JobFailed(f"Input file {uri} has a header but no data rows")
+    if channel.content_type != PARQUET_CONTENT_TYPE:
+        _check_header(uri, raw)
     return frame
+
+
+def _check_header(uri: str, raw: bytes) -> None:
+    """pandas renames duplicate headers (a, a.1) and names empty ones (Unnamed: 1): refuse both,
+    as the names the user wrote are the ones a feature specification and a target refer to."""
+    header = pd.read_csv(io.BytesIO(raw), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    empty = [str(index + 1) for index, name in enumerate(header) if not str(name).strip()]
+    if empty:
+        raise JobFailed(f"Input file {uri} has an empty column name in its header (column {', '.join(empty)}); every column needs a name")
+    seen: set[str] = set()
+    duplicates = sorted({name for name in header if name in seen or seen.add(name)})
+    if duplicates:
+        raise JobFailed(
+            f"Input file {uri} has duplicate column names in its header ({_column_list(duplicates)}); column names must be unique"
+        )
 
 
 def _manifest_entries(storage: Storage, uri: str) -> list[str]:
