@@ -1,4 +1,4 @@
-"""The local engine's ENSEMBLING job against AutoGluon called directly (and FLAML when it is
+"""The local engine's job (ENSEMBLING, or HYPERPARAMETER_TUNING with --mode) against AutoGluon called directly (and FLAML when it is
 installed), with the same time budget, on datasets that need no download.
 
     python benchmarks/engine_vs_autogluon.py [--budget 30] [--datasets breast_cancer,digits,...]
@@ -122,7 +122,7 @@ def score(problem_type: str, metric: str, y_true, y_pred, probabilities=None, cl
     return compute_metrics(problem_type, np.asarray(y_true), np.asarray(y_pred), probabilities, classes=classes)[metric]
 
 
-def run_engine(root: Path, train: pd.DataFrame, test: pd.DataFrame, problem_type, metric, budget) -> tuple[float, float, int]:
+def run_engine(root: Path, train: pd.DataFrame, test: pd.DataFrame, problem_type, metric, budget, mode) -> tuple[float, float, int]:
     (root / "data").mkdir(parents=True)
     train.to_csv(root / "data" / "train.csv", index=False)
     spec = JobSpec(
@@ -133,7 +133,7 @@ def run_engine(root: Path, train: pd.DataFrame, test: pd.DataFrame, problem_type
         target=TARGET,
         problem_type=problem_type,
         metric_name=metric,
-        mode="ENSEMBLING",
+        mode=mode,
         max_job_runtime=budget,
     )
     (root / "work").mkdir()
@@ -206,6 +206,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=30, help="seconds per run (MaxAutoMLJobRuntimeInSeconds / time_limit)")
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated names")
+    parser.add_argument("--mode", default="ENSEMBLING", choices=("ENSEMBLING", "HYPERPARAMETER_TUNING"))
     args = parser.parse_args()
 
     # Both runs share this process: import what they use first, so neither pays for imports
@@ -213,7 +214,7 @@ def main() -> None:
     import airflow_automl.local.engine.ensembling  # noqa: F401
     import airflow_automl.local.engine.reports  # noqa: F401
 
-    print(f"budget {args.budget} s per run; cores: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}")
+    print(f"mode {args.mode}; budget {args.budget} s per run; cores: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}")
     header = f"{'dataset':28} {'rows':>5} {'problem':24} {'metric':8} {'run':16} {'test score':>10} {'wall s':>7} {'models':>6}"
     print(header)
     print("-" * len(header))
@@ -228,8 +229,10 @@ def main() -> None:
         root = Path(tempfile.mkdtemp(prefix="engine-bench-"))
         try:
             rows = []
-            engine_score, engine_wall, models = run_engine(root / "engine", train, test, problem_type, metric, args.budget)
-            rows.append(("airflow-automl job", engine_score, engine_wall, models))
+            engine_score, engine_wall, models = run_engine(
+                root / "engine", train, test, problem_type, metric, args.budget, args.mode
+            )
+            rows.append(("job " + ("ENSEMBLING" if args.mode == "ENSEMBLING" else "HPO"), engine_score, engine_wall, models))
             (root / "direct").mkdir()
             ag_score, ag_wall = run_autogluon(root / "direct", train, test, problem_type, metric, args.budget)
             rows.append(("AutoGluon direct", ag_score, ag_wall, ""))
