@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from airflow_automl.operators.automl import AutoMLJobOperator
 AWS_CONN_ID = "aws_default"
 TARGET = "churned"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
+POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
 
 
 def _write(uri: str, data: bytes) -> None:
@@ -55,7 +57,9 @@ with DAG(
     catchup=False,
     params={
         "storage_uri": Param("", type="string", description="s3://bucket/prefix or file:///path"),
-        "max_runtime_seconds": Param(3600, type="integer", minimum=30),
+        "max_runtime_seconds": Param(3600, type="integer", minimum=10),
+        # A job deploys only when it ends by itself or at MaxCandidates, not when its runtime runs out.
+        "max_candidates": Param(10, type="integer", minimum=1),
         "holdout_rows": Param(200, type="integer", minimum=1, maximum=1000),
     },
     tags=["automl", "example"],
@@ -110,7 +114,10 @@ with DAG(
                     "TargetAttributeName": TARGET,
                     "ProblemType": "BinaryClassification",
                     "Mode": "ENSEMBLING",
-                    "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": "{{ params.max_runtime_seconds }}"},
+                    "CompletionCriteria": {
+                        "MaxCandidates": "{{ params.max_candidates }}",
+                        "MaxAutoMLJobRuntimeInSeconds": "{{ params.max_runtime_seconds }}",
+                    },
                 }
             },
             "AutoMLJobObjective": {"MetricName": "F1"},
@@ -123,6 +130,7 @@ with DAG(
         },
         aws_conn_id=AWS_CONN_ID,
         deferrable=True,
+        poll_interval=POLL_INTERVAL,
     )
 
     @task
