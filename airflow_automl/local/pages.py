@@ -316,6 +316,7 @@ _PAGE = _env.from_string(
   <dt>Problem type</dt><dd id="problem-type">{{ problem_type or "inferred from the data" }}</dd>
   <dt>Objective metric</dt><dd id="objective-metric">{{ metric or "default for the problem type" }}{% if metric %} ({{ direction }}){% endif %}</dd>
   <dt>Best candidate</dt><dd id="best-candidate">{{ best_name or "none yet" }}</dd>
+  {% if job.ModelDeployResult and job.ModelDeployResult.EndpointName %}<dt>Endpoint</dt><dd id="endpoint">{{ job.ModelDeployResult.EndpointName }}</dd>{% endif %}
   <dt>Created</dt><dd>{{ created }}</dd>
   <dt>Ended</dt><dd>{{ ended or "running" }}</dd>
 </dl>
