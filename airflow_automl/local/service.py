@@ -219,6 +219,7 @@ class AutoMLService:
             spec = job_spec.job_spec_from_request(operation, request)
         except job_spec.RequestValidationError as error:
             raise self._translate(error) from error
+        self._check_local_uris(spec)
         name = request["AutoMLJobName"]
         arn = self.config.job_arn(name)
         try:
@@ -243,6 +244,29 @@ class AutoMLService:
             ) from error
         self._on_job_change()
         return {"AutoMLJobArn": arn}
+
+    def _check_local_uris(self, spec: job_spec.JobSpec) -> None:
+        """Refuse a job whose URIs name an unsupported scheme or a file:// path outside the
+        --file-root directories before it exists, so no worker ever reads or writes there.
+        The engine's storage checks again on every access (a symlink may change later)."""
+        from airflow_automl.local.storage import Storage, StorageAccessError
+
+        storage = Storage(list(self.config.file_roots))
+        channels = "InputDataConfig" if spec.api_version == 1 else "AutoMLJobInputDataConfig"
+        fields = [(f"{channels}[{i}].DataSource.S3DataSource.S3Uri", c.uri) for i, c in enumerate(spec.channels)]
+        fields.append(("OutputDataConfig.S3OutputPath", spec.output_path))
+        if spec.feature_specification_uri:
+            parent = (
+                "AutoMLJobConfig.CandidateGenerationConfig"
+                if spec.api_version == 1
+                else "AutoMLProblemTypeConfig.TabularJobConfig"
+            )
+            fields.append((f"{parent}.FeatureSpecificationS3Uri", spec.feature_specification_uri))
+        for field, uri in fields:
+            try:
+                storage.check_uri(uri)
+            except StorageAccessError as error:
+                raise ValidationException(f"{field}: {error}") from error
 
     # -- operations --------------------------------------------------------------------------
 

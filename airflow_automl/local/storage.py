@@ -112,6 +112,12 @@ class Storage:
         except (ClientError, BotoCoreError) as error:
             raise StorageAccessError(f"{uri}: cannot download S3 object: {error}") from error
 
+    def check_uri(self, uri: str) -> None:
+        """Raise StorageAccessError if ``uri`` would be refused: an unsupported scheme, or a
+        file:// path outside the roots. Reads and writes nothing."""
+        if _scheme(uri) == "file":
+            self._local_path(uri)
+
     # ---- file:// ----------------------------------------------------------------------
 
     def _local_path(self, uri: str) -> Path:
