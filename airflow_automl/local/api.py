@@ -28,7 +28,13 @@ from starlette.concurrency import run_in_threadpool
 
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.endpoints import MAX_PAYLOAD_BYTES, VARIANT_NAME, InvocationError, payload_too_large
+from airflow_automl.local.endpoints import (
+    ENDPOINT_RESTART_FAILURE_REASON,
+    MAX_PAYLOAD_BYTES,
+    VARIANT_NAME,
+    InvocationError,
+    payload_too_large,
+)
 from airflow_automl.local.service import AutoMLService, ServiceError
 from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
 from airflow_automl.local.store import Store
@@ -199,6 +205,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
     interrupted = store.fail_interrupted_jobs(RESTART_FAILURE_REASON)
     if interrupted:
         log.warning("jobs interrupted by the previous service process, now Failed: %s", ", ".join(interrupted))
+    orphaned = store.fail_creating_endpoints(ENDPOINT_RESTART_FAILURE_REASON)
+    if orphaned:
+        log.warning("endpoints left Creating by the previous service process, now Failed: %s", ", ".join(orphaned))
     supervisor = Supervisor(config, store)
     service = AutoMLService(config, store, on_job_change=supervisor.wake)
     handler = ProtocolHandler(service)

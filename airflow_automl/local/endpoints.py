@@ -38,6 +38,10 @@ DEPLOYING_OUTCOMES = ("Completed", "MaxCandidatesReached")
 MAX_LOADED_MODELS_ENV_VAR = "AIRFLOW_AUTOML_MAX_LOADED_MODELS"
 DEFAULT_MAX_LOADED_MODELS = 4
 
+ENDPOINT_RESTART_FAILURE_REASON = (
+    "The local service restarted while the endpoint was being created; delete it and deploy again with a new AutoML job"
+)
+
 CSV = "text/csv"
 JSON = "application/json"
 CONTENT_TYPES = (CSV, JSON, "application/jsonlines")

@@ -663,6 +663,17 @@ class Store:
                 (status, failure_reason, time.time(), name.lower()),
             )
 
+    def fail_creating_endpoints(self, reason: str) -> list[str]:
+        """End every endpoint a previous service process left Creating (its worker died with it)."""
+        with self._write() as db:
+            names = [row["name"] for row in db.execute("SELECT name FROM endpoints WHERE status = 'Creating'")]
+            db.execute(
+                "UPDATE endpoints SET status = 'Failed', failure_reason = ?, last_modified_time = ?"
+                " WHERE status = 'Creating'",
+                (reason, time.time()),
+            )
+        return names
+
     def get_endpoint(self, name: str) -> EndpointRecord | None:
         row = self._connection().execute("SELECT * FROM endpoints WHERE name_key = ?", (name.lower(),)).fetchone()
         return None if row is None else self._endpoint_from_row(row)

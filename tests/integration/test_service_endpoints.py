@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from sklearn.datasets import load_breast_cancer
@@ -217,8 +218,9 @@ def test_bad_requests_get_runtime_errors_and_the_service_keeps_serving(local_ser
 
 def test_failed_deployment_keeps_the_job_and_its_candidates(tmp_path):
     """A job whose model cannot be served ends Completed/ModelDeploymentError, as SageMaker
-    reports a failed step that does not fail the job. The scripted engine keeps no model."""
-    service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
+    reports a failed step that does not fail the job. The scripted engine keeps no model.
+    The service has its own credentials: runtime calls are SigV4-verified like the API's."""
+    service = start_service(tmp_path, engine=SCRIPTED_ENGINE, access_key_id="AKIDENDPOINTS", secret_access_key="s3cr3t")
     try:
         client = service.client()
         client.create_auto_ml_job(
@@ -246,6 +248,12 @@ def test_failed_deployment_keeps_the_job_and_its_candidates(tmp_path):
         )
         assert error.response["Error"]["Code"] == "ValidationError"
         assert "Failed" in error.response["Error"]["Message"]
+        stranger = boto3.client(
+            "sagemaker-runtime", endpoint_url=service.endpoint_url, region_name="us-east-1",
+            aws_access_key_id="AKIDENDPOINTS", aws_secret_access_key="wrong",
+        )
+        refused = _runtime_error(lambda: stranger.invoke_endpoint(EndpointName="never-served", Body=b"1"))
+        assert refused.response["Error"]["Code"] == "InvalidSignatureException"
     finally:
         service.stop()
 
