@@ -101,9 +101,15 @@ def serve(args: argparse.Namespace) -> int:
         secret_access_key=args.secret_access_key,
     )
     if not config.access_key_id and not _is_loopback(args.host):
-        logging.getLogger("airflow_automl.serve").warning(
-            "listening on %s without --access-key-id/--secret-access-key: anyone who can reach this port can "
-            "create jobs and have them read data under --file-root", args.host)
+        # Unsigned access from the network would let anyone create jobs that read data under
+        # --file-root and write where they like.
+        print(
+            f"airflow-automl serve: --host {args.host} is not a loopback address: give --access-key-id and "
+            f"--secret-access-key (or {SECRET_ENV_VAR}) so that only signed requests are accepted, "
+            "or listen on 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
     try:
         app = create_app(config)
     except RuntimeError as error:

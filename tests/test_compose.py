@@ -144,6 +144,15 @@ def test_local_service_reads_s3_from_minio_with_its_credentials(services):
     assert env["AWS_SECRET_ACCESS_KEY"] == minio_env["MINIO_ROOT_PASSWORD"]
 
 
+def test_local_service_listening_beyond_loopback_requires_the_connections_credentials(services):
+    # The CLI refuses a non-loopback --host without credentials; Airflow must sign with them.
+    args, env = _command_args(services["automl-service"]), _env(services["automl-service"])
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    conn = json.loads(_env(services["airflow-triggerer"])["AIRFLOW_CONN_AWS_DEFAULT"])
+    assert args[args.index("--access-key-id") + 1] == conn["login"]
+    assert env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"] == conn["password"]
+
+
 def test_bucket_made_at_start_is_the_one_the_dag_uses(services):
     storage = urlsplit(_env(services["airflow-scheduler"])["AIRFLOW_VAR_AUTOML_STORAGE_URI"])
     assert storage.scheme == "s3"

@@ -98,7 +98,7 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
         described = values.describe() if numeric else None
         rows.append(
             [
-                column,
+                html.escape(str(column)),  # a column name is user data: the table is built unescaped
                 "numeric" if numeric else str(values.dtype),
                 f"{values.isna().mean():.1%}",
                 values.nunique(),

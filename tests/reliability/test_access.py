@@ -1,0 +1,113 @@
+"""Access: the service will not listen beyond loopback without its own credentials; what it
+renders from user data (job pages, reports) stays text."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from airflow_automl.local.engine.data import Dataset
+from airflow_automl.local.engine.reports import data_exploration_report, explainability_report
+from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, free_port, start_service
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "lan"])
+def test_serve_refuses_a_non_loopback_host_without_credentials(tmp_path, host):
+    if host == "lan":
+        host = _non_loopback_address()
+        if host is None:
+            pytest.skip("this machine has no non-loopback address")
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_automl.cli", "serve", "--host", host, "--port", str(port),
+         "--data-dir", str(tmp_path / "data")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--access-key-id" in result.stderr and host in result.stderr
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "something listens on the refused port"
+
+
+@pytest.mark.integration
+def test_serve_on_all_interfaces_with_credentials_requires_signed_requests(tmp_path):
+    service = start_service(
+        tmp_path, engine=SCRIPTED_ENGINE, access_key_id="AKIDRELIABILITY", secret_access_key="s3cr3t-reliability",
+        extra_args=("--host", "0.0.0.0"),
+    )
+    try:
+        assert service.client().list_auto_ml_jobs()["AutoMLJobSummaries"] == []
+        unsigned = requests.post(
+            f"{service.endpoint_url}/", data=b"{}", timeout=10,
+            headers={"X-Amz-Target": "SageMaker.ListAutoMLJobs", "Content-Type": "application/x-amz-json-1.1"},
+        )
+        assert unsigned.status_code in (400, 403) and unsigned.json()["__type"] in (
+            "MissingAuthenticationTokenException", "IncompleteSignatureException", "MissingAuthenticationToken",
+        ), unsigned.text
+        service.secret_access_key = "wrong-secret"
+        with pytest.raises(ClientError) as caught:
+            service.client().list_auto_ml_jobs()
+        assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+    finally:
+        service.stop()
+
+
+@pytest.mark.integration
+def test_job_page_shows_user_markup_as_text(tmp_path):
+    service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
+    try:
+        client = service.client()
+        client.create_auto_ml_job_v2(
+            AutoMLJobName="fail-hostile",
+            AutoMLJobInputDataConfig=[
+                {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+            ],
+            OutputDataConfig={"S3OutputPath": "s3://b/out"},
+            RoleArn="arn:aws:iam::123456789012:role/automl",
+            AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": HOSTILE}},
+            Tags=[{"Key": "owner", "Value": "a+b=c@d:e/f"}],
+        )
+        job = service.wait_for_status("fail-hostile", timeout=60)
+        assert HOSTILE in job["FailureReason"]  # the scripted failure names the target
+        page = requests.get(f"{service.endpoint_url}/jobs/fail-hostile", timeout=30)
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text
+        assert "&lt;script&gt;" in page.text
+        missing = requests.get(f"{service.endpoint_url}/jobs/{requests.utils.quote('<b>x</b>')}", timeout=30)
+        assert missing.status_code == 404 and "<b>x</b>" not in missing.text
+    finally:
+        service.stop()
+
+
+def test_reports_show_hostile_column_names_as_text():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({HOSTILE: rng.normal(size=50), "plain": rng.choice([HOSTILE, "b"], 50), "label": rng.integers(0, 2, 50)})
+    dataset = Dataset(
+        train=frame, validation=frame, target="label", problem_type="BinaryClassification", sample_weight=None,
+        input_bytes=0, validation_from_channel=False,
+    )
+    for report in (
+        data_exploration_report(HOSTILE, dataset),
+        explainability_report(HOSTILE, "F1", pd.Series({HOSTILE: 0.5, "plain": 0.1}), True),
+    ):
+        assert "<script>alert" not in report and "<img src=x" not in report
+        assert "&lt;script&gt;" in report
