@@ -218,13 +218,13 @@ def test_bad_requests_get_runtime_errors_and_the_service_keeps_serving(local_ser
 
 def test_failed_deployment_keeps_the_job_and_its_candidates(tmp_path):
     """A job whose model cannot be served ends Completed/ModelDeploymentError, as SageMaker
-    reports a failed step that does not fail the job. The scripted engine keeps no model.
+    reports a failed step that does not fail the job. The scripted engine keeps no model for nomodel-* jobs.
     The service has its own credentials: runtime calls are SigV4-verified like the API's."""
     service = start_service(tmp_path, engine=SCRIPTED_ENGINE, access_key_id="AKIDENDPOINTS", secret_access_key="s3cr3t")
     try:
         client = service.client()
         client.create_auto_ml_job(
-            AutoMLJobName="deploy-without-model",
+            AutoMLJobName="nomodel-deploy",
             RoleArn=ROLE,
             InputDataConfig=[
                 {
@@ -235,12 +235,12 @@ def test_failed_deployment_keeps_the_job_and_its_candidates(tmp_path):
             OutputDataConfig={"S3OutputPath": service.file_uri("out")},
             ModelDeployConfig={"EndpointName": "never-served"},
         )
-        job, seen = _follow(client, "deploy-without-model", timeout=60)["deploy-without-model"]
+        job, seen = _follow(client, "nomodel-deploy", timeout=60)["nomodel-deploy"]
         assert job["AutoMLJobStatus"] == "Completed"
         assert job["AutoMLJobSecondaryStatus"] == "ModelDeploymentError"
         assert "never-served" in job["PartialFailureReasons"][0]["PartialFailureMessage"]
         assert job["BestCandidate"]["CandidateName"]
-        assert client.list_candidates_for_auto_ml_job(AutoMLJobName="deploy-without-model")["Candidates"]
+        assert client.list_candidates_for_auto_ml_job(AutoMLJobName="nomodel-deploy")["Candidates"]
         endpoint = client.describe_endpoint(EndpointName="never-served")
         assert endpoint["EndpointStatus"] == "Failed" and "model" in endpoint["FailureReason"]
         error = _runtime_error(
@@ -254,6 +254,26 @@ def test_failed_deployment_keeps_the_job_and_its_candidates(tmp_path):
         )
         refused = _runtime_error(lambda: stranger.invoke_endpoint(EndpointName="never-served", Body=b"1"))
         assert refused.response["Error"]["Code"] == "InvalidSignatureException"
+
+        # A scripted job that keeps its model deploys, and signed runtime calls get predictions.
+        client.create_auto_ml_job(
+            AutoMLJobName="served-deploy",
+            RoleArn=ROLE,
+            InputDataConfig=[
+                {
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("in")}},
+                    "TargetAttributeName": "target",
+                }
+            ],
+            OutputDataConfig={"S3OutputPath": service.file_uri("out")},
+            ModelDeployConfig={"AutoGenerateEndpointName": True},
+        )
+        served, _ = _follow(client, "served-deploy", timeout=60)["served-deploy"]
+        assert served["AutoMLJobSecondaryStatus"] == "Completed"
+        answer = service.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=served["ModelDeployResult"]["EndpointName"], ContentType="text/csv", Body=b"2.5\n-1\n"
+        )
+        assert answer["Body"].read() == b"1\n0\n"
     finally:
         service.stop()
 
