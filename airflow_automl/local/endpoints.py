@@ -116,6 +116,10 @@ def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> De
     return Deployment(name, None)
 
 
+class ModelLoadError(Exception):
+    """The model of an endpoint cannot be loaded; the message says why."""
+
+
 def _load(config: ServiceConfig, job_name: str):
     """The job's served model, read only from the service's own job directory."""
     from airflow_automl.local.engine.serving import load_model
@@ -132,10 +136,6 @@ def _load(config: ServiceConfig, job_name: str):
         if key in manifest and not (directory / manifest[key]).resolve().is_relative_to(directory):
             raise ModelLoadError(f"{MANIFEST}: {key} {manifest[key]!r} points outside the job's model directory")
     return load_model(directory)
-
-
-class ModelLoadError(Exception):
-    """The model of an endpoint cannot be loaded; the message says why."""
 
 
 # -- the runtime's InvokeEndpoint ---------------------------------------------------------------
