@@ -140,7 +140,7 @@ def retraining_run(scripted_service, airflow_db, tmp_path_factory):
     dags_folder.mkdir(parents=True, exist_ok=True)
     dag_path = dags_folder / "automl_retrain.py"
     shutil.copyfile(REPO_ROOT / "dags" / "automl_retrain.py", dag_path)
-    storage = tmp_path_factory.mktemp("ui-storage")
+    storage = scripted_service.file_root / "ui-storage"  # file:// data must be under a service file root
     saved = dict(os.environ)
     os.environ.update(aws_connection_env("aws_default", scripted_service.endpoint_url))
     os.environ["AUTOML_POLL_INTERVAL_SECONDS"] = "0.5"
@@ -148,7 +148,6 @@ def retraining_run(scripted_service, airflow_db, tmp_path_factory):
         bag = DagBag(dag_folder=str(dag_path))
         assert bag.import_errors == {}
         dag = bag.dags["automl_retrain"]
-        # The scripted service reads no data; the DAG writes it to a file root it may not know.
         run = dag.test(run_conf={"storage_uri": storage.as_uri(), "rows": 600, "max_runtime_seconds": 60, "metric_threshold": 0.5})
     finally:
         os.environ.clear()
