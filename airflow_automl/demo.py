@@ -223,9 +223,15 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
     configure_airflow(airflow_home, service.endpoint_url)
     passwords_file = airflow_home / "passwords.json"
     passwords_file.write_text(json.dumps({UI_USER: UI_PASSWORD}))
+    # The metadata database outlives this process: keep the key its secrets are encrypted with.
+    fernet_file = airflow_home / "fernet.key"
+    if not fernet_file.exists():
+        fernet_file.write_text(Fernet.generate_key().decode())
+        fernet_file.chmod(0o600)
     os.environ.update(
         {
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW__CORE__FERNET_KEY": fernet_file.read_text().strip(),
             "AIRFLOW__API__PORT": str(airflow_port),
             # Task processes report to the api-server's execution API: on the port chosen here.
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{airflow_port}/execution/",
