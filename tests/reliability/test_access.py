@@ -3,6 +3,7 @@ renders from user data (job pages, reports) stays text."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -111,3 +112,72 @@ def test_reports_show_hostile_column_names_as_text():
     ):
         assert "<script>alert" not in report and "<img src=x" not in report
         assert "&lt;script&gt;" in report
+
+
+# -- model artifacts come only from the service's own job directories ---------------------------
+
+def _model_dir_with_manifest(tmp_path, job_name: str, manifest: dict):
+    from airflow_automl.local.config import ServiceConfig
+    from airflow_automl.local.endpoints import model_dir
+
+    config = ServiceConfig(data_dir=tmp_path / "data")
+    directory = model_dir(config, job_name)
+    directory.mkdir(parents=True)
+    (directory / "model.json").write_text(json.dumps(manifest))
+    return config
+
+
+@pytest.mark.parametrize("key", ["predictor_path", "model_path"])
+def test_a_manifest_pointing_outside_the_model_dir_is_not_loaded(tmp_path, key):
+    from airflow_automl.local.endpoints import ModelLoadError, _load
+
+    planted = tmp_path / "planted.pkl"
+    planted.write_bytes(b"not loaded")
+    config = _model_dir_with_manifest(tmp_path, "victim", {"framework": "pickle", key: str(planted)})
+    with pytest.raises(ModelLoadError, match="outside the job's model directory"):
+        _load(config, "victim")
+    config_relative = _model_dir_with_manifest(tmp_path / "second", "victim", {"framework": "pickle", key: "../../../../planted.pkl"})
+    with pytest.raises(ModelLoadError, match="outside"):
+        _load(config_relative, "victim")
+
+
+def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
+    from airflow_automl.local.config import ServiceConfig
+    from airflow_automl.local.endpoints import ModelLoadError, _load, model_dir
+
+    config = ServiceConfig(data_dir=tmp_path / "data")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "model.json").write_text(json.dumps({"framework": "pickle", "model_path": "m.pkl"}))
+    directory = model_dir(config, "linked")
+    directory.parent.mkdir(parents=True)
+    directory.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ModelLoadError, match="outside the service's data dir"):
+        _load(config, "linked")
+
+
+def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
+    service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
+    try:
+        operations = requests.get(f"{service.endpoint_url}/health", timeout=10).json()["operations"]
+    finally:
+        service.stop()
+    from airflow_automl.spec import sagemaker_model
+
+    model = sagemaker_model()
+
+    def takes_model_location(shape, seen=()) -> bool:
+        if shape is None or shape.name in seen:
+            return False
+        if shape.type_name == "structure":
+            return any(
+                name in ("ModelDataUrl", "ModelDataSource", "PrimaryContainer", "Containers")
+                or takes_model_location(member, (*seen, shape.name))
+                for name, member in shape.members.items()
+            )
+        if shape.type_name == "list":
+            return takes_model_location(shape.member, (*seen, shape.name))
+        return False
+
+    offending = [op for op in operations if takes_model_location(model.operation_model(op).input_shape)]
+    assert offending == [], f"these operations accept a model location from the caller: {offending}"
