@@ -35,4 +35,5 @@ FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION} AS airflow
 COPY --chown=airflow:root pyproject.toml README.md /opt/airflow-automl/
 COPY --chown=airflow:root airflow_automl /opt/airflow-automl/airflow_automl
 # Pinning apache-airflow to the image's own version keeps pip from upgrading or downgrading it.
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" /opt/airflow-automl
+# pandas: the example DAG generates its data with it (airflow_automl.datasets).
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" pandas /opt/airflow-automl
