@@ -12,7 +12,7 @@ import mimetypes
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -253,7 +253,8 @@ def _job_reports(job: dict, candidates: list[dict]) -> list[tuple[str, str]]:
 
 
 def _is_within(uri: str, location: str) -> bool:
-    if ".." in uri.split("/"):
+    # Storage percent-decodes file:// paths, so '%2e%2e' is '..' too: check the decoded form.
+    if ".." in uri.split("/") or ".." in unquote(uri).split("/"):
         return False
     return uri == location or uri.startswith(location.rstrip("/") + "/")
 

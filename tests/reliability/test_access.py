@@ -181,3 +181,33 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
 
     offending = [op for op in operations if takes_model_location(model.operation_model(op).input_shape)]
     assert offending == [], f"these operations accept a model location from the caller: {offending}"
+
+
+@pytest.mark.integration
+def test_artifact_links_cannot_climb_out_of_the_jobs_locations(tmp_path):
+    """The job page serves only the locations a job reports; '..' written as %2e%2e must not
+    climb out of them to other files under the file root."""
+    service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
+    try:
+        (service.file_root / "secret.txt").write_text("other data under the file root")
+        output = (service.file_root / "out").as_uri()
+        service.client().create_auto_ml_job_v2(
+            AutoMLJobName="artifact-climb",
+            AutoMLJobInputDataConfig=[
+                {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+            ],
+            OutputDataConfig={"S3OutputPath": output},
+            RoleArn="arn:aws:iam::123456789012:role/automl",
+            AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
+        )
+        job = service.wait_for_status("artifact-climb", timeout=60)
+        location = job["AutoMLJobArtifacts"]["DataExplorationNotebookLocation"]
+        for climb in ("/%2e%2e/%2e%2e/%2e%2e/secret.txt", "/%2E%2E/%2E%2E/%2E%2E/secret.txt", "/../../../secret.txt",
+                      "/.%2e/.%2e/.%2e/secret.txt"):
+            answer = requests.get(
+                f"{service.endpoint_url}/jobs/artifact-climb/artifacts", params={"uri": location + climb}, timeout=30
+            )
+            assert answer.status_code in (403, 404), (climb, answer.status_code)
+            assert "other data under the file root" not in answer.text, climb
+    finally:
+        service.stop()
