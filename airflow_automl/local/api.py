@@ -14,6 +14,7 @@ import importlib.util
 import json
 import logging
 import math
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -22,8 +23,9 @@ from typing import Any
 from botocore import xform_name
 from botocore.model import OperationModel, Shape
 from botocore.utils import parse_timestamp
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
 from airflow_automl import spec as job_spec
@@ -189,13 +191,35 @@ class ProtocolHandler:
         return Response(json.dumps(output, separators=(",", ":")), media_type=CONTENT_TYPE)
 
 
-def _include_job_pages(app: FastAPI) -> None:
+def _page_credentials_check(config: ServiceConfig):
+    """With credentials, job pages and their artifacts (reports, models) need them too: a browser
+    cannot sign SigV4, so it sends them as HTTP Basic (user: access key id, password: secret)."""
+    basic = HTTPBasic(realm="airflow-automl", auto_error=False)
+
+    def check(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:
+        if credentials is not None and secrets.compare_digest(
+            credentials.username.encode(), config.access_key_id.encode()
+        ) & secrets.compare_digest(credentials.password.encode(), config.secret_access_key.encode()):
+            return
+        raise HTTPException(
+            status_code=401,
+            detail="job pages need the service's credentials: user = access key id, password = secret access key",
+            headers={"WWW-Authenticate": 'Basic realm="airflow-automl"'},
+        )
+
+    return check
+
+
+def _include_job_pages(app: FastAPI, config: ServiceConfig) -> None:
     # Job pages live in their own module; the service runs without it.
     if importlib.util.find_spec("airflow_automl.local.pages") is None:
         return
     from airflow_automl.local import pages
 
-    app.include_router(pages.router)
+    dependencies = []
+    if config.access_key_id and config.secret_access_key:
+        dependencies.append(Depends(_page_credentials_check(config)))
+    app.include_router(pages.router, dependencies=dependencies)
 
 
 def create_app(config: ServiceConfig) -> FastAPI:
@@ -314,5 +338,5 @@ def create_app(config: ServiceConfig) -> FastAPI:
             payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": VARIANT_NAME}
         )
 
-    _include_job_pages(app)
+    _include_job_pages(app, config)
     return app

@@ -211,3 +211,31 @@ def test_artifact_links_cannot_climb_out_of_the_jobs_locations(tmp_path):
             assert "other data under the file root" not in answer.text, climb
     finally:
         service.stop()
+
+
+@pytest.mark.integration
+def test_with_credentials_job_pages_need_them_too(tmp_path):
+    service = start_service(
+        tmp_path, engine=SCRIPTED_ENGINE, access_key_id="AKIDPAGES", secret_access_key="pages-secret",
+    )
+    try:
+        service.client().create_auto_ml_job_v2(
+            AutoMLJobName="guarded",
+            AutoMLJobInputDataConfig=[
+                {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+            ],
+            OutputDataConfig={"S3OutputPath": "s3://b/out"},
+            RoleArn="arn:aws:iam::123456789012:role/automl",
+            AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
+        )
+        page = f"{service.endpoint_url}/jobs/guarded"
+        for auth in (None, ("AKIDPAGES", "wrong"), ("someone", "pages-secret")):
+            answer = requests.get(page, auth=auth, timeout=30)
+            assert answer.status_code == 401 and "guarded" not in answer.text, auth
+            assert answer.headers["WWW-Authenticate"].startswith("Basic")
+        artifacts = requests.get(f"{page}/artifacts", params={"uri": "s3://b/out/guarded/report.html"}, timeout=30)
+        assert artifacts.status_code == 401
+        assert requests.get(page, auth=("AKIDPAGES", "pages-secret"), timeout=30).status_code == 200
+        assert requests.get(f"{service.endpoint_url}/health", timeout=10).status_code == 200  # health checks stay open
+    finally:
+        service.stop()
