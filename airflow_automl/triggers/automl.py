@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +10,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook
 from airflow_automl.summary import AutoMLJobView
+from airflow_automl.triggers.poller import JobProgress, watch_job
 
 # Event statuses, one per way the wait can end.
 SUCCESS = "success"
@@ -27,13 +27,16 @@ class AutoMLJobTrigger(BaseTrigger):
     The event payload is ``{"status", "job_name", "message", "summary"}`` where status is
     ``success`` (Completed), ``failed``, ``stopped``, ``timeout`` (``deadline`` passed) or ``error``
     (SageMaker refused the describe call for a reason retrying cannot fix). Throttling and transient
-    errors never end the wait: the hook retries them, and a poll that still fails is logged and
-    tried again at the next interval.
+    errors never end the wait: the shared poller backs off and tries again.
+
+    The job is watched by the triggerer's shared poller for this connection, region and endpoint
+    (``airflow_automl.triggers.poller``): one ListAutoMLJobs look per interval for all waiting jobs,
+    and a Describe only when a job ends (plus a slow safety sweep).
 
     :param job_name: the AutoML job to watch.
     :param aws_conn_id: Airflow AWS connection (its ``endpoint_url`` extra may point at the local service).
     :param region_name: AWS region; defaults to the connection's.
-    :param poll_interval: seconds between DescribeAutoMLJob calls.
+    :param poll_interval: seconds between the shared poller's looks (the smallest among its triggers).
     :param api_version: 1 or 2: which Describe operation to call (default 2, which answers for both).
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
     :param stop_job_on_kill: when the deferred task is killed by a user, stop the job.
@@ -93,41 +96,42 @@ class AutoMLJobTrigger(BaseTrigger):
         yield await self.wait_for_end()
 
     async def wait_for_end(self) -> TriggerEvent:
-        """The whole wait: one client, one Describe per interval, one event at the end.
+        """Register the job with the shared poller of this connection and wait for its one outcome.
 
-        Kept in one method so that a shared poller (one listing for many jobs) can replace it
-        without touching the event contract.
+        Every trigger of the triggerer that uses the same connection, region and endpoint shares one
+        client and one ListAutoMLJobs look per interval (see ``airflow_automl.triggers.poller``);
+        this trigger only logs its job's progress and turns the outcome into its event.
         """
-        hook = self.hook
-        last_progress: tuple[str, str | None] | None = None
-        async with await hook.get_async_conn() as client:
+        watch = await watch_job(
+            self.job_name,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            botocore_config=self.botocore_config,
+            api_version=self.api_version,
+            poll_interval=self.poll_interval,
+        )
+        try:
             while True:
                 try:
-                    view = await hook.async_describe_job(client, self.job_name, self.api_version)
+                    update = await watch.next_update(self.deadline)
                 except AutoMLApiError as error:
-                    if error.code in ("ResourceNotFound", "ResourceNotFoundException", "ValidationException"):
-                        return self._event(ERROR, str(error))
-                    # Retries ran out on a transient error: keep waiting, the job has not ended.
-                    self.log.warning("Polling AutoML job %s failed, will poll again: %s", self.job_name, error)
-                else:
-                    progress = (view.status, view.secondary_status)
-                    if progress != last_progress:
-                        self.log.info("%s", view.describe_progress())
-                        last_progress = progress
-                    if view.is_terminal:
-                        return self._terminal_event(view)
-                if self.deadline is not None and time.time() >= self.deadline:
-                    return self._event(
-                        TIMEOUT,
+                    return self._event(ERROR, str(error))
+                if update is None:
+                    message = (
                         f"AutoML job {self.job_name} was still running at the deadline "
-                        f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))})",
+                        f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))})"
                     )
-                await asyncio.sleep(self._next_sleep())
-
-    def _next_sleep(self) -> float:
-        if self.deadline is None:
-            return self.poll_interval
-        return max(0.0, min(self.poll_interval, self.deadline - time.time()))
+                    if watch.last_error is not None:
+                        message += f"; SageMaker could not be reached: {watch.last_error}"
+                    return self._event(TIMEOUT, message)
+                if isinstance(update, JobProgress):
+                    self.log.info("%s", update.describe_progress())
+                    continue
+                return self._terminal_event(update)
+        finally:
+            # Fired, failed or cancelled: leave the poller (the last one out closes it).
+            watch.close()
 
     def _terminal_event(self, view: AutoMLJobView) -> TriggerEvent:
         if view.status == "Completed":

@@ -22,9 +22,6 @@ CONN_ID = "automl_scale"
 ROLE = "arn:aws:iam::123456789012:role/automl"
 
 
-from tests.unit.test_trigger_poller import _shared_trigger_wait  # noqa: E402,F401  TEMPORARY
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     service = start_service(tmp_path_factory.mktemp("trigger-scale"), engine=SCRIPTED_ENGINE, max_concurrent_jobs=3)

@@ -139,60 +139,6 @@ class JobTable:
         return describe_answer(name, status, secondary, failure_reason=reason)
 
 
-# TEMPORARY: the trigger's wait as it will read once it registers with the shared poller; the patch
-# goes when airflow_automl/triggers/automl.py carries this body itself.
-from airflow.triggers.base import TriggerEvent  # noqa: E402
-
-from airflow_automl.hooks.automl import AutoMLApiError  # noqa: E402
-from airflow_automl.triggers.automl import ERROR, TIMEOUT  # noqa: E402
-from airflow_automl.triggers.poller import JobProgress, watch_job  # noqa: E402
-
-
-async def wait_for_end(self) -> TriggerEvent:
-    """Register the job with the shared poller of this connection and wait for its one outcome.
-
-    Every trigger of the triggerer that uses the same connection, region and endpoint shares one
-    client and one ListAutoMLJobs look per interval (see ``airflow_automl.triggers.poller``);
-    this trigger only logs its job's progress and turns the outcome into its event.
-    """
-    watch = await watch_job(
-        self.job_name,
-        aws_conn_id=self.aws_conn_id,
-        region_name=self.region_name,
-        verify=self.verify,
-        botocore_config=self.botocore_config,
-        api_version=self.api_version,
-        poll_interval=self.poll_interval,
-    )
-    try:
-        while True:
-            try:
-                update = await watch.next_update(self.deadline)
-            except AutoMLApiError as error:
-                return self._event(ERROR, str(error))
-            if update is None:
-                message = (
-                    f"AutoML job {self.job_name} was still running at the deadline "
-                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))})"
-                )
-                if watch.last_error is not None:
-                    message += f"; SageMaker could not be reached: {watch.last_error}"
-                return self._event(TIMEOUT, message)
-            if isinstance(update, JobProgress):
-                self.log.info("%s", update.describe_progress())
-                continue
-            return self._terminal_event(update)
-    finally:
-        # Fired, failed or cancelled: leave the poller (the last one out closes it).
-        watch.close()
-
-
-@pytest.fixture(autouse=True)
-def _shared_trigger_wait():
-    with mock.patch.object(AutoMLJobTrigger, "wait_for_end", wait_for_end):
-        yield
-
-
 @pytest.fixture
 def table():
     responder = SageMakerResponder()
