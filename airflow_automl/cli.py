@@ -12,6 +12,7 @@ from pathlib import Path
 from airflow_automl.local.config import ServiceConfig
 
 SECRET_ENV_VAR = "AIRFLOW_AUTOML_SECRET_ACCESS_KEY"
+ACCESS_KEY_ENV_VAR = "AIRFLOW_AUTOML_ACCESS_KEY_ID"
 
 
 def _positive_int(text: str) -> int:
@@ -64,9 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stop-grace-seconds", type=float, default=10.0,
                        help="time a job gets to honour StopAutoMLJob before its worker is killed "
                        "(default: %(default)s)")
-    serve.add_argument("--access-key-id", metavar="ID",
+    serve.add_argument("--access-key-id", metavar="ID", default=os.environ.get(ACCESS_KEY_ENV_VAR),
                        help="with --secret-access-key: accept only requests signed (SigV4) with these "
-                       "credentials; without them any credentials are accepted")
+                       f"credentials (or set {ACCESS_KEY_ENV_VAR}); without them any credentials are accepted, "
+                       "and only a loopback --host is allowed")
     serve.add_argument("--secret-access-key", metavar="SECRET",
                        default=os.environ.get(SECRET_ENV_VAR),
                        help=f"the secret of --access-key-id (or set {SECRET_ENV_VAR}, which keeps it out of "
@@ -105,7 +107,8 @@ def serve(args: argparse.Namespace) -> int:
         # --file-root and write where they like.
         print(
             f"airflow-automl serve: --host {args.host} is not a loopback address: give --access-key-id and "
-            f"--secret-access-key (or {SECRET_ENV_VAR}) so that only signed requests are accepted, "
+            f"--secret-access-key (or {ACCESS_KEY_ENV_VAR} and {SECRET_ENV_VAR}) so that only signed requests "
+            "are accepted, "
             "or listen on 127.0.0.1",
             file=sys.stderr,
         )

@@ -239,3 +239,37 @@ def test_with_credentials_job_pages_need_them_too(tmp_path):
         assert requests.get(f"{service.endpoint_url}/health", timeout=10).status_code == 200  # health checks stay open
     finally:
         service.stop()
+
+
+@pytest.mark.integration
+def test_credentials_from_the_environment_allow_all_interfaces(tmp_path):
+    """What a container does: credentials in the environment, none on the command line."""
+    import os
+    import time
+
+    port = free_port()
+    env = dict(os.environ, AIRFLOW_AUTOML_ACCESS_KEY_ID="AKIDENV", AIRFLOW_AUTOML_SECRET_ACCESS_KEY="env-secret")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_automl.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+         "--data-dir", str(tmp_path / "data")],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+        unsigned = requests.post(
+            f"http://127.0.0.1:{port}/", data=b"{}", timeout=10,
+            headers={"X-Amz-Target": "SageMaker.ListAutoMLJobs", "Content-Type": "application/x-amz-json-1.1"},
+        )
+        assert unsigned.status_code in (400, 403), unsigned.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
