@@ -17,6 +17,7 @@ from typing import Any
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.endpoints import EndpointNotFound, EndpointRegistry
+from airflow_automl.local.engine.torch_extra import missing_torch_message
 from airflow_automl.local.store import (
     InvalidPageToken,
     JobNameInUse,
@@ -220,6 +221,7 @@ class AutoMLService:
         except job_spec.RequestValidationError as error:
             raise self._translate(error) from error
         self._check_local_uris(spec)
+        self._check_algorithms_installed(spec, request)
         name = request["AutoMLJobName"]
         arn = self.config.job_arn(name)
         try:
@@ -244,6 +246,19 @@ class AutoMLService:
             ) from error
         self._on_job_change()
         return {"AutoMLJobArn": arn}
+
+    @staticmethod
+    def _check_algorithms_installed(spec: job_spec.JobSpec, request: dict) -> None:
+        """nn-torch and fastai need the optional torch extra: refuse them up front rather than
+        fail the job minutes later."""
+        reason = missing_torch_message(spec.algorithms)
+        if reason:
+            parent = (
+                "AutoMLJobConfig.CandidateGenerationConfig"
+                if spec.api_version == 1
+                else "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig"
+            )
+            raise ValidationException(f"{parent}.AlgorithmsConfig[0].AutoMLAlgorithms: {reason}")
 
     def _check_local_uris(self, spec: job_spec.JobSpec) -> None:
         """Refuse a job whose URIs name an unsupported scheme or a file:// path outside the

@@ -6,6 +6,7 @@ statuses in a second; test_service_training.py trains for real.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import pytest
@@ -181,6 +182,16 @@ def test_invalid_create_is_a_validation_exception_naming_the_field(service, clie
     assert error["Code"] == "ValidationException"
     assert field in error["Message"]
     assert "invalid-job" not in [j["AutoMLJobName"] for j in client.list_auto_ml_jobs(MaxResults=100)["AutoMLJobSummaries"]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="the torch extra is installed")
+def test_torch_algorithms_without_the_extra_are_refused_at_create(service, client):
+    overrides = {"AutoMLJobConfig": {"Mode": "ENSEMBLING", "CandidateGenerationConfig": {"AlgorithmsConfig": [
+        {"AutoMLAlgorithms": ["lightgbm", "fastai"]}]}}}
+    error = error_of(client.create_auto_ml_job, **v1_request(service, "torch-job", **overrides))
+    assert error["Code"] == "ValidationException"
+    assert "AutoMLAlgorithms" in error["Message"]
+    assert "fastai" in error["Message"] and "airflow-automl[torch]" in error["Message"]
 
 
 def test_unknown_job_is_resource_not_found_everywhere(client):

@@ -260,8 +260,9 @@ def test_stop_keeps_the_best_candidate_so_far(tmp_path):
 
 
 def test_torch_algorithms_without_torch_name_the_extra(tmp_path, monkeypatch):
-    from airflow_automl.local.engine import ensembling
+    from airflow_automl.local.engine import ensembling, torch_extra
 
+    monkeypatch.setattr(torch_extra, "torch_available", lambda: False)
     monkeypatch.setattr(ensembling, "torch_available", lambda: False)
     frame = load_breast_cancer(as_frame=True).frame
     (tmp_path / "data").mkdir()

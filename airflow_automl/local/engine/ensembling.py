@@ -3,7 +3,6 @@ them; every model it finishes becomes a candidate, scored on the validation data
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import logging
@@ -24,6 +23,7 @@ from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, b
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
+from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
 from airflow_automl.local.engine.metrics import (
     AUTOGLUON_METRIC,
     AUTOGLUON_PROBLEM_TYPE,
@@ -46,26 +46,17 @@ ALGORITHM_MODELS = {
     "nn-torch": "NN_TORCH",
     "fastai": "FASTAI",
 }
-TORCH_ALGORITHMS = ("nn-torch", "fastai")
-TORCH_EXTRA = "airflow-automl[torch]"
 PREDICTOR_DIR = "predictor"
 MODEL_MANIFEST = "model.json"
-
-
-def torch_available() -> bool:
-    return importlib.util.find_spec("torch") is not None
 
 
 def select_algorithms(requested: tuple[str, ...]) -> list[str]:
     """The algorithms to train. Asked-for torch algorithms without torch installed fail the job;
     when the list is left empty (all algorithms), they are left out instead."""
     if requested:
-        missing_torch = [a for a in requested if a in TORCH_ALGORITHMS]
-        if missing_torch and not torch_available():
-            raise JobFailed(
-                f"AutoMLAlgorithms {', '.join(missing_torch)} need PyTorch, which is not installed; "
-                f"install the optional extra {TORCH_EXTRA} or choose other algorithms"
-            )
+        reason = missing_torch_message(requested)
+        if reason:
+            raise JobFailed(reason)
         return list(dict.fromkeys(requested))
     return [a for a in ALGORITHM_MODELS if a not in TORCH_ALGORITHMS or torch_available()]
 
