@@ -232,10 +232,11 @@ def test_airflow_resolves_the_connection_to_the_service_and_minio(services):
 def test_service_on_all_interfaces_requires_the_connections_signature(services):
     args = _command_args(services["automl-service"])
     assert args[args.index("--host") + 1] == "0.0.0.0"
-    env = _env(services["automl-service"])
-    conn = json.loads(_env(services["airflow-scheduler"])["AIRFLOW_CONN_AWS_DEFAULT"])
-    # The CLI refuses a non-loopback host without credentials; Airflow must sign with the same ones.
-    assert (env["AIRFLOW_AUTOML_ACCESS_KEY_ID"], env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"]) == (conn["login"], conn["password"])
     from airflow_automl import cli
 
-    assert (cli.ACCESS_KEY_ENV_VAR, cli.SECRET_ENV_VAR) == ("AIRFLOW_AUTOML_ACCESS_KEY_ID", "AIRFLOW_AUTOML_SECRET_ACCESS_KEY")
+    env = _env(services["automl-service"])
+    access_key = args[args.index("--access-key-id") + 1] if "--access-key-id" in args else env[cli.ACCESS_KEY_ENV_VAR]
+    secret = args[args.index("--secret-access-key") + 1] if "--secret-access-key" in args else env[cli.SECRET_ENV_VAR]
+    conn = json.loads(_env(services["airflow-scheduler"])["AIRFLOW_CONN_AWS_DEFAULT"])
+    # The CLI refuses a non-loopback host without credentials; Airflow must sign with the same ones.
+    assert (access_key, secret) == (conn["login"], conn["password"])
