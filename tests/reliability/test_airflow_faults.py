@@ -1,0 +1,191 @@
+"""Airflow-side faults with real processes: a task's process is killed while it waits on its job.
+
+Each DAG task runs ``dag.test()`` in its own process (the worker), waiting in the worker
+(``deferrable=False``), against the local service with the scripted engine: ``gated-*`` jobs run
+until a ``release`` object appears next to their data, ``slow-*`` jobs run until stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from airflow_automl.operators.automl import AutoMLJobOperator
+from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
+from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, start_service
+
+ROLE = "arn:aws:iam::123456789012:role/automl"
+# Fixing both dates fixes the run id, so a second dag.test() is the same run again (a retry).
+LOGICAL_DATE = datetime(2026, 1, 2, tzinfo=timezone.utc)
+# Bounded waits for things that happen within seconds; generous because the host is shared.
+_WORKER_START_SECONDS = 90.0
+_STOP_WITHIN_SECONDS = 10.0
+
+_WORKER_SCRIPT = """
+import importlib.util, sys
+from datetime import datetime
+spec = importlib.util.spec_from_file_location(sys.argv[1], sys.argv[2])
+module = importlib.util.module_from_spec(spec)
+sys.modules[sys.argv[1]] = module
+spec.loader.exec_module(module)
+when = datetime.fromisoformat(sys.argv[3])
+module.dag.test(run_after=when, logical_date=when)
+"""
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    service = start_service(tmp_path_factory.mktemp("airflow-faults"), engine=SCRIPTED_ENGINE, stop_grace_seconds=3)
+    try:
+        with mock.patch.dict(os.environ, aws_connection_env("aws_default", service.endpoint_url)):
+            yield service
+    finally:
+        service.stop()
+
+
+def dag_source(service, dag_id: str, job_prefix: str) -> str:
+    data = service.file_root / dag_id
+    data.mkdir()
+    (data / "train.csv").write_text("x,label\n1,yes\n2,no\n")
+    return f"""
+        from datetime import datetime, timezone
+        from airflow.sdk import DAG
+        from airflow_automl.operators.automl import AutoMLJobOperator
+
+        with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)) as dag:
+            AutoMLJobOperator(
+                task_id="train",
+                job_name="{{{{ automl_job_name({job_prefix!r}) }}}}",
+                input_uri={service.file_uri(dag_id + "/")!r},
+                target_attribute="label",
+                output_path={service.file_uri("output")!r},
+                role_arn={ROLE!r},
+                deferrable=False,
+                poll_interval=0.3,
+            )
+    """
+
+
+def start_worker(tmp_path: Path, module_name: str, dag_path: Path) -> subprocess.Popen:
+    """The task's worker: a process of its own (and its own process group) running dag.test()."""
+    script = tmp_path / "worker.py"
+    script.write_text(textwrap.dedent(_WORKER_SCRIPT))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    log = open(tmp_path / f"{module_name}-worker.log", "ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, str(script), module_name, str(dag_path), LOGICAL_DATE.isoformat()],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+def worker_log(tmp_path: Path, module_name: str) -> str:
+    return (tmp_path / f"{module_name}-worker.log").read_text(errors="replace")
+
+
+def jobs_named(service, prefix: str) -> list[dict]:
+    summaries = service.client().list_auto_ml_jobs(NameContains=prefix, MaxResults=100)["AutoMLJobSummaries"]
+    return sorted(summaries, key=lambda job: job["AutoMLJobName"])
+
+
+def wait_for_job_in_progress(service, prefix: str, worker: subprocess.Popen, tmp_path: Path, module_name: str) -> dict:
+    deadline = time.monotonic() + _WORKER_START_SECONDS
+    while time.monotonic() < deadline:
+        jobs = [job for job in jobs_named(service, prefix) if job["AutoMLJobStatus"] == "InProgress"]
+        if jobs:
+            return jobs[0]
+        if worker.poll() is not None:
+            raise AssertionError(f"the worker exited with {worker.returncode} before its job ran:\n"
+                                 + worker_log(tmp_path, module_name))
+        time.sleep(0.2)
+    raise AssertionError(f"no InProgress job named {prefix}* within {_WORKER_START_SECONDS} s:\n"
+                         + worker_log(tmp_path, module_name))
+
+
+def signal_worker(worker: subprocess.Popen, signum: int) -> None:
+    os.killpg(worker.pid, signum)
+
+
+def reap(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+
+
+def test_worker_killed_while_waiting_then_retried_reattaches(service, dag_file, tmp_path):
+    dag_id = "faults_worker_killed"
+    module = dag_file(dag_id, dag_source(service, dag_id, "gated"))
+    worker = start_worker(tmp_path, dag_id, Path(module.__file__))
+    try:
+        first = wait_for_job_in_progress(service, "gated-", worker, tmp_path, dag_id)
+        # Let the worker reach its polling loop, then kill it without warning: no on_kill, no cleanup.
+        time.sleep(1.0)
+        assert worker.poll() is None, worker_log(tmp_path, dag_id)
+        signal_worker(worker, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        reap(worker)
+    name = first["AutoMLJobName"]
+    assert service.client().describe_auto_ml_job_v2(AutoMLJobName=name)["AutoMLJobStatus"] == "InProgress"
+
+    # The retry of the same run (same run id, so the same job name) finds the job still running and
+    # waits on it; the job is let finish only once the retry has chosen to reattach.
+    found: list[str | None] = []
+    submit_or_reattach = AutoMLJobOperator.submit_or_reattach
+
+    def reattach_then_release(operator, *args, **kwargs):
+        existing = submit_or_reattach(operator, *args, **kwargs)
+        found.append(existing.status if existing else None)
+        (service.file_root / dag_id / "release").write_text("go")
+        return existing
+
+    with mock.patch.object(AutoMLJobOperator, "submit_or_reattach", reattach_then_release):
+        run = module.dag.test(run_after=LOGICAL_DATE, logical_date=LOGICAL_DATE)
+    assert task_states(run) == {"train": "success"}
+    assert found == ["InProgress"]
+    assert [job["AutoMLJobName"] for job in jobs_named(service, "gated-")] == [name]
+    summary = xcom_value(run, "train")
+    assert summary["job_name"] == name
+    assert summary["status"] == "Completed"
+    assert summary["best_candidate_name"] == "scripted-candidate-003"
+
+
+def test_task_killed_stops_its_job(service, dag_file, tmp_path):
+    dag_id = "faults_task_killed"
+    module = dag_file(dag_id, dag_source(service, dag_id, "slow"))
+    worker = start_worker(tmp_path, dag_id, Path(module.__file__))
+    try:
+        job = wait_for_job_in_progress(service, "slow-", worker, tmp_path, dag_id)
+        time.sleep(1.0)
+        assert worker.poll() is None, worker_log(tmp_path, dag_id)
+        # SIGTERM is how Airflow kills a task (mark failed, timeout, scheduler): on_kill must run.
+        signal_worker(worker, signal.SIGTERM)
+        client = service.client()
+        deadline = time.monotonic() + _STOP_WITHIN_SECONDS
+        status = "InProgress"
+        while time.monotonic() < deadline:
+            status = client.describe_auto_ml_job_v2(AutoMLJobName=job["AutoMLJobName"])["AutoMLJobStatus"]
+            if status in ("Stopping", "Stopped"):
+                break
+            time.sleep(0.2)
+        assert status in ("Stopping", "Stopped"), (
+            f"job {job['AutoMLJobName']} still {status} {_STOP_WITHIN_SECONDS} s after its task was killed:\n"
+            + worker_log(tmp_path, dag_id)
+        )
+        worker.wait(timeout=30)
+    finally:
+        reap(worker)
+    assert service.wait_for_status(job["AutoMLJobName"], timeout=30)["AutoMLJobStatus"] == "Stopped"
+    assert len(jobs_named(service, "slow-")) == 1
