@@ -1,4 +1,5 @@
-"""Airflow-side faults with real processes: a task's process is killed while it waits on its job.
+"""Airflow-side faults with real processes: a task's process is killed while it waits on its job;
+and the service is killed while a job deploys its model.
 
 Each DAG task runs ``dag.test()`` in its own process (the worker), waiting in the worker
 (``deferrable=False``), against the local service with the scripted engine: ``gated-*`` jobs run
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -19,6 +21,7 @@ from unittest import mock
 
 import pytest
 
+from airflow_automl.local.endpoints import ENDPOINT_RESTART_FAILURE_REASON
 from airflow_automl.operators.automl import AutoMLJobOperator
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, start_service
@@ -50,6 +53,11 @@ def service(tmp_path_factory):
             yield service
     finally:
         service.stop()
+
+
+def _integrity(db_path: Path) -> str:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 def dag_source(service, dag_id: str, job_prefix: str) -> str:
@@ -189,3 +197,46 @@ def test_task_killed_stops_its_job(service, dag_file, tmp_path):
         reap(worker)
     assert service.wait_for_status(job["AutoMLJobName"], timeout=30)["AutoMLJobStatus"] == "Stopped"
     assert len(jobs_named(service, "slow-")) == 1
+
+
+def test_service_killed_while_deploying_leaves_nothing_creating(tmp_path):
+    # Not an Airflow fault, but the service side of one: the process behind the operator's endpoint
+    # dies while a job deploys its model (the scripted slowdeploy model takes a minute to load).
+    service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
+    try:
+        client = service.client()
+        name, endpoint = "slowdeploy-1", "slowdeploy-endpoint"
+        client.create_auto_ml_job_v2(
+            AutoMLJobName=name,
+            AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("data/")}}}],
+            OutputDataConfig={"S3OutputPath": service.file_uri("output")},
+            RoleArn=ROLE,
+            AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
+            ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": endpoint},
+        )
+        deadline = time.monotonic() + _WORKER_START_SECONDS
+        job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
+        while job["AutoMLJobSecondaryStatus"] != "DeployingModel" and time.monotonic() < deadline:
+            assert job["AutoMLJobStatus"] == "InProgress", job.get("FailureReason")
+            time.sleep(0.1)
+            job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
+        assert job["AutoMLJobSecondaryStatus"] == "DeployingModel", job["AutoMLJobSecondaryStatus"]
+        # The endpoint record follows the secondary status by a moment.
+        while not client.list_endpoints(NameContains=endpoint)["Endpoints"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Creating"
+        service.kill()
+        assert _integrity(service.data_dir / "automl.sqlite3") == "ok"
+        service.start()
+        client = service.client()
+        described = client.describe_endpoint(EndpointName=endpoint)
+        assert described["EndpointStatus"] == "Failed"
+        assert described["FailureReason"] == ENDPOINT_RESTART_FAILURE_REASON
+        job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
+        assert job["AutoMLJobStatus"] not in ("InProgress", "Stopping"), job["AutoMLJobStatus"]
+        assert job.get("FailureReason")
+        assert {c["CandidateName"] for c in client.list_candidates_for_auto_ml_job(AutoMLJobName=name)["Candidates"]}
+    finally:
+        service.stop()
+    assert _integrity(service.data_dir / "automl.sqlite3") == "ok"
