@@ -1,13 +1,15 @@
-"""Airflow-side faults with real processes: a task's process is killed while it waits on its job;
-and the service is killed while a job deploys its model.
+"""Airflow-side faults with real processes: a task's process or the triggerer is killed while it
+waits on its job; and the service is killed while a job deploys its model.
 
-Each DAG task runs ``dag.test()`` in its own process (the worker), waiting in the worker
-(``deferrable=False``), against the local service with the scripted engine: ``gated-*`` jobs run
-until a ``release`` object appears next to their data, ``slow-*`` jobs run until stopped.
+A DAG task runs ``dag.test()`` in its own process (the worker), waiting in the worker
+(``deferrable=False``); the triggerer is a process that rebuilds triggers from ``serialize()``.
+The local service runs the scripted engine: ``gated-*`` jobs run until a ``release`` object
+appears next to their data, ``slow-*`` jobs run until stopped, ``slowdeploy-*`` models load slowly.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -23,6 +25,7 @@ import pytest
 
 from airflow_automl.local.endpoints import ENDPOINT_RESTART_FAILURE_REASON
 from airflow_automl.operators.automl import AutoMLJobOperator
+from airflow_automl.triggers.automl import AutoMLJobTrigger
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, start_service
 
@@ -240,3 +243,96 @@ def test_service_killed_while_deploying_leaves_nothing_creating(tmp_path):
     finally:
         service.stop()
     assert _integrity(service.data_dir / "automl.sqlite3") == "ok"
+
+
+_TRIGGERER_SCRIPT = """
+import asyncio, importlib, json, sys
+
+async def run(trigger):
+    async for event in trigger.run():
+        print(json.dumps(event.payload, default=str), flush=True)
+
+async def main(serialized):
+    triggers = []
+    for classpath, kwargs in serialized:
+        module, _, name = classpath.rpartition(".")
+        triggers.append(getattr(importlib.import_module(module), name)(**kwargs))
+    print(json.dumps({"ready": len(triggers)}), flush=True)
+    await asyncio.gather(*(run(trigger) for trigger in triggers))
+
+asyncio.run(main(json.loads(sys.argv[1])))
+"""
+
+
+def start_triggerer(tmp_path: Path, serialized: list, log_name: str) -> tuple[subprocess.Popen, Path]:
+    """A triggerer of its own: a process that rebuilds the triggers and prints each event as a JSON line."""
+    script = tmp_path / "triggerer.py"
+    script.write_text(textwrap.dedent(_TRIGGERER_SCRIPT))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    out = tmp_path / log_name
+    with open(out, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(script), json.dumps(serialized)],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+    return process, out
+
+
+def triggerer_events(out: Path) -> list[dict]:
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if "ready" not in line]
+
+
+# tests/integration/test_trigger_scale.py proves the restart in one process for `make test`; this
+# one kills a real triggerer process and needs two more interpreters, so it runs in the full suite.
+@pytest.mark.reliability_full
+def test_triggerer_killed_while_triggers_wait_then_restarted_fires_once_per_job(service, tmp_path):
+    data = service.file_root / "triggerer"
+    data.mkdir()
+    (data / "train.csv").write_text("x,label\n1,yes\n2,no\n")
+    names = [f"gated-triggerer-{index}" for index in range(3)]
+    client = service.client()
+    for name in names:
+        client.create_auto_ml_job_v2(
+            AutoMLJobName=name,
+            AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("triggerer/")}}}],
+            OutputDataConfig={"S3OutputPath": service.file_uri("output")},
+            RoleArn=ROLE,
+            AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
+        )
+    # What the triggerer keeps in the database for each deferred task: serialize(), nothing else.
+    serialized = [
+        list(AutoMLJobTrigger(job_name=name, aws_conn_id="aws_default", poll_interval=0.3).serialize())
+        for name in names
+    ]
+    first, first_out = start_triggerer(tmp_path, serialized, "triggerer-1.log")
+    try:
+        deadline = time.monotonic() + _WORKER_START_SECONDS
+        while '"ready"' not in first_out.read_text() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # a few polls while every job is still running
+        assert first.poll() is None, first_out.read_text()
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        reap(first)
+    assert triggerer_events(first_out) == []
+    assert {client.describe_auto_ml_job_v2(AutoMLJobName=n)["AutoMLJobStatus"] for n in names} == {"InProgress"}
+
+    (data / "release").write_text("go")
+    second, second_out = start_triggerer(tmp_path, serialized, "triggerer-2.log")
+    try:
+        deadline = time.monotonic() + _WORKER_START_SECONDS
+        while len(triggerer_events(second_out)) < len(names) and time.monotonic() < deadline:
+            assert second.poll() is None or len(triggerer_events(second_out)) == len(names), second_out.read_text()
+            time.sleep(0.2)
+        # Every trigger has fired; the process ends by itself once all run() loops return.
+        second.wait(timeout=30)
+    finally:
+        reap(second)
+    events = triggerer_events(second_out)
+    assert sorted(event["job_name"] for event in events) == names, events
+    assert {event["status"] for event in events} == {"success"}
+    assert [job["AutoMLJobName"] for job in jobs_named(service, "gated-triggerer-")] == names
