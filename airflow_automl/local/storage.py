@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -123,7 +123,7 @@ class Storage:
     def _local_path(self, uri: str) -> Path:
         """The real path a file:// URI names, refused unless it lies under an allowed root.
         realpath resolves '..' (also after percent-decoding) and symlinks before the check."""
-        parts = urlsplit(uri)
+        parts = _split(uri)
         if parts.netloc not in ("", "localhost"):
             raise StorageAccessError(
                 f"{uri}: file:// URIs must name a local path (file:///path), not host {parts.netloc!r}"
@@ -194,14 +194,23 @@ class Storage:
 
 
 def _scheme(uri: str) -> str:
-    scheme = urlsplit(uri).scheme.lower()
+    scheme = _split(uri).scheme.lower()
     if scheme not in ("s3", "file"):
         raise StorageAccessError(f"{uri}: unsupported URI scheme {scheme!r}; use s3:// or file://")
     return scheme
 
 
+def _split(uri: str) -> SplitResult:
+    """urlsplit, with its ValueError (e.g. an unbalanced '[' read as an IPv6 host) told as a
+    refused URI rather than escaping as a crash."""
+    try:
+        return urlsplit(uri)
+    except ValueError as error:
+        raise StorageAccessError(f"{uri}: not a valid URI: {error}") from error
+
+
 def _split_s3(uri: str) -> tuple[str, str]:
-    parts = urlsplit(uri)
+    parts = _split(uri)
     if not parts.netloc:
         raise StorageAccessError(f"{uri}: s3:// URIs must name a bucket (s3://bucket/key)")
     return parts.netloc, parts.path.lstrip("/")

@@ -175,6 +175,9 @@ def test_names_are_unique_case_insensitively(service, client):
         ({"AutoMLJobConfig": {"DataSplitConfig": {"ValidationFraction": 1.0}}}, "ValidationFraction"),
         ({"AutoMLJobConfig": {"CompletionCriteria": {"MaxCandidates": 751}}}, "MaxCandidates"),
         ({"ModelDeployConfig": {"AutoGenerateEndpointName": True, "EndpointName": "e"}}, "EndpointName"),
+        # Found by fuzzing: urlsplit raises on an unbalanced '[', which once escaped as a 500.
+        ({"InputDataConfig": [{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "https://0["}},
+                               "TargetAttributeName": "y"}]}, "S3Uri"),
     ],
 )
 def test_invalid_create_is_a_validation_exception_naming_the_field(service, client, overrides, field):

@@ -110,6 +110,13 @@ def test_unsupported_scheme_and_remote_host_are_refused(storage):
         storage.read_bytes("file://otherhost/etc/passwd")
 
 
+@pytest.mark.parametrize("uri", ["https://0[", "s3://bucket[/key", "file://[/data.csv"])
+def test_unparseable_uri_is_refused_not_a_crash(storage, uri):
+    # urlsplit raises ValueError for an unbalanced '[' (read as an IPv6 host).
+    with pytest.raises(StorageAccessError, match="not a valid URI"):
+        storage.check_uri(uri)
+
+
 def test_missing_file_is_a_storage_error_naming_the_uri(storage, root):
     uri = (root / "missing.csv").as_uri()
     with pytest.raises(StorageAccessError, match="cannot read file") as caught:
