@@ -22,9 +22,7 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,7 +33,7 @@ from urllib.parse import urlparse
 import boto3
 import botocore.config
 import numpy as np
-import requests
+from service_process import start_service
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 JOB_NAME = "latency-benchmark"
@@ -50,31 +48,6 @@ def _client(endpoint_url: str):
         aws_secret_access_key="benchmark",
         config=botocore.config.Config(retries={"max_attempts": 1}, max_pool_connections=64),
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_service(work: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--port", str(port), "--data-dir", str(work / "data"),
-         "--file-root", str(work / "files"), "--log-level", "warning"],
-        stdout=open(work / "service.log", "wb"), stderr=subprocess.STDOUT,
-    )
-    endpoint_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(endpoint_url + "/health", timeout=1).status_code == 200:
-                return process, endpoint_url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"the service did not start; see {work / 'service.log'}")
 
 
 def _write_training_data(path: Path, rows: int) -> None:
@@ -245,7 +218,7 @@ def main() -> int:
         endpoint_url = args.endpoint_url
         try:
             if endpoint_url is None:
-                service, endpoint_url = _start_service(work)
+                service, endpoint_url = start_service(work)
                 _start_training(endpoint_url, work / "files")
                 _wait_until_training(endpoint_url)
             print(f"DescribeAutoMLJob, {args.clients} concurrent clients in {args.processes} processes, "

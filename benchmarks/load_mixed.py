@@ -19,7 +19,6 @@ import json
 import multiprocessing
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ from urllib.parse import urlparse
 import boto3
 import botocore.config
 import numpy as np
-import requests
+from service_process import start_service
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 JOBS = ("load-mixed-a", "load-mixed-b")
@@ -43,30 +42,6 @@ def _client(endpoint_url: str):
         aws_access_key_id="benchmark", aws_secret_access_key="benchmark",
         config=botocore.config.Config(retries={"max_attempts": 1}),
     )
-
-
-def _start_service(work: Path) -> tuple[subprocess.Popen, str]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (work / "files").mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--port", str(port), "--data-dir", str(work / "data"),
-         "--file-root", str(work / "files"), "--log-level", "warning"],
-        stdout=open(work / "service.log", "wb"), stderr=subprocess.STDOUT,
-    )
-    endpoint_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(endpoint_url + "/health", timeout=1).status_code == 200:
-                return process, endpoint_url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"the service did not start; see {work / 'service.log'}")
 
 
 def _start_jobs(endpoint_url: str, files: Path, runtime: int) -> None:
@@ -218,7 +193,7 @@ def main() -> int:
         endpoint_url = args.endpoint_url
         try:
             if endpoint_url is None:
-                process, endpoint_url = _start_service(work)
+                process, endpoint_url = start_service(work)
                 _start_jobs(endpoint_url, work / "files", runtime=int(args.duration) + 240)
                 _wait_until_training(endpoint_url)
             result = measure(endpoint_url, args.rate, args.duration, args.processes, args.threads)
