@@ -8,9 +8,6 @@ service (before it accepts a job):
   (botocore's own client-side validator skips max, enum and pattern);
 * the semantic rules that the CreateAutoMLJob reference states in prose, for
   CreateAutoMLJob and CreateAutoMLJobV2, written as small named rule functions.
-
-``job_spec_from_request`` turns a V1 or V2 tabular request into one view (``JobSpec``)
-that the training engine works from.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
@@ -682,148 +679,10 @@ def validate_request(operation: str, request: Mapping) -> None:
     """Raise RequestValidationError for the first rule ``request`` breaks.
 
     Shape rules apply to any sagemaker operation; the reference's semantic rules
-    to CreateAutoMLJob and CreateAutoMLJobV2 (any problem type; see require_tabular).
+    to CreateAutoMLJob and CreateAutoMLJobV2 (any problem type; see local.jobspec.require_tabular).
     """
     validate_shape(operation, request)
     if operation in CREATE_OPERATIONS:
         job = _as_automl_request(operation, request)
         for rule in SEMANTIC_RULES:
             rule(job)
-
-
-def require_tabular(spec_or_request: JobSpec | Mapping) -> None:
-    """Refuse a V2 request whose problem type is not tabular (the local service trains tabular only)."""
-    if isinstance(spec_or_request, JobSpec) or not isinstance(spec_or_request, Mapping):
-        return  # a JobSpec is tabular by construction; a malformed request is validate_request's to report
-    problem_configs = spec_or_request.get("AutoMLProblemTypeConfig")
-    if not isinstance(problem_configs, Mapping):
-        return  # a V1 request (always tabular), or a malformed one
-    for name, value in problem_configs.items():
-        if value is not None and name != TABULAR_CONFIG:
-            raise RequestValidationError(
-                f"AutoMLProblemTypeConfig.{name}",
-                f"is not supported here: only tabular problems are trained locally (use {TABULAR_CONFIG})")
-
-
-# --------------------------------------------------------------------------- one view of a job
-
-@dataclass(frozen=True)
-class Channel:
-    uri: str
-    data_type: str = "S3Prefix"                   # S3Prefix | ManifestFile
-    compression: str = DEFAULT_COMPRESSION        # None | Gzip
-    content_type: str = DEFAULT_CONTENT_TYPE      # text/csv;header=present | x-application/vnd.amazon+parquet
-    channel_type: str = DEFAULT_CHANNEL_TYPE      # training | validation
-    target: str = ""
-    sample_weight: str | None = None
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A tabular AutoML job as the engine sees it, whichever API version created it."""
-
-    name: str
-    api_version: int
-    channels: tuple[Channel, ...]
-    output_path: str
-    target: str
-    problem_type: str | None = None               # None: inferred from the data
-    metric_name: str | None = None                # None: DEFAULT_METRIC of the problem type
-    mode: str = DEFAULT_MODE
-    algorithms: tuple[str, ...] = ()              # empty: every algorithm of the mode
-    max_candidates: int | None = None
-    max_runtime_per_training_job: int | None = None
-    max_job_runtime: int | None = None
-    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
-    feature_specification_uri: str | None = None
-    generate_candidate_definitions_only: bool = False
-    endpoint_name: str | None = None
-    auto_generate_endpoint_name: bool = False
-    sample_weight: str | None = None
-    # Recorded and returned by Describe; not enforced by the local service.
-    kms_key_id: str | None = None
-    volume_kms_key_id: str | None = None
-    vpc_config: dict | None = None
-    enable_inter_container_traffic_encryption: bool = False
-
-    @property
-    def training_channel(self) -> Channel:
-        return next(c for c in self.channels if c.channel_type == "training")
-
-    @property
-    def validation_channel(self) -> Channel | None:
-        return next((c for c in self.channels if c.channel_type == "validation"), None)
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["channels"] = [asdict(channel) for channel in self.channels]
-        data["algorithms"] = list(self.algorithms)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> JobSpec:
-        values = dict(data)
-        values["channels"] = tuple(Channel(**channel) for channel in values.get("channels", ()))
-        values["algorithms"] = tuple(values.get("algorithms", ()))
-        if values.get("vpc_config") is not None:
-            values["vpc_config"] = copy.deepcopy(dict(values["vpc_config"]))
-        return cls(**values)
-
-
-def _channel(channel: Mapping, target: str, sample_weight: str | None) -> Channel:
-    source = channel["DataSource"]["S3DataSource"]
-    return Channel(
-        uri=source["S3Uri"],
-        data_type=source["S3DataType"],
-        compression=channel.get("CompressionType") or DEFAULT_COMPRESSION,
-        content_type=channel.get("ContentType") or DEFAULT_CONTENT_TYPE,
-        channel_type=channel.get("ChannelType") or DEFAULT_CHANNEL_TYPE,
-        target=target,
-        sample_weight=sample_weight,
-    )
-
-
-def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
-    """Validate a CreateAutoMLJob or tabular CreateAutoMLJobV2 request and return its JobSpec."""
-    if operation not in CREATE_OPERATIONS:
-        raise ValueError(f"job specs come from {' or '.join(CREATE_OPERATIONS)}, not {operation}")
-    validate_request(operation, request)
-    require_tabular(request)
-    job = _as_automl_request(operation, request)
-    if job.api_version == 1:
-        channels = tuple(_channel(c, c["TargetAttributeName"], c.get("SampleWeightAttributeName"))
-                         for _, c in job.channels())
-        target = channels[0].target
-        sample_weight = next((c.sample_weight for c in channels if c.channel_type == "training"), None)
-    else:
-        target, sample_weight = job.value("target"), job.value("sample_weight")
-        channels = tuple(_channel(c, target, sample_weight) for _, c in job.channels())
-    completion = job.value("completion") or {}
-    algorithms_config = job.value("algorithms_config") or []
-    deploy = request.get("ModelDeployConfig") or {}
-    security = job.value("security") or {}
-    fraction = _get(request, f"{job.path('data_split')}.ValidationFraction")
-    return JobSpec(
-        name=request["AutoMLJobName"],
-        api_version=job.api_version,
-        channels=channels,
-        output_path=request["OutputDataConfig"]["S3OutputPath"],
-        target=target,
-        problem_type=job.value("problem_type"),
-        metric_name=_get(request, "AutoMLJobObjective.MetricName"),
-        mode=job.mode,
-        algorithms=tuple(algorithms_config[0].get("AutoMLAlgorithms") or ()) if algorithms_config else (),
-        max_candidates=completion.get("MaxCandidates"),
-        max_runtime_per_training_job=completion.get("MaxRuntimePerTrainingJobInSeconds"),
-        max_job_runtime=completion.get("MaxAutoMLJobRuntimeInSeconds"),
-        validation_fraction=float(fraction) if fraction is not None else DEFAULT_VALIDATION_FRACTION,
-        feature_specification_uri=job.value("feature_specification"),
-        generate_candidate_definitions_only=bool(job.value("candidate_definitions_only")),
-        endpoint_name=deploy.get("EndpointName"),
-        auto_generate_endpoint_name=bool(deploy.get("AutoGenerateEndpointName")),
-        sample_weight=sample_weight,
-        kms_key_id=_get(request, "OutputDataConfig.KmsKeyId"),
-        volume_kms_key_id=security.get("VolumeKmsKeyId"),
-        vpc_config=copy.deepcopy(dict(security["VpcConfig"])) if security.get("VpcConfig") else None,
-        enable_inter_container_traffic_encryption=bool(security.get("EnableInterContainerTrafficEncryption")),
-    )

@@ -39,7 +39,7 @@ from airflow_automl.local.engine.metrics import (  # noqa: E402
 )
 from airflow_automl.local.engine.serving import load_model  # noqa: E402
 from airflow_automl.local.storage import Storage  # noqa: E402
-from airflow_automl.spec import Channel, JobSpec  # noqa: E402
+from airflow_automl.local.jobspec import Channel, JobSpec  # noqa: E402
 
 TARGET = "target"
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_automl import spec as job_spec
+from airflow_automl.local import jobspec
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.endpoints import EndpointNotFound, EndpointRegistry
 from airflow_automl.local.engine.torch_extra import missing_torch_message
@@ -216,8 +217,8 @@ class AutoMLService:
 
     def _create(self, operation: str, request: dict) -> dict:
         try:
-            job_spec.require_tabular(request)
-            spec = job_spec.job_spec_from_request(operation, request)
+            jobspec.require_tabular(request)
+            spec = jobspec.job_spec_from_request(operation, request)
         except job_spec.RequestValidationError as error:
             raise self._translate(error) from error
         self._check_local_uris(spec)
@@ -248,7 +249,7 @@ class AutoMLService:
         return {"AutoMLJobArn": arn}
 
     @staticmethod
-    def _check_algorithms_installed(spec: job_spec.JobSpec, request: dict) -> None:
+    def _check_algorithms_installed(spec: jobspec.JobSpec, request: dict) -> None:
         """nn-torch and fastai need the optional torch extra: refuse them up front rather than
         fail the job minutes later."""
         reason = missing_torch_message(spec.algorithms)
@@ -260,7 +261,7 @@ class AutoMLService:
             )
             raise ValidationException(f"{parent}.AlgorithmsConfig[0].AutoMLAlgorithms: {reason}")
 
-    def _check_local_uris(self, spec: job_spec.JobSpec) -> None:
+    def _check_local_uris(self, spec: jobspec.JobSpec) -> None:
         """Refuse a job whose URIs name an unsupported scheme or a file:// path outside the
         --file-root directories before it exists, so no worker ever reads or writes there.
         The engine's storage checks again on every access (a symlink may change later)."""

@@ -353,7 +353,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
-    from airflow_automl.spec import JobSpec
+    from airflow_automl.local.jobspec import JobSpec
 
     store = Store(config.db_path)
     job = store.get_job(job_name)

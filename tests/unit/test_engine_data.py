@@ -13,7 +13,7 @@ import pytest
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine.data import infer_problem_type, load_dataset
 from airflow_automl.local.storage import Storage
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.unit.engine_context import make_context
 
 

@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from airflow_automl.local.engine import run_job
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.unit.engine_context import make_context
 
 

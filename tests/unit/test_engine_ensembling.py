@@ -18,7 +18,7 @@ from sklearn.datasets import load_breast_cancer, make_regression
 from sklearn.metrics import f1_score, mean_squared_error
 
 from airflow_automl.local.engine import JobFailed, run_job
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.unit.engine_context import make_context
 
 

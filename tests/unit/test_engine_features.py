@@ -12,7 +12,7 @@ from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine.data import load_dataset
 from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
 from airflow_automl.local.storage import Storage
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.unit.engine_context import make_context
 
 

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine import tuning
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.unit.engine_context import make_context
 
 

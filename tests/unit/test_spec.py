@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_automl import spec
+from airflow_automl.local import jobspec
 from airflow_automl.spec import RequestValidationError
 
 V1 = "CreateAutoMLJob"
@@ -162,17 +163,17 @@ def test_non_tabular_v2_request_is_valid_but_not_tabular():
     request["AutoMLJobObjective"] = {"MetricName": "MASE"}
     spec.validate_request(V2, request)
     with pytest.raises(RequestValidationError) as caught:
-        spec.require_tabular(request)
+        jobspec.require_tabular(request)
     assert caught.value.field == "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig"
     assert "TabularJobConfig" in caught.value.rule
     with pytest.raises(RequestValidationError):
-        spec.job_spec_from_request(V2, request)
+        jobspec.job_spec_from_request(V2, request)
 
 
 def test_require_tabular_accepts_tabular_requests_and_specs():
-    spec.require_tabular(minimal_v1())
-    spec.require_tabular(minimal_v2())
-    spec.require_tabular(spec.job_spec_from_request(V1, minimal_v1()))
+    jobspec.require_tabular(minimal_v1())
+    jobspec.require_tabular(minimal_v2())
+    jobspec.require_tabular(jobspec.job_spec_from_request(V1, minimal_v1()))
 
 
 # ------------------------------------------------------------------ shape rules
@@ -446,7 +447,7 @@ def test_empty_algorithm_list_means_all_of_the_mode():
     request["AutoMLJobConfig"] = {"Mode": "ENSEMBLING",
                                   "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": []}]}}
     spec.validate_request(V1, request)
-    assert spec.job_spec_from_request(V1, request).algorithms == ()
+    assert jobspec.job_spec_from_request(V1, request).algorithms == ()
 
 
 def test_time_series_algorithm_is_never_tabular():
@@ -717,11 +718,11 @@ def test_coerce_rejects_unparseable_values(path, value, expected):
 # ------------------------------------------------------------------ JobSpec
 
 def test_minimal_v1_spec_gets_the_defaults():
-    job = spec.job_spec_from_request(V1, minimal_v1())
+    job = jobspec.job_spec_from_request(V1, minimal_v1())
     assert job.name == "churn-1" and job.api_version == 1
-    assert job.channels == (spec.Channel(uri="s3://bucket/train/", data_type="S3Prefix", compression="None",
-                                         content_type="text/csv;header=present", channel_type="training",
-                                         target="y", sample_weight=None),)
+    assert job.channels == (jobspec.Channel(uri="s3://bucket/train/", data_type="S3Prefix", compression="None",
+                                            content_type="text/csv;header=present", channel_type="training",
+                                            target="y", sample_weight=None),)
     assert job.target == "y" and job.output_path == "s3://bucket/output"
     assert (job.problem_type, job.metric_name, job.mode, job.algorithms) == (None, None, "AUTO", ())
     assert job.validation_fraction == 0.2
@@ -731,7 +732,7 @@ def test_minimal_v1_spec_gets_the_defaults():
 
 
 def test_full_v1_spec():
-    job = spec.job_spec_from_request(V1, full_v1())
+    job = jobspec.job_spec_from_request(V1, full_v1())
     assert [c.channel_type for c in job.channels] == ["training", "validation"]
     assert job.training_channel.compression == "Gzip" and job.training_channel.sample_weight == "weight"
     assert job.validation_channel.data_type == "ManifestFile"
@@ -749,7 +750,7 @@ def test_full_v1_spec():
 
 
 def test_full_v2_spec():
-    job = spec.job_spec_from_request(V2, full_v2())
+    job = jobspec.job_spec_from_request(V2, full_v2())
     assert job.api_version == 2 and job.target == "price"
     assert all(c.target == "price" for c in job.channels)
     assert (job.problem_type, job.metric_name, job.mode) == ("Regression", "RMSE", "HYPERPARAMETER_TUNING")
@@ -765,14 +766,14 @@ def test_v2_sample_weight_reaches_every_channel():
     tabular_v2(request)["Mode"] = "ENSEMBLING"
     del tabular_v2(request)["CandidateGenerationConfig"]
     tabular_v2(request)["SampleWeightAttributeName"] = "w"
-    job = spec.job_spec_from_request(V2, request)
+    job = jobspec.job_spec_from_request(V2, request)
     assert job.sample_weight == "w" and all(c.sample_weight == "w" for c in job.channels)
 
 
 @pytest.mark.parametrize("operation,build", [(V1, minimal_v1), (V1, full_v1), (V2, minimal_v2), (V2, full_v2)])
 def test_job_spec_round_trips_through_json(operation, build):
-    job = spec.job_spec_from_request(operation, build())
-    restored = spec.JobSpec.from_dict(json.loads(json.dumps(job.to_dict())))
+    job = jobspec.job_spec_from_request(operation, build())
+    restored = jobspec.JobSpec.from_dict(json.loads(json.dumps(job.to_dict())))
     assert restored == job
     assert isinstance(restored.channels, tuple) and isinstance(restored.algorithms, tuple)
 
@@ -781,9 +782,9 @@ def test_job_spec_from_request_validates():
     request = minimal_v1()
     request["AutoMLJobConfig"] = {"DataSplitConfig": {"ValidationFraction": 1.5}}
     with pytest.raises(RequestValidationError):
-        spec.job_spec_from_request(V1, request)
+        jobspec.job_spec_from_request(V1, request)
     with pytest.raises(ValueError, match="DescribeAutoMLJob"):
-        spec.job_spec_from_request("DescribeAutoMLJob", {"AutoMLJobName": "x"})
+        jobspec.job_spec_from_request("DescribeAutoMLJob", {"AutoMLJobName": "x"})
 
 
 # ------------------------------------------------------------------ properties
