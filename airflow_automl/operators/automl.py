@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -17,7 +16,7 @@ from airflow.sdk.exceptions import TaskDeferralTimeout
 
 from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
 from airflow_automl.links.automl import AutoMLJobLink
-from airflow_automl.naming import automl_job_name, incremented_job_name
+from airflow_automl.naming import add_naming_macro, automl_job_name, incremented_job_name
 from airflow_automl.summary import FAILED_STATUSES, AutoMLJobView
 from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
 
@@ -33,13 +32,8 @@ ACTIONS_IF_JOB_EXISTS = ("reattach", "increment", "fail")
 TAG_DAG_ID = "airflow:dag_id"
 TAG_RUN_ID = "airflow:run_id"
 TAG_TASK_ID = "airflow:task_id"
+TAG_MAP_INDEX = "airflow:map_index"
 _MAX_NAME_ATTEMPTS = 100
-
-
-def add_naming_macro(context: Context) -> None:
-    """Make ``{{ automl_job_name('churn') }}`` available in templates, bound to the current run."""
-    if "automl_job_name" not in context:
-        context["automl_job_name"] = partial(automl_job_name, run=context)  # type: ignore[typeddict-unknown-key]
 
 
 def detect_api_version(config: Mapping[str, Any], api_version: int | None) -> int:
@@ -172,9 +166,13 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
 
     # --- templating and the request -------------------------------------------------------
 
-    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+    def _do_render_template_fields(
+        self, parent: Any, template_fields: Any, context: Context, jinja_env: Any, seen_oids: set[int]
+    ) -> None:
+        # The one rendering step both an ordinary and a mapped task go through (a mapped task is
+        # rendered by its unmapped copy, which skips render_template_fields).
         add_naming_macro(context)
-        super().render_template_fields(context, jinja_env)
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
 
     def build_request(self) -> tuple[str, dict[str, Any]]:
         """(operation, request): ``config`` with the convenience parameters merged in, coerced and validated."""
@@ -266,8 +264,14 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
 
     @staticmethod
     def run_tags(context: Context) -> dict[str, str]:
+        """The tags that say which task instance owns a job: a mapped task's map index is part of it."""
         ti = context["ti"]
-        return {TAG_DAG_ID: _tag_value(ti.dag_id), TAG_RUN_ID: _tag_value(ti.run_id), TAG_TASK_ID: _tag_value(ti.task_id)}
+        return {
+            TAG_DAG_ID: _tag_value(ti.dag_id),
+            TAG_RUN_ID: _tag_value(ti.run_id),
+            TAG_TASK_ID: _tag_value(ti.task_id),
+            TAG_MAP_INDEX: str(ti.map_index),
+        }
 
     def submit_or_reattach(self, context: Context, request: dict[str, Any], api_version: int) -> AutoMLJobView | None:
         """Create the job, or find the one this run already created. Returns the existing job's view, or None if created."""
@@ -298,9 +302,9 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             owner = {key: tags.get(key) for key in run_tags}
             if owner != run_tags:
                 raise AirflowFailException(
-                    f"job_name: AutoML job {name} already exists and was not created by this task of this "
-                    f"DAG run (its tags: {owner}); use a name unique per run such as "
-                    "{{ automl_job_name('<prefix>') }}, or action_if_job_exists='increment'"
+                    f"job_name: AutoML job {name} already exists and was not created by this task instance "
+                    f"(DAG run, task and map index; its tags: {owner}); use a name unique per run and map index "
+                    "such as {{ automl_job_name('<prefix>') }}, or action_if_job_exists='increment'"
                 )
             if existing.status in FAILED_STATUSES:
                 self.log.info(

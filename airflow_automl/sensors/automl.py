@@ -14,7 +14,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_automl.hooks.automl import AutoMLHook, metric_greater_is_better
 from airflow_automl.links.automl import AutoMLJobLink
-from airflow_automl.operators.automl import add_naming_macro
+from airflow_automl.naming import add_naming_macro
 from airflow_automl.summary import AutoMLJobView
 from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
 
@@ -62,9 +62,12 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         self.leaderboard_size = leaderboard_size
         self.deferrable = deferrable
 
-    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+    def _do_render_template_fields(
+        self, parent: Any, template_fields: Any, context: Context, jinja_env: Any, seen_oids: set[int]
+    ) -> None:
+        # Mapped or not, rendering goes through here (see AutoMLJobOperator).
         add_naming_macro(context)
-        super().render_template_fields(context, jinja_env)
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
 
     @property
     def _api_version(self) -> int | None:

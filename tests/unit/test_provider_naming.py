@@ -74,3 +74,35 @@ def test_incremented_names():
     assert incremented_job_name(base, 2) == f"{base}-2"
     long = "a" * 32
     assert incremented_job_name(long, 12) == "a" * 29 + "-12"
+
+
+def test_mapped_task_instances_get_their_own_names_with_the_index_in_them():
+    run_id = "scheduled__2026-11-27T00:00:00+00:00"
+    names = [automl_job_name("seg", run_id, dag_id="d", map_index=index) for index in range(3)]
+    assert len(set(names)) == 3
+    assert [re.fullmatch(r"seg-20261127-(\d+)-[0-9a-f]{6}", name).group(1) for name in names] == ["0", "1", "2"]
+    # -1 is Airflow's "not mapped": the name keeps its unmapped shape.
+    assert automl_job_name("seg", run_id, dag_id="d", map_index=-1) == automl_job_name("seg", run_id, dag_id="d")
+    # Every retry of a map index gets its name again.
+    assert automl_job_name("seg", run_id, dag_id="d", map_index=1) == names[1]
+
+
+def test_map_index_comes_from_the_template_contexts_task_instance():
+    dag_run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=timezone.utc), dag_id="d")
+    context = {"run_id": "manual__x", "dag_run": dag_run, "dag": SimpleNamespace(dag_id="d"),
+               "ti": SimpleNamespace(map_index=7)}
+    assert automl_job_name("seg", context) == automl_job_name("seg", "manual__x", dag_id="d", map_index=7).replace(
+        "seg-", "seg-20260102-"
+    )
+    assert automl_job_name("seg", context).startswith("seg-20260102-7-")
+
+
+@given(prefix=st.text(min_size=1, max_size=60), map_index=st.integers(0, 100_000), attempt=st.integers(1, 999))
+def test_mapped_names_stay_within_32_valid_characters(prefix, map_index, attempt):
+    try:
+        name = automl_job_name(prefix, "manual__2026-11-27T10:00:00+00:00", dag_id="dag", map_index=map_index)
+    except ValueError:
+        assert not re.search(r"[a-zA-Z0-9]", prefix)
+        return
+    for candidate in (name, incremented_job_name(name, attempt)):
+        assert len(candidate) <= 32 and SAGEMAKER_NAME.fullmatch(candidate), candidate

@@ -199,8 +199,10 @@ def test_kill_without_stop_job_on_kill_leaves_the_job(responder):
 def test_run_tags_fit_sagemakers_tag_value_rule():
     from airflow_automl.spec import validate_request
 
-    ti = SimpleNamespace(dag_id="retrain.churn", run_id="manual__2026-11-27T10:00:00+00:00~retry", task_id="group.train")
+    ti = SimpleNamespace(dag_id="retrain.churn", run_id="manual__2026-11-27T10:00:00+00:00~retry", task_id="group.train",
+                         map_index=3)
     tags = AutoMLJobOperator.run_tags({"ti": ti})
     assert tags["airflow:run_id"] == "manual__2026-11-27T10:00:00+00:00_retry"
+    assert tags["airflow:map_index"] == "3"
     validate_request("AddTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:automl-job/j",
                                  "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
