@@ -18,7 +18,7 @@ def dag_bag():
 
 def test_dags_folder_has_no_import_errors(dag_bag):
     assert dag_bag.import_errors == {}
-    assert {"automl_retrain", "automl_deploy_endpoint"} <= set(dag_bag.dag_ids)
+    assert {"automl_retrain", "automl_deploy_endpoint", "automl_retrain_segments"} <= set(dag_bag.dag_ids)
 
 
 def test_retraining_dag_trains_gates_and_promotes_in_order(dag_bag):
@@ -43,6 +43,15 @@ def test_endpoint_example_uses_the_v2_api_and_deploys(dag_bag):
     assert "AutoMLProblemTypeConfig" in train.config and "InputDataConfig" not in train.config
     assert train.config["ModelDeployConfig"]["AutoGenerateEndpointName"] is False
     assert "invoke_endpoint" in train.downstream_task_ids
+
+
+def test_segments_example_maps_training_and_gates_per_segment(dag_bag):
+    dag = dag_bag.dags["automl_retrain_segments"]
+    train, gate = dag.get_task("train_segment"), dag.get_task("check_segment")
+    assert type(train).__name__ == "MappedOperator" and train.operator_name == "AutoMLJobOperator"
+    assert type(gate).__name__ == "MappedOperator" and gate.operator_name == "AutoMLBestCandidateSensor"
+    assert "automl_job_name" in train.partial_kwargs["job_name"]
+    assert "check_segment" in train.downstream_task_ids and "report" in gate.downstream_task_ids
 
 
 def _summary(job_name: str, metric: str, value: float) -> dict:

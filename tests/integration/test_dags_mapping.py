@@ -195,3 +195,32 @@ def test_sensor_maps_over_the_jobs_with_a_threshold_per_segment(scripted, dag_fi
     assert [summary["job_name"] for summary in by_name] == [
         xcom_value(run, "train", map_index=index)["job_name"] for index in range(3)
     ]
+
+
+def test_segments_example_trains_and_gates_each_region(scripted, airflow_db):
+    """dags/automl_retrain_segments.py on the scripted engine: one job per region, one gate per region."""
+    import shutil
+    from pathlib import Path
+
+    from airflow.configuration import conf
+    from airflow.dag_processing.dagbag import DagBag
+
+    dags_folder = Path(conf.get("core", "dags_folder"))
+    dags_folder.mkdir(parents=True, exist_ok=True)
+    dag_path = dags_folder / "automl_retrain_segments.py"
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "dags" / "automl_retrain_segments.py", dag_path)
+    with mock.patch.dict(os.environ, {"AUTOML_POLL_INTERVAL_SECONDS": "0.3"}):
+        dag = DagBag(dag_folder=str(dag_path)).dags["automl_retrain_segments"]
+        run = dag.test(run_conf={"storage_uri": (scripted.file_root / "segments-dag").as_uri(), "rows": 800})
+    regions = ["north", "south", "east", "west"]
+    assert mapped_task_states(run, "train_segment") == {index: "success" for index in range(4)}
+    summaries = [xcom_value(run, "train_segment", map_index=index) for index in range(4)]
+    assert len({summary["job_name"] for summary in summaries}) == 4
+    for region, summary in zip(regions, summaries):
+        tags = tags_of(scripted, summary["job_arn"])
+        assert tags["segment"] == region
+        assert summary["output_path"] == (scripted.file_root / "segments-dag" / "segments" / region / "models").as_uri()
+    # The scripted best candidate scores 0.65: the two regions asking for 0.7 are skipped, the others pass.
+    assert mapped_task_states(run, "check_segment") == {0: "skipped", 1: "skipped", 2: "success", 3: "success"}
+    report = xcom_value(run, "report")
+    assert report["passed"] == {summaries[2]["job_name"]: 0.65, summaries[3]["job_name"]: 0.65}
