@@ -72,7 +72,7 @@ def jobs_of_run(service, run) -> list[str]:
     return sorted(names)
 
 
-def test_each_map_index_trains_its_own_job(scripted, dag_file, caplog):
+def test_each_map_index_trains_its_own_job(scripted, dag_file, caplog, capfd):
     module = dag_file(
         "mapping_dag_default_names",
         header(scripted, "mapping_default")
@@ -100,7 +100,10 @@ def test_each_map_index_trains_its_own_job(scripted, dag_file, caplog):
         assert link["job_name"] == summary["job_name"]
         url = xcom_value(run, "train", key="_link_AutoMLJobLink", map_index=index)
         assert url == f"{scripted.endpoint_url}/jobs/{summary['job_name']}"
+    # Nothing logged an error for any map index (Airflow's task log lines go to stdout, the rest to logging).
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    printed = capfd.readouterr()
+    assert not [line for line in (printed.out + printed.err).splitlines() if "[error" in line]
 
 
 def test_retry_of_one_map_index_reattaches_to_its_own_job(scripted, dag_file):
