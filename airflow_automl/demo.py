@@ -183,17 +183,15 @@ def print_report(endpoint_url: str, storage_root: Path, run_state: str) -> bool:
     job_name = decision["candidate"]["job_name"]
     candidates = leaderboard(endpoint_url, job_name)
     metric = decision["candidate"]["objective_metric_name"]
-    from airflow_automl.spec import metric_greater_is_better
+    from airflow_automl.metrics import rank_candidates
 
-    scored = [c for c in candidates if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None]
     best_name = decision["candidate"]["candidate_name"]
-    direction = 1 if metric_greater_is_better(metric) else -1
     # Best first; among equal scores the job's best candidate leads.
-    scored.sort(key=lambda c: (direction * c["FinalAutoMLJobObjectiveMetric"]["Value"], c["CandidateName"] == best_name), reverse=True)
+    ranked = rank_candidates(candidates, metric, prefer=best_name)
     print(f"\nLeaderboard of AutoML job {job_name} ({metric}, best first):")
     width = max([len(c["CandidateName"]) for c in candidates] + [9])
     print(f"  {'#':>2}  {'candidate':<{width}}  {metric:>9}  status")
-    for rank, candidate in enumerate(scored + [c for c in candidates if c not in scored], start=1):
+    for rank, candidate in enumerate(ranked, start=1):
         value = candidate.get("FinalAutoMLJobObjectiveMetric", {}).get("Value")
         shown = f"{value:9.4f}" if value is not None else f"{'-':>9}"
         print(f"  {rank:>2}  {candidate['CandidateName']:<{width}}  {shown}  {candidate['CandidateStatus']}")

@@ -7,9 +7,11 @@ they read this view, and its ``to_summary()`` is the JSON-safe dict the tasks re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from airflow_automl.apiversions import API_VERSIONS
 
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 FAILED_STATUSES = frozenset({"Failed", "Stopped"})
@@ -34,6 +36,14 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def progress_line(job_name: str, status: str, secondary_status: str | None) -> str:
+    """"AutoML job <name>: <status> / <secondary status>", the line logged on each change."""
+    line = f"AutoML job {job_name}: {status}"
+    if secondary_status:
+        line += f" / {secondary_status}"
+    return line
+
+
 @dataclass(frozen=True)
 class AutoMLJobView:
     job_name: str
@@ -42,27 +52,17 @@ class AutoMLJobView:
     status: str
     secondary_status: str | None
     failure_reason: str | None
-    partial_failure_reasons: tuple[str, ...]
     problem_type: str | None
     objective_metric_name: str | None
     best_candidate: dict[str, Any] | None
     artifacts: dict[str, Any]
     output_path: str | None
     creation_time: str | None
-    last_modified_time: str | None
     end_time: str | None
-    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
     def from_describe(cls, response: dict[str, Any], api_version: int) -> AutoMLJobView:
         resolved = response.get("ResolvedAttributes") or {}
-        if api_version == 2:
-            problem_resolved = resolved.get("AutoMLProblemTypeResolvedAttributes") or {}
-            tabular_resolved = problem_resolved.get("TabularResolvedAttributes") or {}
-            tabular_config = (response.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}
-            problem_type = tabular_resolved.get("ProblemType") or tabular_config.get("ProblemType")
-        else:
-            problem_type = resolved.get("ProblemType") or response.get("ProblemType")
         objective = resolved.get("AutoMLJobObjective") or response.get("AutoMLJobObjective") or {}
         best = response.get("BestCandidate")
         return cls(
@@ -72,23 +72,22 @@ class AutoMLJobView:
             status=response["AutoMLJobStatus"],
             secondary_status=response.get("AutoMLJobSecondaryStatus"),
             failure_reason=response.get("FailureReason"),
-            partial_failure_reasons=tuple(
-                reason.get("PartialFailureMessage", "") for reason in response.get("PartialFailureReasons") or ()
-            ),
-            problem_type=problem_type,
+            problem_type=API_VERSIONS[api_version].problem_type(response),
             objective_metric_name=objective.get("MetricName"),
             best_candidate=_json_safe(best) if best else None,
             artifacts=_json_safe(response.get("AutoMLJobArtifacts") or {}),
             output_path=(response.get("OutputDataConfig") or {}).get("S3OutputPath"),
             creation_time=_iso(response.get("CreationTime")),
-            last_modified_time=_iso(response.get("LastModifiedTime")),
             end_time=_iso(response.get("EndTime")),
-            raw=response,
         )
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def can_be_stopped(self) -> bool:
+        return not self.is_terminal and self.status != "Stopping"
 
     @property
     def best_candidate_name(self) -> str | None:
@@ -113,9 +112,7 @@ class AutoMLJobView:
 
     def describe_progress(self) -> str:
         """The status part of the line logged on each change."""
-        line = f"AutoML job {self.job_name}: {self.status}"
-        if self.secondary_status:
-            line += f" / {self.secondary_status}"
+        line = progress_line(self.job_name, self.status, self.secondary_status)
         if self.objective_metric_value is not None:
             line += f", best {self.best_metric.get('MetricName')} = {self.objective_metric_value:.4g}"
         return line

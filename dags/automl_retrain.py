@@ -183,7 +183,7 @@ with DAG(
     @task
     def promote_if_better(candidate: dict[str, Any], params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         """Make the new best model the promoted one if its objective metric beats the current one's."""
-        from airflow_automl.spec import metric_greater_is_better
+        from airflow_automl.metrics import is_better
 
         storage = _storage_uri(params)
         current_uri = f"{storage}/promoted/model.json"
@@ -192,12 +192,11 @@ with DAG(
 
         metric = candidate["objective_metric_name"]
         value = candidate["objective_metric_value"]
-        greater_is_better = metric_greater_is_better(metric)
         if current is None:
             promote, reason = True, "no model was promoted before"
         elif current["objective_metric_name"] != metric:
             promote, reason = True, f"objective changed from {current['objective_metric_name']} to {metric}"
-        elif (value > current["objective_metric_value"]) if greater_is_better else (value < current["objective_metric_value"]):
+        elif is_better(metric, value, current["objective_metric_value"]):
             promote, reason = True, f"{metric} {value:.4f} beats {current['objective_metric_value']:.4f}"
         else:
             promote, reason = False, f"{metric} {value:.4f} does not beat {current['objective_metric_value']:.4f}"

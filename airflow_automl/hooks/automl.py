@@ -2,19 +2,20 @@
 
 The connection decides where requests go: real SageMaker, or the local service when its extra holds
 ``endpoint_url``. The hook owns retries: botocore's own retry layer is switched off so that one
-policy (exponential backoff with jitter on throttling, 5xx and connection errors) applies to
-both clients, and every other error surfaces as ``AutoMLApiError`` carrying SageMaker's message.
+policy (``RetryPolicy``: exponential backoff with jitter on throttling, 5xx and connection errors,
+run by tenacity) applies to sync and async calls alike, and every other error surfaces as
+``AutoMLApiError`` carrying SageMaker's message. Listings follow botocore's paginators.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import tenacity
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
@@ -22,6 +23,8 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_automl.apiversions import API_VERSIONS
+from airflow_automl.metrics import greater_is_better
 from airflow_automl.summary import AutoMLJobView, leaderboard_entry
 
 T = TypeVar("T")
@@ -45,9 +48,11 @@ RETRYABLE_ERROR_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
-_NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
-_CREATE_OPERATION = {1: "create_auto_ml_job", 2: "create_auto_ml_job_v2"}
-_DESCRIBE_OPERATION = {1: "describe_auto_ml_job", 2: "describe_auto_ml_job_v2"}
+NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
+# Errors that mean "this job cannot be waited for", as opposed to "try again later".
+JOB_REFUSED_CODES = NOT_FOUND_CODES | {"ValidationException"}
+# What a call may raise that is worth a look by is_retryable.
+_CALL_ERRORS = (ClientError, BotocoreConnectionError, HTTPClientError)
 
 
 class AutoMLApiError(AirflowException):
@@ -98,13 +103,29 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
+    def retrying(self, operation: str, log: Any, *, asynchronous: bool = False) -> tenacity.BaseRetrying:
+        """The one retry mechanism, for a sync call or (``asynchronous``) a coroutine function."""
+        settings: dict[str, Any] = dict(
+            retry=tenacity.retry_if_exception(is_retryable),
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=lambda state: self.delay(state.attempt_number),
+            before_sleep=lambda state: log.warning(
+                "SageMaker %s: %s; retry %d in %.1fs",
+                operation, state.outcome.exception(), state.attempt_number, state.upcoming_sleep,
+            ),
+            reraise=True,  # the last error itself, for _as_api_error
+        )
+        if asynchronous:
+            return tenacity.AsyncRetrying(**settings)  # sleeps with asyncio.sleep
+        return tenacity.Retrying(sleep=lambda seconds: time.sleep(seconds), **settings)
+
 
 def _as_api_error(operation: str, error: Exception) -> AutoMLApiError:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = details.get("Code") or "Unknown"
         message = details.get("Message") or str(error)
-        if code in _NOT_FOUND_CODES:
+        if code in NOT_FOUND_CODES:
             return AutoMLJobNotFound(operation, code, message)
         if code == "ResourceInUse":
             return AutoMLJobAlreadyExists(operation, code, message)
@@ -112,50 +133,23 @@ def _as_api_error(operation: str, error: Exception) -> AutoMLApiError:
     return AutoMLApiError(operation, type(error).__name__, str(error))
 
 
-def call_with_retries(
-    operation: str,
-    call: Callable[[], T],
-    policy: RetryPolicy,
-    log: Any,
-    sleep: Callable[[float], None] | None = None,
-) -> T:
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return call()
-        except (ClientError, BotocoreConnectionError, HTTPClientError) as error:
-            if not is_retryable(error) or attempt == policy.max_attempts:
-                raise _as_api_error(operation, error) from error
-            delay = policy.delay(attempt)
-            log.warning("SageMaker %s: %s; retry %d in %.1fs", operation, error, attempt, delay)
-            (sleep or time.sleep)(delay)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+def call_with_retries(operation: str, call: Callable[[], T], policy: RetryPolicy, log: Any) -> T:
+    try:
+        return policy.retrying(operation, log)(call)
+    except _CALL_ERRORS as error:
+        raise _as_api_error(operation, error) from error
 
 
 async def async_call_with_retries(
-    operation: str,
-    call: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    log: Any,
+    operation: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy, log: Any
 ) -> T:
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return await call()
-        except (ClientError, BotocoreConnectionError, HTTPClientError) as error:
-            if not is_retryable(error) or attempt == policy.max_attempts:
-                raise _as_api_error(operation, error) from error
-            delay = policy.delay(attempt)
-            log.warning("SageMaker %s: %s; retry %d in %.1fs", operation, error, attempt, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    async def attempt() -> T:
+        return await call()
 
-
-def metric_greater_is_better(metric_name: str | None, objective_type: str | None = None) -> bool:
-    """Direction of an objective: SageMaker's Maximize/Minimize when known, else the metric's nature."""
-    if objective_type in ("Maximize", "Minimize"):
-        return objective_type == "Maximize"
-    from airflow_automl.spec import metric_greater_is_better as by_name
-
-    return by_name(metric_name or "")
+    try:
+        return await policy.retrying(operation, log, asynchronous=True)(attempt)
+    except _CALL_ERRORS as error:
+        raise _as_api_error(operation, error) from error
 
 
 class AutoMLHook(AwsBaseHook):
@@ -197,13 +191,13 @@ class AutoMLHook(AwsBaseHook):
         if tags:
             existing = [tag for tag in body.get("Tags", []) if tag["Key"] not in tags]
             body["Tags"] = existing + [{"Key": key, "Value": value} for key, value in tags.items()]
-        response = self._call(_CREATE_OPERATION[api_version], **body)
+        response = self._call(API_VERSIONS[api_version].create_method, **body)
         return response["AutoMLJobArn"]
 
     def describe_job(self, job_name: str, api_version: int | None = None) -> AutoMLJobView:
         """One normalized view of the job. DescribeAutoMLJobV2 answers for jobs of either version."""
         version = api_version or 2
-        response = self._call(_DESCRIBE_OPERATION[version], AutoMLJobName=job_name)
+        response = self._call(API_VERSIONS[version].describe_method, AutoMLJobName=job_name)
         return AutoMLJobView.from_describe(response, version)
 
     def find_job(self, job_name: str, api_version: int | None = None) -> AutoMLJobView | None:
@@ -212,6 +206,20 @@ class AutoMLHook(AwsBaseHook):
             return self.describe_job(job_name, api_version)
         except AutoMLJobNotFound:
             return None
+
+    def _paginate(self, method: str, result_key: str, max_items: int | None = None, **params: Any) -> list[Any]:
+        """Every item of a listing through botocore's paginator (or the first ``max_items``).
+
+        A listing that fails part-way is retried whole: page tokens are not worth keeping.
+        """
+        client = self.conn
+        pagination = {"MaxItems": max_items, "PageSize": min(100, max_items)} if max_items else {}
+
+        def listing() -> list[Any]:
+            pages = client.get_paginator(method).paginate(**params, PaginationConfig=pagination)
+            return [item for page in pages for item in page.get(result_key, [])]
+
+        return call_with_retries(method, listing, self.retry_policy, self.log)
 
     def list_candidates(
         self,
@@ -222,28 +230,19 @@ class AutoMLHook(AwsBaseHook):
         status: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Candidates of the job, following NextToken through all pages (or until ``limit``)."""
+        """Candidates of the job, all pages (or the first ``limit``)."""
         params: dict[str, Any] = {"AutoMLJobName": job_name, "SortBy": sort_by}
         if sort_order:
             params["SortOrder"] = sort_order
         if status:
             params["StatusEquals"] = status
-        candidates: list[dict[str, Any]] = []
-        while True:
-            if limit is not None:
-                params["MaxResults"] = max(1, min(100, limit - len(candidates)))
-            page = self._call("list_candidates_for_auto_ml_job", **params)
-            candidates.extend(page.get("Candidates", []))
-            token = page.get("NextToken")
-            if not token or (limit is not None and len(candidates) >= limit):
-                return candidates[:limit] if limit is not None else candidates
-            params["NextToken"] = token
+        return self._paginate("list_candidates_for_auto_ml_job", "Candidates", limit, **params)
 
     def leaderboard(self, view: AutoMLJobView, size: int) -> list[dict[str, Any]]:
         """The ``size`` best candidates by the objective, best first."""
         if size <= 0:
             return []
-        greater = metric_greater_is_better(view.objective_metric_name, view.best_metric.get("Type"))
+        greater = greater_is_better(view.objective_metric_name, view.best_metric.get("Type"))
         candidates = self.list_candidates(
             view.job_name, sort_order="Descending" if greater else "Ascending", limit=size
         )
@@ -255,7 +254,7 @@ class AutoMLHook(AwsBaseHook):
     def stop_job(self, job_name: str) -> bool:
         """Ask SageMaker to stop the job; False when it had already ended."""
         view = self.describe_job(job_name)
-        if view.is_terminal or view.status == "Stopping":
+        if not view.can_be_stopped:
             self.log.info("AutoML job %s is already %s; nothing to stop", job_name, view.status)
             return False
         self._call("stop_auto_ml_job", AutoMLJobName=job_name)
@@ -263,48 +262,32 @@ class AutoMLHook(AwsBaseHook):
         return True
 
     def get_tags(self, resource_arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        params: dict[str, Any] = {"ResourceArn": resource_arn}
-        while True:
-            page = self._call("list_tags", **params)
-            tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
-            token = page.get("NextToken")
-            if not token:
-                return tags
-            params["NextToken"] = token
-
-    def list_jobs(self, name_contains: str | None = None) -> list[dict[str, Any]]:
-        """Job summaries (ListAutoMLJobs, all pages), optionally filtered by name."""
-        params: dict[str, Any] = {}
-        if name_contains:
-            params["NameContains"] = name_contains
-        jobs: list[dict[str, Any]] = []
-        while True:
-            page = self._call("list_auto_ml_jobs", **params)
-            jobs.extend(page.get("AutoMLJobSummaries", []))
-            token = page.get("NextToken")
-            if not token:
-                return jobs
-            params["NextToken"] = token
+        return {tag["Key"]: tag["Value"] for tag in self._paginate("list_tags", "Tags", ResourceArn=resource_arn)}
 
     # --- async (triggers) ------------------------------------------------------------------
 
     async def async_describe_job(self, client: Any, job_name: str, api_version: int | None = None) -> AutoMLJobView:
         """Describe through an aiobotocore client from ``get_async_conn()``; retried like the sync call."""
         version = api_version or 2
-        method = getattr(client, _DESCRIBE_OPERATION[version])
+        operation = API_VERSIONS[version].describe_method
+        method = getattr(client, operation)
         response = await async_call_with_retries(
-            _DESCRIBE_OPERATION[version],
+            operation,
             lambda: method(AutoMLJobName=job_name),
             self.retry_policy,
             self.log,
         )
         return AutoMLJobView.from_describe(response, version)
 
-    async def async_stop_job(self, client: Any, job_name: str) -> None:
+    async def async_stop_job(self, client: Any, job_name: str, api_version: int | None = None) -> bool:
+        """Ask SageMaker to stop the job through an aiobotocore client; False when it had already ended."""
+        view = await self.async_describe_job(client, job_name, api_version)
+        if not view.can_be_stopped:
+            return False
         await async_call_with_retries(
             "stop_auto_ml_job",
             lambda: client.stop_auto_ml_job(AutoMLJobName=job_name),
             self.retry_policy,
             self.log,
         )
+        return True

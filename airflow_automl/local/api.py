@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
+from airflow_automl import shapes
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.endpoints import (
@@ -48,7 +49,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 ACCEPTED_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 MAX_BODY_BYTES = 4 * 1024 * 1024
 READ_ONLY_PREFIXES = ("Describe", "List")
-TARGET_PREFIX = job_spec.sagemaker_model().metadata["targetPrefix"]
+TARGET_PREFIX = shapes.sagemaker_model().metadata["targetPrefix"]
 
 
 def snake_case(operation: str) -> str:
@@ -144,7 +145,7 @@ class ProtocolHandler:
 
     def __init__(self, service: AutoMLService):
         self.service = service
-        self.model = job_spec.sagemaker_model()
+        self.model = shapes.sagemaker_model()
 
     def operation(self, target: str | None) -> OperationModel | ServiceError | JSONResponse:
         if not target:
@@ -179,7 +180,7 @@ class ProtocolHandler:
             return _error(400, "SerializationException", "request body: must be a JSON object")
         try:
             job_spec.validate_request(operation.name, request)
-        except job_spec.RequestValidationError as error:
+        except shapes.RequestValidationError as error:
             return _error(400, "ValidationException", str(error))
         request = parse_input(operation.input_shape, request)
         method = getattr(self.service, snake_case(operation.name))

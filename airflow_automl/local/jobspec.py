@@ -10,17 +10,15 @@ import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from airflow_automl.apiversions import CREATE_OPERATIONS, TABULAR_CONFIG, get_path
+from airflow_automl.shapes import RequestValidationError
 from airflow_automl.spec import (
-    CREATE_OPERATIONS,
     DEFAULT_CHANNEL_TYPE,
     DEFAULT_COMPRESSION,
     DEFAULT_CONTENT_TYPE,
     DEFAULT_MODE,
     DEFAULT_VALIDATION_FRACTION,
-    TABULAR_CONFIG,
-    RequestValidationError,
-    _as_automl_request,
-    _get,
+    automl_request,
     validate_request,
 )
 
@@ -60,7 +58,7 @@ class JobSpec:
     output_path: str
     target: str
     problem_type: str | None = None               # None: inferred from the data
-    metric_name: str | None = None                # None: DEFAULT_METRIC of the problem type
+    metric_name: str | None = None                # None: metrics.DEFAULT_OBJECTIVE of its problem type
     mode: str = DEFAULT_MODE
     algorithms: tuple[str, ...] = ()              # empty: every algorithm of the mode
     max_candidates: int | None = None
@@ -121,7 +119,7 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
         raise ValueError(f"job specs come from {' or '.join(CREATE_OPERATIONS)}, not {operation}")
     validate_request(operation, request)
     require_tabular(request)
-    job = _as_automl_request(operation, request)
+    job = automl_request(operation, request)
     if job.api_version == 1:
         channels = tuple(_channel(c, c["TargetAttributeName"], c.get("SampleWeightAttributeName"))
                          for _, c in job.channels())
@@ -134,7 +132,7 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
     algorithms_config = job.value("algorithms_config") or []
     deploy = request.get("ModelDeployConfig") or {}
     security = job.value("security") or {}
-    fraction = _get(request, f"{job.path('data_split')}.ValidationFraction")
+    fraction = get_path(request, f"{job.path('data_split')}.ValidationFraction")
     return JobSpec(
         name=request["AutoMLJobName"],
         api_version=job.api_version,
@@ -142,7 +140,7 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
         output_path=request["OutputDataConfig"]["S3OutputPath"],
         target=target,
         problem_type=job.value("problem_type"),
-        metric_name=_get(request, "AutoMLJobObjective.MetricName"),
+        metric_name=get_path(request, "AutoMLJobObjective.MetricName"),
         mode=job.mode,
         algorithms=tuple(algorithms_config[0].get("AutoMLAlgorithms") or ()) if algorithms_config else (),
         max_candidates=completion.get("MaxCandidates"),
@@ -154,7 +152,7 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
         endpoint_name=deploy.get("EndpointName"),
         auto_generate_endpoint_name=bool(deploy.get("AutoGenerateEndpointName")),
         sample_weight=sample_weight,
-        kms_key_id=_get(request, "OutputDataConfig.KmsKeyId"),
+        kms_key_id=get_path(request, "OutputDataConfig.KmsKeyId"),
         volume_kms_key_id=security.get("VolumeKmsKeyId"),
         vpc_config=copy.deepcopy(dict(security["VpcConfig"])) if security.get("VpcConfig") else None,
         enable_inter_container_traffic_encryption=bool(security.get("EnableInterContainerTrafficEncryption")),

@@ -17,11 +17,12 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, select_autoescape
 
-from airflow_automl import spec
+from airflow_automl import metrics
+from airflow_automl.apiversions import V2
 from airflow_automl.local.service import ResourceNotFound
 from airflow_automl.local.storage import Storage, StorageAccessError
+from airflow_automl.local.templating import HTML
 
 router = APIRouter()
 
@@ -39,9 +40,6 @@ _PAGE_SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-
-
 @dataclass(frozen=True)
 class Bar:
     label: str  # the candidate's name without the job-name prefix they all share
@@ -56,8 +54,9 @@ class Bar:
 async def job_page(name: str, request: Request) -> HTMLResponse:
     job, candidates = await run_in_threadpool(_load_job, request, name)
     metric = _objective_metric_name(job, candidates)
-    greater_is_better = _greater_is_better(metric)
-    ranked = _rank(candidates, greater_is_better)
+    # No metric yet (nothing requested, resolved or reported): no candidate has a value to rank.
+    greater_is_better = metrics.greater_is_better(metric) if metric else True
+    ranked = metrics.rank_candidates(candidates, metric)
     best_name = (job.get("BestCandidate") or {}).get("CandidateName")
     html = _PAGE.render(
         job=job,
@@ -67,7 +66,7 @@ async def job_page(name: str, request: Request) -> HTMLResponse:
         failure_reason=job.get("FailureReason"),
         created=_time(job.get("CreationTime")),
         ended=_time(job.get("EndTime")),
-        problem_type=_problem_type(job),
+        problem_type=V2.problem_type(job),
         metric=metric,
         direction="higher is better" if greater_is_better else "lower is better",
         best_name=best_name,
@@ -142,35 +141,6 @@ def _objective_metric_name(job: dict, candidates: list[dict]) -> str | None:
     return resolved.get("MetricName") or requested.get("MetricName") or next(filter(None, reported), None)
 
 
-def _greater_is_better(metric: str | None) -> bool:
-    if metric is None:
-        return True
-    try:
-        return spec.metric_greater_is_better(metric)
-    except ValueError:
-        return True
-
-
-def _metric_value(candidate: dict) -> float | None:
-    value = (candidate.get("FinalAutoMLJobObjectiveMetric") or {}).get("Value")
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def _rank(candidates: list[dict], greater_is_better: bool) -> list[dict]:
-    """Best first; candidates without a metric value last, in creation order."""
-    scored = [c for c in candidates if _metric_value(c) is not None]
-    unscored = [c for c in candidates if _metric_value(c) is None]
-    scored.sort(key=_metric_value, reverse=greater_is_better)
-    return scored + unscored
-
-
-def _problem_type(job: dict) -> str | None:
-    resolved = (job.get("ResolvedAttributes") or {}).get("AutoMLProblemTypeResolvedAttributes") or {}
-    tabular_resolved = resolved.get("TabularResolvedAttributes") or {}
-    config = (job.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}
-    return tabular_resolved.get("ProblemType") or config.get("ProblemType")
-
-
 def _row(candidate: dict, best_name: str | None) -> dict:
     final = candidate.get("FinalAutoMLJobObjectiveMetric") or {}
     steps = candidate.get("CandidateSteps") or []
@@ -178,7 +148,7 @@ def _row(candidate: dict, best_name: str | None) -> dict:
     return {
         "name": candidate.get("CandidateName"),
         "best": candidate.get("CandidateName") == best_name,
-        "value": _format_number(_metric_value(candidate)),
+        "value": _format_number(metrics.objective_value(candidate)),
         "metric": final.get("MetricName"),
         "status": candidate.get("CandidateStatus"),
         "objective_status": candidate.get("ObjectiveStatus"),
@@ -197,7 +167,7 @@ _BAR_GAP = 6
 
 def _chart(ranked: list[dict], best_name: str | None, job_name: str) -> dict | None:
     """Horizontal bars, one per scored candidate, drawn from the worst value to the best."""
-    scored = [(c.get("CandidateName") or "", _metric_value(c)) for c in ranked if _metric_value(c) is not None]
+    scored = [(c.get("CandidateName") or "", metrics.objective_value(c)) for c in ranked if metrics.objective_value(c) is not None]
     if not scored:
         return None
     values = [value for _, value in scored]
@@ -301,7 +271,7 @@ dt { color: #5a6275; } dd { margin: 0; }
 svg text { font-size: 12px; }
 """
 
-_PAGE = _env.from_string(
+_PAGE = HTML.from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 {% if refresh %}<meta http-equiv="refresh" content="10">{% endif %}
@@ -365,7 +335,7 @@ _PAGE = _env.from_string(
 """
 )
 
-_LISTING = _env.from_string(
+_LISTING = HTML.from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ uri }}</title><style>""" + _STYLE + """</style></head>
 <body><h1>{{ uri }}</h1><p><a href="/jobs/{{ name|urlencode }}">Back to job {{ name }}</a></p>

@@ -8,14 +8,13 @@ HTTP 400 answers.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
 
-from airflow_automl import spec as job_spec
+from airflow_automl.apiversions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
 from airflow_automl.local import jobspec
+from airflow_automl.shapes import RequestValidationError
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.endpoints import EndpointNotFound, EndpointRegistry
 from airflow_automl.local.engine.torch_extra import missing_torch_message
@@ -67,117 +66,6 @@ def _page_scope(operation: str, request: dict) -> str:
     return digest.hexdigest()[:16]
 
 
-# -- one job, two API views ----------------------------------------------------------------
-# A job keeps the create request it was given. Describe of the other API version translates
-# that request member by member, following AWS's guide for migrating V1 requests to V2.
-
-def v1_request_to_v2(request: dict) -> dict:
-    request = copy.deepcopy(request)
-    config = request.get("AutoMLJobConfig") or {}
-    channels = request.get("InputDataConfig") or []
-    tabular: dict[str, Any] = {}
-    candidate_generation = config.get("CandidateGenerationConfig") or {}
-    if candidate_generation.get("AlgorithmsConfig") is not None:
-        tabular["CandidateGenerationConfig"] = {"AlgorithmsConfig": candidate_generation["AlgorithmsConfig"]}
-    if config.get("CompletionCriteria") is not None:
-        tabular["CompletionCriteria"] = config["CompletionCriteria"]
-    if candidate_generation.get("FeatureSpecificationS3Uri") is not None:
-        tabular["FeatureSpecificationS3Uri"] = candidate_generation["FeatureSpecificationS3Uri"]
-    if config.get("Mode") is not None:
-        tabular["Mode"] = config["Mode"]
-    if request.get("GenerateCandidateDefinitionsOnly") is not None:
-        tabular["GenerateCandidateDefinitionsOnly"] = request["GenerateCandidateDefinitionsOnly"]
-    if request.get("ProblemType") is not None:
-        tabular["ProblemType"] = request["ProblemType"]
-    if channels:
-        tabular["TargetAttributeName"] = channels[0]["TargetAttributeName"]
-        weight = next((c.get("SampleWeightAttributeName") for c in channels if c.get("SampleWeightAttributeName")), None)
-        if weight is not None:
-            tabular["SampleWeightAttributeName"] = weight
-    v2: dict[str, Any] = {
-        "AutoMLJobName": request["AutoMLJobName"],
-        "AutoMLJobInputDataConfig": [
-            {
-                key: channel[key]
-                for key in ("ChannelType", "ContentType", "CompressionType", "DataSource")
-                if channel.get(key) is not None
-            }
-            for channel in channels
-        ],
-        "OutputDataConfig": request["OutputDataConfig"],
-        "AutoMLProblemTypeConfig": {"TabularJobConfig": tabular},
-    }
-    for key in ("RoleArn", "Tags", "AutoMLJobObjective", "ModelDeployConfig"):
-        if request.get(key) is not None:
-            v2[key] = request[key]
-    if config.get("SecurityConfig") is not None:
-        v2["SecurityConfig"] = config["SecurityConfig"]
-    if config.get("DataSplitConfig") is not None:
-        v2["DataSplitConfig"] = config["DataSplitConfig"]
-    return v2
-
-
-def v2_request_to_v1(request: dict) -> dict:
-    request = copy.deepcopy(request)
-    tabular = (request.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}
-    target = tabular.get("TargetAttributeName")
-    weight = tabular.get("SampleWeightAttributeName")
-    channels = []
-    for channel in request.get("AutoMLJobInputDataConfig") or []:
-        v1_channel = {key: value for key, value in channel.items() if value is not None}
-        if target is not None:
-            v1_channel["TargetAttributeName"] = target
-        if weight is not None:
-            v1_channel["SampleWeightAttributeName"] = weight
-        channels.append(v1_channel)
-    config: dict[str, Any] = {}
-    if tabular.get("CompletionCriteria") is not None:
-        config["CompletionCriteria"] = tabular["CompletionCriteria"]
-    if request.get("SecurityConfig") is not None:
-        config["SecurityConfig"] = request["SecurityConfig"]
-    candidate_generation: dict[str, Any] = {}
-    if tabular.get("FeatureSpecificationS3Uri") is not None:
-        candidate_generation["FeatureSpecificationS3Uri"] = tabular["FeatureSpecificationS3Uri"]
-    algorithms = (tabular.get("CandidateGenerationConfig") or {}).get("AlgorithmsConfig")
-    if algorithms is not None:
-        candidate_generation["AlgorithmsConfig"] = algorithms
-    if candidate_generation:
-        config["CandidateGenerationConfig"] = candidate_generation
-    if request.get("DataSplitConfig") is not None:
-        config["DataSplitConfig"] = request["DataSplitConfig"]
-    if tabular.get("Mode") is not None:
-        config["Mode"] = tabular["Mode"]
-    v1: dict[str, Any] = {
-        "AutoMLJobName": request["AutoMLJobName"],
-        "InputDataConfig": channels,
-        "OutputDataConfig": request["OutputDataConfig"],
-    }
-    if config:
-        v1["AutoMLJobConfig"] = config
-    if tabular.get("ProblemType") is not None:
-        v1["ProblemType"] = tabular["ProblemType"]
-    if tabular.get("GenerateCandidateDefinitionsOnly") is not None:
-        v1["GenerateCandidateDefinitionsOnly"] = tabular["GenerateCandidateDefinitionsOnly"]
-    for key in ("RoleArn", "Tags", "AutoMLJobObjective", "ModelDeployConfig"):
-        if request.get(key) is not None:
-            v1[key] = request[key]
-    return v1
-
-
-def resolved_attributes_v2(resolved: dict) -> dict:
-    """ResolvedAttributes (V1 shape, as the engine reports it) -> AutoMLResolvedAttributes (V2)."""
-    v2: dict[str, Any] = {}
-    if resolved.get("AutoMLJobObjective") is not None:
-        v2["AutoMLJobObjective"] = resolved["AutoMLJobObjective"]
-    if resolved.get("CompletionCriteria") is not None:
-        v2["CompletionCriteria"] = resolved["CompletionCriteria"]
-    if resolved.get("ProblemType") is not None:
-        v2["AutoMLProblemTypeResolvedAttributes"] = {
-            "TabularResolvedAttributes": {"ProblemType": resolved["ProblemType"]}
-        }
-    return v2
-
-
 class AutoMLService:
     """SageMaker's AutoML operations over the store; training happens in worker processes."""
 
@@ -212,14 +100,14 @@ class AutoMLService:
         return self.store.get_candidate(job.name, job.best_candidate_name)
 
     @staticmethod
-    def _translate(error: job_spec.RequestValidationError) -> ValidationException:
+    def _translate(error: RequestValidationError) -> ValidationException:
         return ValidationException(str(error))
 
     def _create(self, operation: str, request: dict) -> dict:
         try:
             jobspec.require_tabular(request)
             spec = jobspec.job_spec_from_request(operation, request)
-        except job_spec.RequestValidationError as error:
+        except RequestValidationError as error:
             raise self._translate(error) from error
         self._check_local_uris(spec)
         self._check_algorithms_installed(spec, request)
@@ -254,12 +142,8 @@ class AutoMLService:
         fail the job minutes later."""
         reason = missing_torch_message(spec.algorithms)
         if reason:
-            parent = (
-                "AutoMLJobConfig.CandidateGenerationConfig"
-                if spec.api_version == 1
-                else "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig"
-            )
-            raise ValidationException(f"{parent}.AlgorithmsConfig[0].AutoMLAlgorithms: {reason}")
+            path = API_VERSIONS[spec.api_version].path("algorithms_config")
+            raise ValidationException(f"{path}[0].AutoMLAlgorithms: {reason}")
 
     def _check_local_uris(self, spec: jobspec.JobSpec) -> None:
         """Refuse a job whose URIs name an unsupported scheme or a file:// path outside the
@@ -268,16 +152,12 @@ class AutoMLService:
         from airflow_automl.local.storage import Storage, StorageAccessError
 
         storage = Storage(list(self.config.file_roots))
-        channels = "InputDataConfig" if spec.api_version == 1 else "AutoMLJobInputDataConfig"
+        version = API_VERSIONS[spec.api_version]
+        channels = version.path("channels")
         fields = [(f"{channels}[{i}].DataSource.S3DataSource.S3Uri", c.uri) for i, c in enumerate(spec.channels)]
         fields.append(("OutputDataConfig.S3OutputPath", spec.output_path))
         if spec.feature_specification_uri:
-            parent = (
-                "AutoMLJobConfig.CandidateGenerationConfig"
-                if spec.api_version == 1
-                else "AutoMLProblemTypeConfig.TabularJobConfig"
-            )
-            fields.append((f"{parent}.FeatureSpecificationS3Uri", spec.feature_specification_uri))
+            fields.append((version.path("feature_specification"), spec.feature_specification_uri))
         for field, uri in fields:
             try:
                 storage.check_uri(uri)
@@ -287,10 +167,10 @@ class AutoMLService:
     # -- operations --------------------------------------------------------------------------
 
     def create_auto_ml_job(self, request: dict) -> dict:
-        return self._create(job_spec.V1_OPERATION, request)
+        return self._create(V1.create_operation, request)
 
     def create_auto_ml_job_v2(self, request: dict) -> dict:
-        return self._create(job_spec.V2_OPERATION, request)
+        return self._create(V2.create_operation, request)
 
     def _describe_common(self, job: JobRecord) -> dict:
         return {
@@ -310,7 +190,7 @@ class AutoMLService:
 
     def describe_auto_ml_job(self, request: dict) -> dict:
         job = self._job(request["AutoMLJobName"])
-        v1 = job.request if job.api_version == 1 else v2_request_to_v1(job.request)
+        v1 = job.request if job.api_version == 1 else convert_request(job.request, V1)
         response = {key: value for key, value in v1.items() if key not in ("Tags", "AutoMLJobName")}
         response.setdefault("GenerateCandidateDefinitionsOnly", False)
         response.update(self._describe_common(job))
@@ -319,7 +199,7 @@ class AutoMLService:
 
     def describe_auto_ml_job_v2(self, request: dict) -> dict:
         job = self._job(request["AutoMLJobName"])
-        v2 = job.request if job.api_version == 2 else v1_request_to_v2(job.request)
+        v2 = job.request if job.api_version == 2 else convert_request(job.request, V2)
         response = {key: value for key, value in v2.items() if key not in ("Tags", "AutoMLJobName")}
         response["AutoMLProblemTypeConfigName"] = TABULAR_PROBLEM_TYPE_CONFIG_NAME
         response.update(self._describe_common(job))

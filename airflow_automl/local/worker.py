@@ -13,7 +13,6 @@ A worker never outlives the service: on Linux the kernel kills it when the servi
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib
 import logging
 import os
@@ -31,6 +30,8 @@ from typing import IO, Any
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.store import JobRecord, RunFenced, Store
+from airflow_automl.local.parentdeath import die_with_parent
+from airflow_automl.metrics import best_candidate
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,6 @@ _EXIT_GRACE_SECONDS = 10.0
 _SUPERVISOR_TICK_SECONDS = 0.5
 _PARENT_CHECK_SECONDS = 1.0
 _STOP_CHECK_SECONDS = 0.25
-_PR_SET_PDEATHSIG = 1
-# Exit code of a worker that found its parent gone.
-_ORPHANED_EXIT_CODE = 75
 
 
 def load_engine(reference: str) -> Callable[..., Any]:
@@ -56,16 +54,9 @@ def load_engine(reference: str) -> Callable[..., Any]:
 def choose_best_candidate(store: Store, job: JobRecord) -> str | None:
     """The candidate with the best objective value, for a job whose engine never named one
     (its worker was killed after a stop)."""
-    from airflow_automl.spec import metric_greater_is_better
-
     page = store.list_candidates(job.name, status_equals="Completed", limit=1000)
-    scored = [c for c in page.rows if (c.get("FinalAutoMLJobObjectiveMetric") or {}).get("Value") is not None]
-    if not scored:
-        return None
-    metric_name = scored[0]["FinalAutoMLJobObjectiveMetric"].get("MetricName")
-    greater = metric_greater_is_better(metric_name) if metric_name else True
-    best = (max if greater else min)(scored, key=lambda c: c["FinalAutoMLJobObjectiveMetric"]["Value"])
-    return best["CandidateName"]
+    best = best_candidate(page.rows)
+    return best["CandidateName"] if best is not None else None
 
 
 # -- the service side --------------------------------------------------------------------------
@@ -333,25 +324,6 @@ class StoreJobContext:
         return self._stop_requested
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            errno = ctypes.get_errno()
-            raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
-    # The parent may have died before prctl took effect.
-    if os.getppid() != parent_pid:
-        os._exit(_ORPHANED_EXIT_CODE)
-
-    def watch() -> None:
-        while True:
-            time.sleep(_PARENT_CHECK_SECONDS)
-            if os.getppid() != parent_pid:
-                os._exit(_ORPHANED_EXIT_CODE)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
     from airflow_automl.local.jobspec import JobSpec
 
@@ -432,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--account-id", default="123456789012")
     args = parser.parse_args(argv)
-    _die_with_parent(args.parent_pid)
+    die_with_parent(args.parent_pid, _PARENT_CHECK_SECONDS)
     # Training yields the CPU to the API, which must keep answering while a job trains.
     os.nice(10)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

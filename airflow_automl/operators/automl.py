@@ -14,7 +14,8 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from airflow.sdk.exceptions import TaskDeferralTimeout
 
-from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
+from airflow_automl.apiversions import API_VERSIONS, by_create_operation, CHANNEL_KEYS, PROBLEM_TYPE_CONFIG, TABULAR_CONFIG, V1, V2, ApiVersion
+from airflow_automl.hooks.automl import JOB_REFUSED_CODES, AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
 from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.naming import add_naming_macro, automl_job_name, incremented_job_name
 from airflow_automl.summary import FAILED_STATUSES, AutoMLJobView
@@ -23,10 +24,6 @@ from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, Au
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-V1_OPERATION = "CreateAutoMLJob"
-V2_OPERATION = "CreateAutoMLJobV2"
-_V2_ONLY_KEYS = frozenset({"AutoMLJobInputDataConfig", "AutoMLProblemTypeConfig", "DataSplitConfig", "AutoMLComputeConfig"})
-_V1_ONLY_KEYS = frozenset({"InputDataConfig", "ProblemType", "AutoMLJobConfig", "GenerateCandidateDefinitionsOnly"})
 ACTIONS_IF_JOB_EXISTS = ("reattach", "increment", "fail")
 # Tags the operator puts on every job it creates: how a retry recognises its own job.
 TAG_DAG_ID = "airflow:dag_id"
@@ -43,12 +40,12 @@ def detect_api_version(config: Mapping[str, Any], api_version: int | None) -> in
             raise AirflowFailException(f"api_version: must be 1 or 2, got {api_version!r}")
         return api_version
     keys = set(config)
-    if keys & _V2_ONLY_KEYS and keys & _V1_ONLY_KEYS:
+    if keys & V2.own_keys and keys & V1.own_keys:
         raise AirflowFailException(
-            f"config: mixes CreateAutoMLJob keys {sorted(keys & _V1_ONLY_KEYS)} with CreateAutoMLJobV2 keys "
-            f"{sorted(keys & _V2_ONLY_KEYS)}; use one API version"
+            f"config: mixes {V1.create_operation} keys {sorted(keys & V1.own_keys)} with {V2.create_operation} keys "
+            f"{sorted(keys & V2.own_keys)}; use one API version"
         )
-    return 1 if keys & _V1_ONLY_KEYS else 2
+    return 1 if keys & V1.own_keys else 2
 
 
 def _tag_value(value: str) -> str:
@@ -176,19 +173,18 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
 
     def build_request(self) -> tuple[str, dict[str, Any]]:
         """(operation, request): ``config`` with the convenience parameters merged in, coerced and validated."""
-        from airflow_automl.spec import RequestValidationError, coerce_request, validate_request
+        from airflow_automl.shapes import RequestValidationError, coerce_request
+        from airflow_automl.spec import validate_request
 
         if not isinstance(self.config, Mapping):
             raise AirflowFailException(f"config: must be a mapping (the API request), got {type(self.config).__name__}")
         if "AutoMLJobName" in self.config:
             raise AirflowFailException("config.AutoMLJobName: set the name with job_name, not in config")
         api_version = detect_api_version(self.config, int(self.api_version) if self.api_version else None)
-        operation = V1_OPERATION if api_version == 1 else V2_OPERATION
+        version = API_VERSIONS[api_version]
+        operation = version.create_operation
         request = copy.deepcopy(dict(self.config))
-        if api_version == 1:
-            self._merge_v1(request)
-        else:
-            self._merge_v2(request)
+        self._merge_parameters(request, version)
         user_tags = [{"Key": str(key), "Value": str(value)} for key, value in self.tags.items()]
         if user_tags:
             request["Tags"] = [t for t in request.get("Tags", []) if t["Key"] not in self.tags] + user_tags
@@ -199,17 +195,41 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             raise AirflowFailException(f"{operation} request is invalid: {error}") from error
         return operation, request
 
-    def _merge_common(self, request: dict[str, Any], completion: dict[str, Any]) -> None:
+    def _merge_parameters(self, request: dict[str, Any], version: ApiVersion) -> None:
+        """Write the convenience parameters where ``version`` keeps each setting (apiversions.SETTING_PATHS)."""
+        configs = request.get(PROBLEM_TYPE_CONFIG) or {}
+        # A V2 request for another problem type keeps its own config: the tabular parameters do not apply.
+        tabular = version is V1 or TABULAR_CONFIG in configs or not configs
+        if version is V2 and tabular:
+            _dig(request, PROBLEM_TYPE_CONFIG, TABULAR_CONFIG)
         if self.output_path is not None:
             _dig(request, "OutputDataConfig")["S3OutputPath"] = self.output_path
         if self.objective_metric is not None:
             _dig(request, "AutoMLJobObjective")["MetricName"] = self.objective_metric
         if self.role_arn is not None:
             request["RoleArn"] = self.role_arn
-        if self.max_runtime_seconds is not None:
-            completion["MaxAutoMLJobRuntimeInSeconds"] = self.max_runtime_seconds
-        if self.max_candidates is not None:
-            completion["MaxCandidates"] = self.max_candidates
+        channels = request.setdefault(version.path("channels"), [])
+        if self.input_uri is not None:
+            self._set_input_uri(channels, self.input_uri, v2=version is V2)
+        if not tabular:
+            return
+        completion = {
+            "MaxAutoMLJobRuntimeInSeconds": self.max_runtime_seconds,
+            "MaxCandidates": self.max_candidates,
+        }
+        for key, value in completion.items():
+            if value is not None:
+                _dig(request, *version.path("completion").split("."))[key] = value
+        settings = {"problem_type": self.problem_type, "mode": self.mode, "target": self.target_attribute}
+        for setting, value in settings.items():
+            if value is None:
+                continue
+            if setting in CHANNEL_KEYS and version is V1:
+                for channel in channels:  # V1 names the target on every channel
+                    channel[CHANNEL_KEYS[setting]] = value
+            else:
+                *parents, last = version.path(setting).split(".")
+                _dig(request, *parents)[last] = value
 
     @staticmethod
     def _set_input_uri(channels: list[dict[str, Any]], uri: str, v2: bool) -> None:
@@ -220,45 +240,6 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         source = _dig(training, "DataSource", "S3DataSource")
         source.setdefault("S3DataType", "S3Prefix")
         source["S3Uri"] = uri
-
-    def _merge_v1(self, request: dict[str, Any]) -> None:
-        job_config = request.get("AutoMLJobConfig") or {}
-        completion = job_config.get("CompletionCriteria") or {}
-        self._merge_common(request, completion)
-        channels = request.setdefault("InputDataConfig", [])
-        if self.input_uri is not None:
-            self._set_input_uri(channels, self.input_uri, v2=False)
-        if self.target_attribute is not None:
-            for channel in channels:
-                channel["TargetAttributeName"] = self.target_attribute
-        if self.problem_type is not None:
-            request["ProblemType"] = self.problem_type
-        if self.mode is not None:
-            job_config["Mode"] = self.mode
-        if completion:
-            job_config["CompletionCriteria"] = completion
-        if job_config:
-            request["AutoMLJobConfig"] = job_config
-
-    def _merge_v2(self, request: dict[str, Any]) -> None:
-        tabular = _dig(request, "AutoMLProblemTypeConfig", "TabularJobConfig") if self._wants_tabular(request) else {}
-        completion = tabular.get("CompletionCriteria") or {}
-        self._merge_common(request, completion)
-        channels = request.setdefault("AutoMLJobInputDataConfig", [])
-        if self.input_uri is not None:
-            self._set_input_uri(channels, self.input_uri, v2=True)
-        if self.target_attribute is not None:
-            tabular["TargetAttributeName"] = self.target_attribute
-        if self.problem_type is not None:
-            tabular["ProblemType"] = self.problem_type
-        if self.mode is not None:
-            tabular["Mode"] = self.mode
-        if completion:
-            tabular["CompletionCriteria"] = completion
-
-    def _wants_tabular(self, request: dict[str, Any]) -> bool:
-        configured = request.get("AutoMLProblemTypeConfig") or {}
-        return "TabularJobConfig" in configured or not configured
 
     # --- submit or reattach ---------------------------------------------------------------
 
@@ -325,7 +306,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         if not self.job_name:
             self.job_name = automl_job_name(self.task_id, context)
         operation, request = self.build_request()
-        api_version = 1 if operation == V1_OPERATION else 2
+        api_version = by_create_operation(operation).number
         existing = self.submit_or_reattach(context, request, api_version)
         name = self._submitted_job_name
         AutoMLJobLink.persist(context, name, self.hook.conn_region_name, self.hook.endpoint_url)
@@ -360,7 +341,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             try:
                 view = self.hook.describe_job(name, api_version)
             except AutoMLApiError as error:
-                if error.code in ("ResourceNotFound", "ResourceNotFoundException", "ValidationException"):
+                if error.code in JOB_REFUSED_CODES:
                     raise
                 self.log.warning("Polling AutoML job %s failed, will poll again: %s", name, error)
             else:

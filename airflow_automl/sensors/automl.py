@@ -12,7 +12,8 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_automl.hooks.automl import AutoMLHook, metric_greater_is_better
+from airflow_automl.hooks.automl import AutoMLHook
+from airflow_automl.metrics import greater_is_better
 from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.naming import add_naming_macro
 from airflow_automl.summary import AutoMLJobView
@@ -109,7 +110,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
                     f"AutoML job {view.job_name}: best candidate {view.best_candidate_name} has no "
                     f"objective value to compare with metric_threshold={threshold}"
                 )
-            greater = metric_greater_is_better(metric, view.best_metric.get("Type"))
+            greater = greater_is_better(metric, view.best_metric.get("Type"))
             if (value < threshold) if greater else (value > threshold):
                 direction = "higher" if greater else "lower"
                 raise AirflowFailException(

@@ -156,8 +156,5 @@ class AutoMLJobTrigger(BaseTrigger):
             return
         hook = self.hook
         async with await hook.get_async_conn() as client:
-            view = await hook.async_describe_job(client, self.job_name, self.api_version)
-            if view.is_terminal or view.status == "Stopping":
-                return
-            await hook.async_stop_job(client, self.job_name)
-            self.log.info("Stopped AutoML job %s because its task was killed", self.job_name)
+            if await hook.async_stop_job(client, self.job_name, self.api_version):
+                self.log.info("Stopped AutoML job %s because its task was killed", self.job_name)

@@ -42,19 +42,18 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from botocore.exceptions import BotoCoreError
 
+from airflow_automl.apiversions import API_VERSIONS
 from airflow_automl.hooks.automl import (
+    JOB_REFUSED_CODES,
     AutoMLApiError,
     AutoMLHook,
     RetryPolicy,
     async_call_with_retries,
     is_retryable,
 )
-from airflow_automl.summary import TERMINAL_STATUSES, AutoMLJobView
+from airflow_automl.summary import TERMINAL_STATUSES, AutoMLJobView, progress_line
 
 log = logging.getLogger(__name__)
-
-# Errors that mean "this job cannot be waited for", as opposed to "try again later".
-JOB_REFUSED_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException", "ValidationException"})
 
 
 @dataclass(frozen=True)
@@ -93,10 +92,7 @@ class JobProgress:
     secondary_status: str | None
 
     def describe_progress(self) -> str:
-        line = f"AutoML job {self.job_name}: {self.status}"
-        if self.secondary_status:
-            line += f" / {self.secondary_status}"
-        return line
+        return progress_line(self.job_name, self.status, self.secondary_status)
 
 
 @dataclass(frozen=True)
@@ -350,17 +346,19 @@ class SharedJobPoller:
             "LastModifiedTimeAfter": datetime.fromtimestamp(self._listed_since, tz=timezone.utc),
             "SortBy": "CreationTime",
             "SortOrder": "Ascending",
-            "MaxResults": self.settings.list_page_size,
+            "PaginationConfig": {"PageSize": self.settings.list_page_size},
         }
-        summaries: list[dict[str, Any]] = []
-        try:
-            while True:
-                page = await self._call("list_auto_ml_jobs", params)
+
+        async def listing() -> list[dict[str, Any]]:
+            # A walk that fails part-way is retried whole, like the hook's listings.
+            summaries: list[dict[str, Any]] = []
+            async for page in self._client.get_paginator("list_auto_ml_jobs").paginate(**params):
+                self.list_calls += 1
                 summaries.extend(page.get("AutoMLJobSummaries", []))
-                token = page.get("NextToken")
-                if not token:
-                    break
-                params["NextToken"] = token
+            return summaries
+
+        try:
+            summaries = await async_call_with_retries("list_auto_ml_jobs", listing, self.settings.retry_policy, log)
         except (AutoMLApiError, BotoCoreError) as error:
             self.last_error = error
             if isinstance(error, AutoMLApiError) and not _transient(error):
@@ -389,14 +387,11 @@ class SharedJobPoller:
                 self._progress(key, summary["AutoMLJobName"], status, summary.get("AutoMLJobSecondaryStatus"))
         return True
 
-    async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def _describe_call(self, operation: str, name: str) -> dict[str, Any]:
         method = getattr(self._client, operation)
-        if operation == "list_auto_ml_jobs":
-            self.list_calls += 1
-        else:
-            self.describe_calls += 1
+        self.describe_calls += 1
         return await async_call_with_retries(
-            operation, lambda: method(**params), self.settings.retry_policy, log
+            operation, lambda: method(AutoMLJobName=name), self.settings.retry_policy, log
         )
 
     # -- describes -------------------------------------------------------------------------------
@@ -433,9 +428,9 @@ class SharedJobPoller:
             return  # delivered or cancelled while queued
         for version in sorted({watch.api_version for watch in watches}):
             name = next(watch.job_name for watch in watches if watch.api_version == version)
-            operation = "describe_auto_ml_job_v2" if version == 2 else "describe_auto_ml_job"
+            operation = API_VERSIONS[version].describe_method
             try:
-                response = await self._call(operation, {"AutoMLJobName": name})
+                response = await self._describe_call(operation, name)
             except (AutoMLApiError, BotoCoreError) as error:
                 if isinstance(error, AutoMLApiError) and error.code in JOB_REFUSED_CODES:
                     self._describe_failures = 0

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.model import Shape
 from hypothesis import strategies as st
 
-from airflow_automl.spec import compile_pattern
+from airflow_automl.shapes import compile_pattern
 
 _MAX_DEPTH = 6
 _MAX_ITEMS = 3

@@ -162,7 +162,7 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
         operations = requests.get(f"{service.endpoint_url}/health", timeout=10).json()["operations"]
     finally:
         service.stop()
-    from airflow_automl.spec import sagemaker_model
+    from airflow_automl.shapes import sagemaker_model
 
     model = sagemaker_model()
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_automl import spec
+from airflow_automl import shapes, spec
 from airflow_automl.local import jobspec
-from airflow_automl.spec import RequestValidationError
+from airflow_automl.shapes import RequestValidationError
 
 V1 = "CreateAutoMLJob"
 V2 = "CreateAutoMLJobV2"
@@ -188,8 +188,8 @@ def test_job_name_must_match_the_whole_pattern():
 
 
 def test_job_name_pattern_constant_comes_from_botocore():
-    assert spec.JOB_NAME_PATTERN == "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}"
-    assert re.fullmatch(spec.JOB_NAME_PATTERN, "churn-2024-01")
+    assert shapes.JOB_NAME_PATTERN == "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}"
+    assert re.fullmatch(shapes.JOB_NAME_PATTERN, "churn-2024-01")
 
 
 def test_job_name_max_length():
@@ -338,20 +338,20 @@ def test_union_needs_exactly_one_member():
 
 
 def test_every_pattern_in_the_model_compiles():
-    model = spec.sagemaker_model()
+    model = shapes.sagemaker_model()
     patterns = {model.shape_for(name).metadata.get("pattern") for name in model.shape_names} - {None}
     assert len(patterns) > 100
     for pattern in patterns:
-        spec.compile_pattern(pattern)
+        shapes.compile_pattern(pattern)
 
 
 def test_java_pattern_translation():
-    astral = spec.compile_pattern(r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*")
+    astral = shapes.compile_pattern(r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*")
     assert astral.fullmatch("db\U0001F600\t") and not astral.fullmatch("a\x01")
-    lambda_arn = spec.compile_pattern(r"arn:[\p{Alnum}\-]+:lambda:[\p{Alnum}\-]+:[0-9]{12}:function:.*")
+    lambda_arn = shapes.compile_pattern(r"arn:[\p{Alnum}\-]+:lambda:[\p{Alnum}\-]+:[0-9]{12}:function:.*")
     assert lambda_arn.fullmatch("arn:aws:lambda:us-east-1:123456789012:function:f")
     assert not lambda_arn.fullmatch("arn:aws:lambda:us_east:123456789012:function:f")
-    bounded = spec.compile_pattern(r"([\p{L}\p{Z}\p{N}_.:\/=+\-@]*)${1,128}")
+    bounded = shapes.compile_pattern(r"([\p{L}\p{Z}\p{N}_.:\/=+\-@]*)${1,128}")
     assert bounded.fullmatch("key 1") and not bounded.fullmatch("key*")
 
 
@@ -623,29 +623,8 @@ def test_tag_keys_are_unique():
 
 # ------------------------------------------------------------------ constants
 
-def test_metric_direction():
-    for metric in ("AUC", "F1", "F1macro", "Accuracy", "BalancedAccuracy", "R2", "Recall", "RecallMacro",
-                   "Precision", "PrecisionMacro"):
-        assert spec.metric_greater_is_better(metric), metric
-    for metric in ("MSE", "RMSE", "MAE", "MAPE", "MASE", "WAPE", "AverageWeightedQuantileLoss", "LogLoss"):
-        assert not spec.metric_greater_is_better(metric), metric
-    with pytest.raises(ValueError, match="Kappa"):
-        spec.metric_greater_is_better("Kappa")
-    for metric in spec.sagemaker_model().shape_for("AutoMLMetricExtendedEnum").enum:
-        spec.metric_greater_is_better(metric)  # every metric a candidate may report has a direction
-
-
-def test_metric_constants_agree_with_botocore():
-    model = spec.sagemaker_model()
-    botocore_metrics = set(model.shape_for("AutoMLMetricEnum").enum)
-    for problem_type, metrics in spec.TABULAR_METRICS.items():
-        assert set(metrics) <= botocore_metrics
-        assert spec.DEFAULT_METRIC[problem_type] in metrics
-        for metric in metrics:
-            spec.metric_greater_is_better(metric)
-    assert set(spec.TABULAR_METRICS) == set(model.shape_for("ProblemType").enum)
-    assert spec.DEFAULT_METRIC == {"Regression": "MSE", "BinaryClassification": "F1",
-                                   "MulticlassClassification": "Accuracy"}
+def test_algorithm_constants_agree_with_botocore():
+    model = shapes.sagemaker_model()
     algorithms = set(model.shape_for("AutoMLAlgorithm").enum)
     assert set(spec.ENSEMBLING_ALGORITHMS) | set(spec.HPO_ALGORITHMS) | set(spec.TIME_SERIES_ALGORITHMS) == algorithms
 
@@ -663,7 +642,7 @@ def test_coerce_converts_rendered_strings_by_shape():
     request["GenerateCandidateDefinitionsOnly"] = "false"
     request["ModelDeployConfig"] = {"AutoGenerateEndpointName": "true"}
     original = copy.deepcopy(request)
-    coerced = spec.coerce_request(V1, request)
+    coerced = shapes.coerce_request(V1, request)
     assert request == original, "the input must not be changed"
     config = coerced["AutoMLJobConfig"]
     assert config["CompletionCriteria"] == {"MaxCandidates": 30, "MaxAutoMLJobRuntimeInSeconds": 600,
@@ -681,7 +660,7 @@ def test_coerce_leaves_strings_at_string_shapes_and_unknown_members():
     tabular_v2(request)["TargetAttributeName"] = "42"
     request["Tags"] = [{"Key": "count", "Value": "true"}]
     request["Unknown"] = "5"
-    coerced = spec.coerce_request(V2, request)
+    coerced = shapes.coerce_request(V2, request)
     assert tabular_v2(coerced)["TargetAttributeName"] == "42"
     assert coerced["Tags"] == [{"Key": "count", "Value": "true"}]
     assert coerced["Unknown"] == "5"
@@ -691,7 +670,7 @@ def test_coerce_v2_nested_numbers():
     request = minimal_v2()
     tabular_v2(request)["CompletionCriteria"] = {"MaxCandidates": "3"}
     request["DataSplitConfig"] = {"ValidationFraction": "0.3"}
-    coerced = spec.coerce_request(V2, request)
+    coerced = shapes.coerce_request(V2, request)
     assert tabular_v2(coerced)["CompletionCriteria"]["MaxCandidates"] == 3
     assert coerced["DataSplitConfig"]["ValidationFraction"] == 0.3
 
@@ -710,7 +689,7 @@ def test_coerce_rejects_unparseable_values(path, value, expected):
         target = target.setdefault(step, {})
     target[path[-1]] = value
     with pytest.raises(RequestValidationError) as caught:
-        spec.coerce_request(V1, request)
+        shapes.coerce_request(V1, request)
     assert caught.value.field == ".".join(path)
     assert expected in caught.value.rule
 
@@ -790,11 +769,11 @@ def test_job_spec_from_request_validates():
 # ------------------------------------------------------------------ properties
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.from_regex(spec.JOB_NAME_PATTERN, fullmatch=True), st.text(max_size=40)))
+@given(st.one_of(st.from_regex(shapes.JOB_NAME_PATTERN, fullmatch=True), st.text(max_size=40)))
 def test_job_name_accepted_exactly_when_pattern_and_length_allow(name):
     request = minimal_v1()
     request["AutoMLJobName"] = name
-    allowed = re.fullmatch(spec.JOB_NAME_PATTERN, name) is not None and 1 <= len(name) <= 32
+    allowed = re.fullmatch(shapes.JOB_NAME_PATTERN, name) is not None and 1 <= len(name) <= 32
     if allowed:
         spec.validate_request(V1, request)
     else:
@@ -808,7 +787,7 @@ def test_coerced_numbers_equal_their_rendered_text_and_are_then_judged(candidate
     request = minimal_v1()
     request["AutoMLJobConfig"] = {"CompletionCriteria": {"MaxCandidates": str(candidates)},
                                   "DataSplitConfig": {"ValidationFraction": str(fraction)}}
-    coerced = spec.coerce_request(V1, request)
+    coerced = shapes.coerce_request(V1, request)
     assert coerced["AutoMLJobConfig"]["CompletionCriteria"]["MaxCandidates"] == candidates
     assert coerced["AutoMLJobConfig"]["DataSplitConfig"]["ValidationFraction"] == fraction
     valid = 1 <= candidates <= 750 and 0 < fraction < 1

@@ -17,6 +17,7 @@ from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
     from airflow_automl.local.engine.data import Dataset
 
 __all__ = ["JobContext", "JobFailed", "JobOutcome", "run_job"]
@@ -29,7 +30,7 @@ DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
 DEFAULT_MAX_JOB_RUNTIME = 2592000
 
 
-def run_job(spec, ctx: JobContext) -> JobOutcome:
+def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     """Run one AutoML job to its end. Raises JobFailed(reason) for bad input."""
     from airflow_automl.local.storage import StorageAccessError
 
@@ -40,7 +41,7 @@ def run_job(spec, ctx: JobContext) -> JobOutcome:
         raise JobFailed(f"Cannot write the job's output under OutputDataConfig.S3OutputPath {spec.output_path}: {error}") from error
 
 
-def _run(spec, ctx: JobContext) -> JobOutcome:
+def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     # Imported here so the exchange types above load without pandas and scikit-learn.
     from airflow_automl.local.engine.data import load_dataset
     from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
@@ -87,7 +88,7 @@ def _run(spec, ctx: JobContext) -> JobOutcome:
     return run_tuning(spec, ctx, dataset, objective, deadline)
 
 
-def _write_analysis(spec, ctx: JobContext, dataset: Dataset, mode: str, objective: str) -> JobOutcome | None:
+def _write_analysis(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str, objective: str) -> JobOutcome | None:
     """The data exploration report and the candidate definitions (JSON and notebook), written
     for every job; a GenerateCandidateDefinitionsOnly job ends here."""
     import json
@@ -118,8 +119,8 @@ def _write_analysis(spec, ctx: JobContext, dataset: Dataset, mode: str, objectiv
     return None
 
 
-def resolve_objective(spec, problem_type: str) -> str:
-    from airflow_automl.local.engine.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
+def resolve_objective(spec: JobSpec, problem_type: str) -> str:
+    from airflow_automl.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 
     metric = spec.metric_name or DEFAULT_OBJECTIVE[problem_type]
     if metric not in OBJECTIVES[problem_type]:
@@ -131,7 +132,7 @@ def resolve_objective(spec, problem_type: str) -> str:
     return metric
 
 
-def resolve_mode(spec, dataset: Dataset) -> str:
+def resolve_mode(spec: JobSpec, dataset: Dataset) -> str:
     if spec.mode != "AUTO":
         return spec.mode
     if dataset.sample_weight is not None:

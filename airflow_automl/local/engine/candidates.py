@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from airflow_automl.local.engine.metrics import candidate_metrics, objective_type
+from airflow_automl.local.engine.metrics import candidate_metrics
+from airflow_automl.metrics import objective_type
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -27,7 +32,7 @@ class Placement:
     account_id: str = DEFAULT_ACCOUNT_ID
 
     @classmethod
-    def for_job(cls, spec, ctx) -> "Placement":
+    def for_job(cls, spec: JobSpec, ctx) -> "Placement":
         return cls(
             job_name=spec.name,
             output_prefix=f"{spec.output_path.rstrip('/')}/{spec.name}",

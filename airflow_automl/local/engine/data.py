@@ -10,14 +10,18 @@ import json
 import zlib
 from dataclasses import dataclass
 from posixpath import basename
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from airflow_automl.local.engine.job import JobFailed
-from airflow_automl.local.engine.metrics import BINARY, MULTICLASS, REGRESSION
 from airflow_automl.local.storage import Storage, StorageAccessError
+from airflow_automl.metrics import BINARY, MULTICLASS, REGRESSION
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
 
 MIN_TRAINING_ROWS = 500
 PARQUET_CONTENT_TYPE = "x-application/vnd.amazon+parquet"
@@ -89,7 +93,7 @@ def load_channel(storage: Storage, channel) -> ChannelData:
     return ChannelData(pd.concat(frames, ignore_index=True), uris, total)
 
 
-def load_dataset(storage: Storage, spec) -> Dataset:
+def load_dataset(storage: Storage, spec: JobSpec) -> Dataset:
     """Training and validation frames for the job, with the problem type resolved."""
     training = [c for c in spec.channels if c.channel_type == "training"]
     validation = [c for c in spec.channels if c.channel_type == "validation"]

@@ -5,15 +5,20 @@ job; with GenerateCandidateDefinitionsOnly the job ends there."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE, objective_type
+from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
+from airflow_automl.metrics import objective_type
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
 
 DEFINITIONS_PATH = "candidate-definitions/candidate-definitions.json"
 NOTEBOOK_PATH = "candidate-definitions/SageMakerAutopilotCandidateDefinitionNotebook.ipynb"
 
 
-def candidate_definitions(spec, dataset: Dataset, mode: str, objective: str) -> list[dict]:
+def candidate_definitions(spec: JobSpec, dataset: Dataset, mode: str, objective: str) -> list[dict]:
     common = {"ProblemType": dataset.problem_type, "Objective": {"MetricName": objective, "Type": objective_type(objective)}}
     if mode == "ENSEMBLING":
         from airflow_automl.local.engine.ensembling import ALGORITHM_MODELS, hyperparameters_for, select_algorithms
@@ -66,7 +71,7 @@ def candidate_definitions(spec, dataset: Dataset, mode: str, objective: str) -> 
     ]
 
 
-def definitions_notebook(spec, dataset: Dataset, mode: str, objective: str, definitions: list[dict]) -> str:
+def definitions_notebook(spec: JobSpec, dataset: Dataset, mode: str, objective: str, definitions: list[dict]) -> str:
     """An nbformat 4 notebook: the data, each definition, and code that trains them."""
     cells = [
         _markdown(

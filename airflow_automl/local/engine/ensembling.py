@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,14 +25,11 @@ from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
-from airflow_automl.local.engine.metrics import (
-    AUTOGLUON_METRIC,
-    AUTOGLUON_PROBLEM_TYPE,
-    REGRESSION,
-    compute_metrics,
-    greater_is_better,
-    is_better,
-)
+from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE, compute_metrics
+from airflow_automl.metrics import REGRESSION, greater_is_better, is_better
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +102,7 @@ class _Progress:
     limit_reached: bool = False
 
 
-def run_ensembling(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
+def run_ensembling(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
     algorithms = select_algorithms(tuple(spec.algorithms))
     ag_problem_type = AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]
     hyperparameters = hyperparameters_for(algorithms)

@@ -1,27 +1,16 @@
-"""Autopilot's tabular objective metrics: names, directions, defaults, their AutoGluon names,
-and their values computed with scikit-learn on validation predictions."""
+"""The engine's side of the objective metrics: their AutoGluon names, the extra metrics a
+candidate reports, and their values computed with scikit-learn on validation predictions.
+Names per problem type, defaults and directions live in airflow_automl.metrics."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn import metrics as skm
 
-REGRESSION = "Regression"
-BINARY = "BinaryClassification"
-MULTICLASS = "MulticlassClassification"
-
-# The reference's lists of objective metrics per tabular problem type, and its defaults.
-OBJECTIVES: dict[str, tuple[str, ...]] = {
-    REGRESSION: ("MAE", "MSE", "R2", "RMSE"),
-    BINARY: ("Accuracy", "AUC", "BalancedAccuracy", "F1", "Precision", "Recall"),
-    MULTICLASS: ("Accuracy", "BalancedAccuracy", "F1macro", "PrecisionMacro", "RecallMacro"),
-}
-DEFAULT_OBJECTIVE = {REGRESSION: "MSE", BINARY: "F1", MULTICLASS: "Accuracy"}
+from airflow_automl.metrics import BINARY, MULTICLASS, OBJECTIVES, REGRESSION
 
 # Extra metrics SageMaker reports in CandidateMetrics besides the objective ones.
 EXTRA_METRICS = {REGRESSION: (), BINARY: ("LogLoss",), MULTICLASS: ("LogLoss",)}
-
-LOWER_IS_BETTER = frozenset({"MAE", "MSE", "RMSE", "LogLoss", "MAPE", "MASE", "WAPE", "AverageWeightedQuantileLoss"})
 
 AUTOGLUON_METRIC = {
     "Accuracy": "accuracy",
@@ -40,21 +29,6 @@ AUTOGLUON_METRIC = {
 }
 
 AUTOGLUON_PROBLEM_TYPE = {REGRESSION: "regression", BINARY: "binary", MULTICLASS: "multiclass"}
-
-
-def greater_is_better(metric_name: str) -> bool:
-    return metric_name not in LOWER_IS_BETTER
-
-
-def objective_type(metric_name: str) -> str:
-    """FinalAutoMLJobObjectiveMetric.Type."""
-    return "Maximize" if greater_is_better(metric_name) else "Minimize"
-
-
-def is_better(metric_name: str, value: float, than: float | None) -> bool:
-    if than is None:
-        return True
-    return value > than if greater_is_better(metric_name) else value < than
 
 
 def metric_names(problem_type: str) -> tuple[str, ...]:

@@ -5,7 +5,6 @@ validation data) and model insights (metrics, confusion matrix / ROC, or residua
 from __future__ import annotations
 
 import base64
-import html
 import io
 import logging
 import time
@@ -22,7 +21,9 @@ import pandas as pd  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
 from airflow_automl.local.engine.data import Dataset  # noqa: E402
-from airflow_automl.local.engine.metrics import BINARY, REGRESSION, compute_metrics, greater_is_better  # noqa: E402
+from airflow_automl.local.engine.metrics import compute_metrics  # noqa: E402
+from airflow_automl.local.templating import HTML  # noqa: E402
+from airflow_automl.metrics import BINARY, REGRESSION, greater_is_better  # noqa: E402
 
 DATA_EXPLORATION_PATH = "documentation/data-exploration/DataExplorationReport.html"
 EXPLAINABILITY_PATH = "documentation/explainability/{candidate}/explainability_report.html"
@@ -98,16 +99,16 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
         described = values.describe() if numeric else None
         rows.append(
             [
-                html.escape(str(column)),  # a column name is user data: the table is built unescaped
+                str(column),
                 "numeric" if numeric else str(values.dtype),
                 f"{values.isna().mean():.1%}",
                 values.nunique(),
                 *([_number(described["mean"]), _number(described["std"]), _number(described["min"]), _number(described["max"])] if numeric else ["", "", "", ""]),
-                html.escape(", ".join(map(str, values.dropna().astype(str).unique()[:3]))),
+                ", ".join(map(str, values.dropna().astype(str).unique()[:3])),
             ]
         )
     sections.append(
-        _section("Columns", _table(["Column", "Type", "Missing", "Distinct", "Mean", "Std", "Min", "Max", "Examples"], rows, escape=False))
+        _section("Columns", _table(["Column", "Type", "Missing", "Distinct", "Mean", "Std", "Min", "Max", "Examples"], rows))
     )
 
     missing = frame[dataset.feature_columns].isna().mean().sort_values(ascending=False)
@@ -189,7 +190,7 @@ def explainability_report(candidate_name: str, objective: str, importance: pd.Se
     return _page(
         f"Explainability: {candidate_name}",
         [
-            _section("Feature importance", f"<p class='note'>{html.escape(note)}</p>" + _image(fig)),
+            _section("Feature importance", _image(fig), note=note),
             _section("All features", _table(["Feature", f"Importance ({objective})"], rows)),
         ],
     )
@@ -265,27 +266,32 @@ def model_insights_report(candidate_name: str, problem_type: str, objective: str
 # ---- HTML -------------------------------------------------------------------------------
 
 
-def _page(title: str, sections: list[str]) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>"
-    )
+@dataclass(frozen=True)
+class _Table:
+    header: list[str]
+    rows: list[list[tuple[str, bool]]]  # (text, numeric) per cell
 
 
-def _section(title: str, body: str) -> str:
-    return f"<section><h2>{html.escape(title)}</h2>{body}</section>"
+@dataclass(frozen=True)
+class _Section:
+    title: str
+    content: _Table | str  # a table, or an image's data: URI
+    note: str | None = None
 
 
-def _table(header: list[str], rows: list[list], escape: bool = True) -> str:
-    def cell(value):
-        text = html.escape(str(value)) if escape else str(value)
-        css = " class='num'" if isinstance(value, (int, float, np.number)) or _looks_numeric(value) else ""
-        return f"<td{css}>{text}</td>"
+def _page(title: str, sections: list[_Section]) -> str:
+    return _REPORT.render(title=title, sections=sections, style=_STYLE)
 
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+def _section(title: str, content: _Table | str, note: str | None = None) -> _Section:
+    return _Section(title, content, note)
+
+
+def _table(header: list[str], rows: list[list]) -> _Table:
+    def cell(value) -> tuple[str, bool]:
+        return str(value), isinstance(value, (int, float, np.number)) or _looks_numeric(value)
+
+    return _Table(header, [[cell(value) for value in row] for row in rows])
 
 
 def _looks_numeric(value) -> bool:
@@ -297,12 +303,27 @@ def _looks_numeric(value) -> bool:
 
 
 def _image(fig) -> str:
+    """The figure as a PNG data: URI."""
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f"<img alt='' src='data:image/png;base64,{encoded}'>"
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+# The style sheet is ours, not data: |safe keeps its quotes and ">" as they are.
+_REPORT = HTML.from_string(
+    """<!doctype html><html><head><meta charset='utf-8'><title>{{ title }}</title><style>{{ style|safe }}</style></head>
+<body><h1>{{ title }}</h1>
+{%- for section in sections %}<section><h2>{{ section.title }}</h2>
+{%- if section.note %}<p class='note'>{{ section.note }}</p>{% endif %}
+{%- if section.content is string %}<img alt='' src='{{ section.content }}'>
+{%- else %}<table><thead><tr>{% for name in section.content.header %}<th>{{ name }}</th>{% endfor %}</tr></thead><tbody>
+{%- for row in section.content.rows %}<tr>{% for text, numeric in row %}<td{% if numeric %} class='num'{% endif %}>{{ text }}</td>{% endfor %}</tr>{% endfor -%}
+</tbody></table>{% endif %}</section>
+{%- endfor %}</body></html>
+"""
+)
 
 
 def _number(value) -> str:

@@ -4,18 +4,16 @@ so MaxRuntimePerTrainingJobInSeconds and the job's deadline can end it; each tri
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import multiprocessing
 import os
 import pickle
-import signal
-import sys
 import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
@@ -39,7 +37,12 @@ from airflow_automl.local.engine.candidates import (
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
-from airflow_automl.local.engine.metrics import REGRESSION, compute_metrics, greater_is_better, is_better
+from airflow_automl.local.engine.metrics import compute_metrics
+from airflow_automl.local.parentdeath import kill_with_parent
+from airflow_automl.metrics import REGRESSION, greater_is_better, is_better
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,6 @@ SKLEARN_DIR = "sklearn"
 _CHILDREN = multiprocessing.get_context("forkserver")
 _CHILDREN.set_forkserver_preload(["airflow_automl.local.engine.tuning"])
 _POLL_SECONDS = 0.2
-_PR_SET_PDEATHSIG = 1
 
 
 class TabularModel:
@@ -231,7 +233,7 @@ class Trial:
     candidate: dict | None = None
 
 
-def run_tuning(spec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
+def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
     algorithms = list(dict.fromkeys(spec.algorithms)) or list(HPO_ALGORITHMS)
     unknown = [a for a in algorithms if a not in HPO_ALGORITHMS]
     if unknown:
@@ -335,16 +337,11 @@ class TrialData:
     problem_type: str
 
 
-def _die_with_parent() -> None:
-    """A trial never outlives its job: the fork server exits with the job's process, and the
-    kernel then kills the trial (Linux; elsewhere a trial ends at its own pace)."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
 def _child_fit(connection, pipeline: Pipeline, data: TrialData) -> None:
     """Fits and scores in the child, so the job's process never runs the estimators itself."""
-    _die_with_parent()
+    # A trial never outlives its job: the fork server exits with the job's process, and the
+    # kernel then kills the trial (Linux; elsewhere a trial ends at its own pace).
+    kill_with_parent()
     try:
         pipeline.fit(data.x_train, data.y_train)
         model = TabularModel(pipeline, data.features, data.classes)
