@@ -2,9 +2,13 @@
 
 POST / with ``X-Amz-Target: SageMaker.<Operation>`` and a JSON body. The body is validated
 against the operation's input shape (and the reference's rules, in airflow_automl.spec),
-dispatched to the AutoMLService method named after the operation, and the result serialized
+dispatched to the SageMakerService method named after the operation, and the result serialized
 by the output shape: only the shape's members, no nulls, timestamps as epoch seconds.
 Errors answer HTTP 400 with ``{"__type": code, "message": text}``, as botocore expects.
+SageMaker Runtime's InvokeEndpoint (rest-json) is served at /endpoints/<name>/invocations.
+
+This module alone speaks HTTP: status codes, content types and error shapes. The operations
+raise the errors of errors.py, and the tables below say how each is answered.
 """
 
 from __future__ import annotations
@@ -31,17 +35,21 @@ from starlette.concurrency import run_in_threadpool
 from airflow_automl import shapes
 from airflow_automl import spec as job_spec
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.endpoints import (
-    ENDPOINT_RESTART_FAILURE_REASON,
-    MAX_PAYLOAD_BYTES,
-    VARIANT_NAME,
+from airflow_automl.local.errors import (
     InvocationError,
-    payload_too_large,
+    ModelError,
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ServiceError,
+    ValidationError,
+    ValidationException,
 )
-from airflow_automl.local.service import AutoMLService, ServiceError
+from airflow_automl.local.operations.endpoints import MAX_PAYLOAD_BYTES, VARIANT_NAME, payload_too_large
+from airflow_automl.local.service import SageMakerService
 from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
-from airflow_automl.local.store import Store
-from airflow_automl.local.worker import RESTART_FAILURE_REASON, Supervisor
+from airflow_automl.local.store import InvalidPageToken, Store
+from airflow_automl.local.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,22 @@ ACCEPTED_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-
 MAX_BODY_BYTES = 4 * 1024 * 1024
 READ_ONLY_PREFIXES = ("Describe", "List")
 TARGET_PREFIX = shapes.sagemaker_model().metadata["targetPrefix"]
+
+# The SageMaker API's error code for each error an operation raises; all answer HTTP 400.
+SAGEMAKER_ERROR_CODES: dict[type[Exception], str] = {
+    ValidationException: "ValidationException",
+    ResourceNotFound: "ResourceNotFound",
+    ResourceInUse: "ResourceInUse",
+    ResourceLimitExceeded: "ResourceLimitExceeded",
+    # A NextToken the store cannot continue from is a bad request member, whichever list it is.
+    InvalidPageToken: "ValidationException",
+}
+# SageMaker Runtime's error code and HTTP status for each InvokeEndpoint error.
+RUNTIME_ERRORS: dict[type[InvocationError], tuple[str, int]] = {
+    ValidationError: ("ValidationError", 400),
+    # A model that refused or failed the request: its own status travels as OriginalStatusCode.
+    ModelError: ("ModelError", 424),
+}
 
 
 def snake_case(operation: str) -> str:
@@ -64,6 +88,17 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
         media_type=CONTENT_TYPE,
         headers={"x-amzn-ErrorType": code},
     )
+
+
+def _runtime_error(status: int, code: str, message: str, **members) -> JSONResponse:
+    """The rest-json error shape of SageMaker Runtime: the code travels in a header."""
+    return JSONResponse({"message": message, **members}, status_code=status, headers={"x-amzn-ErrorType": code})
+
+
+def media_type(header: str | None) -> str | None:
+    """The first media type a Content-Type or Accept header names, without parameters."""
+    first = (header or "").split(",")[0].split(";")[0].strip().lower()
+    return first or None
 
 
 # -- shape-driven conversion -------------------------------------------------------------------
@@ -143,7 +178,7 @@ class DataDirLock:
 class ProtocolHandler:
     """AWS JSON 1.1 request -> service call -> response."""
 
-    def __init__(self, service: AutoMLService):
+    def __init__(self, service: SageMakerService):
         self.service = service
         self.model = shapes.sagemaker_model()
 
@@ -186,8 +221,8 @@ class ProtocolHandler:
         method = getattr(self.service, snake_case(operation.name))
         try:
             result = method(request)
-        except ServiceError as error:
-            return _error(error.status_code, error.code, error.message)
+        except (ServiceError, InvalidPageToken) as error:
+            return _error(400, SAGEMAKER_ERROR_CODES[type(error)], str(error))
         output = serialize_output(operation.output_shape, result) if operation.output_shape else {}
         return Response(json.dumps(output, separators=(",", ":")), media_type=CONTENT_TYPE)
 
@@ -227,19 +262,13 @@ def create_app(config: ServiceConfig) -> FastAPI:
     lock = DataDirLock(config)
     lock.acquire()
     store = Store(config.db_path)
-    interrupted = store.fail_interrupted_jobs(RESTART_FAILURE_REASON)
-    if interrupted:
-        log.warning("jobs interrupted by the previous service process, now Failed: %s", ", ".join(interrupted))
-    orphaned = store.fail_creating_endpoints(ENDPOINT_RESTART_FAILURE_REASON)
-    if orphaned:
-        log.warning("endpoints left Creating by the previous service process, now Failed: %s", ", ".join(orphaned))
     supervisor = Supervisor(config, store)
-    service = AutoMLService(config, store, on_job_change=supervisor.wake)
+    service = SageMakerService(config, store, on_job_change=supervisor.wake)
     handler = ProtocolHandler(service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        supervisor.start()
+        supervisor.start()  # first ends what a previous service process left unfinished
         try:
             yield
         finally:
@@ -318,22 +347,15 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 service.endpoints.invoke,
                 endpoint_name,
                 bytes(body),
-                request.headers.get("content-type"),
-                request.headers.get("accept"),
+                media_type(request.headers.get("content-type")),
+                media_type(request.headers.get("accept")),
             )
         except InvocationError as error:
-            return JSONResponse(
-                {"message": error.message, **error.members},
-                status_code=error.status_code,
-                headers={"x-amzn-ErrorType": error.code},
-            )
+            code, status = RUNTIME_ERRORS[type(error)]
+            return _runtime_error(status, code, error.message, **error.members)
         except Exception:
             log.exception("internal failure in InvokeEndpoint %s", endpoint_name)
-            return JSONResponse(
-                {"message": "InvokeEndpoint: the local service failed; see its log"},
-                status_code=500,
-                headers={"x-amzn-ErrorType": "InternalFailure"},
-            )
+            return _runtime_error(500, "InternalFailure", "InvokeEndpoint: the local service failed; see its log")
         # Content-Type exactly as the model answered (no charset added), like SageMaker passes it through.
         return Response(
             payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": VARIANT_NAME}

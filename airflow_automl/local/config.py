@@ -42,3 +42,6 @@ class ServiceConfig:
 
     def job_arn(self, job_name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:automl-job/{job_name.lower()}"
+
+    def endpoint_arn(self, endpoint_name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{endpoint_name.lower()}"

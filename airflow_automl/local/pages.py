@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from airflow_automl import metrics
 from airflow_automl.apiversions import V2
-from airflow_automl.local.service import ResourceNotFound
+from airflow_automl.local.errors import ResourceNotFound
 from airflow_automl.local.storage import Storage, StorageAccessError
 from airflow_automl.local.templating import HTML
 

@@ -45,7 +45,7 @@ def wait_for_candidates(service, name: str) -> None:
 def worker_pid(service, name: str) -> int:
     store = Store(service.data_dir / "automl.sqlite3")
     try:
-        job = store.get_job(name)
+        job = store.jobs.get(name)
         assert job is not None and job.worker_pid
         return job.worker_pid
     finally:

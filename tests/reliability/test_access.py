@@ -118,7 +118,7 @@ def test_reports_show_hostile_column_names_as_text():
 
 def _model_dir_with_manifest(tmp_path, job_name: str, manifest: dict):
     from airflow_automl.local.config import ServiceConfig
-    from airflow_automl.local.endpoints import model_dir
+    from airflow_automl.local.served_models import model_dir
 
     config = ServiceConfig(data_dir=tmp_path / "data")
     directory = model_dir(config, job_name)
@@ -129,21 +129,21 @@ def _model_dir_with_manifest(tmp_path, job_name: str, manifest: dict):
 
 @pytest.mark.parametrize("key", ["predictor_path", "model_path"])
 def test_a_manifest_pointing_outside_the_model_dir_is_not_loaded(tmp_path, key):
-    from airflow_automl.local.endpoints import ModelLoadError, _load
+    from airflow_automl.local.served_models import ModelLoadError, load_job_model
 
     planted = tmp_path / "planted.pkl"
     planted.write_bytes(b"not loaded")
     config = _model_dir_with_manifest(tmp_path, "victim", {"framework": "pickle", key: str(planted)})
     with pytest.raises(ModelLoadError, match="outside the job's model directory"):
-        _load(config, "victim")
+        load_job_model(config, "victim")
     config_relative = _model_dir_with_manifest(tmp_path / "second", "victim", {"framework": "pickle", key: "../../../../planted.pkl"})
     with pytest.raises(ModelLoadError, match="outside"):
-        _load(config_relative, "victim")
+        load_job_model(config_relative, "victim")
 
 
 def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
     from airflow_automl.local.config import ServiceConfig
-    from airflow_automl.local.endpoints import ModelLoadError, _load, model_dir
+    from airflow_automl.local.served_models import ModelLoadError, load_job_model, model_dir
 
     config = ServiceConfig(data_dir=tmp_path / "data")
     elsewhere = tmp_path / "elsewhere"
@@ -153,7 +153,7 @@ def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
     directory.parent.mkdir(parents=True)
     directory.symlink_to(elsewhere, target_is_directory=True)
     with pytest.raises(ModelLoadError, match="outside the service's data dir"):
-        _load(config, "linked")
+        load_job_model(config, "linked")
 
 
 def test_no_operation_takes_a_model_location_from_the_user(tmp_path):

@@ -10,16 +10,13 @@ import numpy as np
 import pytest
 
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.endpoints import (
-    EndpointRegistry,
-    ModelError,
-    ValidationError,
-    deploy_best_model,
-    generated_endpoint_name,
-    model_dir,
-)
+from airflow_automl.local.deployment import deploy_best_model, deploy_if_requested, generated_endpoint_name
+from airflow_automl.local.errors import ModelError, ValidationError
+from airflow_automl.local.jobspec import JobSpec
+from airflow_automl.local.operations.endpoints import EndpointRegistry
+from airflow_automl.local.served_models import model_dir
 from airflow_automl.local.store import Store
-from airflow_automl.local.worker import StoreJobContext, _deploy_if_requested
+from airflow_automl.local.worker import StoreJobContext
 
 ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 
@@ -48,11 +45,11 @@ def service(tmp_path):
 
 def _job(config: ServiceConfig, store: Store, name: str, *, threshold: float = 0.5, deploy: dict | None = None):
     """A job that ran (claimed by a run) and kept a model, as the engine leaves it."""
-    spec = {"name": name, "endpoint_name": None, "auto_generate_endpoint_name": False, **(deploy or {})}
-    store.create_job(name=name, arn=config.job_arn(name), api_version=1, request={}, spec=spec, max_active_jobs=50)
-    store.claim_job(name, "run-1")
-    store.add_candidate(name, "run-1", {"CandidateName": f"{name}-c1", "CandidateStatus": "Completed"})
-    store.set_best_candidate(name, "run-1", f"{name}-c1")
+    spec = JobSpec(name=name, api_version=1, channels=(), output_path="file:///unused", target="y", **(deploy or {}))
+    store.jobs.create(spec=spec, arn=config.job_arn(name), request={}, max_active_jobs=50)
+    store.jobs.claim(name, "run-1")
+    store.jobs.add_candidate(name, "run-1", {"CandidateName": f"{name}-c1", "CandidateStatus": "Completed"})
+    store.jobs.set_best_candidate(name, "run-1", f"{name}-c1")
     directory = model_dir(config, name)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "best.pkl").write_bytes(pickle.dumps(ThresholdModel(threshold)))
@@ -65,7 +62,7 @@ def _job(config: ServiceConfig, store: Store, name: str, *, threshold: float = 0
         "best_candidate": f"{name}-c1",
     }
     (directory / "model.json").write_text(json.dumps(manifest))
-    return store.get_job(name)
+    return store.jobs.get(name)
 
 
 def test_generated_names_fit_the_endpoint_name_rules():
@@ -80,9 +77,9 @@ def test_jobs_that_did_not_run_to_the_end_do_not_deploy(service, outcome):
     config, store = service
     _job(config, store, "short-job", deploy={"endpoint_name": "short-ep"})
     ctx = StoreJobContext(config, store, "short-job", "run-1")
-    assert _deploy_if_requested(config, store, ctx, "short-job", outcome) == outcome
-    assert store.get_endpoint("short-ep") is None
-    assert store.get_job("short-job").deploy_result is None
+    assert deploy_if_requested(config, store, ctx, "short-job", outcome) == outcome
+    assert store.endpoints.get("short-ep") is None
+    assert store.jobs.get("short-job").deploy_result is None
 
 
 def test_a_completed_job_deploys_and_a_taken_name_is_a_deployment_error(service):
@@ -90,15 +87,15 @@ def test_a_completed_job_deploys_and_a_taken_name_is_a_deployment_error(service)
     _job(config, store, "first", deploy={"endpoint_name": "shared-ep"})
     _job(config, store, "second", deploy={"endpoint_name": "Shared-EP"})
     first = StoreJobContext(config, store, "first", "run-1")
-    assert _deploy_if_requested(config, store, first, "first", "Completed") == "Completed"
-    assert store.get_job("first").deploy_result == {"EndpointName": "shared-ep"}
-    assert store.get_endpoint("shared-ep").status == "InService"
+    assert deploy_if_requested(config, store, first, "first", "Completed") == "Completed"
+    assert store.jobs.get("first").deploy_result == {"EndpointName": "shared-ep"}
+    assert store.endpoints.get("shared-ep").status == "InService"
     second = StoreJobContext(config, store, "second", "run-1")
-    assert _deploy_if_requested(config, store, second, "second", "MaxCandidatesReached") == "ModelDeploymentError"
-    job = store.get_job("second")
+    assert deploy_if_requested(config, store, second, "second", "MaxCandidatesReached") == "ModelDeploymentError"
+    job = store.jobs.get("second")
     assert job.deploy_result is None
     assert "Shared-EP" in job.partial_failure_reasons[0]["PartialFailureMessage"]
-    assert store.get_endpoint("shared-ep").job_name == "first"
+    assert store.endpoints.get("shared-ep").job_name == "first"
 
 
 def test_loaded_models_are_bounded_and_predictions_follow_each_model(service):
@@ -129,7 +126,7 @@ def test_a_manifest_pointing_outside_the_model_dir_is_refused(service, tmp_path)
     manifest_path.write_text(json.dumps(manifest))
     deployment = deploy_best_model(config, store, job)
     assert "points outside" in deployment.error
-    assert store.get_endpoint("escape-ep").status == "Failed"
+    assert store.endpoints.get("escape-ep").status == "Failed"
     registry = EndpointRegistry(config, store)
     with pytest.raises(ValidationError, match="Failed"):
         registry.invoke("escape-ep", b"1", "text/csv", None)

@@ -1,0 +1,53 @@
+"""The local service's persistence: one SQLite database, one store per resource family.
+
+``Store(db_path).jobs`` holds AutoML jobs and their candidates, ``.tags`` tags by ARN,
+``.endpoints`` endpoints. A new resource family adds a module here with its store, a
+migration in database.py for its tables, and an attribute below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow_automl.local.store.automl_jobs import (
+    ACTIVE_STATUSES,
+    AutoMLJobStore,
+    JobNameInUse,
+    JobRecord,
+    RunFenced,
+    TooManyActiveJobs,
+)
+from airflow_automl.local.store.database import Database
+from airflow_automl.local.store.endpoints import EndpointNameInUse, EndpointRecord, EndpointStore
+from airflow_automl.local.store.paging import InvalidPageToken, ListQuery, Page
+from airflow_automl.local.store.tags import TagStore
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "EndpointNameInUse",
+    "EndpointRecord",
+    "InvalidPageToken",
+    "JobNameInUse",
+    "JobRecord",
+    "ListQuery",
+    "Page",
+    "RunFenced",
+    "Store",
+    "TooManyActiveJobs",
+]
+
+
+class Store:
+    """The database file and the stores of each resource family, sharing its connections."""
+
+    def __init__(self, db_path: Path):
+        self.database = Database(db_path)
+        self.jobs = AutoMLJobStore(self.database)
+        self.tags = TagStore(self.database)
+        self.endpoints = EndpointStore(self.database)
+
+    def close(self) -> None:
+        self.database.close()
+
+    def integrity_check(self) -> str:
+        return self.database.integrity_check()

@@ -1,0 +1,49 @@
+"""Persistence of tags, by resource ARN (any resource family can be tagged)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from airflow_automl.local.store.database import Database
+from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
+
+
+def put_tag(db: sqlite3.Connection, arn: str, key: str, value: str) -> None:
+    """Add or overwrite one tag inside the caller's transaction (a create writes its tags with
+    the resource); a new key goes last."""
+    existing = db.execute("SELECT seq FROM tags WHERE arn = ? AND key = ?", (arn, key)).fetchone()
+    if existing:
+        db.execute("UPDATE tags SET value = ? WHERE arn = ? AND key = ?", (value, arn, key))
+        return
+    seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tags WHERE arn = ?", (arn,)).fetchone()[0]
+    db.execute("INSERT INTO tags (arn, key, value, seq) VALUES (?, ?, ?, ?)", (arn, key, value, seq))
+
+
+class TagStore:
+    """The tags table."""
+
+    def __init__(self, database: Database):
+        self._database = database
+
+    def count_after_adding(self, arn: str, keys: Sequence[str]) -> int:
+        existing = {
+            row["key"] for row in self._database.connection().execute("SELECT key FROM tags WHERE arn = ?", (arn,))
+        }
+        return len(existing | set(keys))
+
+    def add(self, arn: str, tags: Sequence[dict]) -> None:
+        with self._database.write() as db:
+            for tag in tags:
+                put_tag(db, arn, tag["Key"], tag.get("Value", ""))
+
+    def delete(self, arn: str, keys: Sequence[str]) -> None:
+        with self._database.write() as db:
+            db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, key) for key in keys])
+
+    def page(self, arn: str, query: ListQuery) -> Page:
+        """The resource's tags in the order they were first added."""
+        return fetch_page(
+            self._database.connection(), "tags", "seq", query,
+            lambda row: {"Key": row["key"], "Value": row["value"]}, ("arn = ?",), (arn,),
+        )
