@@ -5,9 +5,13 @@ with thousands of waiting jobs exceeds SageMaker's rate limits. Here every trigg
 that uses the same connection, region and endpoint registers its job with one ``SharedJobPoller``,
 which keeps one aiobotocore client and one background task:
 
-- each interval it asks ListAutoMLJobs for the jobs modified since its previous look (minus an
-  overlap window for clock skew between this machine and SageMaker), all pages, sorted by creation
-  time (a key that never changes, so no job slips between pages while the walk is in progress);
+- each interval it asks ListAutoMLJobs for the jobs modified since its previous look, all pages,
+  sorted by creation time (a key that never changes, so no job slips between pages while the walk
+  is in progress). "Since its previous look" is on SageMaker's clock, never this machine's: the
+  previous walk's first page tells when SageMaker ran it at the earliest (the largest
+  LastModifiedTime it shows, and the response's Date less the call's round trip), less an allowance
+  for the listing's lag behind changes. Clock skew therefore costs nothing, and a burst of changes
+  (thousands of jobs created at once) stops being listed again once the allowance has passed;
 - it describes a job only when the listing shows it in a terminal status, so the event carries the
   full description; progress (status, secondary status) comes from the listing for free;
 - every newly registered job is described once, because it may have ended before the poller's
@@ -37,6 +41,7 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -60,10 +65,14 @@ log = logging.getLogger(__name__)
 class PollerSettings:
     """How a shared poller paces itself. The defaults suit real SageMaker."""
 
-    # LastModifiedTimeAfter is the start of the previous look minus this: it absorbs clock skew
-    # between the triggerer and SageMaker and the listing's own lag behind changes. Each look
-    # lists every job modified within (interval + overlap), so it is also the price of safety.
+    # The first listing, before SageMaker's clock is known, covers this much before the poller
+    # started on the local clock: it absorbs clock skew up to this much, less the listing lag.
     overlap_seconds: float = 60.0
+    # Later listings start this long before the previous one began (on SageMaker's clock): how late
+    # a change may show in ListAutoMLJobs after DescribeAutoMLJob shows it (5 s, with a second to
+    # spare). Each look re-lists the jobs modified within it, so it is also the price of safety:
+    # kept under the interval, a burst of arrivals is listed by one look and at most one more.
+    listing_lag_seconds: float = 6.0
     # The sweep describes each watched job at most this often...
     sweep_period_seconds: float = 300.0
     # ...and never more than this many sweep calls a second: with many jobs the period stretches
@@ -194,7 +203,8 @@ class SharedJobPoller:
         self._failures = 0  # consecutive failed looks, for the backoff
         self._describe_failures = 0  # describes failed (throttled, 5xx) since the last one that answered
         self._list_refused_until = 0.0
-        # Only changes after this instant (SageMaker's clock, minus the overlap) are still unseen.
+        # Only changes after this instant (SageMaker's clock) may still be unseen. Until the first
+        # listing shows SageMaker's clock, the local one less the overlap stands in for it.
         self._listed_since = time.time() - settings.overlap_seconds
         self.last_error: BaseException | None = None
         # Figures for benchmarks and logs.
@@ -341,19 +351,27 @@ class SharedJobPoller:
             self._enqueue(key)
 
     async def _list_changes(self) -> bool:
-        look_started = time.time()
+        loop = asyncio.get_running_loop()
         params: dict[str, Any] = {
             "LastModifiedTimeAfter": datetime.fromtimestamp(self._listed_since, tz=timezone.utc),
             "SortBy": "CreationTime",
             "SortOrder": "Ascending",
             "PaginationConfig": {"PageSize": self.settings.list_page_size},
         }
+        walk_started_at: float | None = None  # SageMaker's clock, at the earliest, when it ran the first page
 
         async def listing() -> list[dict[str, Any]]:
             # A walk that fails part-way is retried whole, like the hook's listings.
+            nonlocal walk_started_at
+            walk_started_at = None
+            attempt_started = loop.time()
             summaries: list[dict[str, Any]] = []
+            first_page = True
             async for page in self._client.get_paginator("list_auto_ml_jobs").paginate(**params):
                 self.list_calls += 1
+                if first_page:  # later pages ran later: only the first one bounds the whole walk
+                    walk_started_at = sagemaker_time_at_request(page, round_trip=loop.time() - attempt_started)
+                    first_page = False
                 summaries.extend(page.get("AutoMLJobSummaries", []))
             return summaries
 
@@ -373,8 +391,11 @@ class SharedJobPoller:
                 return True
             log.warning("Listing AutoML jobs failed, the next look covers the gap: %s", error)
             return False
-        # Everything modified before the listing started has now been seen.
-        self._listed_since = look_started - self.settings.overlap_seconds
+        # Everything modified before the walk's first page ran, less the listing's lag, has now
+        # been seen: the next walk starts there. Without a reading of SageMaker's clock (no Date
+        # header, an empty first page) the bound stays where it is, which is safe.
+        if walk_started_at is not None:
+            self._listed_since = max(self._listed_since, walk_started_at - self.settings.listing_lag_seconds)
         self.last_error = None
         for summary in summaries:
             key = summary["AutoMLJobName"].lower()
@@ -473,6 +494,29 @@ class SharedJobPoller:
             watch.put(outcome)
         if key in self._watches and not watches:
             del self._watches[key]
+
+
+def sagemaker_time_at_request(page: dict[str, Any], round_trip: float) -> float | None:
+    """A time (epoch seconds, SageMaker's clock) that SageMaker had certainly reached when it ran
+    the query behind ``page``, or None when the page tells nothing about its clock.
+
+    Two readings, the later wins: a change it shows cannot postdate the query, so the largest
+    LastModifiedTime is one; and the response's Date header (whole seconds, rounded down) was
+    written after the query, which began at most ``round_trip`` (measured here, retries included)
+    before the response, so Date less the round trip is another.
+    """
+    readings = [
+        summary["LastModifiedTime"].timestamp()
+        for summary in page.get("AutoMLJobSummaries", [])
+        if isinstance(summary.get("LastModifiedTime"), datetime)
+    ]
+    date = page.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if date:
+        try:
+            readings.append(parsedate_to_datetime(date).timestamp() - round_trip)
+        except (TypeError, ValueError):
+            log.warning("Ignoring ListAutoMLJobs' unreadable Date header %r", date)
+    return max(readings, default=None)
 
 
 def _transient(error: AutoMLApiError) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,10 +23,12 @@ def error(code: str, message: str, status: int = 400) -> Answer:
 
 
 class SageMakerResponder:
-    """``on(operation, handler)`` scripts answers; ``calls`` records (operation, body) in order."""
+    """``on(operation, handler)`` scripts answers; ``calls`` records (operation, body) in order;
+    ``clock`` is the server's clock, as its Date headers show it."""
 
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
+        self.clock: Callable[[], float] = time.time
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         responder = self
@@ -49,6 +52,9 @@ class SageMakerResponder:
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return super().date_time_string(responder.clock() if timestamp is None else timestamp)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True

@@ -3,7 +3,9 @@
 A loopback SageMaker responder (real HTTP, real aiobotocore) holds a table of jobs and answers
 ListAutoMLJobs (LastModifiedTimeAfter, CreationTime order, NextToken pages) and DescribeAutoMLJobV2
 from it, so tests can end jobs at chosen moments: between looks, in the middle of a listing's pages,
-while the triggerer is down; and make the API throttle or fail on cue.
+while the triggerer is down; and make the API throttle or fail on cue. It has its own clock (its
+timestamps and Date headers), which may run ahead of or behind the triggerer's, and its listing
+may show each change some seconds after Describe does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +25,7 @@ import pytest
 from airflow_automl.hooks.automl import RetryPolicy
 from airflow_automl.triggers import poller as poller_module
 from airflow_automl.triggers.automl import AutoMLJobTrigger
-from airflow_automl.triggers.poller import PollerSettings, active_pollers
+from airflow_automl.triggers.poller import DEFAULT_SETTINGS, PollerSettings, active_pollers
 from tests.fixtures.airflow import aws_connection_env
 from tests.unit.provider_responder import SageMakerResponder, describe_answer, error
 
@@ -31,6 +34,7 @@ INTERVAL = 0.05
 
 FAST = PollerSettings(
     overlap_seconds=1.0,
+    listing_lag_seconds=0.5,
     sweep_period_seconds=1e6,  # no sweep unless a test asks for one
     sweep_calls_per_second=0.5,
     describe_concurrency=4,
@@ -44,8 +48,10 @@ FAST = PollerSettings(
 class JobTable:
     """SageMaker's view of the account's AutoML jobs, served over the responder.
 
-    ``clock_offset`` shifts the server's timestamps (clock skew); ``failures[operation]`` is a list of
-    error answers served before the real ones; ``after_page`` runs after each ListAutoMLJobs page.
+    ``clock_offset`` shifts the server's clock (timestamps and Date headers: clock skew);
+    ``listing_lag()`` draws how much later than Describe the listing shows each change;
+    ``failures[operation]`` is a list of error answers served before the real ones; ``after_page``
+    runs after each ListAutoMLJobs page; ``rows_listed`` counts each page's rows.
     """
 
     def __init__(self, responder: SageMakerResponder):
@@ -53,6 +59,9 @@ class JobTable:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.clock_offset = 0.0
+        self.listing_lag: Callable[[], float] = lambda: 0.0
+        self.rows_listed: list[int] = []
+        responder.clock = self.now
         self.failures: dict[str, list[tuple[int, dict]]] = {"ListAutoMLJobs": [], "DescribeAutoMLJobV2": []}
         self.after_page: Callable[[int], None] | None = None
         self.pages_served = 0
@@ -68,12 +77,24 @@ class JobTable:
             now = self.now()
             self.jobs[name] = {
                 "status": status, "secondary": secondary, "created": now, "modified": now, "seq": len(self.jobs),
+                "versions": [], "visible_at": now + self.listing_lag(),
             }
 
     def set(self, name: str, status: str, secondary: str | None = None) -> None:
         with self.lock:
             job = self.jobs[name]
-            job["status"], job["secondary"], job["modified"] = status, secondary or status, self.now()
+            # The listing keeps showing the previous version until this one becomes visible to it.
+            job["versions"].append({key: job[key] for key in ("status", "secondary", "modified", "visible_at")})
+            now = self.now()
+            job["status"], job["secondary"], job["modified"] = status, secondary or status, now
+            job["visible_at"] = now + self.listing_lag()
+
+    def _as_listed(self, job: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """The latest version of a job the listing shows by ``now`` (None: not listed yet)."""
+        for version in [job, *reversed(job["versions"])]:
+            if version["visible_at"] <= now:
+                return {**job, **version}
+        return None
 
     def finish(self, *names: str, status: str = "Completed") -> None:
         for name in names:
@@ -96,10 +117,12 @@ class JobTable:
         limit = body.get("MaxResults", 100)
         cursor = tuple(map(float, body["NextToken"].split(":"))) if body.get("NextToken") else None
         with self.lock:
+            now = self.now()
+            listed = {name: self._as_listed(job, now) for name, job in self.jobs.items() if name not in self.hide_from_listing}
             rows = sorted(
-                (job["created"], job["seq"], name, dict(job))
-                for name, job in self.jobs.items()
-                if (after is None or job["modified"] > after) and name not in self.hide_from_listing
+                (job["created"], job["seq"], name, job)
+                for name, job in listed.items()
+                if job is not None and (after is None or job["modified"] > after)
             )
         # Keyset pagination, as the local service does: the next page starts after the last row.
         if cursor is not None:
@@ -121,6 +144,7 @@ class JobTable:
         if len(rows) > limit:
             answer["NextToken"] = f"{page[-1][0]!r}:{page[-1][1]}"
         self.pages_served += 1
+        self.rows_listed.append(len(page))
         if self.after_page:
             self.after_page(self.pages_served)
         return 200, answer
@@ -219,7 +243,7 @@ def test_jobs_that_end_while_a_listing_is_paging_are_not_lost(table):
     for name in names:
         table.add(name, secondary="AnalyzingData")
     # No overlap: only the look's own bookkeeping can catch the job that ended behind the cursor.
-    settings = PollerSettings(**{**FAST.__dict__, "list_page_size": 3, "overlap_seconds": 0.0})
+    settings = PollerSettings(**{**FAST.__dict__, "list_page_size": 3, "overlap_seconds": 0.0, "listing_lag_seconds": 0.0})
     changed_during_walk: list[str] = []
 
     def end_jobs_behind_and_ahead_of_the_cursor(pages_served: int) -> None:
@@ -456,6 +480,109 @@ def test_clock_skew_within_the_overlap_loses_nothing(table):
     assert run(scenario())["status"] == "success"
     # Found by the listing, not by a sweep: one describe to register, one for the end.
     assert table.calls("DescribeAutoMLJobV2") == 2
+
+
+def listed_since(table: JobTable) -> float:
+    """The LastModifiedTimeAfter of the poller's latest ListAutoMLJobs call (epoch seconds)."""
+    bodies = [body for operation, body in table.responder.calls if operation == "ListAutoMLJobs"]
+    return float(bodies[-1]["LastModifiedTimeAfter"])
+
+
+@pytest.mark.parametrize("skew", [-30.0, 30.0], ids=["sagemaker-30s-behind", "sagemaker-30s-ahead"])
+def test_no_end_is_missed_under_30s_of_clock_skew_with_a_listing_up_to_5s_late(table, skew):
+    # Only the listing can find an end here: no sweep, and every job is described at registration
+    # before it ends. The allowance is the shipped default; the skew is far beyond the overlap
+    # that covers the first listing.
+    settings = PollerSettings(**{**FAST.__dict__, "overlap_seconds": 60.0,
+                                 "listing_lag_seconds": DEFAULT_SETTINGS.listing_lag_seconds})
+    rng = random.Random(skew)
+    table.clock_offset = skew
+    # Each change shows in the listing up to 5 s after Describe shows it; one in three exactly 5 s.
+    table.listing_lag = lambda: rng.choice([5.0, rng.uniform(0.0, 5.0), rng.uniform(0.0, 5.0)])
+    names = [f"skew-{i:02d}" for i in range(24)]
+    for name in names:
+        table.add(name, secondary="AnalyzingData")
+    ending = {name: ("Completed", "Failed", "Stopped")[i % 3] for i, name in enumerate(names[:12])}
+    progressing, idle = names[12:18], names[18:]
+
+    async def scenario():
+        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", settings):
+            tasks = {name: asyncio.create_task(first_event(trigger(name))) for name in names}
+            await wait_until(lambda: watched() == len(names))
+            poller = active_pollers()[0]
+            await wait_until(lambda: all(w.looked for ws in poller._watches.values() for w in ws))
+            await until_polled(table)
+            # Ends and progress at random moments over 3 s, interleaved with the looks.
+            for name in rng.sample(list(ending) + progressing, len(ending) + len(progressing)):
+                if name in ending:
+                    table.finish(name, status=ending[name])
+                else:
+                    table.set(name, "InProgress", "TrainingModels")
+                await asyncio.sleep(rng.uniform(0.0, 0.25))
+            events = {name: await tasks[name] for name in ending}
+            # Every change is visible to the listing by now, and a few looks have seen it.
+            await asyncio.sleep(5.5)
+            await until_polled(table, 3)
+            not_ended_fired = [name for name in progressing + idle if tasks[name].done()]
+            bound_lag = table.now() - listed_since(table)
+            for name in progressing + idle:
+                tasks[name].cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            return events, not_ended_fired, bound_lag
+
+    events, not_ended_fired, bound_lag = run(scenario())
+    expected = {"Completed": "success", "Failed": "failed", "Stopped": "stopped"}
+    assert {name: event["status"] for name, event in events.items()} == {n: expected[s] for n, s in ending.items()}
+    assert not_ended_fired == []
+    # One describe to register each job and one per end: no spurious or repeated look at a job.
+    assert table.calls("DescribeAutoMLJobV2") == len(names) + len(ending)
+    # The listing's lower bound follows SageMaker's clock, the allowance (and Date's whole second) behind.
+    assert settings.listing_lag_seconds <= bound_lag <= settings.listing_lag_seconds + 2.0
+
+
+def test_an_allowance_shorter_than_the_listing_lag_would_miss_the_end(table):
+    # The fake's lag is real: with an allowance below it, the listing's bound passes the change
+    # before the listing shows it, and only the deadline ends the wait.
+    table.listing_lag = lambda: 1.5
+    table.add("late-listed")
+
+    async def scenario():
+        task = asyncio.create_task(first_event(trigger("late-listed", deadline=time.time() + 4.0)))
+        await wait_until(lambda: watched() == 1 and active_pollers()[0]._watches["late-listed"][0].looked)
+        await until_polled(table)
+        table.finish("late-listed")
+        return await task
+
+    assert run(scenario())["status"] == "timeout"
+
+
+def test_a_burst_of_new_jobs_stops_being_listed_once_past_the_allowance(table):
+    # 300 jobs created at once, on a SageMaker clock 30 s ahead of ours: the listing pages
+    # through them only until its bound, on SageMaker's clock, passes the burst.
+    table.clock_offset = 30.0
+    names = [f"burst-{i:03d}" for i in range(300)]
+    for name in names:
+        table.add(name)
+
+    async def scenario():
+        tasks = [asyncio.create_task(first_event(trigger(name))) for name in names[:3]]
+        await wait_until(lambda: watched() == 3)
+        await until_polled(table)
+        burst_pages = list(table.rows_listed)
+        # The allowance, plus the whole second a Date header may hide, plus a look.
+        await asyncio.sleep(FAST.listing_lag_seconds + 1.5)
+        await until_polled(table)
+        before = len(table.rows_listed)
+        await until_polled(table, 5)
+        quiet_pages = table.rows_listed[before:]
+        table.finish(*names[:3])
+        events = [await task for task in tasks]
+        return burst_pages, quiet_pages, events
+
+    burst_pages, quiet_pages, events = run(scenario())
+    assert max(burst_pages) == FAST.list_page_size  # the burst was listed, in full pages
+    assert len(quiet_pages) >= 5 and sum(quiet_pages) == 0  # then each look is one empty page
+    assert [event["status"] for event in events] == ["success"] * 3
 
 
 def test_two_triggers_on_one_job_each_fire_once_and_a_missing_job_errors(table):
