@@ -125,6 +125,29 @@ def test_models_and_leaderboard_are_written_under_the_output_path(classification
     assert list(leaderboard["F1"]) == sorted(leaderboard["F1"], reverse=True)
 
 
+def test_each_archive_is_a_self_contained_model_readable_by_tar(classification_job, tmp_path):
+    import subprocess
+
+    from autogluon.tabular import TabularPredictor
+
+    _, ctx, _, frame = classification_job
+    features = frame.drop(columns=["target"]).head(40)
+    kept = TabularPredictor.load(str(ctx.model_dir / "predictor"))
+    for candidate in ctx.candidates:
+        model = candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+        archive = _path(candidate["InferenceContainers"][0]["ModelDataUrl"])
+        # Concatenated gzip members: GNU tar reads them as one archive, as Python does.
+        listing = subprocess.run(["tar", "-tzf", str(archive)], capture_output=True, text=True, check=True).stdout
+        assert f"./models/{model}/" in listing.splitlines()
+        if model.startswith("WeightedEnsemble"):
+            # The ensemble's archive is a whole predictor: unpacked, it predicts as the kept one does.
+            unpacked = tmp_path / model
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked)
+            restored = TabularPredictor.load(str(unpacked))
+            assert list(restored.predict(features, model=model)) == list(kept.predict(features, model=model))
+
+
 def test_kept_predictor_serves_the_best_candidate_with_original_labels(classification_job):
     from autogluon.tabular import TabularPredictor
 

@@ -5,11 +5,13 @@ through `ctx` (a JobContext backed by the service's store)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
 
 # OpenMP threads (LightGBM, XGBoost, scikit-learn) spin while they wait by default; on a
 # machine whose cores are busy with other work that turns a one-second fit into a minute.
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from airflow_automl.local.engine.data import Dataset
 
 __all__ = ["JobContext", "JobFailed", "JobOutcome", "run_job"]
+
+log = logging.getLogger(__name__)
 
 # Autopilot's AUTO mode: ENSEMBLING below this input size, HYPERPARAMETER_TUNING from it on.
 AUTO_ENSEMBLING_LIMIT_BYTES = 100 * 1024 * 1024
@@ -48,16 +52,19 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
 
     started = time.monotonic()
     deadline = started + spec.max_job_runtime if spec.max_job_runtime else None
+    stages = StageTimes()
 
     ctx.set_secondary_status("AnalyzingData")
-    dataset = load_dataset(ctx.storage, spec)
-    objective = resolve_objective(spec, dataset.problem_type)
-    mode = resolve_mode(spec, dataset)
+    with stages.stage("data analysis"):
+        dataset = load_dataset(ctx.storage, spec)
+        objective = resolve_objective(spec, dataset.problem_type)
+        mode = resolve_mode(spec, dataset)
     if spec.feature_specification_uri:
-        features = load_feature_specification(
-            ctx.storage, spec.feature_specification_uri, list(dataset.train.columns), dataset.target, mode
-        )
-        dataset = apply_feature_specification(dataset, features)
+        with stages.stage("feature work"):
+            features = load_feature_specification(
+                ctx.storage, spec.feature_specification_uri, list(dataset.train.columns), dataset.target, mode
+            )
+            dataset = apply_feature_specification(dataset, features)
     ctx.set_resolved_attributes(
         {
             "AutoMLJobObjective": {"MetricName": objective},
@@ -71,26 +78,52 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         }
     )
     if ctx.should_stop():
-        return JobOutcome("Stopped")
+        return JobOutcome("Stopped", stages.seconds)
 
-    outcome = _write_analysis(spec, ctx, dataset, mode, objective)
-    if outcome is not None:
-        return outcome
+    # The data exploration report needs only the data: it renders while the models train, and
+    # its location is linked once training is over.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-exploration") as background:
+        exploration = background.submit(_publish_exploration_report, spec, ctx, dataset, stages)
+        with stages.stage("reports"):
+            artifacts = _write_definitions(spec, ctx, dataset, mode, objective)
+        outcome = _train(spec, ctx, dataset, mode, objective, deadline, stages)
+        exploration_uri = exploration.result()
+        if exploration_uri is not None:
+            ctx.set_artifacts({"DataExplorationNotebookLocation": exploration_uri, **artifacts})
+    outcome.stage_seconds = stages.seconds
+    log.info("job %s took %.1f s: %s", spec.name, time.monotonic() - started,
+             ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stages.seconds.items()))
+    return outcome
+
+
+def _train(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str, objective: str, deadline, stages: StageTimes) -> JobOutcome:
+    if spec.generate_candidate_definitions_only:
+        return JobOutcome("CandidateDefinitionsGenerated")
     if ctx.should_stop():
         return JobOutcome("Stopped")
-
     if mode == "ENSEMBLING":
         from airflow_automl.local.engine.ensembling import run_ensembling
 
-        return run_ensembling(spec, ctx, dataset, objective, deadline)
+        return run_ensembling(spec, ctx, dataset, objective, deadline, stages)
     from airflow_automl.local.engine.tuning import run_tuning
 
-    return run_tuning(spec, ctx, dataset, objective, deadline)
+    with stages.stage("training"):
+        return run_tuning(spec, ctx, dataset, objective, deadline)
 
 
-def _write_analysis(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str, objective: str) -> JobOutcome | None:
-    """The data exploration report and the candidate definitions (JSON and notebook), written
-    for every job; a GenerateCandidateDefinitionsOnly job ends here."""
+def _publish_exploration_report(spec: JobSpec, ctx: JobContext, dataset: Dataset, stages: StageTimes) -> str | None:
+    """Writes the data exploration report; its location, or None when it could not be made."""
+    from airflow_automl.local.engine.candidates import Placement
+    from airflow_automl.local.engine.reports import DATA_EXPLORATION_PATH, data_exploration_report, publish
+
+    uri = Placement.for_job(spec, ctx).uri(DATA_EXPLORATION_PATH)
+    with stages.stage("reports"):
+        published = publish(ctx, uri, lambda: data_exploration_report(spec.name, dataset), "The data exploration report")
+    return uri if published else None
+
+
+def _write_definitions(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str, objective: str) -> dict:
+    """The candidate definitions (JSON and notebook), written and linked for every job; returns the artifacts."""
     import json
 
     from airflow_automl.local.engine.candidates import Placement
@@ -100,23 +133,15 @@ def _write_analysis(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str,
         candidate_definitions,
         definitions_notebook,
     )
-    from airflow_automl.local.engine.reports import DATA_EXPLORATION_PATH, data_exploration_report, publish
 
     placement = Placement.for_job(spec, ctx)
-    artifacts = {}
-    exploration_uri = placement.uri(DATA_EXPLORATION_PATH)
-    if publish(ctx, exploration_uri, lambda: data_exploration_report(spec.name, dataset), "The data exploration report"):
-        artifacts["DataExplorationNotebookLocation"] = exploration_uri
-        ctx.set_artifacts(dict(artifacts))
     definitions = candidate_definitions(spec, dataset, mode, objective)
     ctx.storage.write_bytes(placement.uri(DEFINITIONS_PATH), json.dumps(definitions, indent=2).encode())
     notebook_uri = placement.uri(NOTEBOOK_PATH)
     ctx.storage.write_bytes(notebook_uri, definitions_notebook(spec, dataset, mode, objective, definitions).encode())
-    artifacts["CandidateDefinitionNotebookLocation"] = notebook_uri
+    artifacts = {"CandidateDefinitionNotebookLocation": notebook_uri}
     ctx.set_artifacts(dict(artifacts))
-    if spec.generate_candidate_definitions_only:
-        return JobOutcome("CandidateDefinitionsGenerated")
-    return None
+    return artifacts
 
 
 def resolve_objective(spec: JobSpec, problem_type: str) -> str:

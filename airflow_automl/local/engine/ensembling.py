@@ -1,11 +1,20 @@
 """ENSEMBLING mode: AutoGluon Tabular trains the selected algorithms and a weighted ensemble of
-them; every model it finishes becomes a candidate, scored on the validation data."""
+them; every model it finishes becomes a candidate, scored on the validation data.
+
+Time: training gets all of MaxAutoMLJobRuntimeInSeconds that is left once the data is analysed.
+Each base model is archived and uploaded while the next ones train; what needs the finished
+predictor (the ensembles' archives, the leaderboard, the best candidate's reports) comes after
+the deadline, within FINISHING_GRACE_SECONDS. The API's meaning allows it: a job that reaches its
+maximum runtime "is stopped automatically and its processing is ended gracefully", with the best
+model whose training completed as its best candidate; nothing is trained past the deadline.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
-import os
 import logging
+import shutil
 import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +31,7 @@ from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_
 
 from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
 from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE, compute_metrics
@@ -46,6 +55,12 @@ ALGORITHM_MODELS = {
 }
 PREDICTOR_DIR = "predictor"
 MODEL_MANIFEST = "model.json"
+# How long past MaxAutoMLJobRuntimeInSeconds a job may take to end gracefully: archive the
+# ensembles, write the leaderboard and the best candidate's reports (their time shrinks to fit).
+FINISHING_GRACE_SECONDS = 8.0
+# AutoGluon's time limit is soft (the model in training may overrun its estimate a little, and the
+# weighted ensemble is fitted after it): training is asked to end this much before the deadline.
+TRAINING_MARGIN_SECONDS = 2.0
 
 
 def select_algorithms(requested: tuple[str, ...]) -> list[str]:
@@ -102,7 +117,17 @@ class _Progress:
     limit_reached: bool = False
 
 
-def run_ensembling(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
+def run_ensembling(
+    spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None, stages: StageTimes | None = None
+) -> JobOutcome:
+    stages = stages or StageTimes()
+    placement = Placement.for_job(spec, ctx)
+    predictor_path = Path(ctx.model_dir) / PREDICTOR_DIR
+    with _Archiver(ctx, placement, predictor_path, stages) as archiver:
+        return _train_and_finish(spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver)
+
+
+def _train_and_finish(spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver) -> JobOutcome:
     algorithms = select_algorithms(tuple(spec.algorithms))
     ag_problem_type = AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]
     hyperparameters = hyperparameters_for(algorithms)
@@ -114,19 +139,15 @@ def run_ensembling(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: 
     fit_ensemble = planned >= 2 and (max_candidates is None or max_candidates >= 3)
     max_core = None if max_candidates is None else (max_candidates - 1 if fit_ensemble else max_candidates)
 
-    placement = Placement.for_job(spec, ctx)
-    predictor_path = Path(ctx.model_dir) / PREDICTOR_DIR
     progress = _Progress()
-    scorer = _ValidationScorer(dataset, objective, placement, ctx, progress, spec.name)
+    scorer = _ValidationScorer(dataset, objective, placement, ctx, progress, spec.name, archiver)
 
     fit_kwargs = {}
     if spec.max_runtime_per_training_job:
         fit_kwargs["ag_args_fit"] = {"max_time_limit": float(spec.max_runtime_per_training_job)}
     time_limit = None
     if deadline is not None:
-        # Leave time after training for model archives, uploads and the best candidate's reports.
-        remaining = deadline - time.monotonic()
-        time_limit = max(1.0, remaining - min(60.0, max(3.0, 0.15 * remaining)))
+        time_limit = max(1.0, deadline - time.monotonic() - TRAINING_MARGIN_SECONDS)
 
     ctx.set_secondary_status("TrainingModels")
     started = time.monotonic()
@@ -152,6 +173,9 @@ def run_ensembling(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: 
         **fit_kwargs,
     )
     elapsed = time.monotonic() - started
+    preprocessing = getattr(predictor._learner, "_time_fit_preprocessing", None) or 0.0
+    stages.add("feature work", preprocessing)
+    stages.add("training", elapsed - preprocessing)
 
     if not progress.trained:
         if progress.stopped:
@@ -169,22 +193,27 @@ def run_ensembling(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: 
             best = trained
     if best is None:
         raise JobFailed(f"No candidate could be scored on the objective metric {objective}")
+    # AutoGluon may have calibrated its own best model after training: archive that one again.
+    calibrated = predictor.model_best
     predictor.set_model_best(best.model, save_trainer=True)
     ctx.set_best_candidate(best.candidate_name)
 
     log.info("trained %d candidates in %.1f s (time limit %s)", len(progress.trained), elapsed, time_limit)
     _write_model_manifest(Path(ctx.model_dir), dataset, objective, progress.trained, best)
-    upload_started = time.monotonic()
-    _upload_artifacts(ctx, placement, predictor_path, progress.trained, objective)
-    log.info("archived and uploaded the models in %.1f s", time.monotonic() - upload_started)
+    for trained in progress.trained:
+        if trained.is_ensemble or trained.model == calibrated:
+            archiver.submit(trained)
+    archiver.finish()
+    with stages.stage("candidate archives"):
+        ctx.storage.write_bytes(placement.uri("leaderboard.csv"), leaderboard_csv(progress.trained, objective).encode())
 
     if progress.stopped or ctx.should_stop():
         return JobOutcome("Stopped")
-    reports_started = time.monotonic()
-    publish_best_candidate_reports(
-        ctx, placement, best.candidate, AutoGluonCandidate(predictor, best.model), dataset, objective, deadline
-    )
-    log.info("wrote the best candidate's reports in %.1f s", time.monotonic() - reports_started)
+    finish_by = None if deadline is None else deadline + FINISHING_GRACE_SECONDS
+    with stages.stage("reports"):
+        publish_best_candidate_reports(
+            ctx, placement, best.candidate, AutoGluonCandidate(predictor, best.model), dataset, objective, finish_by
+        )
     if progress.limit_reached or (max_candidates is not None and len(progress.trained) >= max_candidates):
         return JobOutcome("MaxCandidatesReached")
     core_trained = sum(1 for t in progress.trained if not t.is_ensemble)
@@ -221,7 +250,8 @@ class _ValidationScorer:
     """Scores each model AutoGluon finishes on the validation rows (as AutoGluon holds them,
     already transformed) and reports it as a candidate at once."""
 
-    def __init__(self, dataset: Dataset, objective: str, placement: Placement, ctx, progress: _Progress, job_name):
+    def __init__(self, dataset: Dataset, objective: str, placement: Placement, ctx, progress: _Progress, job_name, archiver):
+        self.archiver = archiver
         self.dataset = dataset
         self.objective = objective
         self.placement = placement
@@ -261,8 +291,11 @@ class _ValidationScorer:
             image=_autogluon_image(self.placement.region),
             environment={"AUTOGLUON_MODEL": model},
         )
-        self.progress.trained.append(TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate))
+        trained = TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate)
+        self.progress.trained.append(trained)
         self.ctx.add_candidate(candidate)
+        if not is_ensemble:  # a base model's files are final once fitted; an ensemble's archive needs the whole predictor
+            self.archiver.submit(trained)
 
 
 def _autogluon_image(region: str) -> str:
@@ -323,24 +356,95 @@ def _write_model_manifest(model_dir: Path, dataset: Dataset, objective: str, tra
     (model_dir / MODEL_MANIFEST).write_text(json.dumps(manifest, indent=2))
 
 
-def _upload_artifacts(ctx, placement: Placement, predictor_path: Path, trained, objective: str) -> None:
-    archive_dir = Path(ctx.work_dir) / "archives"
-    archive_dir.mkdir(parents=True, exist_ok=True)
+class _Archiver:
+    """Archives and uploads candidates' models in a background thread, in the order submitted: base
+    models while training goes on, ensembles once the predictor is final. ``finish()`` waits for all
+    and raises the first failure; leaving the ``with`` block without it (a failed or stopped job)
+    drops what has not started.
 
-    def archive_and_upload(model: TrainedModel) -> None:
-        # An ensemble needs its base models: its archive holds the whole predictor.
-        source = predictor_path if model.is_ensemble else predictor_path / "models" / model.model
-        archive = archive_dir / f"{model.candidate_name}.tar.gz"
-        # Fast compression: tree ensembles make archives of tens of MB, and the time counts
-        # against the job's runtime. zlib releases the GIL, so archives compress in parallel.
-        with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
-            tar.add(source, arcname=".")
-        ctx.storage.upload_file(archive, placement.model_uri(model.candidate_name))
+    Every archive holds tar entries named as in the predictor directory, as concatenated gzip
+    members (gzip allows it; tar, gzip and Python read them as one stream). A base model's entries
+    are compressed once, when it has trained, into a member that makes up its own archive and, with
+    the predictor's own files, each ensemble's archive (an ensemble needs the whole predictor): after
+    training only those few files are compressed, not every model again.
+    """
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for future in [pool.submit(archive_and_upload, model) for model in trained]:
+    def __init__(self, ctx, placement: Placement, predictor_path: Path, stages: StageTimes):
+        self.ctx = ctx
+        self.placement = placement
+        self.predictor_path = predictor_path
+        self.stages = stages
+        self.archive_dir = Path(ctx.work_dir) / "archives"
+        self.members: dict[str, Path] = {}  # base model -> its compressed tar entries
+        # One thread: it shares the cores with training; zlib releases the GIL while it compresses.
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candidate-archives")
+        self.futures = []
+
+    def __enter__(self) -> _Archiver:
+        (self.archive_dir / "members").mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, model: TrainedModel) -> None:
+        self.futures.append(self.pool.submit(self._archive_and_upload, model))
+
+    def finish(self) -> None:
+        started = time.monotonic()
+        for future in self.futures:
             future.result()
-    ctx.storage.write_bytes(placement.uri("leaderboard.csv"), leaderboard_csv(trained, objective).encode())
+        log.info("the last candidate archives took %.1f s after training", time.monotonic() - started)
+
+    def _archive_and_upload(self, model: TrainedModel) -> None:
+        with self.stages.stage("candidate archives"):
+            if model.is_ensemble:
+                others = self._compress(self.predictor_path, ".", model.candidate_name, exclude=set(self.members))
+                parts = [*self.members.values(), others]
+            else:
+                member = self._compress(self.predictor_path / "models" / model.model, f"./models/{model.model}", model.model)
+                self.members[model.model] = member
+                parts = [member]
+            archive = self.archive_dir / f"{model.candidate_name}.tar.gz"
+            with open(archive, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as source:
+                        shutil.copyfileobj(source, out)
+                out.write(_END_OF_ARCHIVE)
+            self.ctx.storage.upload_file(archive, self.placement.model_uri(model.candidate_name))
+
+    def _compress(self, source: Path, arcname: str, label: str, exclude: set[str] = frozenset()) -> Path:
+        """Tar entries of ``source`` (named under ``arcname``, less ``./models/<name>`` for the names in
+        ``exclude``) as one gzip member, without the end-of-archive blocks so that members concatenate."""
+        excluded = {f"./models/{name}" for name in exclude}
+        path = self.archive_dir / "members" / f"{label}.gz"
+        # Fast compression: tree ensembles make archives of tens of MB.
+        with gzip.open(path, "wb", compresslevel=1) as out:
+            writer = _EntriesOnly(out)
+            with tarfile.open(fileobj=writer, mode="w") as tar:
+                tar.add(source, arcname=arcname, filter=lambda entry: None if entry.name in excluded else entry)
+                writer.entries_done = True  # close() appends the end-of-archive blocks: drop them
+        return path
+
+
+# The end of a tar archive: two zero blocks (readers need no more), as its own gzip member.
+_END_OF_ARCHIVE = gzip.compress(bytes(2 * tarfile.BLOCKSIZE), compresslevel=1)
+
+
+class _EntriesOnly:
+    """The file a TarFile writes to: passes its entries on, and nothing once ``entries_done``."""
+
+    def __init__(self, out):
+        self.out = out
+        self.entries_done = False
+
+    def write(self, data: bytes) -> int:
+        if not self.entries_done:
+            self.out.write(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.out.tell()
 
 
 def leaderboard_csv(trained, objective: str) -> str:

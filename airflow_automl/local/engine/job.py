@@ -3,7 +3,10 @@ the outcome the engine returns, and the failure it raises for bad input."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +26,27 @@ class JobFailed(Exception):
 class JobOutcome:
     # Completed | MaxCandidatesReached | MaxAutoMLJobRuntimeReached | CandidateDefinitionsGenerated | Stopped
     secondary_status: str
+    # Where the job's time went, for logs and benchmarks (see StageTimes).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class StageTimes:
+    """Wall seconds per stage of a job: data analysis, feature work, training, candidate archives,
+    reports. A stage entered twice adds up; stages that overlap in time each count in full."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.add(name, time.monotonic() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
 class JobContext(Protocol):

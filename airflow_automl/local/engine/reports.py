@@ -11,19 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
 
-matplotlib.use("Agg")  # no display in workers
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn import metrics as skm  # noqa: E402
-
-from airflow_automl.local.engine.data import Dataset  # noqa: E402
-from airflow_automl.local.engine.metrics import compute_metrics  # noqa: E402
-from airflow_automl.local.templating import HTML  # noqa: E402
-from airflow_automl.metrics import BINARY, REGRESSION, greater_is_better  # noqa: E402
+from airflow_automl.local.engine.data import Dataset
+from airflow_automl.local.engine.metrics import compute_metrics
+from airflow_automl.local.templating import HTML
+from airflow_automl.metrics import BINARY, REGRESSION, greater_is_better
 
 DATA_EXPLORATION_PATH = "documentation/data-exploration/DataExplorationReport.html"
 EXPLAINABILITY_PATH = "documentation/explainability/{candidate}/explainability_report.html"
@@ -79,7 +75,7 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
             ),
         )
     ]
-    fig, axis = plt.subplots(figsize=(7, 3.2))
+    fig, axis = _subplots(figsize=(7, 3.2))
     if dataset.problem_type == REGRESSION:
         axis.hist(pd.to_numeric(target, errors="coerce").dropna(), bins=40, color="#3b6fd8")
         axis.set_xlabel(dataset.target)
@@ -114,7 +110,7 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
     missing = frame[dataset.feature_columns].isna().mean().sort_values(ascending=False)
     missing = missing[missing > 0].head(30)
     if not missing.empty:
-        fig, axis = plt.subplots(figsize=(7, max(2.0, 0.25 * len(missing))))
+        fig, axis = _subplots(figsize=(7, max(2.0, 0.25 * len(missing))))
         axis.barh(missing.index[::-1], missing.values[::-1] * 100, color="#d8873b")
         axis.set_xlabel("% missing")
         sections.append(_section("Missing values", _image(fig)))
@@ -122,7 +118,7 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
     correlations = _target_correlations(frame, dataset)
     if correlations is not None and not correlations.empty:
         top = correlations.head(20)
-        fig, axis = plt.subplots(figsize=(7, max(2.0, 0.3 * len(top))))
+        fig, axis = _subplots(figsize=(7, max(2.0, 0.3 * len(top))))
         axis.barh(top.index[::-1], top.values[::-1], color="#3bb08f")
         axis.set_xlabel(f"|correlation| with {dataset.target}")
         sections.append(_section("Numeric features most correlated with the target", _image(fig)))
@@ -177,7 +173,7 @@ def permutation_importance(
 
 def explainability_report(candidate_name: str, objective: str, importance: pd.Series, complete: bool) -> str:
     top = importance.head(30)
-    fig, axis = plt.subplots(figsize=(7, max(2.0, 0.3 * len(top))))
+    fig, axis = _subplots(figsize=(7, max(2.0, 0.3 * len(top))))
     axis.barh(top.index[::-1].astype(str), top.values[::-1], color="#3b6fd8")
     axis.set_xlabel(f"drop in {objective} when the feature is shuffled")
     note = (
@@ -216,7 +212,7 @@ def model_insights_report(candidate_name: str, problem_type: str, objective: str
     ]
     if problem_type == REGRESSION:
         y, p = predictions.y_true.astype(float), predictions.prediction.astype(float)
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        fig, (left, right) = _subplots(1, 2, figsize=(10, 4))
         left.scatter(y, p, s=8, alpha=0.6, color="#3b6fd8")
         low, high = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
         left.plot([low, high], [low, high], color="#999", linewidth=1)
@@ -233,7 +229,7 @@ def model_insights_report(candidate_name: str, problem_type: str, objective: str
             predictions.y_true.astype(str), predictions.prediction.astype(str), labels=labels
         )
         size = min(12, 2 + 0.5 * len(labels))
-        fig, axis = plt.subplots(figsize=(size, size * 0.85))
+        fig, axis = _subplots(figsize=(size, size * 0.85))
         axis.imshow(matrix, cmap="Blues")
         axis.set_xticks(range(len(labels)), labels, rotation=45)
         axis.set_yticks(range(len(labels)), labels)
@@ -249,7 +245,7 @@ def model_insights_report(candidate_name: str, problem_type: str, objective: str
             truth = predictions.y_true.astype(str) == str(positive)
             fpr, tpr, _ = skm.roc_curve(truth, predictions.probabilities[:, 1])
             precision, recall, _ = skm.precision_recall_curve(truth, predictions.probabilities[:, 1])
-            fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+            fig, (left, right) = _subplots(1, 2, figsize=(10, 4))
             left.plot(fpr, tpr, color="#3b6fd8")
             left.plot([0, 1], [0, 1], color="#999", linewidth=1)
             left.set_xlabel("false positive rate")
@@ -302,12 +298,18 @@ def _looks_numeric(value) -> bool:
     return True
 
 
+def _subplots(*grid: int, figsize: tuple[float, float]):
+    """A figure of its own, outside pyplot's global state: the data exploration report renders in a
+    thread while the job trains, and may overlap the best candidate's reports."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid)
+
+
 def _image(fig) -> str:
     """The figure as a PNG data: URI."""
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
     return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
