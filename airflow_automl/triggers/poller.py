@@ -403,7 +403,7 @@ class SharedJobPoller:
                 continue
             status = summary["AutoMLJobStatus"]
             if status in TERMINAL_STATUSES:
-                self._enqueue(key)
+                self._enqueue(key, first=True)
             else:
                 self._progress(key, summary["AutoMLJobName"], status, summary.get("AutoMLJobSecondaryStatus"))
         return True
@@ -417,14 +417,22 @@ class SharedJobPoller:
 
     # -- describes -------------------------------------------------------------------------------
 
-    def _enqueue(self, key: str) -> None:
+    def _enqueue(self, key: str, first: bool = False) -> None:
+        """Queue a describe of ``key``; ``first`` puts it ahead of the others: a job the listing
+        shows ended must not wait behind thousands of new registrations' first describes."""
         if key in self._in_flight:
             # The answer in flight may predate the change that asks for this describe.
             self._again.add(key)
         elif key not in self._queued:
             self._queued.add(key)
-            self._describe_queue.append(key)
+            if first:
+                self._describe_queue.appendleft(key)
+            else:
+                self._describe_queue.append(key)
             self._describe_ready.set()
+        elif first:
+            self._describe_queue.remove(key)
+            self._describe_queue.appendleft(key)
 
     async def _run_describer(self) -> None:
         await self._client_ready.wait()
@@ -441,7 +449,7 @@ class SharedJobPoller:
                 self._in_flight.discard(key)
             if key in self._again:
                 self._again.discard(key)
-                self._enqueue(key)
+                self._enqueue(key, first=True)
 
     async def _describe(self, key: str) -> None:
         watches = self._watches.get(key)

@@ -66,6 +66,7 @@ class JobTable:
         self.after_page: Callable[[int], None] | None = None
         self.pages_served = 0
         self.hide_from_listing: set[str] = set()
+        self.describe_delay = 0.0
         responder.on("ListAutoMLJobs", self._list)
         responder.on("DescribeAutoMLJobV2", self._describe)
 
@@ -154,6 +155,7 @@ class JobTable:
         if failure:
             return failure
         name = body["AutoMLJobName"]
+        time.sleep(self.describe_delay)
         with self.lock:
             job = self.jobs.get(name)
             if job is None:
@@ -583,6 +585,32 @@ def test_a_burst_of_new_jobs_stops_being_listed_once_past_the_allowance(table):
     assert max(burst_pages) == FAST.list_page_size  # the burst was listed, in full pages
     assert len(quiet_pages) >= 5 and sum(quiet_pages) == 0  # then each look is one empty page
     assert [event["status"] for event in events] == ["success"] * 3
+
+
+def test_an_ended_job_is_described_ahead_of_a_backlog_of_registrations(table):
+    # 120 triggers arrive at once and each job gets a first describe, one at a time, slowly; a
+    # job registered last ends meanwhile: the listing shows it, and its describe jumps the queue.
+    settings = PollerSettings(**{**FAST.__dict__, "describe_concurrency": 1})
+    names = [f"backlog-{i:03d}" for i in range(120)]
+    for name in names:
+        table.add(name)
+    table.describe_delay = 0.02
+
+    async def scenario():
+        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", settings):
+            tasks = {name: asyncio.create_task(first_event(trigger(name))) for name in names}
+            await wait_until(lambda: watched() == len(names) and table.calls("DescribeAutoMLJobV2") >= 5)
+            table.finish(names[-1])
+            event = await tasks[names[-1]]
+            described = table.calls("DescribeAutoMLJobV2")
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            return event, described
+
+    event, described = run(scenario())
+    assert event["status"] == "success"
+    assert described < len(names) / 2  # most registrations were still waiting for their first describe
 
 
 def test_two_triggers_on_one_job_each_fire_once_and_a_missing_job_errors(table):
