@@ -24,7 +24,20 @@ AutoMLJobTrigger as shipped. Per-job is run up to --per-job-max: each job holds 
 "design" is what per-job asks for, N x 60 / interval calls a minute; on a busy machine the measured
 per-job rate falls short of it because the client cannot keep up, which shows in its delays.
 
+--burst N is the other measurement: N jobs arriving at once (a DAG of mapped training tasks, a
+triggerer restart), all N triggers registering at once, and the shared poller's calls counted from
+that instant for --burst-minutes (longer if registering them all takes more than 3 minutes less), a
+minute at a time and by kind (List, each job's first Describe, which registers its trigger, the
+sweep's, and those that deliver an end): the first 2 minutes with and without the N registration
+describes (one per new trigger, in any design) against the steady state (the last 2 minutes, after
+all registered); the steady rate against one Describe per job per interval; RSS per watched job once
+all are registered; the delay from each of --completions job ends (spread over the run) to its
+event; and events that should not be (a job that did not end, or a second event). The local
+service cannot create 10,000 jobs in an instant (about 70 a second here), so this run talks to
+benchmarks/sagemaker_stand_in.py: real HTTP on loopback, the same protocol, jobs in memory.
+
 Usage: .venv/bin/python benchmarks/trigger_scale.py [--sizes 100 500 2000] [--interval 10] [--intervals 2]
+       nice -n 10 .venv/bin/python benchmarks/trigger_scale.py --burst 10000 --interval 10 [--burst-minutes 5]
 """
 
 from __future__ import annotations
@@ -267,6 +280,197 @@ def run_configuration(args: argparse.Namespace) -> dict:
     return asyncio.run(scenario())
 
 
+def run_burst(args: argparse.Namespace) -> dict:
+    """The triggerer side of --burst: N jobs made at once, N triggers at once, calls a minute at a time."""
+    import asyncio
+    import gc
+    import random
+    import threading
+
+    import requests
+    from aiobotocore.client import AioBaseClient
+
+    from airflow_automl.triggers import poller as poller_module
+    from airflow_automl.triggers.automl import AutoMLJobTrigger
+
+    calls: list[tuple[float, str, str | None]] = []  # (seconds since the burst, operation, job)
+    original = AioBaseClient._make_api_call
+    burst_at = 0.0
+
+    async def counted(self, operation_name, api_params):
+        calls.append((time.time() - burst_at, operation_name, api_params.get("AutoMLJobName")))
+        return await original(self, operation_name, api_params)
+
+    AioBaseClient._make_api_call = counted
+    driver = sagemaker_client(args.endpoint)
+    names = [f"burst-{i:05d}" for i in range(args.n)]
+    duration = args.burst_minutes * 60
+    completed_at: dict[str, float] = {}
+    fired: dict[str, list[tuple[float, str]]] = {}
+
+    async def wait_one(trigger) -> None:
+        async for event in trigger.run():
+            fired.setdefault(trigger.job_name, []).append((time.time(), event.payload["status"]))
+
+    def end_jobs(chosen: list[str], offsets: list[float]) -> None:
+        for name, offset in sorted(zip(chosen, offsets), key=lambda pair: pair[1]):
+            time.sleep(max(0.0, burst_at + offset - time.time()))
+            driver.stop_auto_ml_job(AutoMLJobName=name)
+            completed_at[name] = time.time()
+
+    async def scenario() -> dict:
+        nonlocal burst_at
+        from airflow_automl.hooks.automl import AutoMLHook
+
+        # Load what any triggerer has loaded before its first trigger: modules, one client, its model.
+        async with await AutoMLHook(aws_conn_id=CONN_ID).get_async_conn() as client:
+            await client.list_auto_ml_jobs(MaxResults=1)
+        driver.list_auto_ml_jobs(MaxResults=1)
+        calls.clear()
+        gc.collect()
+        rss_before = rss_kib()
+        burst_at = time.time()
+        requests.post(f"{args.endpoint}/burst", json={"prefix": "burst", "n": args.n}, timeout=60).raise_for_status()
+        tasks = [
+            asyncio.create_task(wait_one(AutoMLJobTrigger(job_name=name, aws_conn_id=CONN_ID, poll_interval=args.interval)))
+            for name in names
+        ]
+        rng = random.Random(args.n)
+        chosen = rng.sample(names, args.completions)
+        # Ends spread over the run, the first 2 minutes included; the last leaves an interval to arrive.
+        offsets = [rng.uniform(5.0, duration - args.interval - 5.0) for _ in chosen]
+        threading.Thread(target=end_jobs, args=(chosen, offsets), daemon=True).start()
+        # Registered: every trigger is with the poller (or has fired already) and has been looked at once.
+        while True:
+            pollers = poller_module.active_pollers()
+            watched = sum(p.watched_jobs() for p in pollers)
+            looked = all(watch.looked for poller in pollers for watches in poller._watches.values() for watch in watches)
+            if (watched + len(fired) >= args.n and looked) or all(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.5)
+        registered_after = time.time() - burst_at
+        gc.collect()
+        rss_registered = rss_kib()
+        # Steady state is measured over the last 2 minutes, which must follow the registration.
+        run_seconds = max(duration, registered_after + 125.0)
+        await asyncio.sleep(max(0.0, burst_at + run_seconds - time.time()))
+        rss_end = rss_kib()
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        errors = [repr(o) for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
+        delays = [fired[name][0][0] - completed_at[name] for name in chosen if name in fired and name in completed_at]
+        delays_after_registration = [
+            fired[name][0][0] - completed_at[name]
+            for name in chosen
+            if name in fired and name in completed_at and completed_at[name] - burst_at > registered_after
+        ]
+        return {
+            "n": args.n,
+            "interval": args.interval,
+            "run_seconds": run_seconds,
+            "completed_at": {name: at - burst_at for name, at in completed_at.items()},
+            "registered_after_seconds": round(registered_after, 1),
+            "calls": calls,
+            "rss_kib_before": rss_before,
+            "rss_kib_registered": rss_registered,
+            "rss_kib_end": rss_end,
+            "ended": len(chosen),
+            "ended_fired_once": sum(1 for name in chosen if len(fired.get(name, [])) == 1),
+            "missed": sorted(name for name in chosen if name not in fired),
+            "fired_twice": sorted(name for name, events in fired.items() if len(events) > 1),
+            "fired_unended": sorted(set(fired) - set(chosen)),
+            "wrong_status": sorted(name for name in chosen if any(status != "stopped" for _, status in fired.get(name, []))),
+            "delays": delays,
+            "delays_after_registration": delays_after_registration,
+            "trigger_errors": errors[:5],
+            "trigger_error_count": len(errors),
+        }
+
+    return asyncio.run(scenario())
+
+
+def print_burst(result: dict) -> None:
+    n, interval, run_seconds = result["n"], result["interval"], result["run_seconds"]
+    # Each job's first describe is its trigger's registration; a describe after the job's end
+    # delivers its event; any other describe is the safety sweep.
+    seen: set[str] = set()
+    kinds = []
+    for at, operation, job in result["calls"]:
+        if operation == "ListAutoMLJobs":
+            kind = "list"
+        elif job not in seen:
+            kind = "registration"
+        elif job in result["completed_at"] and at >= result["completed_at"][job]:
+            kind = "end"
+        else:
+            kind = "sweep"
+        if job:
+            seen.add(job)
+        kinds.append((at, kind))
+
+    def count(start: float, stop: float, kind: str | None = None) -> int:
+        return sum(1 for at, k in kinds if start <= at < stop and (kind is None or k == kind))
+
+    print(f"{n} jobs created at once, {n} triggers registered at once, interval {interval:g} s; every trigger "
+          f"had looked at its job {result['registered_after_seconds']} s after the burst; run {run_seconds:.0f} s")
+    print(f"{'minute':>6} | {'List':>6} | {'Describe: registration':>22} | {'sweep':>6} | {'end':>4}")
+    for minute in range(int(run_seconds // 60)):
+        start, stop = minute * 60, (minute + 1) * 60
+        print(f"{minute + 1:>6} | {count(start, stop, 'list'):>6} | {count(start, stop, 'registration'):>22} | "
+              f"{count(start, stop, 'sweep'):>6} | {count(start, stop, 'end'):>4}")
+    first_all = count(0, 120) / 2
+    first = (count(0, 120) - count(0, 120, "registration")) / 2
+    steady = count(run_seconds - 120, run_seconds) / 2
+    design = n * 60 / interval
+    delays = result["delays"]
+    rss_per_job = (result["rss_kib_registered"] - result["rss_kib_before"]) * 1024 / 1000 / n
+    rss_end_per_job = (result["rss_kib_end"] - result["rss_kib_before"]) * 1024 / 1000 / n
+    spurious = len(result["fired_twice"]) + len(result["fired_unended"]) + len(result["wrong_status"])
+    print()
+    print(f"calls/min over the first 2 minutes: {first_all:.1f} in all; {first:.1f} without the {count(0, 120, 'registration')} "
+          f"registration describes (one per new trigger, in any design)")
+    print(f"calls/min in steady state (the last 2 minutes): {steady:.1f}; first 2 minutes without registrations / steady "
+          f"= {first / steady:.2f}x (target <= 3x); with them {first_all / steady:.0f}x")
+    print(f"one Describe per job per interval: {design:.0f} calls/min; steady state makes {design / steady:.0f}x fewer "
+          f"(target >= 300x)")
+    print(f"RSS per watched job: {rss_per_job:.1f} KB once registered, {rss_end_per_job:.1f} KB at the end "
+          f"(target <= 50 KB; RSS {result['rss_kib_before']} -> {result['rss_kib_registered']} -> {result['rss_kib_end']} KiB)")
+    if delays:
+        print(f"event delay after a job's end: max {max(delays):.2f} s, median {statistics.median(delays):.2f} s "
+              f"over {len(delays)} ends (target <= interval + 2 s = {interval + 2:g} s)")
+        later = result["delays_after_registration"]
+        if later:
+            print(f"  of which {len(later)} ended after every trigger had registered: max {max(later):.2f} s, "
+                  f"median {statistics.median(later):.2f} s")
+    if result["trigger_error_count"]:
+        print(f"TRIGGERS FAILED: {result['trigger_error_count']}, e.g. {result['trigger_errors']}")
+    print(f"ends: {result['ended']}, each fired once: {result['ended_fired_once']}, missed: {len(result['missed'])}; "
+          f"spurious events: {spurious} (second events {len(result['fired_twice'])}, "
+          f"for jobs that did not end {len(result['fired_unended'])}, wrong status {len(result['wrong_status'])})")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def burst_run(args: argparse.Namespace, work: Path) -> dict:
+    """Start the stand-in, then the triggerer side in a fresh process; returns its figures."""
+    port_file = work / "stand-in.port"
+    stand_in = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "sagemaker_stand_in.py"), "--port-file", str(port_file)],
+        stdout=open(work / "stand-in.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text():
+            if time.monotonic() > deadline or stand_in.poll() is not None:
+                raise RuntimeError(f"the SageMaker stand-in did not start; see {work / 'stand-in.log'}")
+            time.sleep(0.1)
+        args.endpoint = f"http://127.0.0.1:{port_file.read_text()}"
+        return configuration_process(args, "burst", args.burst, "burst", work)
+    finally:
+        stand_in.terminate()
+        stand_in.wait(timeout=30)
+
+
 def configuration_process(args: argparse.Namespace, mode: str, n: int, prefix: str, work: Path) -> dict:
     result_path = work / f"{prefix}.json"
     connection = {
@@ -285,7 +489,7 @@ def configuration_process(args: argparse.Namespace, mode: str, n: int, prefix: s
         sys.executable, __file__, "--one", mode, "--n", str(n), "--prefix", prefix, "--endpoint", args.endpoint,
         "--interval", str(args.interval), "--intervals", str(args.intervals),
         "--completions", str(args.completions), "--result", str(result_path),
-        "--not-before", str(args.not_before),
+        "--not-before", str(args.not_before), "--burst-minutes", str(args.burst_minutes),
     ]
     with open(work / f"{prefix}.log", "wb") as log:
         subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=REPO_ROOT)
@@ -344,8 +548,12 @@ def main() -> int:
     parser.add_argument("--per-job-max", type=int, default=2000,
                         help="largest N run with one Describe per job (2,000 takes ~4 minutes and ~3.5 GB)")
     parser.add_argument("--modes", nargs="+", default=["per-job", "shared"])
+    parser.add_argument("--burst", type=int, metavar="N",
+                        help="instead: N jobs arriving at once, against the in-memory SageMaker stand-in")
+    parser.add_argument("--burst-minutes", type=int, default=5,
+                        help="length of the --burst run (at least 4; longer when registering takes more than 3 minutes less)")
     # Internal: run one configuration (used by the parent in a fresh process).
-    parser.add_argument("--one", choices=["per-job", "shared"], help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=["per-job", "shared", "burst"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
@@ -355,7 +563,15 @@ def main() -> int:
 
     if args.one:
         args.mode = args.one
-        Path(args.result).write_text(json.dumps(run_configuration(args)))
+        result = run_burst(args) if args.one == "burst" else run_configuration(args)
+        Path(args.result).write_text(json.dumps(result))
+        return 0
+    if args.burst:
+        if args.burst_minutes < 4:
+            parser.error("--burst-minutes must be at least 4: the first 2 minutes and 2 of steady state")
+        print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="trigger-burst-") as tmp:
+            print_burst(burst_run(args, Path(tmp)))
         return 0
 
     configurations = [
