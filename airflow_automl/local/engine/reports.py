@@ -27,6 +27,8 @@ MODEL_INSIGHTS_PATH = "documentation/model-insights/{candidate}/model_insights_r
 # Importance is measured on at most this many validation rows, within this many seconds.
 IMPORTANCE_ROWS = 1000
 IMPORTANCE_SECONDS = 60.0
+# Time kept for the model insights report when the job's end is near.
+INSIGHTS_SECONDS = 3.0
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +356,8 @@ def publish(ctx, uri: str, render: Callable[[], str], what: str) -> bool:
 
 def publish_best_candidate_reports(ctx, placement, candidate: dict, model, dataset: Dataset, objective: str, deadline) -> None:
     """Explainability and model insights for the best candidate; their locations go into its
-    CandidateArtifactLocations. `model` has predict(frame), predict_proba(frame) and classes."""
+    CandidateArtifactLocations. `model` has predict(frame), predict_proba(frame) and classes;
+    `deadline` (time.monotonic(), or None) is when the job must have ended."""
     name = candidate["CandidateName"]
     features = dataset.validation[dataset.feature_columns]
     weights = dataset.validation[dataset.sample_weight].to_numpy(dtype=float) if dataset.sample_weight else None
@@ -375,9 +378,9 @@ def publish_best_candidate_reports(ctx, placement, candidate: dict, model, datas
 
     budget = IMPORTANCE_SECONDS
     if deadline is not None:
-        # What is left of the job's time, less a second for the insights report; at least one
-        # feature is always measured.
-        budget = min(budget, max(0.0, deadline - time.monotonic() - 1.0))
+        # What is left until the job must end, less the insights report's time (a second, three
+        # on a busy machine); at least one feature is always measured.
+        budget = min(budget, max(0.0, deadline - time.monotonic() - INSIGHTS_SECONDS))
 
     locations = {}
     ctx.set_secondary_status("GeneratingExplainabilityReport")
