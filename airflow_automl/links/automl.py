@@ -62,10 +62,17 @@ class AutoMLJobLink(BaseOperatorLink):
         job_name: str,
         region_name: str | None,
         endpoint_url: str | None,
+        aws_conn_id: str | None = None,
     ) -> None:
+        # The connection id lets the UI plugin read the job the way the task does.
         context["ti"].xcom_push(
             key=cls.key,
-            value={"job_name": job_name, "region_name": region_name, "endpoint_url": endpoint_url},
+            value={
+                "job_name": job_name,
+                "region_name": region_name,
+                "endpoint_url": endpoint_url,
+                "aws_conn_id": aws_conn_id,
+            },
         )
         # Airflow resolves extra links when the task finishes; pushing the URL now lets the UI
         # show it while the task is deferred, which is when people want to look at the job.

@@ -309,7 +309,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         api_version = by_create_operation(operation).number
         existing = self.submit_or_reattach(context, request, api_version)
         name = self._submitted_job_name
-        AutoMLJobLink.persist(context, name, self.hook.conn_region_name, self.hook.endpoint_url)
+        AutoMLJobLink.persist(context, name, self.hook.conn_region_name, self.hook.endpoint_url, self.aws_conn_id)
 
         view = existing or self.hook.describe_job(name, api_version)
         if not self.wait_for_completion:

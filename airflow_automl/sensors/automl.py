@@ -134,7 +134,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
 
     def execute(self, context: Context) -> Any:
         if self.job_name:
-            AutoMLJobLink.persist(context, self.job_name, self.hook.conn_region_name, self.hook.endpoint_url)
+            AutoMLJobLink.persist(context, self.job_name, self.hook.conn_region_name, self.hook.endpoint_url, self.aws_conn_id)
         if not self.deferrable:
             return super().execute(context)
         summary = self.evaluate(self._describe())
