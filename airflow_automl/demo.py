@@ -236,6 +236,8 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
             "AIRFLOW_VAR_AUTOML_STORAGE_URI": storage_root.as_uri(),
+            # The service's job pages link each job back to the Airflow task that created it.
+            "AIRFLOW_AUTOML_AIRFLOW_URL": f"http://127.0.0.1:{airflow_port}",
             "AUTOML_DEFAULT_MAX_RUNTIME_SECONDS": str(budget),
             "AUTOML_POLL_INTERVAL_SECONDS": "10",
             # standalone starts its components as `airflow ...` commands: the venv's.

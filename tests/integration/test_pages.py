@@ -106,9 +106,35 @@ def test_chart_draws_one_bar_per_scored_candidate_longest_for_the_best(local_ser
     best = jobs["trained"]["BestCandidate"]["CandidateName"]
     assert [name for flag, name, _, _ in bars if flag] == [best]
     assert widths[best] == max(widths.values())
-    # Bar lengths follow the metric: a better score is never a shorter bar.
-    ordered = sorted(bars, key=lambda bar: float(bar[2]))
-    assert [float(bar[3]) for bar in ordered] == sorted(float(bar[3]) for bar in ordered)
+    # Bars start at zero, so their lengths are proportional to the scores.
+    zero = float(re.search(r'<line class="zero" x1="([0-9.]+)"', svg).group(1))
+    assert {float(x) for x in re.findall(r'<rect x="([0-9.]+)"', svg)} == {zero}
+    values = {name: float(value) for _, name, value, _ in bars}
+    assert all(widths[name] / widths[best] == pytest.approx(values[name] / values[best], abs=0.01) for name in widths)
+
+
+def test_leaderboard_seconds_are_the_candidates_fit_times(local_service, jobs):
+    """ListCandidatesForAutoMLJob dates all candidates alike; the page reads leaderboard.csv's fit times."""
+    import io
+
+    csv_path = local_service.file_root / "pages" / "output" / TRAINED_JOB / "leaderboard.csv"
+    fit = pd.read_csv(io.StringIO(csv_path.read_text())).set_index("CandidateName")["FitTimeSeconds"]
+    body = _page(local_service, TRAINED_JOB).text.split('<table id="leaderboard">', 1)[1]
+    shown = dict(re.findall(r'data-candidate="([^"]+)">(?:(?!</tr>).)*?<td class="num seconds">([^<]*)</td>', body, flags=re.S))
+    assert set(fit.index) <= set(shown)
+    for name in fit.index:
+        assert float(shown[name]) == pytest.approx(fit[name], abs=0.05)
+    assert len({shown[name] for name in fit.index}) > 1  # not one shared duration
+
+
+def test_status_is_said_once_and_the_root_lists_the_jobs(local_service, jobs):
+    status_line = re.search(r'<p><span id="job-status".*?</p>', _page(local_service, TRAINED_JOB).text, flags=re.S).group(0)
+    assert re.sub(r"<[^>]+>", " ", status_line).split().count("Completed") == 1
+    index = requests.get(f"{local_service.endpoint_url}/", timeout=30)
+    assert index.status_code == 200
+    listed = re.findall(r'<tr data-job="([^"]+)">', index.text)
+    assert TRAINED_JOB in listed and FAILED_JOB in listed
+    assert f'<a href="/jobs/{TRAINED_JOB}">' in index.text
 
 
 def test_report_links_serve_the_jobs_own_artifacts(local_service, jobs):
