@@ -25,6 +25,8 @@ $(STAMP): requirements.lock pyproject.toml | $(UV)
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: | $(UV)
 	$(UV) pip compile -q pyproject.toml --extra local --extra dev --python-version 3.11 -o requirements.lock
+	@# Building the metadata leaves an egg-info here; on sys.path it would register the plugin twice.
+	rm -rf airflow_automl.egg-info
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

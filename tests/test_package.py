@@ -17,3 +17,14 @@ def test_the_provider_does_not_import_the_local_engines_libraries():
     probe = f"import sys; import {', '.join(modules)}; print(sorted(m for m in ('sklearn', 'autogluon', 'optuna') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_ui_plugin_is_registered_with_its_three_views():
+    (ep,) = [e for e in entry_points(group="airflow.plugins") if e.value.startswith("airflow_automl")]
+    plugin = ep.load()
+    assert {view["name"]: view["destination"] for view in plugin.external_views} == {
+        "AutoML job": "task_instance",
+        "AutoML history": "dag",
+        "AutoML jobs": "nav",
+    }
+    assert [app["url_prefix"] for app in plugin.fastapi_apps] == ["/automl"]
