@@ -20,12 +20,14 @@ $(STAMP): requirements.lock pyproject.toml | $(UV)
 	$(UV) venv -q --allow-existing $(VENV) --python python3
 	$(UV) pip sync -q --python $(PY) requirements.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .
+	@# Building the package leaves an egg-info in the checkout; where the checkout is on sys.path
+	@# (python -m ... from here) Airflow would find the UI plugin's entry point twice.
+	rm -rf airflow_automl.egg-info
 	touch $@
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: | $(UV)
 	$(UV) pip compile -q pyproject.toml --extra local --extra dev --python-version 3.11 -o requirements.lock
-	@# Building the metadata leaves an egg-info here; on sys.path it would register the plugin twice.
 	rm -rf airflow_automl.egg-info
 
 test: $(STAMP)

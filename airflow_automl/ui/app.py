@@ -22,13 +22,12 @@ from airflow.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 from airflow.utils.session import create_session
 
-from airflow_automl.operators.automl import TAG_DAG_ID, TAG_RUN_ID, TAG_TASK_ID
+from airflow_automl.operators.automl import TAG_DAG_ID, TAG_MAP_INDEX, TAG_RUN_ID, TAG_TASK_ID
 from airflow_automl.summary import TERMINAL_STATUSES
 from airflow_automl.ui import records, views
 from airflow_automl.ui.sagemaker import ConnectionRef, SageMakerReader
 from airflow_automl.ui.templates import ENV
 
-TAG_MAP_INDEX = "airflow:map_index"
 URL_PREFIX = "/automl"
 HISTORY_RUNS = 25
 JOB_STATUSES = ("Completed", "InProgress", "Failed", "Stopped", "Stopping")
