@@ -97,7 +97,10 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
         assert [row["candidate_name"] for row in summary["leaderboard"]][0] == "scripted-candidate-003"
         assert len(summary["leaderboard"]) == 3
         link = xcom_value(run, task_id, key="automl_job_link")
-        assert link == {"job_name": summary["job_name"], "region_name": "us-east-1", "endpoint_url": scripted.endpoint_url}
+        assert link == {
+            "job_name": summary["job_name"], "region_name": "us-east-1", "endpoint_url": scripted.endpoint_url,
+            "aws_conn_id": "aws_default",
+        }
         # What the UI shows: Airflow resolves the extra link when the task finishes.
         url = xcom_value(run, task_id, key="_link_AutoMLJobLink")
         assert url == f"{scripted.endpoint_url}/jobs/{summary['job_name']}"

@@ -42,3 +42,19 @@ def test_the_trend_has_one_point_per_run_with_a_value_and_a_threshold_line():
     assert chart["points"][1].y < chart["points"][0].y  # higher value, higher on the chart
     assert chart["threshold_path"].startswith("M") and chart["threshold_path"].count("L") == 2
     assert trend_chart([{"run_id": "r", "value": None, "threshold": None, "label": "r"}]) is None
+
+
+def test_on_aws_objects_get_presigned_urls_and_prefixes_the_s3_console():
+    from urllib.parse import parse_qs, urlsplit
+
+    import boto3
+
+    from airflow_automl.ui.views import s3_console_or_presigned
+
+    s3 = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    signed = urlsplit(s3_console_or_presigned(s3, "eu-west-1", "s3://bucket/churn/job/report.html"))
+    assert signed.path.endswith("/churn/job/report.html") and "bucket" in signed.netloc + signed.path
+    query = parse_qs(signed.query)
+    assert any("Signature" in key for key in query) and any("Expires" in key for key in query)
+    console = s3_console_or_presigned(s3, "eu-west-1", "s3://bucket/churn/job/")
+    assert console == "https://s3.console.aws.amazon.com/s3/buckets/bucket?region=eu-west-1&prefix=churn/job/"
