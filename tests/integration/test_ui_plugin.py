@@ -30,7 +30,9 @@ pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DOCS = REPO_ROOT / "docs"
+# Screenshots of the three views go to a temporary directory, or where this variable says
+# (the README's images: AUTOML_UI_SCREENSHOTS=docs).
+SCREENSHOTS = os.environ.get("AUTOML_UI_SCREENSHOTS")
 PASSWORDS = {"admin": "admin-password", "outsider": "outsider-password"}
 RUNNING_DAG = "automl_ui_mapped"
 # Chosen first, so the service's job pages can link to the Airflow UI started after it.
@@ -241,10 +243,16 @@ def _open_plugin_view(browser, url: str, view_name: str):
     return wait
 
 
-def _screenshot(browser, name: str) -> None:
-    browser.switch_to.default_content()
-    DOCS.mkdir(exist_ok=True)
-    browser.save_screenshot(str(DOCS / name))
+@pytest.fixture(scope="module")
+def screenshot(tmp_path_factory):
+    folder = (REPO_ROOT / SCREENSHOTS) if SCREENSHOTS else tmp_path_factory.mktemp("screenshots")
+
+    def save(browser, name: str) -> None:
+        browser.switch_to.default_content()
+        folder.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(folder / name))
+
+    return save
 
 
 def test_the_plugin_refuses_unauthenticated_and_unknown_callers(airflow_ui, retraining_runs):
@@ -260,7 +268,7 @@ def test_the_plugin_refuses_unauthenticated_and_unknown_callers(airflow_ui, retr
         assert forged.status_code in (401, 403), path
 
 
-def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, airflow_ui, scripted_service, retraining_runs):
+def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screenshot, airflow_ui, scripted_service, retraining_runs):
     run = retraining_runs[-1]
     summary = xcom_value(run, "train_model")
     job_name = summary["job_name"]
@@ -310,11 +318,29 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, airflow_u
         assert href == f"{scripted_service.endpoint_url}/jobs/{job_name}/artifacts?uri={quote(uri, safe='')}"
         assert requests.get(href, timeout=30).status_code != 403  # a location of this job (the scripted engine writes few files)
 
-    _screenshot(browser, "ui-task-tab.png")
+    screenshot(browser, "ui-task-tab.png")
+
+    # The gate's tab shows the job it judged; a task that is not an AutoML task says so.
+    run_path = f"{airflow_ui}/dags/automl_retrain/runs/{quote(run.run_id, safe='')}/tasks"
+    _open_plugin_view(browser, f"{run_path}/check_best_candidate/plugin/automl-job", "AutoML job")
+    assert browser.find_element(By.ID, "job-name").text == job_name
+    browser.switch_to.default_content()
+    browser.get(f"{run_path}/prepare_training_data/plugin/automl-job")
+    frame = WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']")))
+    browser.switch_to.frame(frame)
+    assert "not an AutoML task" in WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.ID, "not-automl"))
+    ).text
 
     # Sorting: by the metric, ascending.
-    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='AutoML job']"))
-    browser.find_element(By.CSS_SELECTOR, "#leaderboard th a[data-sort='metric']").click()
+    browser.switch_to.default_content()
+    browser.get(f"{task_url}/plugin/automl-job")
+    browser.switch_to.frame(WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']"))
+    ))
+    WebDriverWait(browser, 60).until(
+        expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "#leaderboard th a[data-sort='metric']"))
+    ).click()
     WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
         lambda b: "▲" in b.find_element(By.CSS_SELECTOR, "#leaderboard th a[data-sort='metric']").text
     )
@@ -342,7 +368,7 @@ def test_the_task_tab_follows_a_running_mapped_job_until_it_completes(browser, a
     assert browser.find_element(By.ID, "job-name").text == "ui-other-segment"
 
 
-def test_the_history_tab_draws_one_point_per_run(browser, airflow_ui, retraining_runs):
+def test_the_history_tab_draws_one_point_per_run(browser, screenshot, airflow_ui, retraining_runs):
     _open_plugin_view(browser, f"{airflow_ui}/dags/automl_retrain/plugin/automl-history", "AutoML history")
     # (Other test modules may have run this DAG in the same metadata database, on other services.)
     rows = {row.get_attribute("data-run-id"): row for row in browser.find_elements(By.CSS_SELECTOR, "#history tbody tr[data-run-id]")}
@@ -363,10 +389,10 @@ def test_the_history_tab_draws_one_point_per_run(browser, airflow_ui, retraining
         assert "0.6000" in row.text  # the threshold the sensor rendered
         link = row.find_element(By.CSS_SELECTOR, "a[target='_top']").get_attribute("href")
         assert link.endswith(f"/dags/automl_retrain/runs/{quote(run.run_id, safe='')}/tasks/train_model/plugin/automl-job")
-    _screenshot(browser, "ui-history-tab.png")
+    screenshot(browser, "ui-history-tab.png")
 
 
-def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(browser, airflow_ui, retraining_runs, mapped_run):
+def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(browser, screenshot, airflow_ui, retraining_runs, mapped_run):
     _open_plugin_view(browser, f"{airflow_ui}/plugin/automl-jobs", "AutoML jobs")
     listed = {row.get_attribute("data-job"): row.get_attribute("data-dag-id") for row in browser.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]")}
     for run in retraining_runs:
@@ -377,7 +403,7 @@ def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(browser, airflo
     for job_name, index in (("slow-ui-running", 0), ("ui-other-segment", 1)):
         link = browser.find_element(By.CSS_SELECTOR, f"#jobs tr[data-job='{job_name}'] a[target='_top']")
         assert link.get_attribute("href") == f"{airflow_ui}{run_path}/{index}/plugin/automl-job"
-    _screenshot(browser, "ui-jobs-page.png")
+    screenshot(browser, "ui-jobs-page.png")
 
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='AutoML jobs']"))
     browser.find_element(By.NAME, "name").send_keys("segment")
