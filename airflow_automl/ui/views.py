@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from airflow_automl.hooks.automl import metric_greater_is_better
+from airflow_automl.metrics import greater_is_better
 from airflow_automl.links.automl import is_aws_endpoint
 from airflow_automl.summary import TERMINAL_STATUSES
 from airflow_automl.ui.sagemaker import JobSnapshot
@@ -66,7 +66,7 @@ class Objective:
         )
         objective_type = best.get("Type") or next((r.get("Type") for r in reported if r.get("Type")), None)
         try:
-            greater = metric_greater_is_better(metric, objective_type)
+            greater = greater_is_better(metric, objective_type)
         except ValueError:  # a metric this package does not know: SageMaker's default direction
             greater = True
         return cls(metric, greater)
