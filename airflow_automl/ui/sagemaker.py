@@ -88,7 +88,8 @@ class SageMakerReader:
         if cached is not None and (cached.is_terminal or self._clock() - cached.fetched_at < self.ttl):
             return cached
         hook = self.hook(connection)
-        describe = hook.describe_job(job_name, api_version=2).raw
+        # The whole answer (budget, artifacts, timestamps), not the hook's summary view of it.
+        describe = hook._call("describe_auto_ml_job_v2", AutoMLJobName=job_name)
         candidates = hook.list_candidates(job_name, sort_by="CreationTime")
         snapshot = JobSnapshot(describe, candidates, self._clock(), list(cached.observed) if cached else [])
         status = " / ".join(filter(None, (describe.get("AutoMLJobStatus"), describe.get("AutoMLJobSecondaryStatus"))))
