@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_automl.apiversions import API_VERSIONS
+from airflow_automl.apiversions import API_VERSIONS, get_path
 
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 FAILED_STATUSES = frozenset({"Failed", "Stopped"})
@@ -59,6 +59,9 @@ class AutoMLJobView:
     output_path: str | None
     creation_time: str | None
     end_time: str | None
+    # The data the job reads (its channels' S3Uri, training first) and its Mode: its lineage.
+    input_uris: tuple[str, ...] = ()
+    mode: str | None = None
 
     @classmethod
     def from_describe(cls, response: dict[str, Any], api_version: int) -> AutoMLJobView:
@@ -79,6 +82,11 @@ class AutoMLJobView:
             output_path=(response.get("OutputDataConfig") or {}).get("S3OutputPath"),
             creation_time=_iso(response.get("CreationTime")),
             end_time=_iso(response.get("EndTime")),
+            input_uris=tuple(dict.fromkeys(
+                uri for channel in get_path(response, API_VERSIONS[api_version].path("channels")) or []
+                if (uri := get_path(channel, "DataSource.S3DataSource.S3Uri"))
+            )),
+            mode=get_path(response, API_VERSIONS[api_version].path("mode")),
         )
 
     @property

@@ -16,12 +16,14 @@ from airflow.sdk.exceptions import TaskDeferralTimeout
 
 from airflow_automl.apiversions import API_VERSIONS, by_create_operation, CHANNEL_KEYS, PROBLEM_TYPE_CONFIG, TABULAR_CONFIG, V1, V2, ApiVersion
 from airflow_automl.hooks.automl import JOB_REFUSED_CODES, AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
+from airflow_automl.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
 from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.naming import add_naming_macro, automl_job_name, incremented_job_name
 from airflow_automl.summary import FAILED_STATUSES, AutoMLJobView
 from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 ACTIONS_IF_JOB_EXISTS = ("reattach", "increment", "fail")
@@ -87,6 +89,11 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
     :param max_wait: give up (and stop the job, see ``stop_job_on_kill``) after this long.
     :param stop_job_on_kill: stop the job when the task is killed, times out or gives up.
     :param leaderboard_size: how many best candidates the returned summary lists.
+
+    Assets in ``outlets`` get an event when the job completes, whose extra names the job, its best
+    candidate, the objective metric's value and the model's location (see ``model_asset_extra``).
+    With the OpenLineage provider installed, the task reports the job's input data, its model
+    and output path, and an ``automlJob`` run facet.
     """
 
     aws_hook_class = AutoMLHook
@@ -160,6 +167,13 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         self.stop_job_on_kill = stop_job_on_kill
         self.leaderboard_size = leaderboard_size
         self._submitted_job_name: str | None = None
+        # The ended job the task saw last: its lineage and its outlets' asset events describe it.
+        self._finished_job: AutoMLJobView | None = None
+        if self.outlets and not wait_for_completion:
+            raise ValueError(
+                "outlets: an asset event announces a finished job's model, so outlets need "
+                "wait_for_completion=True"
+            )
 
     # --- templating and the request -------------------------------------------------------
 
@@ -364,6 +378,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         return f"{line}, {count} candidate{'s' if count != 1 else ''} so far"
 
     def _result(self, view: AutoMLJobView) -> dict[str, Any]:
+        self._finished_job = view
         if view.status != "Completed":
             raise AirflowException(view.failure_message())
         summary = view.to_summary(self.hook.leaderboard(view, self.leaderboard_size))
@@ -413,3 +428,48 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
     def on_kill(self) -> None:
         """The task was killed (or hit execution_timeout) while polling in the worker."""
         self._stop_for(self._submitted_job_name, "its task was killed")
+
+    # --- assets and lineage ---------------------------------------------------------------
+
+    def post_execute(self, context: Context, result: Any = None) -> None:
+        """The job completed: give each Asset outlet's event the new model (on every path, deferred or not)."""
+        super().post_execute(context, result)
+        from airflow.sdk import Asset
+
+        if self._finished_job is None:
+            return
+        extra = model_asset_extra(self._finished_job)
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(extra)
+
+    def _ended_job(self) -> AutoMLJobView | None:
+        """The job this task ran, as it ended; described now when the task only heard of its end from the trigger."""
+        if self._finished_job is None and self._submitted_job_name:
+            self._finished_job = self.hook.describe_job(self._submitted_job_name)
+        return self._finished_job
+
+    def _candidate_count(self, job_name: str) -> int | None:
+        try:
+            return self.hook.count_candidates(job_name)
+        except AutoMLApiError as error:
+            self.log.warning("Lineage of AutoML job %s goes without its candidate count: %s", job_name, error)
+            return None
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """Inputs: the job's channels; outputs: the best candidate's model and the output path; the run facet."""
+        view = self._ended_job()
+        if view is None:
+            return openlineage_lineage(None, inputs=[], outputs=[])
+        if not view.is_terminal:  # wait_for_completion=False: only the data it reads is known yet
+            return openlineage_lineage(view, inputs=input_uris(view), outputs=[])
+        return openlineage_lineage(
+            view, inputs=input_uris(view), outputs=output_uris(view), candidate_count=self._candidate_count(view.job_name)
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """The data the failed job read, and the run facet with SageMaker's failure reason; no model."""
+        view = self._ended_job()
+        if view is None:  # failed before a job existed (an invalid request, a name taken)
+            return openlineage_lineage(None, inputs=[], outputs=[])
+        return openlineage_lineage(view, inputs=input_uris(view), outputs=[], candidate_count=self._candidate_count(view.job_name))

@@ -13,6 +13,7 @@ from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_automl.hooks.automl import AutoMLHook
+from airflow_automl.lineage import openlineage_lineage, output_uris
 from airflow_automl.metrics import greater_is_better
 from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.naming import add_naming_macro
@@ -20,6 +21,7 @@ from airflow_automl.summary import AutoMLJobView
 from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -39,6 +41,9 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
     :param leaderboard_size: how many best candidates the summary lists.
     :param deferrable: wait in the triggerer; ``poke_interval`` is the trigger's poll interval and
         ``timeout`` its deadline.
+
+    With the OpenLineage provider installed, the task reports the job it gated: the job's model and
+    output path as its inputs, and the job's ``automlJob`` run facet.
     """
 
     aws_hook_class = AutoMLHook
@@ -62,6 +67,8 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         self.api_version = api_version
         self.leaderboard_size = leaderboard_size
         self.deferrable = deferrable
+        # The ended job the gate judged: what its lineage reports, passed or not.
+        self._gated_job: AutoMLJobView | None = None
 
     def _do_render_template_fields(
         self, parent: Any, template_fields: Any, context: Context, jinja_env: Any, seen_oids: set[int]
@@ -96,6 +103,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         if not view.is_terminal:
             self.log.info("%s; waiting for its best candidate", view.describe_progress())
             return None
+        self._gated_job = view
         if view.best_candidate_name is None:
             raise AirflowFailException(
                 f"AutoML job {view.job_name} ended {view.status} without a best candidate: "
@@ -167,3 +175,10 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         if summary is None:
             raise AirflowException(f"AutoML job {self.job_name} is still running after the trigger's final event")
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """Inputs: what the gated job produced (its best model, its output path); its run facet."""
+        view = self._gated_job
+        if view is None:
+            return openlineage_lineage(None, inputs=[], outputs=[])
+        return openlineage_lineage(view, inputs=output_uris(view), outputs=[])
