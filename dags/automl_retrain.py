@@ -9,6 +9,10 @@ Each run:
      next to the data: ``<storage>/promoted/model.json`` is the model in use,
      ``<storage>/promoted/decisions/<job name>.json`` every run's verdict.
 
+When the job completes, the training task updates the Airflow asset ``churn_model``: its event
+names the job, the best candidate, its metric and the model's location, and
+``automl_deploy_model`` (dags/automl_deploy_model.py) is scheduled on it.
+
 The same DAG runs on the local service and on AWS; what changes is configuration only:
   - the Airflow connection ``aws_default`` (on the local service its extra holds ``endpoint_url``);
   - the storage location: the ``storage_uri`` param, else the Airflow Variable ``automl_storage_uri``
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import DAG, Param, Variable, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, Variable, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_automl.operators.automl import AutoMLJobOperator
@@ -37,6 +41,8 @@ TARGET = "churned"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
 # Seconds between status checks of a running job. A real Autopilot job runs for an hour or more.
 POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
+# Updated each time a training job completes; DAGs scheduled on it see the new model in the event's extra.
+CHURN_MODEL = Asset(name="churn_model")
 
 
 # -- reading and writing the storage location (s3:// through the AWS connection, or file://) ------
@@ -169,6 +175,7 @@ with DAG(
         deferrable=True,
         poll_interval=POLL_INTERVAL,
         leaderboard_size=10,
+        outlets=[CHURN_MODEL],
     )
 
     check_best = AutoMLBestCandidateSensor(

@@ -96,3 +96,16 @@ def test_storage_location_must_be_s3_or_file(dag_bag):
     promote = dag_bag.dags["automl_retrain"].get_task("promote_if_better").python_callable
     with pytest.raises(ValueError, match="storage_uri: 'http://example.com/x' is not an s3:// or file://"):
         promote(_summary("job", "AUC", 0.9), {"storage_uri": "http://example.com/x"}, run_id="run")
+
+
+def test_training_updates_the_model_asset_the_deployment_dag_is_scheduled_on(dag_bag):
+    from airflow.sdk import Asset
+
+    assert "automl_deploy_model" in dag_bag.dag_ids
+    train = dag_bag.dags["automl_retrain"].get_task("train_model")
+    assert train.outlets == [Asset(name="churn_model")]
+    deploy = dag_bag.dags["automl_deploy_model"]
+    assert list(deploy.timetable.asset_condition.objects) == train.outlets  # schedule=[the training task's asset]
+    order = ["new_model", "confirm_with_sagemaker", "stage"]
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in deploy.get_task(upstream).downstream_task_ids
