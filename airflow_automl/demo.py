@@ -260,7 +260,7 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
         _wait_for_http(f"{url}/api/v2/version", airflow, timeout=300)
         print(
             f"\nAirflow UI:     {url}  (login {UI_USER} / {UI_PASSWORD})\n"
-            f"DAGs:           automl_retrain (unpause it, or trigger it), automl_deploy_endpoint\n"
+            f"DAGs:           automl_retrain (unpause it, or trigger it), automl_deploy_model, automl_deploy_endpoint\n"
             f"AutoML service: {service.endpoint_url}  (job pages: {service.endpoint_url}/jobs/<job name>)\n"
             f"Storage:        {storage_root.as_uri()}  (training budget {budget}s per job)\n"
             "Ctrl-C stops both.",
