@@ -147,7 +147,7 @@ def assert_job_lineage(event: dict, summary: dict, service) -> None:
     assert "failureReason" not in facet  # OpenLineage leaves out empty fields
 
 
-def test_deferrable_run_reports_data_model_run_facet_and_asset_event(scripted, dag_file, openlineage_events):
+def test_deferred_and_worker_waits_report_data_model_run_facet_and_asset_event(scripted, dag_file, openlineage_events):
     module = dag_file(
         "lineage_dag_deferred",
         dag_source(
@@ -160,15 +160,19 @@ def test_deferrable_run_reports_data_model_run_facet_and_asset_event(scripted, d
                 gate = AutoMLBestCandidateSensor(task_id="gate", job_name="{{ ti.xcom_pull(task_ids='train')['job_name'] }}",
                                                  metric_threshold=0.6, poke_interval=0.3, deferrable=True)
                 train >> gate
+                AutoMLJobOperator(task_id="in_worker", job_name="{{ automl_job_name('lineagew') }}", config=CONFIG,
+                                  deferrable=False, poll_interval=0.3)
             """,
         ),
     )
     run = module.dag.test()
-    assert task_states(run) == {"train": "success", "gate": "success"}
+    assert task_states(run) == {"train": "success", "gate": "success", "in_worker": "success"}
     summary = xcom_value(run, "train")
 
     [complete] = openlineage_events.of("lineage_deferred", "train", "COMPLETE")
     assert_job_lineage(complete, summary, scripted)
+    [in_worker] = openlineage_events.of("lineage_deferred", "in_worker", "COMPLETE")
+    assert_job_lineage(in_worker, xcom_value(run, "in_worker"), scripted)
     # The gate names what the job produced as its input, so the two tasks join in the lineage graph.
     [gated] = openlineage_events.of("lineage_deferred", "gate", "COMPLETE")
     assert datasets(gated, "inputs") == datasets(complete, "outputs")
