@@ -97,6 +97,7 @@ def test_deployment_dag_runs_on_the_new_model_and_reads_its_location(airflow_db,
 
     service = start_service(tmp_path / "service", engine=SCRIPTED_ENGINE)
     components: list[AirflowProcess] = []
+    unpaused = False
     dags_folder = Path(conf.get("core", "dags_folder"))
     dags_folder.mkdir(parents=True, exist_ok=True)
     for name in ("automl_retrain.py", "automl_deploy_model.py"):
@@ -125,6 +126,7 @@ def test_deployment_dag_runs_on_the_new_model_and_reads_its_location(airflow_db,
             # The deployment DAG must be known and active before the asset changes, as in a running Airflow.
             _airflow_cli("dags", "reserialize")
             _airflow_cli("dags", "unpause", DEPLOY_DAG_ID)
+            unpaused = True
             assert deploy_runs() == []
 
             from airflow.dag_processing.dagbag import DagBag
@@ -168,6 +170,11 @@ def test_deployment_dag_runs_on_the_new_model_and_reads_its_location(airflow_db,
         for component in components:
             component.stop()
         service.stop()
+        # Leave the shared dags folder and the deployment DAG as other tests expect them.
+        if unpaused:
+            _airflow_cli("dags", "pause", DEPLOY_DAG_ID)
+        for name in ("automl_retrain.py", "automl_deploy_model.py"):
+            (dags_folder / name).unlink(missing_ok=True)
 
     [run] = runs
     assert str(run.run_type) == "asset_triggered"
