@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="allow file:// URIs under DIR (repeatable); file:// is refused without one")
     serve.add_argument("--s3-endpoint-url", metavar="URL",
                        help="send s3:// traffic to this S3-compatible endpoint (default: AWS)")
-    serve.add_argument("--region", default="us-east-1", help="region in job ARNs (default: %(default)s)")
+    serve.add_argument("--region", default="us-east-1", help="region in job ARNs and in the credential scope signed requests must name (default: %(default)s)")
     serve.add_argument("--account-id", default="123456789012", help="account in job ARNs (default: %(default)s)")
     serve.add_argument("--max-concurrent-jobs", type=_positive_int, default=2,
                        help="jobs training at once; others wait (default: %(default)s)")

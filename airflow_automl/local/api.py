@@ -286,7 +286,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         return {"status": "ok", "operations": handler.implemented_operations()}
 
     verifier = (
-        SignatureVerifier(config.access_key_id, config.secret_access_key)
+        SignatureVerifier(config.access_key_id, config.secret_access_key, config.region)
         if config.access_key_id and config.secret_access_key
         else None
     )

@@ -3,6 +3,11 @@
 The signature is recomputed with botocore's own signer from the request as received (the
 headers the client says it signed, the body, the date it signed at) and compared in constant
 time. Errors carry the codes AWS answers with.
+
+A signature only authorizes what it covers, so, as AWS requires, the signed headers must include
+``host``, the content type and every ``x-amz-*`` header sent (``x-amz-target`` names the
+operation), the payload hash is always the body's own (no ``UNSIGNED-PAYLOAD``), and the
+credential scope must name this service's region and service.
 """
 
 from __future__ import annotations
@@ -51,9 +56,20 @@ class _ReceivedRequestSigner(SigV4Auth):
         return headers
 
 
+def headers_that_must_be_signed(headers: Mapping[str, str]) -> list[str]:
+    """host, x-amz-date and, when sent, content-type and every x-amz-* header (lower case)."""
+    required = {"host", "x-amz-date"}
+    for name in headers.keys():
+        name = name.lower()
+        if name == "content-type" or name.startswith("x-amz-"):
+            required.add(name)
+    return sorted(required)
+
+
 class SignatureVerifier:
-    def __init__(self, access_key_id: str, secret_access_key: str):
+    def __init__(self, access_key_id: str, secret_access_key: str, region: str):
         self._credentials = Credentials(access_key_id, secret_access_key)
+        self.region = region
 
     def verify(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
                now: datetime | None = None) -> None:
@@ -77,11 +93,20 @@ class SignatureVerifier:
                 "InvalidSignatureException",
                 f"Credential should be scoped to correct service: '{SERVICE_NAME}' (got '{match['service']}')",
             )
+        if match["region"] != self.region:
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                f"Credential should be scoped to a valid region: '{self.region}' (got '{match['region']}')",
+            )
         signed_headers = match["signed"].split(";")
-        missing = [name for name in ("host", "x-amz-date") if name not in signed_headers or name not in headers]
+        missing = [name for name in headers_that_must_be_signed(headers)
+                   if name not in signed_headers or name not in headers]
         if missing:
             raise AuthenticationError(
-                "IncompleteSignatureException", f"SignedHeaders: must include and send {', '.join(missing)}", 400
+                "IncompleteSignatureException",
+                f"SignedHeaders: must include {', '.join(missing)} (host, x-amz-date, the content type and "
+                "every x-amz-* header sent must be signed and sent)",
+                400,
             )
         amz_date = headers["x-amz-date"]
         try:
@@ -108,8 +133,15 @@ class SignatureVerifier:
                 f"{(now + MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
             )
         declared_hash = headers.get("x-amz-content-sha256")
-        if declared_hash not in (None, UNSIGNED_PAYLOAD) and declared_hash != hashlib.sha256(body).hexdigest():
-            raise AuthenticationError("InvalidSignatureException", "X-Amz-Content-SHA256 does not match the body")
+        if declared_hash is not None and declared_hash != hashlib.sha256(body).hexdigest():
+            # UNSIGNED-PAYLOAD (and the streaming variants) would let a body be swapped under a
+            # valid signature; over this protocol the body is always signed.
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                "X-Amz-Content-SHA256 does not match the body; this service needs the body's SHA-256 "
+                f"(not {UNSIGNED_PAYLOAD})" if declared_hash == UNSIGNED_PAYLOAD
+                else "X-Amz-Content-SHA256 does not match the body",
+            )
         expected = self._signature(method, path, query, headers, signed_headers, body, amz_date,
                                    match["region"])
         if not hmac.compare_digest(expected, match["signature"]):
