@@ -1,6 +1,7 @@
 """Concurrent writers: racing creates of one name (in different cases) make exactly one job,
 racing tag edits on one job leave a consistent tag set, and a stop racing the job's end
-leaves it in one final state."""
+leaves it in one final state. Every limit checked against stored state (tags per resource,
+active jobs) holds under concurrent writers: the check runs in the transaction that writes."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 pytestmark = pytest.mark.integration
 
 
-def _request(name: str) -> dict:
+def _request(name: str, **extra) -> dict:
     return {
+        **extra,
         "AutoMLJobName": name,
         "AutoMLJobInputDataConfig": [
             {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
@@ -81,3 +83,34 @@ def test_stops_racing_a_jobs_end_leave_one_final_state(service):
         job = service.wait_for_status(name, timeout=60)
         assert job["AutoMLJobStatus"] in ("Completed", "Stopped"), job
         assert job["AutoMLJobSecondaryStatus"] in ("Completed", "MaxCandidatesReached", "Stopped"), job
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_tag_adds_never_pass_the_tag_limit(service, round_):
+    existing = [{"Key": f"have-{i}", "Value": "x"} for i in range(45)]
+    arn = service.client().create_auto_ml_job_v2(**_request(f"tag-limit-{round_}", Tags=existing))["AutoMLJobArn"]
+
+    def add(index):
+        return _attempt(service, lambda c: c.add_tags(ResourceArn=arn, Tags=[{"Key": f"new-{index}", "Value": "y"}]))
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        codes = [code for code, _ in pool.map(add, range(25))]
+    tags = service.client().list_tags(ResourceArn=arn, MaxResults=100)["Tags"]
+    assert len(tags) == 50, len(tags)
+    assert codes.count("ok") == 5 and codes.count("ResourceLimitExceeded") == 20, codes
+
+
+def test_concurrent_creates_never_pass_the_active_job_limit(tmp_path):
+    limited = start_service(tmp_path, engine=SCRIPTED_ENGINE, max_active_jobs=3, max_concurrent_jobs=1)
+    try:
+        names = [f"slow-limit-{i}" for i in range(12)]
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            codes = [code for code, _ in pool.map(
+                lambda n: _attempt(limited, lambda c: c.create_auto_ml_job_v2(**_request(n))), names)]
+        assert codes.count("ok") == 3 and codes.count("ResourceLimitExceeded") == 9, codes
+        listed = limited.client().list_auto_ml_jobs(StatusEquals="InProgress", MaxResults=100)["AutoMLJobSummaries"]
+        assert len(listed) == 3
+    finally:
+        for job in limited.client().list_auto_ml_jobs(MaxResults=100)["AutoMLJobSummaries"]:
+            limited.client().stop_auto_ml_job(AutoMLJobName=job["AutoMLJobName"])
+        limited.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airflow_automl.local.errors import ResourceLimitExceeded, ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.store.tags import TooManyTags
 
 MAX_TAGS_PER_RESOURCE = 50
 DEFAULT_LIST_TAGS_MAX_RESULTS = 50
@@ -23,11 +24,13 @@ class TagOperations(Operations):
     def add_tags(self, request: dict) -> dict:
         arn = self._tagged_arn(request["ResourceArn"])
         tags = request["Tags"]
-        if self.store.tags.count_after_adding(arn, [tag["Key"] for tag in tags]) > MAX_TAGS_PER_RESOURCE:
+        try:
+            self.store.tags.add(arn, tags, max_tags=MAX_TAGS_PER_RESOURCE)
+        except TooManyTags as error:
             raise ResourceLimitExceeded(
-                f"Tags: a resource can have at most {MAX_TAGS_PER_RESOURCE} tags; delete some before adding more"
-            )
-        self.store.tags.add(arn, tags)
+                f"Tags: a resource can have at most {MAX_TAGS_PER_RESOURCE} tags (these would make "
+                f"{error.args[0]}); delete some before adding more"
+            ) from error
         return {"Tags": tags}
 
     def list_tags(self, request: dict) -> dict:

@@ -9,6 +9,10 @@ from airflow_automl.local.store.database import Database
 from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
 
 
+class TooManyTags(Exception):
+    """Adding the tags would leave the resource with more than the limit (args: the count it would have)."""
+
+
 def put_tag(db: sqlite3.Connection, arn: str, key: str, value: str) -> None:
     """Add or overwrite one tag inside the caller's transaction (a create writes its tags with
     the resource); a new key goes last."""
@@ -26,14 +30,14 @@ class TagStore:
     def __init__(self, database: Database):
         self._database = database
 
-    def count_after_adding(self, arn: str, keys: Sequence[str]) -> int:
-        existing = {
-            row["key"] for row in self._database.connection().execute("SELECT key FROM tags WHERE arn = ?", (arn,))
-        }
-        return len(existing | set(keys))
-
-    def add(self, arn: str, tags: Sequence[dict]) -> None:
+    def add(self, arn: str, tags: Sequence[dict], max_tags: int) -> None:
+        """Add or overwrite tags; TooManyTags if the resource would hold more than max_tags. The
+        count is taken inside the writing transaction, so concurrent adds cannot pass it together."""
         with self._database.write() as db:
+            existing = {row["key"] for row in db.execute("SELECT key FROM tags WHERE arn = ?", (arn,))}
+            count = len(existing | {tag["Key"] for tag in tags})
+            if count > max_tags:
+                raise TooManyTags(count)
             for tag in tags:
                 put_tag(db, arn, tag["Key"], tag.get("Value", ""))
 
