@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import boto3
@@ -54,6 +55,36 @@ class Storage:
         except (ClientError, BotoCoreError) as error:
             raise StorageAccessError(f"{uri}: cannot list objects under this S3 prefix: {error}") from error
         return sorted(found)
+
+    def object_exists(self, uri: str) -> bool:
+        """Whether ``uri`` names one object: a file under a root, or an S3 key as written (raw,
+        not percent-decoded), the way a manifest's entries name them."""
+        if _scheme(uri) == "file":
+            return self._local_path(uri).is_file()
+        bucket, key = _split_s3(uri)
+        try:
+            self._s3().head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageAccessError(f"{uri}: cannot look up S3 object: {error}") from error
+        except BotoCoreError as error:
+            raise StorageAccessError(f"{uri}: cannot look up S3 object: {error}") from error
+        return True
+
+    def open_read(self, uri: str) -> BinaryIO:
+        """A binary stream of one object, to read in blocks; use it as a context manager."""
+        if _scheme(uri) == "file":
+            path = self._local_path(uri)
+            try:
+                return open(path, "rb")
+            except OSError as error:
+                raise StorageAccessError(f"{uri}: cannot read file: {error.strerror or error}") from error
+        bucket, key = _split_s3(uri)
+        try:
+            return _S3Stream(self._s3().get_object(Bucket=bucket, Key=key)["Body"], uri)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{uri}: cannot read S3 object: {error}") from error
 
     def read_bytes(self, uri: str) -> bytes:
         if _scheme(uri) == "file":
@@ -191,6 +222,29 @@ class Storage:
         if self._s3_client is None:
             self._s3_client = boto3.client("s3", endpoint_url=self.s3_endpoint_url)
         return self._s3_client
+
+
+class _S3Stream:
+    """An S3 object's body whose read errors are told as StorageAccessError."""
+
+    def __init__(self, body, uri: str):
+        self._body = body
+        self._uri = uri
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._body.read(None if size < 0 else size)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageAccessError(f"{self._uri}: cannot read S3 object: {error}") from error
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> "_S3Stream":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def _scheme(uri: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import tempfile
 import zlib
 from dataclasses import dataclass
 from posixpath import basename
@@ -14,8 +15,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
+from airflow_automl.local.engine.input_limits import (
+    DEFAULT_LIMITS,
+    ChannelBudget,
+    CountingReader,
+    CsvTextGuard,
+    InputLimits,
+    read_small_object,
+)
 from airflow_automl.local.engine.job import JobFailed
 from airflow_automl.local.storage import Storage, StorageAccessError
 from airflow_automl.metrics import BINARY, MULTICLASS, REGRESSION
@@ -27,6 +38,10 @@ MIN_TRAINING_ROWS = 500
 PARQUET_CONTENT_TYPE = "x-application/vnd.amazon+parquet"
 # A numeric target with more distinct values than this is treated as a regression target.
 REGRESSION_MIN_DISTINCT = 20
+# Rows parsed at a time: with the line limit, this bounds the memory one parsing step takes
+# (at most 10,000 lines of 128 KiB; ordinary rows of a few hundred bytes take a few MB).
+CHUNK_ROWS = 10_000
+_BLOCK = 1024 * 1024
 
 
 @dataclass
@@ -52,11 +67,11 @@ class ChannelData:
     input_bytes: int
 
 
-def channel_object_uris(storage: Storage, channel) -> list[str]:
+def channel_object_uris(storage: Storage, channel, limits: InputLimits = DEFAULT_LIMITS) -> list[str]:
     """The objects a channel names: all objects under an S3Prefix, or those a manifest lists."""
     try:
         if channel.data_type == "ManifestFile":
-            return _manifest_entries(storage, channel.uri)
+            return _manifest_entries(storage, channel.uri, limits)
         uris = [u for u in storage.list_objects(channel.uri) if not _is_marker(u)]
     except StorageAccessError as error:
         raise JobFailed(f"{_channel_label(channel)} S3Uri {channel.uri}: {error}") from error
@@ -68,18 +83,22 @@ def channel_object_uris(storage: Storage, channel) -> list[str]:
     return uris
 
 
-def load_channel(storage: Storage, channel) -> ChannelData:
-    uris = channel_object_uris(storage, channel)
+def load_channel(storage: Storage, channel, limits: InputLimits = DEFAULT_LIMITS) -> ChannelData:
+    """Every file of a channel, streamed and counted against the input limits as it is read."""
+    uris = channel_object_uris(storage, channel, limits)
+    budget = ChannelBudget(limits, channel.channel_type)
     frames: list[pd.DataFrame] = []
     first_columns: list[str] | None = None
-    total = 0
     for uri in uris:
         try:
-            raw = storage.read_bytes(uri)
+            with storage.open_read(uri) as stream:
+                stored = CountingReader(stream, lambda count, uri=uri: budget.add_stored(uri, count))
+                if channel.content_type == PARQUET_CONTENT_TYPE:
+                    frame = _read_parquet(uri, stored, channel, budget)
+                else:
+                    frame = _read_csv(uri, stored, channel, budget)
         except StorageAccessError as error:
             raise JobFailed(f"Cannot read input file {uri}: {error}") from error
-        total += len(raw)
-        frame = _parse(uri, raw, channel)
         columns = [str(c) for c in frame.columns]
         if first_columns is None:
             first_columns = columns
@@ -90,7 +109,7 @@ def load_channel(storage: Storage, channel) -> ChannelData:
             )
         frame.columns = columns
         frames.append(frame)
-    return ChannelData(pd.concat(frames, ignore_index=True), uris, total)
+    return ChannelData(pd.concat(frames, ignore_index=True), uris, budget.stored)
 
 
 def load_dataset(storage: Storage, spec: JobSpec) -> Dataset:
@@ -244,42 +263,107 @@ def _drop_invalid_weights(frame: pd.DataFrame, weight: str, channel: str) -> pd.
     return frame
 
 
-def _parse(uri: str, raw: bytes, channel) -> pd.DataFrame:
-    if not raw:
-        raise JobFailed(f"Input file {uri} is empty; every file of a channel must hold a header and data rows")
+def _decompressed(stored: CountingReader, channel):
+    source = io.BufferedReader(stored, _BLOCK)
     if channel.compression == "Gzip":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise JobFailed(f"Input file {uri} is not valid gzip data (CompressionType is Gzip): {error}") from error
-    if channel.content_type == PARQUET_CONTENT_TYPE:
-        try:
-            frame = pd.read_parquet(io.BytesIO(raw))
-        except (OSError, ValueError) as error:
-            raise JobFailed(f"Input file {uri} cannot be parsed as Parquet: {error}") from error
-    else:
-        if b"\x00" in raw:
-            raise JobFailed(
-                f"Input file {uri} contains NUL bytes; a CSV file must be UTF-8 text "
-                "(is it binary, or encoded in UTF-16?)"
-            )
-        try:
-            frame = pd.read_csv(io.BytesIO(raw))
-        except pd.errors.EmptyDataError as error:
-            raise JobFailed(f"Input file {uri} is empty; a CSV file needs a header row and data rows") from error
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-            raise JobFailed(f"Input file {uri} cannot be parsed as CSV with a header row: {error}") from error
-    if frame.empty:
+        return gzip.GzipFile(fileobj=source, mode="rb")
+    return source
+
+
+# What a gzip stream that is not gzip, or is cut short, raises while it is read.
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def _not_gzip(uri: str, error: Exception) -> JobFailed:
+    return JobFailed(f"Input file {uri} is not valid gzip data (CompressionType is Gzip): {error}")
+
+
+def _read_csv(uri: str, stored: CountingReader, channel, budget: ChannelBudget) -> pd.DataFrame:
+    """Parse a CSV file CHUNK_ROWS at a time, counting rows and the table's memory as it grows."""
+    text = CsvTextGuard(_decompressed(stored, channel), uri, budget)
+    chunks: list[pd.DataFrame] = []
+    try:
+        with pd.read_csv(io.BufferedReader(text, _BLOCK), chunksize=CHUNK_ROWS) as reader:
+            for chunk in reader:
+                if not chunks:
+                    budget.check_columns(uri, len(chunk.columns))
+                budget.add_rows(uri, len(chunk))
+                budget.add_table_bytes(uri, int(chunk.memory_usage(index=False, deep=True).sum()))
+                chunks.append(chunk)
+    except _GZIP_ERRORS as error:
+        raise _not_gzip(uri, error) from error
+    except pd.errors.EmptyDataError as error:
+        raise JobFailed(f"Input file {uri} is empty; a CSV file needs a header row and data rows") from error
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        raise JobFailed(f"Input file {uri} cannot be parsed as CSV with a header row: {error}") from error
+    if not chunks or sum(len(chunk) for chunk in chunks) == 0:
         raise JobFailed(f"Input file {uri} has a header but no data rows")
-    if channel.content_type != PARQUET_CONTENT_TYPE:
-        _check_header(uri, raw)
-    return frame
+    _check_header(uri, bytes(text.header))
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
-def _check_header(uri: str, raw: bytes) -> None:
+def _read_parquet(uri: str, stored: CountingReader, channel, budget: ChannelBudget) -> pd.DataFrame:
+    """Copy the file to a private temporary file (Parquet needs random access), check its
+    schema and sizes from the footer, then convert it one record batch at a time."""
+    limit = budget.limits.parquet_file_bytes
+    with tempfile.TemporaryFile() as copy:
+        size = 0
+        try:
+            source = _decompressed(stored, channel)
+            while block := source.read(_BLOCK):
+                size += len(block)
+                if size > limit:
+                    raise JobFailed(
+                        f"Input file {uri} is larger than {limit // 1000**3} GB; Autopilot's limit for a single "
+                        f"Parquet file is {limit // 1000**3} GB"
+                    )
+                if channel.compression == "Gzip":
+                    budget.add_decompressed(uri, len(block))
+                copy.write(block)
+        except _GZIP_ERRORS as error:
+            raise _not_gzip(uri, error) from error
+        if size == 0:
+            raise JobFailed(f"Input file {uri} is empty; every file of a channel must hold a header and data rows")
+        copy.seek(0)
+        try:
+            parquet = pq.ParquetFile(copy)
+            _check_parquet_footer(uri, parquet, budget)
+            frames = []
+            for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+                frame = pa.Table.from_batches([batch]).to_pandas()
+                budget.add_table_bytes(uri, int(frame.memory_usage(index=False, deep=True).sum()))
+                frames.append(frame)
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise JobFailed(f"Input file {uri} cannot be parsed as Parquet: {error}") from error
+    if not frames or sum(len(frame) for frame in frames) == 0:
+        raise JobFailed(f"Input file {uri} has a header but no data rows")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _check_parquet_footer(uri: str, parquet: pq.ParquetFile, budget: ChannelBudget) -> None:
+    """Refuse from the footer, before any data is read: too many columns or rows, a table
+    larger than the limit, or columns that hold lists, structs or maps (Autopilot reads a
+    table of scalar values: numbers, strings, booleans, dates)."""
+    schema = parquet.schema_arrow
+    budget.check_columns(uri, len(schema))
+    for field in schema:
+        if pa.types.is_nested(field.type):
+            raise JobFailed(
+                f"Input file {uri}: column {field.name!r} holds {field.type} values; a column must hold scalar "
+                "values (numbers, strings, booleans, dates), not lists, structs or maps: flatten it or drop it"
+            )
+    metadata = parquet.metadata
+    budget.add_rows(uri, metadata.num_rows)
+    uncompressed = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
+    if budget.table_bytes + uncompressed > budget.limits.table_bytes:
+        # Checked ahead: the converted table is at least as large as the data uncompressed.
+        budget.add_table_bytes(uri, uncompressed)
+
+
+def _check_header(uri: str, header: bytes) -> None:
     """pandas renames duplicate headers (a, a.1) and names empty ones (Unnamed: 1): refuse both,
     as the names the user wrote are the ones a feature specification and a target refer to."""
-    header = pd.read_csv(io.BytesIO(raw), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    header = pd.read_csv(io.BytesIO(header), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
     empty = [str(index + 1) for index, name in enumerate(header) if not str(name).strip()]
     if empty:
         raise JobFailed(f"Input file {uri} has an empty column name in its header (column {', '.join(empty)}); every column needs a name")
@@ -291,9 +375,9 @@ def _check_header(uri: str, raw: bytes) -> None:
         )
 
 
-def _manifest_entries(storage: Storage, uri: str) -> list[str]:
+def _manifest_entries(storage: Storage, uri: str, limits: InputLimits) -> list[str]:
     """The reference's manifest: [{"prefix": "s3://bucket/folder/"}, "relative/key-1", ...]."""
-    raw = storage.read_bytes(uri)
+    raw = read_small_object(storage, uri, limits, "Manifest file")
     try:
         entries = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -315,12 +399,13 @@ def _manifest_entries(storage: Storage, uri: str) -> list[str]:
         raise JobFailed(f"Manifest file {uri} lists no objects after its prefix")
     missing = []
     for item in uris:
+        # Entries are raw keys ("my file.csv"), so look each one up as written rather than
+        # compare it with a listing's URIs, which file:// percent-encodes.
         try:
-            listed = storage.list_objects(item)
+            if not storage.object_exists(item):
+                missing.append(item)
         except StorageAccessError as error:
             raise JobFailed(f"Manifest file {uri} lists {item}: {error}") from error
-        if item not in listed:
-            missing.append(item)
     if missing:
         raise JobFailed(f"Manifest file {uri} lists objects that do not exist: {', '.join(missing[:5])}")
     return uris

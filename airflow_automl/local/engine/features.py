@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from airflow_automl.local.engine.data import Dataset
+from airflow_automl.local.engine.input_limits import DEFAULT_LIMITS, read_small_object
 from airflow_automl.local.engine.job import JobFailed
 from airflow_automl.local.storage import Storage, StorageAccessError
 
@@ -31,7 +32,7 @@ class FeatureSpecification:
 
 def load_feature_specification(storage: Storage, uri: str, columns: list[str], target: str, mode: str) -> FeatureSpecification:
     try:
-        raw = storage.read_bytes(uri)
+        raw = read_small_object(storage, uri, DEFAULT_LIMITS, FIELD)
     except StorageAccessError as error:
         raise JobFailed(f"{FIELD} {uri}: {error}") from error
     try:
