@@ -46,6 +46,7 @@ from airflow_automl.local.errors import (
     ValidationException,
 )
 from airflow_automl.local.operations.endpoints import MAX_PAYLOAD_BYTES, VARIANT_NAME, payload_too_large
+from airflow_automl.local.request_body import BodyTooLarge, connection_headers, discard_body, read_body
 from airflow_automl.local.service import SageMakerService
 from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
 from airflow_automl.local.store import InvalidPageToken, Store
@@ -81,18 +82,20 @@ def snake_case(operation: str) -> str:
     return xform_name(operation)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         {"__type": code, "message": message},
         status_code=status,
         media_type=CONTENT_TYPE,
-        headers={"x-amzn-ErrorType": code},
+        headers={"x-amzn-ErrorType": code, **(headers or {})},
     )
 
 
-def _runtime_error(status: int, code: str, message: str, **members) -> JSONResponse:
+def _runtime_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   **members) -> JSONResponse:
     """The rest-json error shape of SageMaker Runtime: the code travels in a header."""
-    return JSONResponse({"message": message, **members}, status_code=status, headers={"x-amzn-ErrorType": code})
+    return JSONResponse({"message": message, **members}, status_code=status,
+                        headers={"x-amzn-ErrorType": code, **(headers or {})})
 
 
 def media_type(header: str | None) -> str | None:
@@ -275,7 +278,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
             supervisor.shutdown()
             lock.release()
 
-    app = FastAPI(title="airflow-automl local SageMaker service", lifespan=lifespan, docs_url=None, redoc_url=None)
+    signed = bool(config.access_key_id and config.secret_access_key)
+    # With credentials, nothing but /health answers without them: no OpenAPI schema either.
+    app = FastAPI(title="airflow-automl local SageMaker service", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None if signed else "/openapi.json")
     app.state.config = config
     app.state.store = store
     app.state.service = service
@@ -291,16 +297,31 @@ def create_app(config: ServiceConfig) -> FastAPI:
         else None
     )
 
+    async def refuse_unauthenticated(request: Request) -> Response | None:
+        """Check the signature's headers before reading the body; a refused body is discarded."""
+        if verifier is None:
+            return None
+        try:
+            verifier.check_headers(request.headers)
+        except AuthenticationError as error:
+            drained = await discard_body(request)
+            return _error(error.status_code, error.code, error.message, connection_headers(drained))
+        return None
+
     @app.post("/")
     async def aws_json(request: Request) -> Response:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return _error(413, "RequestEntityTooLargeException", f"request body: larger than {MAX_BODY_BYTES} bytes")
+        refused = await refuse_unauthenticated(request)
+        if refused is not None:
+            return refused
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge as error:
+            return _error(413, "RequestEntityTooLargeException",
+                          f"request body: {error.size} bytes is larger than the limit of {MAX_BODY_BYTES} bytes",
+                          connection_headers(error.drained))
         if verifier is not None:
             try:
-                verifier.verify(request.method, request.url.path, request.url.query, request.headers, bytes(body))
+                verifier.verify(request.method, request.url.path, request.url.query, request.headers, body)
             except AuthenticationError as error:
                 return _error(error.status_code, error.code, error.message)
         operation = handler.operation(request.headers.get("x-amz-target"))
@@ -318,9 +339,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 # Reads take a fraction of a millisecond and never wait for a writer (WAL): run
                 # them on the event loop. A hop to the thread pool costs more than that, and
                 # pool threads contending for the GIL stretch the tail latency under load.
-                return handler.handle(operation, bytes(body))
+                return handler.handle(operation, body)
             # Writes may wait for a training worker's transaction: keep them off the event loop.
-            return await run_in_threadpool(handler.handle, operation, bytes(body))
+            return await run_in_threadpool(handler.handle, operation, body)
         except Exception:
             # A bug, not bad input: answer like AWS does and keep the traceback in the log.
             log.exception("internal failure in %s", operation.name)
@@ -329,24 +350,25 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.post("/endpoints/{endpoint_name}/invocations")
     async def invoke_endpoint(endpoint_name: str, request: Request) -> Response:
         """sagemaker-runtime InvokeEndpoint (rest-json): the body is the payload, the answer the predictions."""
-        body = bytearray()
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size <= MAX_PAYLOAD_BYTES:  # past the limit, read on without keeping it, to answer the error
-                body += chunk
-        if verifier is not None and size <= MAX_PAYLOAD_BYTES:
-            try:
-                verifier.verify(request.method, request.url.path, request.url.query, request.headers, bytes(body))
-            except AuthenticationError as error:
-                return _error(error.status_code, error.code, error.message)
+        refused = await refuse_unauthenticated(request)
+        if refused is not None:
+            return refused
         try:
-            if size > MAX_PAYLOAD_BYTES:
-                raise payload_too_large(size)
+            try:
+                body = await read_body(request, MAX_PAYLOAD_BYTES)
+            except BodyTooLarge as error:
+                too_large = payload_too_large(error.size)
+                code, status = RUNTIME_ERRORS[type(too_large)]
+                return _runtime_error(status, code, too_large.message, connection_headers(error.drained))
+            if verifier is not None:
+                try:
+                    verifier.verify(request.method, request.url.path, request.url.query, request.headers, body)
+                except AuthenticationError as error:
+                    return _error(error.status_code, error.code, error.message)
             payload, content_type = await run_in_threadpool(
                 service.endpoints.invoke,
                 endpoint_name,
-                bytes(body),
+                body,
                 media_type(request.headers.get("content-type")),
                 media_type(request.headers.get("accept")),
             )

@@ -27,6 +27,7 @@ SERVICE_NAME = "sagemaker"
 # AWS refuses a signature made more than five minutes before or after it receives the request.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+"
     r"Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request,\s*"
@@ -56,6 +57,16 @@ class _ReceivedRequestSigner(SigV4Auth):
         return headers
 
 
+@dataclass(frozen=True)
+class SignedRequest:
+    """What the Authorization header says was signed, once its form and scope are checked."""
+
+    headers: list[str]
+    amz_date: str
+    region: str
+    signature: str
+
+
 def headers_that_must_be_signed(headers: Mapping[str, str]) -> list[str]:
     """host, x-amz-date and, when sent, content-type and every x-amz-* header (lower case)."""
     required = {"host", "x-amz-date"}
@@ -74,6 +85,23 @@ class SignatureVerifier:
     def verify(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
                now: datetime | None = None) -> None:
         """Raise AuthenticationError unless the request is signed with this service's credentials."""
+        signed = self.check_headers(headers, now)
+        declared_hash = headers.get("x-amz-content-sha256")
+        if declared_hash is not None and declared_hash != hashlib.sha256(body).hexdigest():
+            raise AuthenticationError("InvalidSignatureException", "X-Amz-Content-SHA256 does not match the body")
+        expected = self._signature(method, path, query, headers, signed.headers, body, signed.amz_date,
+                                   signed.region)
+        if not hmac.compare_digest(expected, signed.signature):
+            raise AuthenticationError(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. "
+                "Check your AWS Secret Access Key and signing method.",
+            )
+
+    def check_headers(self, headers: Mapping[str, str], now: datetime | None = None) -> "SignedRequest":
+        """Everything that can be checked before the body is read: the Authorization header's
+        form, key, scope, signed headers and date. The service runs this first, so a request
+        that cannot be authentic is refused without reading its body."""
         authorization = headers.get("authorization")
         if not authorization:
             raise AuthenticationError("MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -133,23 +161,15 @@ class SignatureVerifier:
                 f"{(now + MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
             )
         declared_hash = headers.get("x-amz-content-sha256")
-        if declared_hash is not None and declared_hash != hashlib.sha256(body).hexdigest():
+        if declared_hash is not None and _SHA256_HEX.fullmatch(declared_hash) is None:
             # UNSIGNED-PAYLOAD (and the streaming variants) would let a body be swapped under a
             # valid signature; over this protocol the body is always signed.
             raise AuthenticationError(
                 "InvalidSignatureException",
-                "X-Amz-Content-SHA256 does not match the body; this service needs the body's SHA-256 "
-                f"(not {UNSIGNED_PAYLOAD})" if declared_hash == UNSIGNED_PAYLOAD
-                else "X-Amz-Content-SHA256 does not match the body",
+                f"X-Amz-Content-SHA256: {declared_hash[:40]!r} is not accepted; this service needs the body's "
+                f"SHA-256 in hex (not {UNSIGNED_PAYLOAD} or a streaming payload)",
             )
-        expected = self._signature(method, path, query, headers, signed_headers, body, amz_date,
-                                   match["region"])
-        if not hmac.compare_digest(expected, match["signature"]):
-            raise AuthenticationError(
-                "InvalidSignatureException",
-                "The request signature we calculated does not match the signature you provided. "
-                "Check your AWS Secret Access Key and signing method.",
-            )
+        return SignedRequest(signed_headers, amz_date, match["region"], match["signature"])
 
     def _signature(self, method: str, path: str, query: str, headers: Mapping[str, str], signed_headers: list[str],
                    body: bytes, amz_date: str, region: str) -> str:
