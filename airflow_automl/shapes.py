@@ -138,16 +138,33 @@ def _is_integer(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (_is_integer(value) or isinstance(value, float)) and math.isfinite(value)
+    # Integers are always finite; math.isfinite would overflow on one of 400 digits.
+    return _is_integer(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+# Epoch seconds a timestamp may hold: the years 1 to 9999, what a datetime can represent.
+_EPOCH_RANGE = (
+    datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc).timestamp(),
+    datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc).timestamp(),
+)
 
 
 def _is_timestamp(value: Any) -> bool:
-    if isinstance(value, (datetime.datetime, datetime.date)) or _is_number(value):
+    if isinstance(value, (datetime.datetime, datetime.date)):
         return True
+    if _is_number(value):
+        return _EPOCH_RANGE[0] <= value <= _EPOCH_RANGE[1]
     if isinstance(value, str):
         try:
-            parse_timestamp(value)
-        except (ValueError, TypeError):
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None:
+            # "inf", "nan" and "1e400" are numbers no date can hold.
+            return math.isfinite(number) and _EPOCH_RANGE[0] <= number <= _EPOCH_RANGE[1]
+        try:
+            parse_timestamp(value).timestamp()
+        except (ValueError, TypeError, OverflowError, OSError):
             return False
         return True
     return False
@@ -188,10 +205,23 @@ def _check_shape(shape: Shape, value: Any, path: str) -> None:
     elif type_name == "string":
         _check_string(shape, value, path)
     elif type_name in ("integer", "long", "float", "double"):
+        _check_number_range(type_name, value, path)
         if "min" in limits and value < limits["min"]:
             raise RequestValidationError(path, f"must be at least {limits['min']} {got_value(value)}")
         if "max" in limits and value > limits["max"]:
             raise RequestValidationError(path, f"must be at most {limits['max']} {got_value(value)}")
+
+
+# What the wire types hold: AWS's integers are 32-bit, longs 64-bit, doubles finite.
+_INTEGER_BITS = {"integer": 32, "long": 64}
+
+
+def _check_number_range(type_name: str, value: int | float, path: str) -> None:
+    bits = _INTEGER_BITS.get(type_name)
+    if bits is not None and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise RequestValidationError(path, f"must be a {bits}-bit integer {got_value(value)}")
+    if bits is None and isinstance(value, int) and abs(value) > sys.float_info.max:
+        raise RequestValidationError(path, f"must be a finite number {got_value(value)}")
 
 
 def _check_structure(shape: Shape, value: Mapping, path: str) -> None:

@@ -20,6 +20,10 @@ def _current_umask() -> int:
     return mask
 
 
+# Longest file name and path the local file system takes (ENAMETOOLONG beyond them).
+_NAME_MAX = 255
+_PATH_MAX = 4096
+
 # Temporary files are created private (0600); the finished file gets ordinary permissions.
 _FILE_MODE = 0o666 & ~_current_umask()
 
@@ -164,6 +168,18 @@ class Storage:
             raise StorageAccessError(f"{uri}: file:// URIs must hold an absolute path (file:///path)")
         if "\x00" in raw:
             raise StorageAccessError(f"{uri}: file:// path contains a NUL character")
+        try:
+            encoded = raw.encode()
+        except UnicodeEncodeError as error:
+            raise StorageAccessError(f"{uri}: file:// path is not valid Unicode text ({error.reason})") from error
+        too_long = next((part for part in encoded.split(b"/") if len(part) > _NAME_MAX), None)
+        if too_long is not None:
+            raise StorageAccessError(
+                f"{uri}: file:// path has a segment of {len(too_long)} bytes; a file or directory name "
+                f"may have at most {_NAME_MAX} bytes"
+            )
+        if len(encoded) > _PATH_MAX:
+            raise StorageAccessError(f"{uri}: file:// path is longer than {_PATH_MAX} bytes")
         resolved = Path(os.path.realpath(raw))
         if not self.file_roots:
             raise StorageAccessError(

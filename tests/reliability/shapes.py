@@ -2,7 +2,10 @@
 
 ``valid_request(shape)`` draws requests that satisfy every shape rule (types, lengths,
 ranges, enums, patterns, required members). ``mutation(shape)`` draws one way to break a
-valid request at one member, so a test knows which member the rejection must name.
+valid request at one member, so a test knows which member the rejection must name: wrong
+types, lengths and ranges, and the hostile value classes (infinities, integers of hundreds of
+digits or past 32/64 bits, timestamps no date can hold). Valid requests include URIs with
+over-long path segments, which must be refused, never fail the service.
 """
 
 from __future__ import annotations
@@ -96,6 +99,19 @@ def valid_value(shape: Shape, depth: int = 0) -> st.SearchStrategy[Any]:
     return st.none()
 
 
+# URI members also draw locations with an over-long path segment: shape-valid, and for file://
+# refused by the service (naming the member), never a 500.
+_URI_MEMBERS = ("S3Uri", "S3OutputPath")
+HOSTILE_URIS = ("file:///tmp/" + "a" * 300 + "/data.csv", "s3://bucket/" + "a" * 300 + "/data.csv")
+
+
+def _member_value(name: str, shape: Shape, depth: int) -> st.SearchStrategy[Any]:
+    strategy = valid_value(shape, depth)
+    if shape.type_name == "string" and name.endswith(_URI_MEMBERS):
+        strategy = st.one_of(strategy, st.sampled_from(HOSTILE_URIS))
+    return strategy
+
+
 def valid_structure(shape: Shape, depth: int = 0) -> st.SearchStrategy[dict]:
     members = shape.members
     required = set(shape.required_members)
@@ -109,7 +125,7 @@ def valid_structure(shape: Shape, depth: int = 0) -> st.SearchStrategy[dict]:
         result = {}
         for name, member in members.items():
             if name in required or (depth < _MAX_DEPTH and draw(st.booleans())):
-                result[name] = draw(valid_value(member, depth + 1))
+                result[name] = draw(_member_value(name, member, depth + 1))
         return result
 
     return build()
@@ -160,6 +176,15 @@ def _breakages(shape: Shape, member: str) -> list[tuple[Any, str]]:
             out.append((limits["max"] + 1, "maximum"))
         if limits.get("min") is not None:
             out.append((limits["min"] - 1, "minimum"))
+        out.append((10**400, "huge integer"))
+    if kind == "integer":
+        out.append((2**31, "32-bit range"))
+    if kind == "long":
+        out.append((2**63, "64-bit range"))
+    if kind in ("float", "double"):
+        out += [(float("inf"), "infinity"), (float("-inf"), "infinity")]
+    if kind == "timestamp":
+        out += [("inf", "infinity"), ("1e400", "infinity"), (1e20, "out of range"), (10**400, "huge integer")]
     if kind == "list":
         if limits.get("max") is not None and limits["max"] <= 1000:
             out.append(("__too_many__", "max items"))

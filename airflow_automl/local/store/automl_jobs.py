@@ -158,7 +158,7 @@ class AutoMLJobStore:
         return None if row is None else _job_from_row(row)
 
     def page(self, query: ListQuery) -> Page:
-        return fetch_page(self._read(), "jobs", JOB_SORT_COLUMNS[query.sort_by], query, _job_from_row)
+        return fetch_page(self._database, "jobs", JOB_SORT_COLUMNS[query.sort_by], query, _job_from_row)
 
     def request_stop(self, name: str) -> JobRecord | None:
         """Move an InProgress job to Stopping; a job no worker has picked up yet stops at once."""
@@ -349,6 +349,6 @@ class AutoMLJobStore:
             where.append("name = ?")
             params.append(candidate_name_equals)
         return fetch_page(
-            self._read(), "candidates", CANDIDATE_SORT_COLUMNS[query.sort_by], query, _candidate_from_row,
+            self._database, "candidates", CANDIDATE_SORT_COLUMNS[query.sort_by], query, _candidate_from_row,
             tuple(where), tuple(params),
         )

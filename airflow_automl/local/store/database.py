@@ -8,11 +8,14 @@ brought up to date. A new table or column is a new migration at the end of the l
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from airflow_automl.local.store.paging import PageTokens
 
 # Each entry brings the schema from version i to i + 1; never edit one that has shipped.
 # The first one is written with IF NOT EXISTS because data dirs made before the schema was
@@ -77,6 +80,12 @@ MIGRATIONS = (
         last_modified_time REAL NOT NULL
     );
     """,
+    """
+    CREATE TABLE IF NOT EXISTS secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    """,
 )
 
 
@@ -103,6 +112,7 @@ class Database:
         connection = self.connection()
         connection.execute("PRAGMA journal_mode=WAL")
         self._migrate()
+        self.page_tokens = PageTokens(self._secret("page_token_key"))
 
     def connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -144,6 +154,13 @@ class Database:
                 for statement in _statements(script):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {target}")
+
+    def _secret(self, name: str) -> bytes:
+        """A random key kept in the database, made on first use: the same for every process
+        of this data dir, and across restarts."""
+        with self.write() as db:
+            db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, secrets.token_bytes(32)))
+            return db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0]
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

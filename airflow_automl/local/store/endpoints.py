@@ -85,5 +85,5 @@ class EndpointStore:
 
     def page(self, query: ListQuery) -> Page:
         return fetch_page(
-            self._database.connection(), "endpoints", ENDPOINT_SORT_COLUMNS[query.sort_by], query, _endpoint_from_row
+            self._database, "endpoints", ENDPOINT_SORT_COLUMNS[query.sort_by], query, _endpoint_from_row
         )

@@ -48,6 +48,6 @@ class TagStore:
     def page(self, arn: str, query: ListQuery) -> Page:
         """The resource's tags in the order they were first added."""
         return fetch_page(
-            self._database.connection(), "tags", "seq", query,
+            self._database, "tags", "seq", query,
             lambda row: {"Key": row["key"], "Value": row["value"]}, ("arn = ?",), (arn,),
         )
