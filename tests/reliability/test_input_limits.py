@@ -22,7 +22,7 @@ from airflow_automl.local.engine import JobFailed
 from airflow_automl.local.engine.data import load_channel, load_dataset
 from airflow_automl.local.engine.input_limits import InputLimits
 from airflow_automl.local.storage import Storage
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.fixtures.service import REPO_ROOT
 
 PARQUET = "x-application/vnd.amazon+parquet"
@@ -47,7 +47,7 @@ def _bomb(path: Path, line: bytes, expanded_bytes: int, header: bytes = b"a,b,la
 _MEASURE = """
 import json, resource, sys
 from airflow_automl.local.engine import JobFailed, run_job
-from airflow_automl.spec import Channel, JobSpec
+from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.unit.engine_context import make_context
 from pathlib import Path
 
