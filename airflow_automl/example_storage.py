@@ -39,3 +39,20 @@ def write_bytes(uri: str, data: bytes, aws_conn_id: str = "aws_default") -> None
         partial.replace(path)  # readers never see half a file
     else:
         raise ValueError(f"{uri}: storage URIs must start with s3:// or file://")
+
+
+def read_bytes(uri: str, aws_conn_id: str = "aws_default") -> bytes | None:
+    """The object's bytes, or None when it does not exist yet."""
+    parts = urlsplit(uri)
+    if parts.scheme == "s3":
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id=aws_conn_id)
+        key = parts.path.lstrip("/")
+        if not hook.check_for_key(key, bucket_name=parts.netloc):
+            return None
+        return hook.get_key(key, bucket_name=parts.netloc).get()["Body"].read()
+    if parts.scheme == "file":
+        path = Path(parts.path)
+        return path.read_bytes() if path.exists() else None
+    raise ValueError(f"{uri}: storage URIs must start with s3:// or file://")

@@ -13,40 +13,17 @@ import csv
 import io
 import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from airflow.sdk import DAG, Param, Variable, task
+from airflow.sdk import DAG, Param, task
 
+from airflow_automl.example_storage import storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
 
 AWS_CONN_ID = "aws_default"
 TARGET = "churned"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
 POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
-
-
-def _write(uri: str, data: bytes) -> None:
-    parts = urlsplit(uri)
-    if parts.scheme == "s3":
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        S3Hook(aws_conn_id=AWS_CONN_ID).load_bytes(data, key=parts.path.lstrip("/"), bucket_name=parts.netloc, replace=True)
-        return
-    path = Path(parts.path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def _storage_uri(params: dict[str, Any]) -> str:
-    uri = (params.get("storage_uri") or Variable.get("automl_storage_uri", default="")).rstrip("/")
-    if urlsplit(uri).scheme not in ("s3", "file"):
-        raise ValueError(
-            f"storage_uri: {uri!r} is not an s3:// or file:// location; set the DAG param storage_uri "
-            "or the Airflow Variable automl_storage_uri"
-        )
-    return uri
 
 
 with DAG(
@@ -74,11 +51,11 @@ with DAG(
         frame = churn_for_interval(end - timedelta(days=1), end).drop(columns=["customer_id"])
         holdout = frame.sample(n=int(params["holdout_rows"]), random_state=7)
         train = frame.drop(index=holdout.index)
-        storage = _storage_uri(params)
+        storage = storage_uri(params.get("storage_uri", ""))
         train_uri = f"{storage}/endpoint-example/{end:%Y-%m-%d}/train.csv"
         buffer = io.StringIO()
         train.to_csv(buffer, index=False)
-        _write(train_uri, buffer.getvalue().encode())
+        write_bytes(train_uri, buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
         return {
             "storage_uri": storage,
             "train_uri": train_uri,

@@ -17,32 +17,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from airflow.sdk import DAG, Asset, Param, Variable, task
+from airflow.sdk import DAG, Asset, Param, task
+
+from airflow_automl.example_storage import storage_uri, write_bytes
 
 AWS_CONN_ID = "aws_default"
 # The asset automl_retrain's training task updates (the same name there).
 CHURN_MODEL = Asset(name="churn_model")
 REQUIRED_EXTRA = ("job_name", "best_candidate_name", "objective_metric_value", "model_location")
-
-
-def _write_text(uri: str, text: str) -> None:
-    parts = urlsplit(uri)
-    if parts.scheme == "s3":
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        S3Hook(aws_conn_id=AWS_CONN_ID).load_string(text, key=parts.path.lstrip("/"), bucket_name=parts.netloc, replace=True)
-    elif parts.scheme == "file":
-        path = Path(parts.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text)
-        partial.replace(path)  # readers never see half a file
-    else:
-        raise ValueError(f"{uri}: storage URIs must start with s3:// or file://")
 
 
 with DAG(
@@ -98,16 +82,11 @@ with DAG(
 
     @task
     def stage(model: dict[str, Any], params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
-        storage = (params.get("storage_uri") or Variable.get("automl_storage_uri", default="")).rstrip("/")
-        if urlsplit(storage).scheme not in ("s3", "file"):
-            raise ValueError(
-                f"storage_uri: {storage!r} is not an s3:// or file:// location; set the Variable "
-                "automl_storage_uri or the DAG param storage_uri"
-            )
+        storage = storage_uri(params.get("storage_uri", ""))
         record = {**model, "staged_by_run_id": run_id, "staged_at": datetime.now(timezone.utc).isoformat()}
         text = json.dumps(record, indent=2)
-        _write_text(f"{storage}/staging/releases/{model['job_name']}.json", text)
-        _write_text(f"{storage}/staging/model.json", text)
+        write_bytes(f"{storage}/staging/releases/{model['job_name']}.json", text.encode(), aws_conn_id=AWS_CONN_ID)
+        write_bytes(f"{storage}/staging/model.json", text.encode(), aws_conn_id=AWS_CONN_ID)
         print(f"STAGED {model['model_location']} ({model['best_candidate_name']} of {model['job_name']})")
         return {"staged_model_uri": f"{storage}/staging/model.json", **record}
 

@@ -26,13 +26,12 @@ import io
 import json
 import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from airflow.sdk import DAG, Asset, Param, Variable, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from airflow_automl.example_storage import read_bytes, storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
 
@@ -43,51 +42,6 @@ DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
 POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
 # Updated each time a training job completes; DAGs scheduled on it see the new model in the event's extra.
 CHURN_MODEL = Asset(name="churn_model")
-
-
-# -- reading and writing the storage location (s3:// through the AWS connection, or file://) ------
-
-def _write_bytes(uri: str, data: bytes) -> None:
-    parts = urlsplit(uri)
-    if parts.scheme == "s3":
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        S3Hook(aws_conn_id=AWS_CONN_ID).load_bytes(data, key=parts.path.lstrip("/"), bucket_name=parts.netloc, replace=True)
-    elif parts.scheme == "file":
-        path = Path(parts.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(data)
-        partial.replace(path)  # readers never see half a file
-    else:
-        raise ValueError(f"{uri}: storage URIs must start with s3:// or file://")
-
-
-def _read_bytes(uri: str) -> bytes | None:
-    """The object's bytes, or None when it does not exist yet."""
-    parts = urlsplit(uri)
-    if parts.scheme == "s3":
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id=AWS_CONN_ID)
-        key = parts.path.lstrip("/")
-        if not hook.check_for_key(key, bucket_name=parts.netloc):
-            return None
-        return hook.get_key(key, bucket_name=parts.netloc).get()["Body"].read()
-    if parts.scheme == "file":
-        path = Path(parts.path)
-        return path.read_bytes() if path.exists() else None
-    raise ValueError(f"{uri}: storage URIs must start with s3:// or file://")
-
-
-def _storage_uri(params: dict[str, Any]) -> str:
-    uri = (params.get("storage_uri") or Variable.get("automl_storage_uri", default="")).rstrip("/")
-    if urlsplit(uri).scheme not in ("s3", "file"):
-        raise ValueError(
-            f"storage_uri: {uri!r} is not an s3:// or file:// location; set the DAG param storage_uri "
-            "or the Airflow Variable automl_storage_uri"
-        )
-    return uri
 
 
 with DAG(
@@ -127,11 +81,11 @@ with DAG(
         frame = churn_for_interval(start, end, rows=int(params["rows"]))
         # Identifiers carry no signal and would only be memorised.
         frame = frame.drop(columns=["customer_id"])
-        storage = _storage_uri(params)
+        storage = storage_uri(params.get("storage_uri", ""))
         prefix = f"{storage}/data/{end:%Y-%m-%d}/"
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False)
-        _write_bytes(f"{prefix}train.csv", buffer.getvalue().encode())
+        write_bytes(f"{prefix}train.csv", buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
         return {
             "storage_uri": storage,
             "train_uri": prefix,
@@ -192,9 +146,9 @@ with DAG(
         """Make the new best model the promoted one if its objective metric beats the current one's."""
         from airflow_automl.metrics import is_better
 
-        storage = _storage_uri(params)
+        storage = storage_uri(params.get("storage_uri", ""))
         current_uri = f"{storage}/promoted/model.json"
-        raw = _read_bytes(current_uri)
+        raw = read_bytes(current_uri, aws_conn_id=AWS_CONN_ID)
         current = json.loads(raw) if raw else None
 
         metric = candidate["objective_metric_name"]
@@ -226,9 +180,13 @@ with DAG(
             "previous": current,
             "promoted_model_uri": current_uri,
         }
-        _write_bytes(f"{storage}/promoted/decisions/{candidate['job_name']}.json", json.dumps(decision, indent=2).encode())
+        write_bytes(
+            f"{storage}/promoted/decisions/{candidate['job_name']}.json",
+            json.dumps(decision, indent=2).encode(),
+            aws_conn_id=AWS_CONN_ID,
+        )
         if promote:
-            _write_bytes(current_uri, json.dumps(record, indent=2).encode())
+            write_bytes(current_uri, json.dumps(record, indent=2).encode(), aws_conn_id=AWS_CONN_ID)
         print(("PROMOTED " if promote else "KEPT PREVIOUS ") + reason)
         return decision
 
