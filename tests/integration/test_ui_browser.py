@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
+from tests.fixtures.airflow import api_server, aws_connection_env, task_states, xcom_value
 from tests.fixtures.service import SCRIPTED_ENGINE, free_port, start_service
 
 pytestmark = pytest.mark.integration
@@ -173,33 +170,8 @@ def airflow_ui(airflow_db, tmp_path_factory):
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         }
     )
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "api-server", "--port", str(port), "--host", "127.0.0.1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"airflow api-server exited {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{url}/api/v2/version", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"airflow api-server did not answer within 120 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with api_server(port, env, log_path) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(browser, scripted_service, retraining_run, airflow_ui):
