@@ -45,7 +45,7 @@ from airflow_automl.local.errors import (
     ValidationError,
     ValidationException,
 )
-from airflow_automl.local.operations.endpoints import MAX_PAYLOAD_BYTES, VARIANT_NAME, payload_too_large
+from airflow_automl.local.operations.endpoints import MAX_PAYLOAD_BYTES, payload_too_large
 from airflow_automl.local.request_body import BodyTooLarge, connection_headers, discard_body, read_body
 from airflow_automl.local.service import SageMakerService
 from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
@@ -365,12 +365,13 @@ def create_app(config: ServiceConfig) -> FastAPI:
                     verifier.verify(request.method, request.url.path, request.url.query, request.headers, body)
                 except AuthenticationError as error:
                     return _error(error.status_code, error.code, error.message)
-            payload, content_type = await run_in_threadpool(
+            payload, content_type, variant = await run_in_threadpool(
                 service.endpoints.invoke,
                 endpoint_name,
                 body,
                 media_type(request.headers.get("content-type")),
                 media_type(request.headers.get("accept")),
+                request.headers.get("x-amzn-sagemaker-target-variant"),
             )
         except InvocationError as error:
             code, status = RUNTIME_ERRORS[type(error)]
@@ -380,7 +381,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             return _runtime_error(500, "InternalFailure", "InvokeEndpoint: the local service failed; see its log")
         # Content-Type exactly as the model answered (no charset added), like SageMaker passes it through.
         return Response(
-            payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": VARIANT_NAME}
+            payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}
         )
 
     _include_job_pages(app, config)

@@ -43,5 +43,9 @@ class ServiceConfig:
     def job_arn(self, job_name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:automl-job/{job_name.lower()}"
 
+    def arn(self, resource: str, name: str) -> str:
+        """The ARN of a named resource (model, endpoint-config, ...); SageMaker lowercases names in ARNs."""
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"
+
     def endpoint_arn(self, endpoint_name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{endpoint_name.lower()}"

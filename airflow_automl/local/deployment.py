@@ -1,7 +1,7 @@
 """The worker's deployment step: a job with ModelDeployConfig deploys its best model.
 
-A job that asked for a deployment and ran to its end with a best candidate gets an endpoint
-record, and its worker loads the model once to prove it serves. A deployment problem never
+A job that asked for a deployment and ran to its end with a best candidate gets an endpoint, a
+model and an endpoint config (all named as the endpoint), and its worker loads the model once to prove it serves. A deployment problem never
 fails the job: it keeps its candidates and reports ModelDeploymentError with the reason.
 """
 
@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.jobspec import JobSpec
+from airflow_automl.local.operations.endpoints import VARIANT_NAME
 from airflow_automl.local.served_models import load_job_model
-from airflow_automl.local.store import EndpointNameInUse, JobRecord, Store
+from airflow_automl.local.store import (
+    EndpointConfigNameInUse,
+    EndpointNameInUse,
+    JobRecord,
+    ModelNameInUse,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +52,34 @@ class Deployment:
 
 
 def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> Deployment:
-    """Create the job's endpoint and prove its model loads. Never raises for a deployment
-    problem: the job keeps its candidates and reports the failure (ModelDeploymentError)."""
+    """Create the job's endpoint, with a model and an endpoint config of the endpoint's name as
+    Autopilot generates them (DescribeModel and DescribeEndpointConfig show them), and prove its
+    model loads. Never raises for a deployment problem: the job keeps its candidates and reports
+    the failure (ModelDeploymentError)."""
     name = requested_endpoint_name(job.spec)
     assert name is not None and job.best_candidate_name is not None
+    variant = {
+        "VariantName": VARIANT_NAME, "ModelName": name, "JobName": job.name,
+        "CandidateName": job.best_candidate_name, "Weight": 1.0, "InstanceCount": 1, "InstanceType": None,
+    }
     try:
-        store.endpoints.create(
-            name=name, arn=config.endpoint_arn(name), job_name=job.name, candidate_name=job.best_candidate_name
-        )
+        store.endpoints.create(name=name, arn=config.endpoint_arn(name), endpoint_config_name=name, variants=[variant])
     except EndpointNameInUse:
         return Deployment(
             None,
             f"ModelDeployConfig.EndpointName: an endpoint named {name!r} already exists; the best candidate "
             f"{job.best_candidate_name} was not deployed (delete that endpoint or choose another name)",
         )
+    try:
+        _create_model_and_config(config, store, job, name)
+    except (ModelNameInUse, EndpointConfigNameInUse) as error:
+        kind = "a model" if isinstance(error, ModelNameInUse) else "an endpoint config"
+        reason = (
+            f"ModelDeployConfig: {kind} named {name!r} already exists, so the endpoint's own could not be made; "
+            "delete it or choose another EndpointName"
+        )
+        store.endpoints.set_status(name, "Failed", reason)
+        return Deployment(name, reason)
     try:
         load_job_model(config, job.name)
     except Exception as error:  # any failure to load is the deployment's failure, reported on the job
@@ -68,6 +89,24 @@ def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> De
         return Deployment(name, reason)
     store.endpoints.set_status(name, "InService")
     return Deployment(name, None)
+
+
+def _create_model_and_config(config: ServiceConfig, store: Store, job: JobRecord, name: str) -> None:
+    candidate = store.jobs.get_candidate(job.name, job.best_candidate_name) or {}
+    model_request = {"ModelName": name, "Containers": candidate.get("InferenceContainers") or []}
+    if job.request.get("RoleArn"):
+        model_request["ExecutionRoleArn"] = job.request["RoleArn"]
+    store.models.create(
+        name=name, arn=config.arn("model", name), request=model_request,
+        job_name=job.name, candidate_name=job.best_candidate_name,
+    )
+    config_request = {
+        "EndpointConfigName": name,
+        "ProductionVariants": [
+            {"VariantName": VARIANT_NAME, "ModelName": name, "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
+        ],
+    }
+    store.endpoint_configs.create(name=name, arn=config.arn("endpoint-config", name), request=config_request)
 
 
 def deploy_if_requested(config: ServiceConfig, store: Store, ctx, job_name: str, secondary: str) -> str:

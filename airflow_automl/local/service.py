@@ -17,16 +17,17 @@ from collections.abc import Callable
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.operations.automl_jobs import AutoMLJobOperations
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
+from airflow_automl.local.operations.models import ModelOperations
 from airflow_automl.local.operations.tags import TagOperations
 from airflow_automl.local.store import Store
 
 
-class SageMakerService(AutoMLJobOperations, TagOperations, EndpointOperations):
+class SageMakerService(AutoMLJobOperations, TagOperations, ModelOperations, EndpointOperations):
     """SageMaker's operations over the store; training happens in worker processes."""
 
     def __init__(self, config: ServiceConfig, store: Store, on_job_change: Callable[[], None] = lambda: None):
         self.config = config
         self.store = store
         self.on_job_change = on_job_change
-        # Endpoints that jobs with ModelDeployConfig deployed; also serves InvokeEndpoint.
+        # Endpoints (CreateEndpoint, or a job's ModelDeployConfig); also serves InvokeEndpoint.
         self.endpoints = EndpointRegistry(config, store)

@@ -30,6 +30,10 @@ RESTART_FAILURE_REASON = "The local service restarted while the job was running;
 ENDPOINT_RESTART_FAILURE_REASON = (
     "The local service restarted while the endpoint was being created; delete it and deploy again with a new AutoML job"
 )
+ENDPOINT_UPDATE_RESTART_REASON = (
+    "The local service restarted while the endpoint was being updated; it kept its previous endpoint config "
+    "(call UpdateEndpoint again)"
+)
 # A worker that finished its job has this long to exit before it is killed.
 _EXIT_GRACE_SECONDS = 10.0
 _SUPERVISOR_TICK_SECONDS = 0.5
@@ -71,13 +75,18 @@ class Supervisor:
 
     def recover_after_restart(self) -> None:
         """Jobs InProgress or Stopping and endpoints Creating had their workers in a previous
-        service process, which is gone (one service per data dir): end them Failed."""
+        service process, which is gone (one service per data dir): end them Failed. Endpoints left
+        Updating go back InService on the config they served, as a rolled-back update."""
         interrupted = self.store.jobs.fail_interrupted(RESTART_FAILURE_REASON)
         if interrupted:
             log.warning("jobs interrupted by the previous service process, now Failed: %s", ", ".join(interrupted))
         orphaned = self.store.endpoints.fail_creating(ENDPOINT_RESTART_FAILURE_REASON)
         if orphaned:
             log.warning("endpoints left Creating by the previous service process, now Failed: %s", ", ".join(orphaned))
+        rolled_back = self.store.endpoints.roll_back_updating(ENDPOINT_UPDATE_RESTART_REASON)
+        if rolled_back:
+            log.warning("endpoints left Updating by the previous service process, back on their config: %s",
+                        ", ".join(rolled_back))
 
     def wake(self) -> None:
         self._wake.set()

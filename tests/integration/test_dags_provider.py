@@ -93,7 +93,7 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
         assert summary["best_candidate_name"] == "scripted-candidate-003"
         assert summary["objective_metric_name"] == "F1"
         assert summary["objective_metric_value"] == pytest.approx(0.65)
-        assert summary["model_artifacts"] == ["file:///models/scripted-candidate-003"]
+        assert summary["model_artifacts"] == [f"file:///models/{summary['job_name']}/scripted-candidate-003"]
         assert [row["candidate_name"] for row in summary["leaderboard"]][0] == "scripted-candidate-003"
         assert len(summary["leaderboard"]) == 3
         link = xcom_value(run, task_id, key="automl_job_link")

@@ -1,14 +1,20 @@
-"""Endpoints: DescribeEndpoint, ListEndpoints, DeleteEndpoint, and the runtime's InvokeEndpoint.
+"""Endpoints: CreateEndpoint, UpdateEndpoint, DescribeEndpoint, ListEndpoints, DeleteEndpoint,
+and the runtime's InvokeEndpoint.
 
-Today the endpoints are the ones AutoML jobs deploy (ModelDeployConfig, see deployment.py).
-Their records live in the store, so endpoints survive a restart; ``EndpointRegistry`` serves
-InvokeEndpoint, loading a model lazily on first use and keeping a bounded number loaded.
+An endpoint serves an endpoint config's variants (CreateEndpoint, or an AutoML job's
+ModelDeployConfig, see deployment.py). Their records live in the store, so endpoints survive a
+restart. ``EndpointRegistry`` loads models in a background thread of the service process
+(Creating -> InService or Failed) and serves InvokeEndpoint, keeping a bounded number of models
+loaded. UpdateEndpoint loads the new config's models while the old ones keep answering, then
+switches in one write: no request is refused or lost for the swap; a new config whose model
+fails to load leaves the endpoint InService on the old one with a FailureReason.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import threading
 from collections import OrderedDict
@@ -20,12 +26,15 @@ from botocore.session import get_session
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import ModelError, ValidationError, ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
 from airflow_automl.local.served_models import load_job_model
-from airflow_automl.local.store import EndpointRecord, Store
+from airflow_automl.local.store import EndpointNameInUse, EndpointRecord, Store
 
 log = logging.getLogger(__name__)
 
 VARIANT_NAME = "AllTraffic"  # the one production variant Autopilot's one-click deployment creates
+# States in which InvokeEndpoint answers (while Updating, from the config being replaced).
+SERVING_STATUSES = ("InService", "Updating")
 DEFAULT_LIST_ENDPOINTS_MAX_RESULTS = 10
 # Predictors kept loaded in the service process; the least recently used one is dropped first.
 MAX_LOADED_MODELS_ENV_VAR = "AIRFLOW_AUTOML_MAX_LOADED_MODELS"
@@ -55,15 +64,31 @@ def payload_too_large(size: int) -> ValidationError:
     )
 
 
+class ModelLoadFailed(Exception):
+    """A model could not be loaded; the message says which and why."""
+
+
 @dataclass
 class _Loaded:
-    creation_time: float
     model: Any
     lock: threading.Lock  # predictors are not promised to be thread-safe
 
 
+def served_variants(record: EndpointRecord) -> list[dict]:
+    """The variants an endpoint serves (endpoints made before endpoint configs: its job's model)."""
+    if record.variants:
+        return record.variants
+    return [
+        {
+            "VariantName": VARIANT_NAME, "ModelName": record.name, "JobName": record.job_name,
+            "CandidateName": record.candidate_name, "Weight": 1.0, "InstanceCount": 1, "InstanceType": None,
+        }
+    ]
+
+
 class EndpointRegistry:
-    """The endpoints' records and the models loaded for InvokeEndpoint."""
+    """The endpoints' records and the models loaded for InvokeEndpoint, keyed by the AutoML job
+    whose kept model they are (a job's model never changes once it has ended)."""
 
     def __init__(self, config: ServiceConfig, store: Store, max_loaded: int | None = None):
         self.config = config
@@ -76,18 +101,84 @@ class EndpointRegistry:
     def record(self, name: str) -> EndpointRecord:
         record = self.store.endpoints.get(name)
         if record is None:
-            raise ValidationException(f'EndpointName: could not find endpoint "{self.config.endpoint_arn(name)}"')
+            raise ValidationException(f'Could not find endpoint "{self.config.endpoint_arn(name)}".')
         return record
 
     def delete(self, name: str) -> None:
         record = self.record(name)
         self.store.endpoints.delete(record.name)
-        with self._lock:
-            self._loaded.pop(record.name.lower(), None)
 
-    def invoke(self, name: str, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+    # -- deployment: Creating -> InService | Failed, Updating -> InService ---------------------
+
+    def deploy_in_background(self, name: str) -> None:
+        threading.Thread(target=self._deploy, args=(name,), name=f"deploy-{name}", daemon=True).start()
+
+    def _deploy(self, name: str) -> None:
+        record = self.store.endpoints.get(name)
+        if record is None or record.status not in ("Creating", "Updating"):
+            return
+        updating = record.status == "Updating"
+        variants = record.pending_variants if updating else served_variants(record)
+        try:
+            for variant in variants or []:
+                self.load(variant["JobName"], f'model {variant["ModelName"]} of variant {variant["VariantName"]}')
+        except ModelLoadFailed as error:
+            reason = str(error)
+            if updating:
+                log.warning("endpoint %s: update to %s rolled back: %s", name, record.pending_config_name, reason)
+                self.store.endpoints.finish_update(name, f"Update to {record.pending_config_name} failed, "
+                                                         f"the endpoint kept {record.endpoint_config_name}: {reason}")
+            else:
+                self.store.endpoints.set_status(name, "Failed", reason)
+            return
+        except Exception as error:  # a bug must still end the endpoint's transition, never leave it stuck
+            log.exception("endpoint %s: deployment failed", name)
+            reason = f"The local service failed while loading the models: {type(error).__name__}: {error}"
+            if updating:
+                self.store.endpoints.finish_update(name, reason)
+            else:
+                self.store.endpoints.set_status(name, "Failed", reason)
+            return
+        if updating:
+            self.store.endpoints.finish_update(name)
+        else:
+            self.store.endpoints.set_status(name, "InService")
+        log.info("endpoint %s: InService on %s", name, record.pending_config_name or record.endpoint_config_name)
+
+    def load(self, job_name: str, what: str) -> _Loaded:
+        """The loaded model of job_name (loading it once if needed); ModelLoadFailed naming what."""
+        key = job_name.lower()
+        with self._lock:
+            loaded = self._loaded.get(key)
+            if loaded is not None:
+                self._loaded.move_to_end(key)
+                return loaded
+            load_lock = self._load_locks.setdefault(key, threading.Lock())
+        with load_lock:  # one load per model at a time; others wait for it
+            with self._lock:
+                loaded = self._loaded.get(key)
+                if loaded is not None:
+                    return loaded
+            try:
+                model = load_job_model(self.config, job_name)
+            except Exception as error:  # whatever the loader raises is this model's failure to load
+                log.exception("loading %s (AutoML job %s) failed", what, job_name)
+                raise ModelLoadFailed(f"{what} (AutoML job {job_name}) could not be loaded: {error}") from error
+            loaded = _Loaded(model, threading.Lock())
+            with self._lock:
+                self._loaded[key] = loaded
+                while len(self._loaded) > self.max_loaded:
+                    evicted, _ = self._loaded.popitem(last=False)
+                    log.info("model of job %s unloaded (more than %d loaded)", evicted, self.max_loaded)
+            return loaded
+
+    # -- InvokeEndpoint -----------------------------------------------------------------------
+
+    def invoke(
+        self, name: str, body: bytes, content_type: str | None, accept: str | None, target_variant: str | None = None
+    ) -> tuple[bytes, str, str]:
         """Predictions for the rows in body, in the media type accept names (both media types
-        without parameters; None: CSV)."""
+        without parameters; None: CSV), and the variant that answered."""
         if not ENDPOINT_NAME_RE.match(name) or len(name) > NAME_MAX_LENGTH:
             raise ValidationError(
                 f"EndpointName: {name!r} must match {_NAME_PATTERN} and have at most {NAME_MAX_LENGTH} characters"
@@ -97,9 +188,10 @@ class EndpointRegistry:
         record = self.store.endpoints.get(name)
         if record is None:
             raise ValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
-        if record.status != "InService":
+        if record.status not in SERVING_STATUSES:
             reason = f": {record.failure_reason}" if record.failure_reason else ""
             raise ValidationError(f"Endpoint {record.name} is {record.status}, not InService{reason}")
+        variant = _route(record, target_variant)
         # The model container's answers to media types it cannot read or write.
         kind = content_type or CSV
         if kind not in CONTENT_TYPES:
@@ -107,44 +199,36 @@ class EndpointRegistry:
         wanted = accept or CSV
         if wanted not in ACCEPT_TYPES:
             raise ModelError(f"Accept {accept!r} is not supported; use {CSV} or {JSON}", 406)
-        loaded = self._model(record)
+        try:
+            loaded = self.load(variant["JobName"], f'model {variant["ModelName"]} of endpoint {record.name}')
+        except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
+            raise ModelError(str(error), 500) from error
         from airflow_automl.local.engine.serving import ModelInputError
 
         with loaded.lock:
             try:
                 frame = loaded.model.parse(body, kind)
-                return loaded.model.render(frame, wanted)
+                payload, answered_type = loaded.model.render(frame, wanted)
             except ModelInputError as error:
                 raise ModelError(str(error), 400) from error
             except Exception as error:  # the model failed on this input: answered like a container's 500
                 log.exception("endpoint %s: prediction failed", record.name)
                 raise ModelError(f"The model failed on the request: {type(error).__name__}: {error}", 500) from error
+        return payload, answered_type, variant["VariantName"]
 
-    def _model(self, record: EndpointRecord) -> _Loaded:
-        key = record.name.lower()
-        with self._lock:
-            loaded = self._loaded.get(key)
-            if loaded is not None and loaded.creation_time == record.creation_time:
-                self._loaded.move_to_end(key)
-                return loaded
-            load_lock = self._load_locks.setdefault(key, threading.Lock())
-        with load_lock:  # one load per endpoint at a time; others wait for it
-            with self._lock:
-                loaded = self._loaded.get(key)
-                if loaded is not None and loaded.creation_time == record.creation_time:
-                    return loaded
-            try:
-                model = load_job_model(self.config, record.job_name)
-            except Exception as error:  # reported to the caller as the model's failure to start
-                log.exception("endpoint %s: loading job %s's model failed", record.name, record.job_name)
-                raise ModelError(f"The model of endpoint {record.name} could not be loaded: {error}", 500) from error
-            loaded = _Loaded(record.creation_time, model, threading.Lock())
-            with self._lock:
-                self._loaded[key] = loaded
-                while len(self._loaded) > self.max_loaded:
-                    evicted, _ = self._loaded.popitem(last=False)
-                    log.info("endpoint %s: model unloaded (more than %d loaded)", evicted, self.max_loaded)
-            return loaded
+
+def _route(record: EndpointRecord, target_variant: str | None) -> dict:
+    """The variant that answers: TargetVariant's, or one drawn by the variants' weights."""
+    variants = served_variants(record)
+    if target_variant is not None:
+        for variant in variants:
+            if variant["VariantName"] == target_variant:
+                return variant
+        raise ValidationError(
+            f"TargetVariant: endpoint {record.name} has no variant {target_variant!r}; "
+            f"its variants are {', '.join(v['VariantName'] for v in variants)}"
+        )
+    return random.choices(variants, weights=[v["Weight"] for v in variants])[0]
 
 
 def _summary(record: EndpointRecord) -> dict:
@@ -157,21 +241,71 @@ def _summary(record: EndpointRecord) -> dict:
     }
 
 
-class EndpointOperations(Operations):
+def _described_variants(variants: list[dict], in_service: bool) -> list[dict]:
+    described = []
+    for variant in variants:
+        entry: dict[str, Any] = {"VariantName": variant["VariantName"]}
+        if in_service:
+            entry.update(
+                CurrentWeight=float(variant["Weight"]), DesiredWeight=float(variant["Weight"]),
+                CurrentInstanceCount=variant["InstanceCount"], DesiredInstanceCount=variant["InstanceCount"],
+            )
+        described.append(entry)
+    return described
+
+
+class EndpointOperations(EndpointConfigOperations, Operations):
     endpoints: EndpointRegistry
+
+    def create_endpoint(self, request: dict) -> dict:
+        name = request["EndpointName"]
+        arn = self.config.endpoint_arn(name)
+        if self.store.endpoints.get(name) is not None:
+            raise ValidationException(f'Cannot create already existing endpoint "{arn}".')
+        config = self.endpoint_config_record(request["EndpointConfigName"])
+        try:
+            self.store.endpoints.create(
+                name=name, arn=arn, endpoint_config_name=config.name, variants=self.served_variants(config)
+            )
+        except EndpointNameInUse as error:  # created by a concurrent request since the check above
+            raise ValidationException(f'Cannot create already existing endpoint "{arn}".') from error
+        if request.get("Tags"):
+            self.store.tags.add(arn, request["Tags"])
+        self.endpoints.deploy_in_background(name)
+        return {"EndpointArn": arn}
+
+    def update_endpoint(self, request: dict) -> dict:
+        record = self.endpoints.record(request["EndpointName"])
+        config = self.endpoint_config_record(request["EndpointConfigName"])
+        variants = self.served_variants(config)
+        if not self.store.endpoints.begin_update(record.name, config.name, variants):
+            raise ValidationException(
+                f'Cannot update in-progress endpoint "{record.arn}": it is {record.status}; '
+                "wait until it is InService"
+            )
+        self.endpoints.deploy_in_background(record.name)
+        return {"EndpointArn": record.arn}
 
     def describe_endpoint(self, request: dict) -> dict:
         record = self.endpoints.record(request["EndpointName"])
-        variant: dict[str, Any] = {"VariantName": VARIANT_NAME}
-        if record.status == "InService":
-            variant.update(CurrentWeight=1.0, DesiredWeight=1.0, CurrentInstanceCount=1, DesiredInstanceCount=1)
-        return {
+        described = {
             **_summary(record),
-            # Autopilot creates a model and an endpoint config for the endpoint; here they share its name.
-            "EndpointConfigName": record.name,
-            "ProductionVariants": [variant],
+            # Endpoints made before endpoint configs existed share their job-made config's name.
+            "EndpointConfigName": record.endpoint_config_name or record.name,
+            "ProductionVariants": _described_variants(served_variants(record), record.status in SERVING_STATUSES),
             "FailureReason": record.failure_reason,
         }
+        if record.status == "Updating" and record.pending_config_name:
+            described["PendingDeploymentSummary"] = {
+                "EndpointConfigName": record.pending_config_name,
+                "ProductionVariants": [
+                    {"VariantName": v["VariantName"], "DesiredWeight": float(v["Weight"]),
+                     "DesiredInstanceCount": v["InstanceCount"]}
+                    for v in record.pending_variants or []
+                ],
+                "StartTime": record.last_modified_time,
+            }
+        return described
 
     def delete_endpoint(self, request: dict) -> dict:
         self.endpoints.delete(request["EndpointName"])

@@ -1,7 +1,8 @@
 """The local service's persistence: one SQLite database, one store per resource family.
 
 ``Store(db_path).jobs`` holds AutoML jobs and their candidates, ``.tags`` tags by ARN,
-``.endpoints`` endpoints. A new resource family adds a module here with its store, a
+``.endpoints`` endpoints, ``.models`` models and ``.endpoint_configs`` endpoint configs.
+A new resource family adds a module here with its store, a
 migration in database.py for its tables, and an attribute below.
 """
 
@@ -18,18 +19,28 @@ from airflow_automl.local.store.automl_jobs import (
     TooManyActiveJobs,
 )
 from airflow_automl.local.store.database import Database
+from airflow_automl.local.store.endpoint_configs import (
+    EndpointConfigNameInUse,
+    EndpointConfigRecord,
+    EndpointConfigStore,
+)
 from airflow_automl.local.store.endpoints import EndpointNameInUse, EndpointRecord, EndpointStore
+from airflow_automl.local.store.models import ModelNameInUse, ModelRecord, ModelStore
 from airflow_automl.local.store.paging import InvalidPageToken, ListQuery, Page
 from airflow_automl.local.store.tags import TagStore
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "EndpointConfigNameInUse",
+    "EndpointConfigRecord",
     "EndpointNameInUse",
     "EndpointRecord",
     "InvalidPageToken",
     "JobNameInUse",
     "JobRecord",
     "ListQuery",
+    "ModelNameInUse",
+    "ModelRecord",
     "Page",
     "RunFenced",
     "Store",
@@ -45,6 +56,8 @@ class Store:
         self.jobs = AutoMLJobStore(self.database)
         self.tags = TagStore(self.database)
         self.endpoints = EndpointStore(self.database)
+        self.models = ModelStore(self.database)
+        self.endpoint_configs = EndpointConfigStore(self.database)
 
     def close(self) -> None:
         self.database.close()

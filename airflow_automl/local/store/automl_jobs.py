@@ -160,6 +160,21 @@ class AutoMLJobStore:
     def page(self, query: ListQuery) -> Page:
         return fetch_page(self._database, "jobs", JOB_SORT_COLUMNS[query.sort_by], query, _job_from_row)
 
+    def candidate_with_model_data(self, model_data_url: str) -> tuple[str, str, bool] | None:
+        """(job name, candidate name, is the job's best candidate) of the candidate whose inference
+        containers hold model_data_url; the newest job's when several wrote the same location,
+        as the object there is the one written last."""
+        row = self._read().execute(
+            "SELECT jobs.name AS job_name, candidates.name AS candidate_name,"
+            " candidates.name = jobs.best_candidate_name AS is_best"
+            " FROM candidates JOIN jobs ON jobs.name_key = candidates.job_name_key"
+            " WHERE EXISTS (SELECT 1 FROM json_each(candidates.candidate_json, '$.InferenceContainers')"
+            "               WHERE json_extract(json_each.value, '$.ModelDataUrl') = ?)"
+            " ORDER BY jobs.seq DESC, is_best DESC LIMIT 1",
+            (model_data_url,),
+        ).fetchone()
+        return None if row is None else (row["job_name"], row["candidate_name"], bool(row["is_best"]))
+
     def request_stop(self, name: str) -> JobRecord | None:
         """Move an InProgress job to Stopping; a job no worker has picked up yet stops at once."""
         now = time.time()

@@ -86,6 +86,37 @@ MIGRATIONS = (
         value BLOB NOT NULL
     );
     """,
+    # Models, endpoint configs, and endpoints that serve an endpoint config (UpdateEndpoint).
+    """
+    CREATE TABLE models (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        request_json TEXT NOT NULL,               -- the CreateModel request as received
+        job_name TEXT NOT NULL,                   -- the AutoML job whose kept model it serves
+        candidate_name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'Created',   -- models have no status; paging's filters need one
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL
+    );
+    CREATE TABLE endpoint_configs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        request_json TEXT NOT NULL,               -- the CreateEndpointConfig request as received
+        status TEXT NOT NULL DEFAULT 'Created',
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL
+    );
+    ALTER TABLE endpoints ADD COLUMN endpoint_config_name TEXT;  -- the config it serves (NULL: made before configs)
+    ALTER TABLE endpoints ADD COLUMN pending_config_name TEXT;   -- the config an update is loading
+    -- What the endpoint serves: its config's variants with their models resolved (JSON), so that
+    -- deleting a model or config in use leaves the endpoint serving, as on SageMaker.
+    ALTER TABLE endpoints ADD COLUMN variants_json TEXT;
+    ALTER TABLE endpoints ADD COLUMN pending_variants_json TEXT;
+    """,
 )
 
 

@@ -1,10 +1,16 @@
-"""Persistence of endpoints (today: the ones AutoML jobs deploy with ModelDeployConfig)."""
+"""Persistence of endpoints: the endpoint config each serves, and the one an update is loading.
+
+Endpoints made by CreateEndpoint and by an AutoML job's ModelDeployConfig are the same records.
+An endpoint keeps the variants it serves with their models resolved (``variants``), so deleting
+a model or endpoint config in use leaves it serving, as on SageMaker.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from airflow_automl.local.store.database import Database
 from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
@@ -20,17 +26,36 @@ class EndpointNameInUse(Exception):
 class EndpointRecord:
     name: str
     arn: str
-    job_name: str
+    job_name: str  # the job of its first variant's model
     candidate_name: str
-    status: str
+    status: str  # Creating | InService | Updating | Failed
     failure_reason: str | None
     creation_time: float
     last_modified_time: float
+    endpoint_config_name: str | None  # None: made before endpoint configs existed
+    pending_config_name: str | None  # set while UpdateEndpoint loads it
+    # Each: VariantName, ModelName, JobName, CandidateName, Weight, InstanceCount, InstanceType.
+    variants: list[dict] | None
+    pending_variants: list[dict] | None
 
 
 def _endpoint_from_row(row: sqlite3.Row) -> EndpointRecord:
-    # The record's fields are the table's columns of the same names.
-    return EndpointRecord(**{field.name: row[field.name] for field in fields(EndpointRecord)})
+    variants = json.loads(row["variants_json"]) if row["variants_json"] else None
+    pending = json.loads(row["pending_variants_json"]) if row["pending_variants_json"] else None
+    return EndpointRecord(
+        name=row["name"],
+        arn=row["arn"],
+        job_name=row["job_name"],
+        candidate_name=row["candidate_name"],
+        status=row["status"],
+        failure_reason=row["failure_reason"],
+        creation_time=row["creation_time"],
+        last_modified_time=row["last_modified_time"],
+        endpoint_config_name=row["endpoint_config_name"],
+        pending_config_name=row["pending_config_name"],
+        variants=variants,
+        pending_variants=pending,
+    )
 
 
 class EndpointStore:
@@ -39,16 +64,20 @@ class EndpointStore:
     def __init__(self, database: Database):
         self._database = database
 
-    def create(self, *, name: str, arn: str, job_name: str, candidate_name: str) -> EndpointRecord:
+    def create(self, *, name: str, arn: str, endpoint_config_name: str, variants: list[dict]) -> EndpointRecord:
         """A new endpoint in status Creating; EndpointNameInUse if the name is taken."""
         now = time.time()
         with self._database.write() as db:
             if db.execute("SELECT 1 FROM endpoints WHERE name_key = ?", (name.lower(),)).fetchone():
                 raise EndpointNameInUse(name)
             db.execute(
-                "INSERT INTO endpoints (name_key, name, arn, job_name, candidate_name, status,"
-                " creation_time, last_modified_time) VALUES (?, ?, ?, ?, ?, 'Creating', ?, ?)",
-                (name.lower(), name, arn, job_name, candidate_name, now, now),
+                "INSERT INTO endpoints (name_key, name, arn, job_name, candidate_name, status, creation_time,"
+                " last_modified_time, endpoint_config_name, variants_json)"
+                " VALUES (?, ?, ?, ?, ?, 'Creating', ?, ?, ?, ?)",
+                (
+                    name.lower(), name, arn, variants[0]["JobName"], variants[0]["CandidateName"], now, now,
+                    endpoint_config_name, json.dumps(variants),
+                ),
             )
         endpoint = self.get(name)
         assert endpoint is not None
@@ -61,8 +90,45 @@ class EndpointStore:
                 (status, failure_reason, time.time(), name.lower()),
             )
 
+    def begin_update(self, name: str, config_name: str, variants: list[dict]) -> bool:
+        """InService -> Updating towards config_name; False if the endpoint is not InService."""
+        with self._database.write() as db:
+            cursor = db.execute(
+                "UPDATE endpoints SET status = 'Updating', pending_config_name = ?, pending_variants_json = ?,"
+                " last_modified_time = ? WHERE name_key = ? AND status = 'InService'",
+                (config_name, json.dumps(variants), time.time(), name.lower()),
+            )
+        return cursor.rowcount == 1
+
+    def finish_update(self, name: str, failure_reason: str | None = None) -> None:
+        """Updating -> InService: on the pending config, or (failure_reason set) back on the old one."""
+        switch = failure_reason is None
+        with self._database.write() as db:
+            if switch:
+                db.execute(
+                    "UPDATE endpoints SET endpoint_config_name = pending_config_name,"
+                    " variants_json = pending_variants_json WHERE name_key = ? AND status = 'Updating'",
+                    (name.lower(),),
+                )
+            db.execute(
+                "UPDATE endpoints SET status = 'InService', failure_reason = ?, pending_config_name = NULL,"
+                " pending_variants_json = NULL, last_modified_time = ? WHERE name_key = ? AND status = 'Updating'",
+                (failure_reason, time.time(), name.lower()),
+            )
+
+    def roll_back_updating(self, reason: str) -> list[str]:
+        """Endpoints a previous service process left Updating go back InService on their old config."""
+        with self._database.write() as db:
+            names = [row["name"] for row in db.execute("SELECT name FROM endpoints WHERE status = 'Updating'")]
+            db.execute(
+                "UPDATE endpoints SET status = 'InService', failure_reason = ?, pending_config_name = NULL,"
+                " pending_variants_json = NULL, last_modified_time = ? WHERE status = 'Updating'",
+                (reason, time.time()),
+            )
+        return names
+
     def fail_creating(self, reason: str) -> list[str]:
-        """End every endpoint a previous service process left Creating (its worker died with it)."""
+        """End every endpoint a previous service process left Creating (its loader died with it)."""
         with self._database.write() as db:
             names = [row["name"] for row in db.execute("SELECT name FROM endpoints WHERE status = 'Creating'")]
             db.execute(

@@ -1,0 +1,92 @@
+"""Endpoint configs: CreateEndpointConfig, DescribeEndpointConfig, ListEndpointConfigs,
+DeleteEndpointConfig. Their ProductionVariants name models; several variants split traffic by
+InitialVariantWeight. Instance types and counts, data capture, KMS keys and shadow variants are
+recorded and described back, not emulated."""
+
+from __future__ import annotations
+
+from airflow_automl.local.errors import ValidationException
+from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.store import EndpointConfigNameInUse, EndpointConfigRecord
+
+DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS = 10
+DEFAULT_VARIANT_WEIGHT = 1.0
+
+
+class EndpointConfigOperations(Operations):
+    def endpoint_config_record(self, name: str) -> EndpointConfigRecord:
+        record = self.store.endpoint_configs.get(name)
+        if record is None:
+            raise ValidationException(
+                f'Could not find endpoint configuration "{self.config.arn("endpoint-config", name)}".'
+            )
+        return record
+
+    def served_variants(self, config: EndpointConfigRecord) -> list[dict]:
+        """The config's variants with their models resolved, as an endpoint keeps them."""
+        variants = []
+        for variant in config.variants:
+            model = self.store.models.get(variant["ModelName"])
+            if model is None:
+                raise ValidationException(
+                    f'EndpointConfig {config.name}: variant {variant["VariantName"]} names model '
+                    f'"{self.config.arn("model", variant["ModelName"])}", which does not exist any more'
+                )
+            variants.append(
+                {
+                    "VariantName": variant["VariantName"],
+                    "ModelName": model.name,
+                    "JobName": model.job_name,
+                    "CandidateName": model.candidate_name,
+                    "Weight": variant.get("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT),
+                    "InstanceCount": variant.get("InitialInstanceCount", 1),
+                    "InstanceType": variant.get("InstanceType"),
+                }
+            )
+        return variants
+
+    def create_endpoint_config(self, request: dict) -> dict:
+        name = request["EndpointConfigName"]
+        arn = self.config.arn("endpoint-config", name)
+        if self.store.endpoint_configs.get(name) is not None:
+            raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
+        variants = request["ProductionVariants"]
+        names = [variant["VariantName"] for variant in variants]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValidationException(f"ProductionVariants: VariantName must be unique; repeated: {', '.join(duplicates)}")
+        for index, variant in enumerate(variants):
+            if self.store.models.get(variant["ModelName"]) is None:
+                raise ValidationException(
+                    f"ProductionVariants[{index}].ModelName: could not find model "
+                    f'"{self.config.arn("model", variant["ModelName"])}"; create it with CreateModel first'
+                )
+        if sum(variant.get("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT) for variant in variants) <= 0:
+            raise ValidationException("ProductionVariants: at least one InitialVariantWeight must be more than 0")
+        try:
+            self.store.endpoint_configs.create(name=name, arn=arn, request=request)
+        except EndpointConfigNameInUse as error:
+            raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".') from error
+        return {"EndpointConfigArn": arn}
+
+    def describe_endpoint_config(self, request: dict) -> dict:
+        record = self.endpoint_config_record(request["EndpointConfigName"])
+        return {**record.request, "EndpointConfigArn": record.arn, "CreationTime": record.creation_time}
+
+    def list_endpoint_configs(self, request: dict) -> dict:
+        query = list_query(
+            "ListEndpointConfigs", request, sort_by="CreationTime", sort_order="Descending",
+            max_results=DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS,
+        )
+        page = self.store.endpoint_configs.page(query)
+        configs = [
+            {"EndpointConfigName": c.name, "EndpointConfigArn": c.arn, "CreationTime": c.creation_time}
+            for c in page.rows
+        ]
+        return {"EndpointConfigs": configs, "NextToken": page.next_token}
+
+    def delete_endpoint_config(self, request: dict) -> dict:
+        # Endpoints using it keep serving what they loaded, as on SageMaker.
+        record = self.endpoint_config_record(request["EndpointConfigName"])
+        self.store.endpoint_configs.delete(record.name)
+        return {}

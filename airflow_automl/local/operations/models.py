@@ -1,0 +1,90 @@
+"""Models: CreateModel, DescribeModel, ListModels, DeleteModel.
+
+A model the service can serve is an AutoML candidate's ``InferenceContainers``, copied into
+``Containers`` or ``PrimaryContainer`` as DescribeAutoMLJob's BestCandidate returns them: the
+service recognises the candidate by its containers' ``ModelDataUrl`` and serves the model that
+candidate's job kept. Images are recorded, never run.
+"""
+
+from __future__ import annotations
+
+from airflow_automl.local.errors import ValidationException
+from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.store import ModelNameInUse, ModelRecord
+
+DEFAULT_LIST_MODELS_MAX_RESULTS = 10
+SERVABLE = (
+    "the local service serves the best candidate of its own AutoML jobs: pass that candidate's "
+    "InferenceContainers (DescribeAutoMLJob's BestCandidate, or the AutoMLJobOperator's "
+    "inference_containers) as Containers or PrimaryContainer"
+)
+
+
+class ModelOperations(Operations):
+    def model_record(self, name: str) -> ModelRecord:
+        record = self.store.models.get(name)
+        if record is None:
+            raise ValidationException(f'Could not find model "{self.config.arn("model", name)}".')
+        return record
+
+    def _served_candidate(self, request: dict) -> tuple[str, str]:
+        """(job name, candidate name) of the AutoML candidate the request's containers are."""
+        if request.get("Containers") and request.get("PrimaryContainer"):
+            raise ValidationException("PrimaryContainer and Containers: pass one of them, not both")
+        containers = request.get("Containers") or ([request["PrimaryContainer"]] if request.get("PrimaryContainer") else [])
+        if not containers:
+            raise ValidationException(f"Containers: a model needs PrimaryContainer or Containers; {SERVABLE}")
+        found: set[tuple[str, str]] = set()
+        for index, container in enumerate(containers):
+            where = "PrimaryContainer" if request.get("PrimaryContainer") else f"Containers[{index}]"
+            if container.get("Mode", "SingleModel") != "SingleModel":
+                raise ValidationException(f"{where}.Mode: only SingleModel is served; {SERVABLE}")
+            url = container.get("ModelDataUrl")
+            if not url:
+                raise ValidationException(f"{where}.ModelDataUrl: required here (ModelDataSource is not served); {SERVABLE}")
+            match = self.store.jobs.candidate_with_model_data(url)
+            if match is None:
+                raise ValidationException(f"{where}.ModelDataUrl: {url!r} is no AutoML candidate's model; {SERVABLE}")
+            job_name, candidate_name, is_best = match
+            if not is_best:
+                raise ValidationException(
+                    f"{where}.ModelDataUrl: {url!r} is candidate {candidate_name} of job {job_name}, which is not "
+                    f"its best candidate; the job keeps only its best candidate's model, so {SERVABLE}"
+                )
+            found.add((job_name, candidate_name))
+        if len(found) > 1:
+            raise ValidationException(f"Containers: they belong to different candidates ({sorted(found)}); {SERVABLE}")
+        return found.pop()
+
+    def create_model(self, request: dict) -> dict:
+        name = request["ModelName"]
+        arn = self.config.arn("model", name)
+        if self.store.models.get(name) is not None:
+            raise ValidationException(f'Cannot create already existing model "{arn}".')
+        job_name, candidate_name = self._served_candidate(request)
+        try:
+            self.store.models.create(
+                name=name, arn=arn, request=request, job_name=job_name, candidate_name=candidate_name
+            )
+        except ModelNameInUse as error:  # created by a concurrent request since the check above
+            raise ValidationException(f'Cannot create already existing model "{arn}".') from error
+        return {"ModelArn": arn}
+
+    def describe_model(self, request: dict) -> dict:
+        record = self.model_record(request["ModelName"])
+        return {**record.request, "ModelArn": record.arn, "CreationTime": record.creation_time}
+
+    def list_models(self, request: dict) -> dict:
+        query = list_query(
+            "ListModels", request, sort_by="CreationTime", sort_order="Descending",
+            max_results=DEFAULT_LIST_MODELS_MAX_RESULTS,
+        )
+        page = self.store.models.page(query)
+        models = [{"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time} for m in page.rows]
+        return {"Models": models, "NextToken": page.next_token}
+
+    def delete_model(self, request: dict) -> dict:
+        # Endpoints serving it keep serving: they hold the model resolved (as SageMaker's instances do).
+        record = self.model_record(request["ModelName"])
+        self.store.models.delete(record.name)
+        return {}
