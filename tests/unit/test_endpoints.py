@@ -105,9 +105,11 @@ def test_loaded_models_are_bounded_and_predictions_follow_each_model(service):
         job = _job(config, store, f"job-{index}", threshold=threshold, deploy={"endpoint_name": f"ep-{index}"})
         assert deploy_best_model(config, store, job).error is None
     answers = [registry.invoke(f"ep-{i}", b"1.5\n0.5\n", "text/csv", None) for i in range(3)]
-    assert answers == [(b"1\n1\n", "text/csv"), (b"1\n0\n", "text/csv"), (b"0\n0\n", "text/csv")]
+    assert answers == [
+        (b"1\n1\n", "text/csv", "AllTraffic"), (b"1\n0\n", "text/csv", "AllTraffic"), (b"0\n0\n", "text/csv", "AllTraffic")
+    ]
     assert len(registry._loaded) == 2
-    body, content_type = registry.invoke("ep-0", b'[{"x": -1}]', "application/json", "application/json")
+    body, content_type, _ = registry.invoke("ep-0", b'[{"x": -1}]', "application/json", "application/json")
     assert content_type == "application/json"
     assert json.loads(body)["predictions"][0]["predicted_label"] == 0
     registry.delete("ep-0")
@@ -145,4 +147,4 @@ def test_bad_input_is_a_model_error_with_the_container_status(service):
     assert wrong_accept.value.members["OriginalStatusCode"] == 406
     with pytest.raises(ValidationError, match="must match"):
         registry.invoke("bad_name", b"1", "text/csv", None)
-    assert registry.invoke("strict-ep", b"x\n0.7\n", "text/csv", "*/*") == (b"1\n", "text/csv")
+    assert registry.invoke("strict-ep", b"x\n0.7\n", "text/csv", "*/*") == (b"1\n", "text/csv", "AllTraffic")
