@@ -5,7 +5,12 @@ endpoints described like any other, and all of it kept across a restart."""
 from __future__ import annotations
 
 import collections
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -236,3 +241,27 @@ def test_everything_survives_a_restart(models):
     assert client.describe_endpoint_config(EndpointConfigName="kept-config")["ProductionVariants"][0]["VariantName"] == "kept"
     assert client.describe_endpoint(EndpointName="kept")["EndpointStatus"] == "InService"
     assert invoke(models.client("sagemaker-runtime"), "kept") == ("kept", ["1", "0", "1"])
+
+
+def test_the_aws_cli_creates_a_model_config_and_endpoint(models, tmp_path):
+    env = {
+        **os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", models.endpoint_url, "--output", "json", "sagemaker"]
+
+    def cli(*args: str) -> dict:
+        done = subprocess.run([*aws, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    cli("create-model", "--model-name", "cli-model", "--execution-role-arn", ROLE,
+        "--containers", json.dumps(best_containers(models, "green-job")))
+    cli("create-endpoint-config", "--endpoint-config-name", "cli-config", "--production-variants",
+        json.dumps([{"VariantName": "AllTraffic", "ModelName": "cli-model", "InitialInstanceCount": 1,
+                     "InstanceType": "ml.m5.large"}]))
+    cli("create-endpoint", "--endpoint-name", "cli-endpoint", "--endpoint-config-name", "cli-config")
+    cli("wait", "endpoint-in-service", "--endpoint-name", "cli-endpoint")
+    described = cli("describe-endpoint", "--endpoint-name", "cli-endpoint")
+    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "cli-config"
+    assert cli("describe-model", "--model-name", "cli-model")["Containers"] == best_containers(models, "green-job")
