@@ -101,7 +101,7 @@ def test_create_describe_list_delete_model(models):
 
     client.create_model(ModelName="short-lived", PrimaryContainer=best_containers(models, "green-job")[0])
     client.delete_model(ModelName="short-lived")
-    with pytest.raises(ClientError, match='Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"'):
+    with pytest.raises(ClientError, match='could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"'):
         client.describe_model(ModelName="short-lived")
     with pytest.raises(ClientError, match="Cannot create already existing model"):
         make_model(models, "blue-model", "green-job")
@@ -179,7 +179,7 @@ def test_update_endpoint_swaps_models_without_a_failed_request(models):
     # blue until the new model was loaded, then green: one switch, never back.
     switches = [i for i in range(1, len(answered)) if answered[i] != answered[i - 1]]
     assert answered[0] == "blue" and answered[-1] == "green" and len(switches) == 1, answered
-    with pytest.raises(ClientError, match="Could not find endpoint configuration"):
+    with pytest.raises(ClientError, match="could not find endpoint configuration"):
         client.update_endpoint(EndpointName="swap", EndpointConfigName="no-such-config")
 
 

@@ -75,6 +75,9 @@ def test_the_fuzzed_operations_are_the_ones_the_service_implements(operations):
 IMPLEMENTED = [
     "CreateAutoMLJob", "CreateAutoMLJobV2", "DescribeAutoMLJob", "DescribeAutoMLJobV2", "ListAutoMLJobs",
     "ListCandidatesForAutoMLJob", "StopAutoMLJob", "AddTags", "ListTags", "DeleteTags",
+    "CreateModel", "DescribeModel", "ListModels", "DeleteModel", "CreateEndpointConfig", "DescribeEndpointConfig",
+    "ListEndpointConfigs", "DeleteEndpointConfig", "CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint",
+    "ListEndpoints", "DeleteEndpoint",
 ]
 
 

@@ -18,7 +18,7 @@ class EndpointConfigOperations(Operations):
         record = self.store.endpoint_configs.get(name)
         if record is None:
             raise ValidationException(
-                f'Could not find endpoint configuration "{self.config.arn("endpoint-config", name)}".'
+                f'EndpointConfigName: could not find endpoint configuration "{self.config.arn("endpoint-config", name)}".'
             )
         return record
 
@@ -29,7 +29,7 @@ class EndpointConfigOperations(Operations):
             model = self.store.models.get(variant["ModelName"])
             if model is None:
                 raise ValidationException(
-                    f'EndpointConfig {config.name}: variant {variant["VariantName"]} names model '
+                    f'EndpointConfigName: variant {variant["VariantName"]} of {config.name} names model '
                     f'"{self.config.arn("model", variant["ModelName"])}", which does not exist any more'
                 )
             variants.append(
@@ -56,6 +56,11 @@ class EndpointConfigOperations(Operations):
         if duplicates:
             raise ValidationException(f"ProductionVariants: VariantName must be unique; repeated: {', '.join(duplicates)}")
         for index, variant in enumerate(variants):
+            if not variant.get("ModelName"):
+                # botocore leaves it optional for inference components, which the service does not emulate.
+                raise ValidationException(
+                    f"ProductionVariants[{index}].ModelName: required; each variant serves a model made with CreateModel"
+                )
             if self.store.models.get(variant["ModelName"]) is None:
                 raise ValidationException(
                     f"ProductionVariants[{index}].ModelName: could not find model "

@@ -101,7 +101,7 @@ class EndpointRegistry:
     def record(self, name: str) -> EndpointRecord:
         record = self.store.endpoints.get(name)
         if record is None:
-            raise ValidationException(f'Could not find endpoint "{self.config.endpoint_arn(name)}".')
+            raise ValidationException(f'EndpointName: could not find endpoint "{self.config.endpoint_arn(name)}".')
         return record
 
     def delete(self, name: str) -> None:
@@ -280,7 +280,7 @@ class EndpointOperations(EndpointConfigOperations, Operations):
         variants = self.served_variants(config)
         if not self.store.endpoints.begin_update(record.name, config.name, variants):
             raise ValidationException(
-                f'Cannot update in-progress endpoint "{record.arn}": it is {record.status}; '
+                f'EndpointName: cannot update in-progress endpoint "{record.arn}": it is {record.status}; '
                 "wait until it is InService"
             )
         self.endpoints.deploy_in_background(record.name)

@@ -24,13 +24,13 @@ class ModelOperations(Operations):
     def model_record(self, name: str) -> ModelRecord:
         record = self.store.models.get(name)
         if record is None:
-            raise ValidationException(f'Could not find model "{self.config.arn("model", name)}".')
+            raise ValidationException(f'ModelName: could not find model "{self.config.arn("model", name)}".')
         return record
 
     def _served_candidate(self, request: dict) -> tuple[str, str]:
         """(job name, candidate name) of the AutoML candidate the request's containers are."""
         if request.get("Containers") and request.get("PrimaryContainer"):
-            raise ValidationException("PrimaryContainer and Containers: pass one of them, not both")
+            raise ValidationException("PrimaryContainer: pass either PrimaryContainer or Containers, not both")
         containers = request.get("Containers") or ([request["PrimaryContainer"]] if request.get("PrimaryContainer") else [])
         if not containers:
             raise ValidationException(f"Containers: a model needs PrimaryContainer or Containers; {SERVABLE}")
