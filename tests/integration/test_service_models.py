@@ -99,8 +99,14 @@ def test_create_describe_list_delete_model(models):
     listed = [m["ModelName"] for m in client.list_models(NameContains="-model", SortBy="Name", SortOrder="Ascending")["Models"]]
     assert listed == ["blue-model", "broken-model", "green-model"]
 
-    client.create_model(ModelName="short-lived", PrimaryContainer=best_containers(models, "green-job")[0])
+    client.create_model(ModelName="short-lived", PrimaryContainer=best_containers(models, "green-job")[0],
+                        Tags=[{"Key": "stage", "Value": "challenger"}])
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"
+    client.add_tags(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "ml"}])
+    assert client.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "challenger"}, {"Key": "owner", "Value": "ml"}]
     client.delete_model(ModelName="short-lived")
+    with pytest.raises(ClientError, match="ResourceArn: no resource"):
+        client.list_tags(ResourceArn=arn)
     with pytest.raises(ClientError, match='could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"'):
         client.describe_model(ModelName="short-lived")
     with pytest.raises(ClientError, match="Cannot create already existing model"):

@@ -72,6 +72,8 @@ class EndpointConfigOperations(Operations):
             self.store.endpoint_configs.create(name=name, arn=arn, request=request)
         except EndpointConfigNameInUse as error:
             raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".') from error
+        if request.get("Tags"):
+            self.store.tags.add(arn, request["Tags"])
         return {"EndpointConfigArn": arn}
 
     def describe_endpoint_config(self, request: dict) -> dict:
@@ -94,4 +96,5 @@ class EndpointConfigOperations(Operations):
         # Endpoints using it keep serving what they loaded, as on SageMaker.
         record = self.endpoint_config_record(request["EndpointConfigName"])
         self.store.endpoint_configs.delete(record.name)
+        self.store.tags.delete_all(record.arn)
         return {}

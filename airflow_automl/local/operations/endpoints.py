@@ -107,6 +107,7 @@ class EndpointRegistry:
     def delete(self, name: str) -> None:
         record = self.record(name)
         self.store.endpoints.delete(record.name)
+        self.store.tags.delete_all(record.arn)
 
     # -- deployment: Creating -> InService | Failed, Updating -> InService ---------------------
 

@@ -68,6 +68,8 @@ class ModelOperations(Operations):
             )
         except ModelNameInUse as error:  # created by a concurrent request since the check above
             raise ValidationException(f'Cannot create already existing model "{arn}".') from error
+        if request.get("Tags"):
+            self.store.tags.add(arn, request["Tags"])
         return {"ModelArn": arn}
 
     def describe_model(self, request: dict) -> dict:
@@ -87,4 +89,5 @@ class ModelOperations(Operations):
         # Endpoints serving it keep serving: they hold the model resolved (as SageMaker's instances do).
         record = self.model_record(request["ModelName"])
         self.store.models.delete(record.name)
+        self.store.tags.delete_all(record.arn)
         return {}

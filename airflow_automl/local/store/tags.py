@@ -45,6 +45,11 @@ class TagStore:
         with self._database.write() as db:
             db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, key) for key in keys])
 
+    def delete_all(self, arn: str) -> None:
+        """A deleted resource's tags: a new resource of the same name starts without them."""
+        with self._database.write() as db:
+            db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
+
     def page(self, arn: str, query: ListQuery) -> Page:
         """The resource's tags in the order they were first added."""
         return fetch_page(
