@@ -271,3 +271,28 @@ def test_the_aws_cli_creates_a_model_config_and_endpoint(models, tmp_path):
     described = cli("describe-endpoint", "--endpoint-name", "cli-endpoint")
     assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "cli-config"
     assert cli("describe-model", "--model-name", "cli-model")["Containers"] == best_containers(models, "green-job")
+
+
+def test_a_restart_during_an_update_leaves_the_endpoint_on_its_old_config(models):
+    create_job(models, "slowdeploy-job")  # its model takes a minute to load
+    assert models.wait_for_status("slowdeploy-job")["AutoMLJobStatus"] == "Completed"
+    make_model(models, "slow-model", "slowdeploy-job")
+    make_config(models, "slow-config", {"slow": ("slow-model", 1.0)})
+    make_config(models, "steady-config", {"steady": ("green-model", 1.0)})
+    client = models.client()
+    client.create_endpoint(EndpointName="interrupted", EndpointConfigName="steady-config")
+    wait_in_service(models, "interrupted")
+    client.update_endpoint(EndpointName="interrupted", EndpointConfigName="slow-config")
+    updating = client.describe_endpoint(EndpointName="interrupted")
+    assert updating["EndpointStatus"] == "Updating"
+    assert updating["EndpointConfigName"] == "steady-config"
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == "slow-config"
+    with pytest.raises(ClientError, match="cannot update in-progress endpoint"):
+        client.update_endpoint(EndpointName="interrupted", EndpointConfigName="steady-config")
+    # The old model answers while the new one loads.
+    assert invoke(models.client("sagemaker-runtime"), "interrupted") == ("steady", ["1", "0", "1"])
+    models.restart(hard=True)
+    endpoint = models.client().describe_endpoint(EndpointName="interrupted")
+    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == "steady-config"
+    assert "restarted while the endpoint was being updated" in endpoint["FailureReason"]
+    assert invoke(models.client("sagemaker-runtime"), "interrupted") == ("steady", ["1", "0", "1"])
