@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 RESTART_FAILURE_REASON = "The local service restarted while the job was running; start a new job"
 ENDPOINT_RESTART_FAILURE_REASON = (
-    "The local service restarted while the endpoint was being created; delete it and deploy again with a new AutoML job"
+    "The local service restarted while the endpoint was being created; delete it and create it again "
+    "(CreateEndpoint, or a new AutoML job with ModelDeployConfig)"
 )
 ENDPOINT_UPDATE_RESTART_REASON = (
     "The local service restarted while the endpoint was being updated; it kept its previous endpoint config "
