@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from airflow_automl.local.errors import ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.store import EndpointConfigNameInUse, EndpointConfigRecord
 
 DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS = 10
@@ -73,7 +74,7 @@ class EndpointConfigOperations(Operations):
         except EndpointConfigNameInUse as error:
             raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".') from error
         if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"])
+            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
         return {"EndpointConfigArn": arn}
 
     def describe_endpoint_config(self, request: dict) -> dict:

@@ -26,6 +26,7 @@ from botocore.session import get_session
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import ModelError, ValidationError, ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
 from airflow_automl.local.served_models import load_job_model
 from airflow_automl.local.store import EndpointNameInUse, EndpointRecord, Store
@@ -271,7 +272,7 @@ class EndpointOperations(EndpointConfigOperations, Operations):
         except EndpointNameInUse as error:  # created by a concurrent request since the check above
             raise ValidationException(f'Cannot create already existing endpoint "{arn}".') from error
         if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"])
+            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
         self.endpoints.deploy_in_background(name)
         return {"EndpointArn": arn}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from airflow_automl.local.errors import ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.store import ModelNameInUse, ModelRecord
 
 DEFAULT_LIST_MODELS_MAX_RESULTS = 10
@@ -69,7 +70,7 @@ class ModelOperations(Operations):
         except ModelNameInUse as error:  # created by a concurrent request since the check above
             raise ValidationException(f'Cannot create already existing model "{arn}".') from error
         if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"])
+            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
         return {"ModelArn": arn}
 
     def describe_model(self, request: dict) -> dict:

@@ -69,7 +69,7 @@ class EndpointConfigStore:
 
     def page(self, query: ListQuery) -> Page:
         return fetch_page(
-            self._database.connection(),
+            self._database,
             "endpoint_configs",
             ENDPOINT_CONFIG_SORT_COLUMNS[query.sort_by],
             query,

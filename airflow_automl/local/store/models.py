@@ -70,5 +70,5 @@ class ModelStore:
 
     def page(self, query: ListQuery) -> Page:
         return fetch_page(
-            self._database.connection(), "models", MODEL_SORT_COLUMNS[query.sort_by], query, _model_from_row
+            self._database, "models", MODEL_SORT_COLUMNS[query.sort_by], query, _model_from_row
         )
