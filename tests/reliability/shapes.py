@@ -102,13 +102,17 @@ def valid_value(shape: Shape, depth: int = 0) -> st.SearchStrategy[Any]:
 # URI members also draw locations with an over-long path segment: shape-valid, and for file://
 # refused by the service (naming the member), never a 500.
 _URI_MEMBERS = ("S3Uri", "S3OutputPath")
+_LOCAL_URI_SHAPES = ("S3Uri", "Url")
 HOSTILE_URIS = ("file:///tmp/" + "a" * 300 + "/data.csv", "s3://bucket/" + "a" * 300 + "/data.csv")
 
 
 def _member_value(name: str, shape: Shape, depth: int) -> st.SearchStrategy[Any]:
     strategy = valid_value(shape, depth)
     if shape.type_name == "string" and name.endswith(_URI_MEMBERS):
-        strategy = st.one_of(strategy, st.sampled_from(HOSTILE_URIS))
+        # file:// is shape-valid only in the shapes the service reads local files from; other
+        # S3 members (DataCaptureConfig.DestinationS3Uri, ModelDataSource's S3Uri) must be s3://.
+        hostile = HOSTILE_URIS if shape.name in _LOCAL_URI_SHAPES else HOSTILE_URIS[1:]
+        strategy = st.one_of(strategy, st.sampled_from(hostile))
     return strategy
 
 
