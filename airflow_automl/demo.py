@@ -299,7 +299,13 @@ def _wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
+# Set by Ctrl-C or SIGTERM. Airflow catches BaseException in places (a task's execution, DAG parsing), so a
+# KeyboardInterrupt raised in the middle of those can be swallowed; the flag still stops the demo afterwards.
+_interrupted_by: list[int] = []
+
+
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    _interrupted_by.append(signum)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -317,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # SIGTERM (e.g. from a CI timeout) takes the same way out as Ctrl-C: through the finally below.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     if args.up:
         state_dir = (args.work_dir or REPO_ROOT / ".automl").resolve()
         return up(state_dir, args.service_port, args.airflow_port, args.budget)
@@ -339,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         dag_run = run_dag(f"file://{storage_root}", args.budget, args.rows, logical_date)
+        if _interrupted_by:
+            raise KeyboardInterrupt(f"signal {_interrupted_by[0]} during the DAG run")
         state = str(getattr(dag_run, "state", "unknown"))
         reported = print_report(service.endpoint_url, storage_root, state)
         print(f"\nDAG run {state}; the whole demo took {time.monotonic() - started:.0f}s.")
