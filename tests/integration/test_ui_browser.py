@@ -15,26 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.airflow import api_server, aws_connection_env, task_states, xcom_value
+from tests.fixtures.airflow import (
+    api_server,
+    aws_connection_env,
+    task_states,
+    xcom_value,
+)
+from tests.fixtures.browser import headless_chromium, require_chromium
 from tests.fixtures.service import SCRIPTED_ENGINE, free_port, start_service
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOSTILE_TARGET = '<img src=x onerror="document.title=document.domain">'
 
-if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-    if os.environ.get("CI"):  # CI installs Chromium: a missing browser there is a failure, not a skip
-        raise RuntimeError("CI must install chromium and chromium-driver before the tests run")
-    pytest.skip(
-        "headless Chromium is not installed (apt-get install -y chromium chromium-driver)",
-        allow_module_level=True,
-    )
+require_chromium()
 
-from selenium import webdriver  # noqa: E402  (only once Chromium is known to be there)
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
@@ -43,20 +39,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
