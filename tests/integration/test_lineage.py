@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
-from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, start_service
+from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, scripted_model_url, start_service
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +130,7 @@ def assert_job_lineage(event: dict, summary: dict, service) -> None:
     """Inputs: both channels; outputs: the best model and the output path; the automlJob run facet."""
     assert datasets(event, "inputs") == [file_dataset(service.file_root / "data"), file_dataset(service.file_root / "validation")]
     assert datasets(event, "outputs") == [
-        file_dataset(Path("/models/scripted-candidate-003")),  # the scripted best candidate's ModelDataUrl
+        file_dataset(Path(scripted_model_url(summary["job_name"]).removeprefix("file://"))),  # the best candidate's model
         file_dataset(service.file_root / "output"),
     ]
     facet = event["run"]["facets"]["automlJob"]
@@ -184,7 +184,7 @@ def test_deferred_and_worker_waits_report_data_model_run_facet_and_asset_event(s
     assert extra["best_candidate_name"] == "scripted-candidate-003"
     assert extra["objective_metric_name"] == "F1"
     assert extra["objective_metric_value"] == pytest.approx(0.65)
-    assert extra["model_location"] == "file:///models/scripted-candidate-003" == summary["model_artifacts"][0]
+    assert extra["model_location"] == scripted_model_url(summary["job_name"]) == summary["model_artifacts"][0]
     assert extra["output_path"] == scripted.file_uri("output")
 
 
@@ -230,7 +230,7 @@ def test_retry_reattaching_to_a_completed_job_reports_its_lineage(scripted, dag_
     assert lost["run"]["facets"]["automlJob"]["jobName"] == summary["job_name"]
     assert datasets(lost, "outputs") == []  # that try returned no model
     [extra] = asset_event_extras("lineage_retry_model")
-    assert extra["job_name"] == summary["job_name"] and extra["model_location"] == "file:///models/scripted-candidate-003"
+    assert extra["job_name"] == summary["job_name"] and extra["model_location"] == scripted_model_url(summary["job_name"])
 
 
 def test_failed_job_emits_a_failure_event_with_its_reason(scripted, dag_file, openlineage_events):
@@ -324,4 +324,4 @@ def test_worker_wait_without_openlineage_still_emits_the_asset_event(scripted, d
     assert outcome["state"] == "success"
     [extra] = asset_event_extras("lineage_no_openlineage_model")
     assert extra["best_candidate_name"] == "scripted-candidate-003"
-    assert extra["model_location"] == "file:///models/scripted-candidate-003"
+    assert extra["model_location"] == scripted_model_url(extra["job_name"])

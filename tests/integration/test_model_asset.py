@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
-from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, free_port, start_service
+from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, free_port, scripted_model_url, start_service
 
 pytestmark = pytest.mark.integration
 
@@ -183,7 +183,7 @@ def test_deployment_dag_runs_on_the_new_model_and_reads_its_location(airflow_db,
     model = xcom_value(run, "new_model")
     assert model["job_name"] == summary["job_name"]
     assert model["best_candidate_name"] == summary["best_candidate_name"] == "scripted-candidate-003"
-    assert model["model_location"] == summary["model_artifacts"][0] == "file:///models/scripted-candidate-003"
+    assert model["model_location"] == summary["model_artifacts"][0] == scripted_model_url(summary["job_name"])
     staged = json.loads((storage / "staging" / "model.json").read_text())
     assert staged["model_location"] == model["model_location"]
     assert staged["objective_metric_value"] == pytest.approx(summary["objective_metric_value"])
