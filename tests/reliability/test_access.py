@@ -157,9 +157,23 @@ def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
 
 
 def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
+    """Models load only from the service's own job dirs. CreateModel is the one operation whose shape names a
+    model location (SageMaker's API); it only looks the location up among its jobs' best candidates, so a
+    model file the caller put anywhere else, even under the file root, is refused, never loaded."""
+    from botocore.exceptions import ClientError
+
     service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
     try:
         operations = requests.get(f"{service.endpoint_url}/health", timeout=10).json()["operations"]
+        planted = service.file_root / "planted" / "model.tar.gz"
+        planted.parent.mkdir(parents=True)
+        planted.write_bytes(b"not a model of this service")
+        with pytest.raises(ClientError) as refused:
+            service.client().create_model(
+                ModelName="planted", PrimaryContainer={"Image": "local/scripted", "ModelDataUrl": planted.as_uri()}
+            )
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert service.client().list_models()["Models"] == []
     finally:
         service.stop()
     from airflow_automl.shapes import sagemaker_model
@@ -180,7 +194,7 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
         return False
 
     offending = [op for op in operations if takes_model_location(model.operation_model(op).input_shape)]
-    assert offending == [], f"these operations accept a model location from the caller: {offending}"
+    assert offending == ["CreateModel"], f"these operations accept a model location from the caller: {offending}"
 
 
 @pytest.mark.integration
