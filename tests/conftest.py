@@ -14,4 +14,4 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 # Fixtures live in tests/fixtures/, one module per thing they start.
-pytest_plugins = ["tests.fixtures.service", "tests.fixtures.airflow"]
+pytest_plugins = ["tests.fixtures.service", "tests.fixtures.airflow", "tests.fixtures.s3"]

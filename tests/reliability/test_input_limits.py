@@ -204,33 +204,22 @@ def test_file_manifest_entries_with_spaces_are_found(tmp_path):
     assert "part three.csv" in caught.value.reason and "do not exist" in caught.value.reason
 
 
-def test_s3_manifest_entries_with_spaces_are_found(tmp_path):
-    import socket
-
+def test_s3_manifest_entries_with_spaces_are_found(tmp_path, s3_endpoint):
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        client.create_bucket(Bucket="training")
-        client.put_object(Bucket="training", Key="my data/part one.csv", Body=_frame().iloc[:300].to_csv(index=False))
-        client.put_object(Bucket="training", Key="my data/part two.csv", Body=_frame().iloc[300:].to_csv(index=False))
-        manifest = [{"prefix": "s3://training/my data/"}, "part one.csv", "part two.csv"]
-        client.put_object(Bucket="training", Key="train.manifest", Body=json.dumps(manifest))
-        storage = Storage([], s3_endpoint_url=endpoint)
-        dataset = load_dataset(storage, _spec(tmp_path, "s3://training/train.manifest"))
-        assert len(dataset.train) + len(dataset.validation) == 600
+    endpoint = s3_endpoint
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="training")
+    client.put_object(Bucket="training", Key="my data/part one.csv", Body=_frame().iloc[:300].to_csv(index=False))
+    client.put_object(Bucket="training", Key="my data/part two.csv", Body=_frame().iloc[300:].to_csv(index=False))
+    manifest = [{"prefix": "s3://training/my data/"}, "part one.csv", "part two.csv"]
+    client.put_object(Bucket="training", Key="train.manifest", Body=json.dumps(manifest))
+    storage = Storage([], s3_endpoint_url=endpoint)
+    dataset = load_dataset(storage, _spec(tmp_path, "s3://training/train.manifest"))
+    assert len(dataset.train) + len(dataset.validation) == 600
 
-        client.put_object(Bucket="training", Key="gone.manifest",
-                          Body=json.dumps([{"prefix": "s3://training/my data/"}, "part one.csv", "part 3.csv"]))
-        with pytest.raises(JobFailed) as caught:
-            load_dataset(storage, _spec(tmp_path, "s3://training/gone.manifest"))
-        assert "part 3.csv" in caught.value.reason and "do not exist" in caught.value.reason
-    finally:
-        server.stop()
+    client.put_object(Bucket="training", Key="gone.manifest",
+                      Body=json.dumps([{"prefix": "s3://training/my data/"}, "part one.csv", "part 3.csv"]))
+    with pytest.raises(JobFailed) as caught:
+        load_dataset(storage, _spec(tmp_path, "s3://training/gone.manifest"))
+    assert "part 3.csv" in caught.value.reason and "do not exist" in caught.value.reason

@@ -255,31 +255,20 @@ def test_auto_mode_chooses_by_input_size(tmp_path, input_bytes, weight, expected
     assert resolve_mode(_spec(tmp_path, mode="HYPERPARAMETER_TUNING"), dataset) == "HYPERPARAMETER_TUNING"
 
 
-def test_s3_prefix_channel_through_an_s3_endpoint(tmp_path):
-    import socket
-
+def test_s3_prefix_channel_through_an_s3_endpoint(tmp_path, s3_endpoint):
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        client.create_bucket(Bucket="training")
-        frame = _frame()
-        client.put_object(Bucket="training", Key="churn/a.csv.gz", Body=gzip.compress(frame.iloc[:300].to_csv(index=False).encode()))
-        client.put_object(Bucket="training", Key="churn/b.csv.gz", Body=gzip.compress(frame.iloc[300:].to_csv(index=False).encode()))
-        client.put_object(Bucket="training", Key="churn-other/c.csv.gz", Body=b"not part of the prefix churn/")
-        channel = Channel(uri="s3://training/churn/", target="label", compression="Gzip")
-        dataset = load_dataset(Storage([], s3_endpoint_url=endpoint), _spec(tmp_path, channels=(channel,)))
-        assert len(dataset.train) + len(dataset.validation) == 600
+    endpoint = s3_endpoint
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="training")
+    frame = _frame()
+    client.put_object(Bucket="training", Key="churn/a.csv.gz", Body=gzip.compress(frame.iloc[:300].to_csv(index=False).encode()))
+    client.put_object(Bucket="training", Key="churn/b.csv.gz", Body=gzip.compress(frame.iloc[300:].to_csv(index=False).encode()))
+    client.put_object(Bucket="training", Key="churn-other/c.csv.gz", Body=b"not part of the prefix churn/")
+    channel = Channel(uri="s3://training/churn/", target="label", compression="Gzip")
+    dataset = load_dataset(Storage([], s3_endpoint_url=endpoint), _spec(tmp_path, channels=(channel,)))
+    assert len(dataset.train) + len(dataset.validation) == 600
 
-        empty = Channel(uri="s3://training/nothing/", target="label")
-        with pytest.raises(JobFailed, match="s3://training/nothing/: no objects found"):
-            load_dataset(Storage([], s3_endpoint_url=endpoint), _spec(tmp_path, channels=(empty,)))
-    finally:
-        server.stop()
+    empty = Channel(uri="s3://training/nothing/", target="label")
+    with pytest.raises(JobFailed, match="s3://training/nothing/: no objects found"):
+        load_dataset(Storage([], s3_endpoint_url=endpoint), _spec(tmp_path, channels=(empty,)))

@@ -2,7 +2,6 @@
 (moto's server on a loopback port)."""
 
 import os
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -125,25 +124,6 @@ def test_missing_file_is_a_storage_error_naming_the_uri(storage, root):
 
 
 # ---- s3:// against moto's server -------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def test_s3_listing_reads_every_page(s3_endpoint, tmp_path):
