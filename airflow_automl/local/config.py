@@ -40,6 +40,10 @@ class ServiceConfig:
         """Private directory of one job (names are unique case-insensitively)."""
         return self.data_dir / "jobs" / job_name.lower()
 
+    def transform_job_dir(self, job_name: str) -> Path:
+        """Private directory of one batch transform job (its worker's log and scratch files)."""
+        return self.data_dir / "transform-jobs" / job_name.lower()
+
     def job_arn(self, job_name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:automl-job/{job_name.lower()}"
 

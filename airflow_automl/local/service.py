@@ -19,11 +19,14 @@ from airflow_automl.local.operations.automl_jobs import AutoMLJobOperations
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
 from airflow_automl.local.operations.models import ModelOperations
 from airflow_automl.local.operations.tags import TagOperations
+from airflow_automl.local.operations.transform_jobs import TransformJobOperations
 from airflow_automl.local.store import Store
 
 
-class SageMakerService(AutoMLJobOperations, TagOperations, ModelOperations, EndpointOperations):
-    """SageMaker's operations over the store; training happens in worker processes."""
+class SageMakerService(
+    AutoMLJobOperations, TagOperations, TransformJobOperations, ModelOperations, EndpointOperations
+):
+    """SageMaker's operations over the store; training and batch transform happen in worker processes."""
 
     def __init__(self, config: ServiceConfig, store: Store, on_job_change: Callable[[], None] = lambda: None):
         self.config = config

@@ -1,10 +1,13 @@
-"""Worker supervision: the service's thread that runs AutoML jobs in worker processes.
+"""Worker supervision: the service's thread that runs AutoML and batch transform jobs in
+worker processes.
 
-The Supervisor starts queued jobs (at most --max-concurrent-jobs at once), each in its own
-process (``python -m airflow_automl.local.worker``), watches them, ends a job whose worker
-died, and kills a worker that ignores StopAutoMLJob past a grace period or overruns its job's
-runtime limit. On start it ends what a previous service process left unfinished: its jobs end
-Failed, and endpoints it was creating end Failed (their workers died with it).
+The Supervisor starts queued jobs (at most --max-concurrent-jobs at once, training and
+transform together), each in its own process (``python -m airflow_automl.local.worker`` or
+``airflow_automl.local.transform.worker``), watches them, ends a job whose worker died, and
+kills a worker that ignores a stop past a grace period or overruns its job's runtime limit. On
+start it ends what a previous service process left unfinished: its jobs end Failed (transform
+jobs being stopped end Stopped), and endpoints it was creating end Failed (their workers died
+with it).
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.store import ACTIVE_STATUSES, JobRecord, RunFenced, Store
+from airflow_automl.local.store import ACTIVE_STATUSES, JobRecord, RunFenced, Store, TransformJobRecord
 from airflow_automl.local.worker import choose_best_candidate
 
 log = logging.getLogger(__name__)
 
 RESTART_FAILURE_REASON = "The local service restarted while the job was running; start a new job"
+TRANSFORM_RESTART_FAILURE_REASON = (
+    "The local service restarted while the transform job was running; start a new transform job"
+)
 ENDPOINT_RESTART_FAILURE_REASON = (
     "The local service restarted while the endpoint was being created; delete it and create it again "
     "(CreateEndpoint, or a new AutoML job with ModelDeployConfig)"
@@ -46,8 +53,15 @@ def _overrun_limit(max_runtime: float, grace: float) -> float:
     return max_runtime * 1.1 + 2 * grace
 
 
+# What a worker process runs: an AutoML job (training) or a batch transform job.
+AUTOML = "training"
+TRANSFORM = "transform"
+_WORKER_MODULES = {AUTOML: "airflow_automl.local.worker", TRANSFORM: "airflow_automl.local.transform.worker"}
+
+
 @dataclass
 class _Run:
+    kind: str  # AUTOML or TRANSFORM
     name: str
     run_id: str
     process: subprocess.Popen
@@ -81,6 +95,10 @@ class Supervisor:
         interrupted = self.store.jobs.fail_interrupted(RESTART_FAILURE_REASON)
         if interrupted:
             log.warning("jobs interrupted by the previous service process, now Failed: %s", ", ".join(interrupted))
+        transforms = self.store.transform_jobs.end_interrupted(TRANSFORM_RESTART_FAILURE_REASON)
+        if transforms:
+            log.warning("transform jobs interrupted by the previous service process, now ended: %s",
+                        ", ".join(transforms))
         orphaned = self.store.endpoints.fail_creating(ENDPOINT_RESTART_FAILURE_REASON)
         if orphaned:
             log.warning("endpoints left Creating by the previous service process, now Failed: %s", ", ".join(orphaned))
@@ -116,18 +134,41 @@ class Supervisor:
         if free > 0:
             for job in self.store.jobs.queued(free):
                 self._start(job)
+        free = self.config.max_concurrent_jobs - len(self._runs)
+        if free > 0:
+            for transform in self.store.transform_jobs.queued(free):
+                self._start_transform(transform)
 
     def _start(self, job: JobRecord) -> None:
         run_id = uuid.uuid4().hex
         if not self.store.jobs.claim(job.name, run_id):
             return
-        job_dir = self.config.job_dir(job.name)
+        launched = self._launch(AUTOML, job.name, run_id, self.config.job_dir(job.name))
+        if isinstance(launched, OSError):
+            self.store.jobs.finish(job.name, run_id, "Failed", "Failed", f"The training worker could not start: {launched}")
+            return
+        self.store.jobs.set_worker_pid(job.name, run_id, launched.pid)
+        log.info("job %s started in worker process %d", job.name, launched.pid)
+
+    def _start_transform(self, job: TransformJobRecord) -> None:
+        run_id = uuid.uuid4().hex
+        if not self.store.transform_jobs.claim(job.name, run_id):
+            return
+        launched = self._launch(TRANSFORM, job.name, run_id, self.config.transform_job_dir(job.name))
+        if isinstance(launched, OSError):
+            self.store.transform_jobs.finish(job.name, run_id, "Failed", f"The transform worker could not start: {launched}")
+            return
+        self.store.transform_jobs.set_worker_pid(job.name, run_id, launched.pid)
+        log.info("transform job %s started in worker process %d", job.name, launched.pid)
+
+    def _launch(self, kind: str, name: str, run_id: str, job_dir: Path) -> subprocess.Popen | OSError:
+        """Start the worker of one run, logging to worker.log in its job's directory."""
         job_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(job_dir / "worker.log", "ab")
         command = [
-            sys.executable, "-m", "airflow_automl.local.worker",
+            sys.executable, "-m", _WORKER_MODULES[kind],
             "--data-dir", str(self.config.data_dir),
-            "--job-name", job.name,
+            "--job-name", name,
             "--run-id", run_id,
             "--parent-pid", str(os.getpid()),
             "--engine", self.config.engine,
@@ -146,11 +187,9 @@ class Supervisor:
             )
         except OSError as error:
             log_file.close()
-            self.store.jobs.finish(job.name, run_id, "Failed", "Failed", f"The training worker could not start: {error}")
-            return
-        self._runs[job.name.lower()] = _Run(job.name, run_id, process, log_file)
-        self.store.jobs.set_worker_pid(job.name, run_id, process.pid)
-        log.info("job %s started in worker process %d", job.name, process.pid)
+            return error
+        self._runs[_run_key(kind, name)] = _Run(kind, name, run_id, process, log_file)
+        return process
 
     def _reap(self) -> None:
         for key, run in list(self._runs.items()):
@@ -159,6 +198,9 @@ class Supervisor:
                 continue
             run.log_file.close()
             del self._runs[key]
+            if run.kind == TRANSFORM:
+                self._end_dead_transform(run, code)
+                continue
             job = self.store.jobs.get(run.name)
             if job is None or job.run_id != run.run_id or not job.is_active:
                 continue  # the worker ended its job itself
@@ -167,16 +209,27 @@ class Supervisor:
                 self.store.jobs.finish(job.name, run.run_id, "Stopped", "Stopped")
                 continue
             self._pick_best_if_missing(job)
-            self.store.jobs.finish(job.name, run.run_id, "Failed", "Failed", self._death_reason(code))
+            self.store.jobs.finish(job.name, run.run_id, "Failed", "Failed", self._death_reason(code, AUTOML))
             log.warning("job %s failed: its worker exited with code %s", job.name, code)
 
+    def _end_dead_transform(self, run: _Run, code: int) -> None:
+        """A transform worker that exited without ending its job: Stopped if asked to stop, else Failed."""
+        job = self.store.transform_jobs.get(run.name)
+        if job is None or job.run_id != run.run_id or not job.is_active:
+            return  # the worker ended its job itself
+        if job.status == "Stopping":
+            self.store.transform_jobs.finish(job.name, run.run_id, "Stopped")
+            return
+        self.store.transform_jobs.finish(job.name, run.run_id, "Failed", self._death_reason(code, TRANSFORM))
+        log.warning("transform job %s failed: its worker exited with code %s", job.name, code)
+
     @staticmethod
-    def _death_reason(code: int) -> str:
+    def _death_reason(code: int, kind: str) -> str:
         if code < 0:
             signal_name = signal.Signals(-code).name
             hint = " (the machine may have run out of memory)" if -code == signal.SIGKILL else ""
-            return f"The training worker was killed by {signal_name}{hint} before the job ended; start a new job"
-        return f"The training worker exited with code {code} before the job ended; see worker.log in the job's directory"
+            return f"The {kind} worker was killed by {signal_name}{hint} before the job ended; start a new job"
+        return f"The {kind} worker exited with code {code} before the job ended; see worker.log in the job's directory"
 
     def _pick_best_if_missing(self, job: JobRecord) -> None:
         if job.best_candidate_name is None:
@@ -191,8 +244,18 @@ class Supervisor:
         if not self._runs:
             return
         now = time.time()
+        for transform in self.store.transform_jobs.running():
+            run = self._runs.get(_run_key(TRANSFORM, transform.name))
+            if run is None or transform.run_id != run.run_id or run.killed_after_stop:
+                continue
+            stop_time = transform.stop_requested_time or now
+            if transform.status == "Stopping" and now - stop_time > self.config.stop_grace_seconds:
+                log.warning("transform job %s ignored StopTransformJob for %.0f s: killing its worker",
+                            transform.name, self.config.stop_grace_seconds)
+                self._kill(run)
+                run.killed_after_stop = True
         for job in self.store.jobs.running():
-            run = self._runs.get(job.name.lower())
+            run = self._runs.get(_run_key(AUTOML, job.name))
             if run is None or job.run_id != run.run_id or run.killed_after_stop:
                 continue
             if job.status == "Stopping" and now - (job.stop_requested_time or now) > self.config.stop_grace_seconds:
@@ -215,7 +278,8 @@ class Supervisor:
                 self._end_overrun(job, run, max_runtime)
         # Workers whose job has ended but which linger (e.g. stuck in library threads).
         for run in self._runs.values():
-            status = self.store.jobs.status(run.name)
+            jobs = self.store.transform_jobs if run.kind == TRANSFORM else self.store.jobs
+            status = jobs.status(run.name)
             if status is not None and status not in ACTIVE_STATUSES:
                 run.ended_time = run.ended_time or now
                 if now - run.ended_time > _EXIT_GRACE_SECONDS:
@@ -247,3 +311,8 @@ class Supervisor:
             run.process.wait(timeout=10)
             run.log_file.close()
         self._runs.clear()
+
+
+def _run_key(kind: str, name: str) -> str:
+    """Runs by kind and name: names are unique case-insensitively within a kind only."""
+    return f"{kind}:{name.lower()}"

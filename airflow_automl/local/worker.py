@@ -163,9 +163,9 @@ def _finish_failed(store: Store, name: str, run_id: str, reason: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_automl.local.worker",
-                                     description="Train one AutoML job for the local service.")
+def worker_arguments(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
+    """The command line the supervisor gives every worker (training or transform)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--job-name", required=True)
     parser.add_argument("--run-id", required=True)
@@ -175,12 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-endpoint-url")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--account-id", default="123456789012")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def become_worker(args: argparse.Namespace) -> ServiceConfig:
+    """What every worker process does first: die with the service, yield the CPU to the API
+    (which must keep answering while jobs run), log, and rebuild the service's settings."""
     die_with_parent(args.parent_pid, _PARENT_CHECK_SECONDS)
-    # Training yields the CPU to the API, which must keep answering while a job trains.
     os.nice(10)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = ServiceConfig(
+    return ServiceConfig(
         data_dir=args.data_dir,
         file_roots=tuple(args.file_root),
         s3_endpoint_url=args.s3_endpoint_url,
@@ -188,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         account_id=args.account_id,
         engine=args.engine,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = worker_arguments("python -m airflow_automl.local.worker", "Train one AutoML job for the local service.", argv)
+    config = become_worker(args)
     return run_worker(config, args.job_name, args.run_id)
 
 

@@ -71,7 +71,7 @@ def channel_object_uris(storage: Storage, channel, limits: InputLimits = DEFAULT
     """The objects a channel names: all objects under an S3Prefix, or those a manifest lists."""
     try:
         if channel.data_type == "ManifestFile":
-            return _manifest_entries(storage, channel.uri, limits)
+            return manifest_entries(storage, channel.uri, limits)
         uris = [u for u in storage.list_objects(channel.uri) if not _is_marker(u)]
     except StorageAccessError as error:
         raise JobFailed(f"{_channel_label(channel)} S3Uri {channel.uri}: {error}") from error
@@ -375,7 +375,7 @@ def _check_header(uri: str, header: bytes) -> None:
         )
 
 
-def _manifest_entries(storage: Storage, uri: str, limits: InputLimits) -> list[str]:
+def manifest_entries(storage: Storage, uri: str, limits: InputLimits) -> list[str]:
     """The reference's manifest: [{"prefix": "s3://bucket/folder/"}, "relative/key-1", ...]."""
     raw = read_small_object(storage, uri, limits, "Manifest file")
     try:

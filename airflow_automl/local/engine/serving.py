@@ -18,6 +18,7 @@ import pandas as pd
 MANIFEST = "model.json"
 CSV = "text/csv"
 JSON = "application/json"
+JSON_LINES = "application/jsonlines"  # one row per line in, one prediction per line out
 
 
 class ModelInputError(ValueError):
@@ -48,8 +49,10 @@ class ServedModel:
         kind = (content_type or CSV).split(";")[0].strip().lower()
         if kind == CSV:
             return self._parse_csv(body)
-        if kind in (JSON, "application/jsonlines"):
+        if kind == JSON:
             return self._parse_json(body)
+        if kind == JSON_LINES:
+            return self._parse_json_lines(body)
         raise ModelInputError(f"ContentType {content_type!r} is not supported; use {CSV} or {JSON}")
 
     def render(self, frame: pd.DataFrame, accept: str) -> tuple[bytes, str]:
@@ -60,7 +63,7 @@ class ServedModel:
             out = io.StringIO()
             pd.Series(labels).to_csv(out, index=False, header=False)
             return out.getvalue().encode(), CSV
-        if kind == JSON:
+        if kind in (JSON, JSON_LINES):
             predictions = []
             for i, label in enumerate(labels):
                 if probabilities is None:
@@ -75,8 +78,10 @@ class ServedModel:
                             "labels": [_plain(c) for c in self.classes],
                         }
                     )
+            if kind == JSON_LINES:
+                return b"".join(json.dumps(p).encode() + b"\n" for p in predictions), JSON_LINES
             return json.dumps({"predictions": predictions}).encode(), JSON
-        raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV} or {JSON}")
+        raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
 
     def _parse_csv(self, body: bytes) -> pd.DataFrame:
         try:
@@ -105,6 +110,23 @@ class ServedModel:
             records = [records]
         if not isinstance(records, list) or not records:
             raise ModelInputError('The JSON body must be {"instances": [...]} or a list of rows')
+        return self._frame_from_records(records)
+
+    def _parse_json_lines(self, body: bytes) -> pd.DataFrame:
+        records = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ModelInputError(f"Line {number} of the application/jsonlines body is not valid JSON: {error}") from error
+        if not records:
+            raise ModelInputError("The application/jsonlines body holds no rows")
+        return self._frame_from_records(records)
+
+    def _frame_from_records(self, records: list) -> pd.DataFrame:
+        """Rows given as objects of feature values, {"features": [...]}, or lists of values."""
         rows = []
         for record in records:
             if isinstance(record, dict) and "features" in record:

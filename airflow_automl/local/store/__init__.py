@@ -1,7 +1,8 @@
 """The local service's persistence: one SQLite database, one store per resource family.
 
 ``Store(db_path).jobs`` holds AutoML jobs and their candidates, ``.tags`` tags by ARN,
-``.endpoints`` endpoints, ``.models`` models and ``.endpoint_configs`` endpoint configs.
+``.endpoints`` endpoints, ``.models`` models, ``.endpoint_configs`` endpoint configs and
+``.transform_jobs`` batch transform jobs.
 A new resource family adds a module here with its store, a
 migration in database.py for its tables, and an attribute below.
 """
@@ -28,6 +29,12 @@ from airflow_automl.local.store.endpoints import EndpointNameInUse, EndpointReco
 from airflow_automl.local.store.models import ModelNameInUse, ModelRecord, ModelStore
 from airflow_automl.local.store.paging import InvalidPageToken, ListQuery, Page
 from airflow_automl.local.store.tags import TagStore
+from airflow_automl.local.store.transform_jobs import (
+    TRANSFORM_ACTIVE_STATUSES,
+    TransformJobNameInUse,
+    TransformJobRecord,
+    TransformJobStore,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -45,6 +52,9 @@ __all__ = [
     "RunFenced",
     "Store",
     "TooManyActiveJobs",
+    "TRANSFORM_ACTIVE_STATUSES",
+    "TransformJobNameInUse",
+    "TransformJobRecord",
 ]
 
 
@@ -58,6 +68,7 @@ class Store:
         self.endpoints = EndpointStore(self.database)
         self.models = ModelStore(self.database)
         self.endpoint_configs = EndpointConfigStore(self.database)
+        self.transform_jobs = TransformJobStore(self.database)
 
     def close(self) -> None:
         self.database.close()

@@ -117,6 +117,28 @@ MIGRATIONS = (
     ALTER TABLE endpoints ADD COLUMN variants_json TEXT;
     ALTER TABLE endpoints ADD COLUMN pending_variants_json TEXT;
     """,
+    # Batch transform jobs (CreateTransformJob), run by worker processes as AutoML jobs are.
+    """
+    CREATE TABLE transform_jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL UNIQUE,            -- lowercased name: names are unique case-insensitively
+        name TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        request_json TEXT NOT NULL,               -- the CreateTransformJob request as received
+        model_job_name TEXT NOT NULL,             -- the AutoML job whose kept model the job's model serves
+        status TEXT NOT NULL,                     -- InProgress | Completed | Failed | Stopping | Stopped
+        failure_reason TEXT,
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL,
+        start_time REAL,                          -- TransformStartTime: when a worker took it
+        end_time REAL,
+        run_id TEXT,                              -- set when a worker starts; fences the worker's writes
+        worker_pid INTEGER,
+        stop_requested_time REAL
+    );
+    CREATE INDEX transform_jobs_by_status ON transform_jobs (status, seq);
+    CREATE INDEX transform_jobs_by_creation ON transform_jobs (creation_time, seq);
+    """,
 )
 
 

@@ -1,0 +1,111 @@
+"""Batch transform jobs: CreateTransformJob, DescribeTransformJob, ListTransformJobs,
+StopTransformJob.
+
+A create checks what the local service can carry out (transform/settings.py), resolves the
+model (CreateModel's record: the AutoML job whose kept model it serves), stores the job and
+wakes the supervisor, which runs it in a worker process (transform/worker.py); the other
+operations read what the worker stored.
+"""
+
+from __future__ import annotations
+
+from airflow_automl.local.errors import ResourceInUse, ValidationException
+from airflow_automl.local.operations.base import Operations, list_query
+from airflow_automl.local.operations.models import ModelOperations
+from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
+from airflow_automl.local.store import TransformJobNameInUse, TransformJobRecord
+from airflow_automl.local.transform.settings import transform_settings
+from airflow_automl.shapes import RequestValidationError
+
+DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS = 10
+
+
+class TransformJobOperations(ModelOperations, Operations):
+    def _transform_job(self, name: str, not_found: str) -> TransformJobRecord:
+        job = self.store.transform_jobs.get(name)
+        if job is None:
+            raise ValidationException(not_found)
+        return job
+
+    def _check_transform_uris(self, request: dict) -> None:
+        """Refuse a file:// URI outside the --file-root directories (or an unsupported scheme)
+        before the job exists; the worker's storage checks again on every access."""
+        from airflow_automl.local.storage import Storage, StorageAccessError
+
+        storage = Storage(list(self.config.file_roots))
+        for field, uri in (
+            ("TransformInput.DataSource.S3DataSource.S3Uri", request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]),
+            ("TransformOutput.S3OutputPath", request["TransformOutput"]["S3OutputPath"]),
+        ):
+            try:
+                storage.check_uri(uri)
+            except StorageAccessError as error:
+                raise ValidationException(f"{field}: {error}") from error
+
+    def create_transform_job(self, request: dict) -> dict:
+        name = request["TransformJobName"]
+        arn = self.config.arn("transform-job", name)
+        try:
+            transform_settings(request)
+        except RequestValidationError as error:
+            raise ValidationException(str(error)) from error
+        self._check_transform_uris(request)
+        model = self.model_record(request["ModelName"])
+        if request.get("Tags") and len(request["Tags"]) > MAX_TAGS_PER_RESOURCE:
+            raise ValidationException(f"Tags: at most {MAX_TAGS_PER_RESOURCE} tags per resource")
+        try:
+            self.store.transform_jobs.create(name=name, arn=arn, request=request, model_job_name=model.job_name)
+        except TransformJobNameInUse as error:
+            raise ResourceInUse(
+                f"TransformJobName: a transform job named {name!r} already exists (names are unique "
+                "case-insensitively); choose another name"
+            ) from error
+        self.on_job_change()
+        return {"TransformJobArn": arn}
+
+    def describe_transform_job(self, request: dict) -> dict:
+        name = request["TransformJobName"]
+        job = self._transform_job(name, f"Could not find requested job with name {name}")
+        described = {key: value for key, value in job.request.items() if key != "Tags"}
+        described.update(
+            TransformJobName=job.name,
+            TransformJobArn=job.arn,
+            TransformJobStatus=job.status,
+            FailureReason=job.failure_reason,
+            CreationTime=job.creation_time,
+            TransformStartTime=job.start_time,
+            TransformEndTime=job.end_time,
+        )
+        return described
+
+    def list_transform_jobs(self, request: dict) -> dict:
+        query = list_query(
+            "ListTransformJobs", request, sort_by="CreationTime", sort_order="Descending",
+            max_results=DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS,
+        )
+        page = self.store.transform_jobs.page(query)
+        summaries = [
+            {
+                "TransformJobName": job.name,
+                "TransformJobArn": job.arn,
+                "CreationTime": job.creation_time,
+                "TransformEndTime": job.end_time,
+                "LastModifiedTime": job.last_modified_time,
+                "TransformJobStatus": job.status,
+                "FailureReason": job.failure_reason,
+            }
+            for job in page.rows
+        ]
+        return {"TransformJobSummaries": summaries, "NextToken": page.next_token}
+
+    def stop_transform_job(self, request: dict) -> dict:
+        name = request["TransformJobName"]
+        job = self._transform_job(name, f"Could not find job to update with name {name}")
+        if job.status in ("Completed", "Failed", "Stopped"):
+            raise ValidationException(
+                f"TransformJobName: transform job {job.name!r} has already ended with status {job.status}; "
+                "only a job InProgress can be stopped"
+            )
+        self.store.transform_jobs.request_stop(job.name)
+        self.on_job_change()
+        return {}

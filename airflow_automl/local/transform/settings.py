@@ -1,0 +1,124 @@
+"""What a CreateTransformJob request asks of the local service, checked once at create time.
+
+The request shape is botocore's; these are the rules on top of it: which of SageMaker's
+settings the local service can carry out (S3Prefix or ManifestFile input, text/csv or JSON
+Lines, SplitType Line or None) and how they combine, each refused with the field at fault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airflow_automl.local.transform.data_processing import JsonPathFilter
+from airflow_automl.shapes import RequestValidationError
+
+CSV = "text/csv"
+JSON_LINES = "application/jsonlines"
+JSON = "application/json"
+CONTENT_TYPES = (CSV, JSON_LINES)
+ACCEPT_TYPES = (CSV, JSON_LINES, JSON)
+DEFAULT_MAX_PAYLOAD_MB = 6  # SageMaker's default MaxPayloadInMB
+MAX_PAYLOAD_MB = 100  # SageMaker's limit on MaxPayloadInMB
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TransformSettings:
+    data_type: str  # S3Prefix | ManifestFile
+    input_uri: str
+    content_type: str
+    compression: str  # None | Gzip
+    split_type: str  # Line | None
+    batch_strategy: str  # MultiRecord | SingleRecord
+    max_payload_bytes: int | None  # None: no limit (MaxPayloadInMB = 0)
+    output_path: str
+    accept: str
+    assemble_with: str  # Line | None
+    input_filter: JsonPathFilter
+    output_filter: JsonPathFilter
+    join_input: bool
+
+    @property
+    def processes_records(self) -> bool:
+        """Whether each record goes through the DataProcessing filters or join, one by one."""
+        return self.join_input or not self.input_filter.is_root or not self.output_filter.is_root
+
+
+def _media_type(value: str | None) -> str | None:
+    return value.split(";")[0].strip().lower() if value else None
+
+
+def transform_settings(request: dict) -> TransformSettings:
+    """The settings of a CreateTransformJob request; RequestValidationError names the field and
+    the rule for anything the local service cannot carry out."""
+    source = request["TransformInput"]["DataSource"]["S3DataSource"]
+    transform_input = request["TransformInput"]
+    output = request["TransformOutput"]
+    processing = request.get("DataProcessing") or {}
+
+    data_type = source["S3DataType"]
+    if data_type not in ("S3Prefix", "ManifestFile"):
+        raise RequestValidationError(
+            "TransformInput.DataSource.S3DataSource.S3DataType",
+            f"{data_type!r} is not supported by the local service; use S3Prefix or ManifestFile",
+        )
+    content_type = _media_type(transform_input.get("ContentType")) or CSV
+    if content_type not in CONTENT_TYPES:
+        raise RequestValidationError(
+            "TransformInput.ContentType",
+            f"{transform_input.get('ContentType')!r} is not supported; the model reads {CSV} or {JSON_LINES}",
+        )
+    split_type = transform_input.get("SplitType") or "None"
+    if split_type not in ("Line", "None"):
+        raise RequestValidationError(
+            "TransformInput.SplitType", f"{split_type!r} is not supported for {content_type}; use Line or None"
+        )
+    accept = _media_type(output.get("Accept")) or (CSV if content_type == CSV else JSON_LINES)
+    if accept not in ACCEPT_TYPES:
+        raise RequestValidationError(
+            "TransformOutput.Accept", f"{output.get('Accept')!r} is not supported; use {', '.join(ACCEPT_TYPES)}"
+        )
+    payload_mb = request.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
+    if payload_mb > MAX_PAYLOAD_MB:
+        raise RequestValidationError("MaxPayloadInMB", f"{payload_mb} is more than the maximum of {MAX_PAYLOAD_MB}")
+    batch_strategy = request.get("BatchStrategy") or ("MultiRecord" if split_type == "Line" else "SingleRecord")
+    if batch_strategy == "MultiRecord" and split_type == "None":
+        raise RequestValidationError(
+            "BatchStrategy", "MultiRecord needs TransformInput.SplitType Line (with None each file is one record)"
+        )
+
+    join_input = (processing.get("JoinSource") or "None") == "Input"
+    settings = TransformSettings(
+        data_type=data_type,
+        input_uri=source["S3Uri"],
+        content_type=content_type,
+        compression=transform_input.get("CompressionType") or "None",
+        split_type=split_type,
+        batch_strategy=batch_strategy,
+        max_payload_bytes=payload_mb * MB if payload_mb else None,
+        output_path=output["S3OutputPath"],
+        accept=accept,
+        assemble_with=output.get("AssembleWith") or "None",
+        input_filter=JsonPathFilter.compile("DataProcessing.InputFilter", processing.get("InputFilter")),
+        output_filter=JsonPathFilter.compile("DataProcessing.OutputFilter", processing.get("OutputFilter")),
+        join_input=join_input,
+    )
+    if settings.processes_records:
+        if split_type != "Line":
+            raise RequestValidationError(
+                "TransformInput.SplitType",
+                "DataProcessing's filters and JoinSource work on records: set SplitType to Line",
+            )
+        joined_type = CSV if content_type == CSV else JSON_LINES
+        if join_input and (accept == CSV) != (content_type == CSV):
+            raise RequestValidationError(
+                "TransformOutput.Accept",
+                f"JoinSource Input joins each prediction to its {content_type} input record, so the output is "
+                f"{joined_type} too: set Accept to {joined_type}",
+            )
+        if accept == JSON:
+            raise RequestValidationError(
+                "TransformOutput.Accept",
+                f"with DataProcessing each record's prediction is one line: use {CSV} or {JSON_LINES}",
+            )
+    return settings

@@ -1,0 +1,99 @@
+"""The worker process that runs one batch transform job, never in the service's request path.
+
+The supervisor starts it as ``python -m airflow_automl.local.transform.worker`` with the same
+command line, parent-death handling and run-id fencing as a training worker (worker.py). It
+loads the model the job's CreateModel named (the AutoML job's kept model, as endpoints load it),
+streams the input through it (runner.py) and ends the job Completed, Stopped or Failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+
+from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.engine.job import JobFailed
+from airflow_automl.local.served_models import load_job_model
+from airflow_automl.local.storage import Storage
+from airflow_automl.local.store import Store
+from airflow_automl.local.transform.runner import TransformStopped, run_transform
+from airflow_automl.local.transform.settings import transform_settings
+from airflow_automl.local.worker import become_worker, worker_arguments
+from airflow_automl.shapes import RequestValidationError
+
+log = logging.getLogger(__name__)
+
+_STOP_CHECK_SECONDS = 0.25
+FAILURE_REASON_MAX = 1024  # DescribeTransformJob's FailureReason
+
+
+class _StopFlag:
+    """Whether the job was asked to stop, read from the store at most every 0.25 s."""
+
+    def __init__(self, store: Store, name: str):
+        self._store = store
+        self._name = name
+        self._checked_at = 0.0
+        self._stop = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._stop and now - self._checked_at >= _STOP_CHECK_SECONDS:
+            self._checked_at = now
+            self._stop = self._store.transform_jobs.status(self._name) != "InProgress"
+        return self._stop
+
+
+def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
+    store = Store(config.db_path)
+    job = store.transform_jobs.get(name)
+    if job is None or job.run_id != run_id or not job.is_active:
+        log.info("transform job %s is not run by %s any more; nothing to do", name, run_id)
+        return 0
+    model_name = job.request["ModelName"]
+    try:
+        settings = transform_settings(job.request)
+        model = load_job_model(config, job.model_job_name)
+    except RequestValidationError as error:  # checked at create; a changed rule must still end the job
+        return _finish(store, job.name, run_id, "Failed", str(error))
+    except Exception as error:  # whatever the loader raises is this model's failure to load
+        traceback.print_exc()
+        return _finish(store, job.name, run_id, "Failed",
+                       f"ModelName: model {model_name} (AutoML job {job.model_job_name}) could not be loaded: {error}")
+    storage = Storage(list(config.file_roots), config.s3_endpoint_url)
+    try:
+        counts = run_transform(settings, model, storage, config.transform_job_dir(job.name) / "scratch",
+                               _StopFlag(store, job.name))
+    except TransformStopped:
+        return _finish(store, job.name, run_id, "Stopped")
+    except JobFailed as error:
+        return _finish(store, job.name, run_id, "Failed", error.reason)
+    except Exception as error:
+        traceback.print_exc()
+        return _finish(store, job.name, run_id, "Failed",
+                       f"The transform failed unexpectedly: {type(error).__name__}: {error}")
+    log.info("transform job %s: %d records in %d files, %.1f s", job.name, counts["records"], counts["files"],
+             counts["seconds"])
+    return _finish(store, job.name, run_id, "Completed")
+
+
+def _finish(store: Store, name: str, run_id: str, status: str, reason: str | None = None) -> int:
+    if reason is not None and len(reason) > FAILURE_REASON_MAX:
+        reason = reason[: FAILURE_REASON_MAX - 3] + "..."
+    if store.transform_jobs.finish(name, run_id, status, reason):
+        log.info("transform job %s ended %s%s", name, status, f": {reason}" if reason else "")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = worker_arguments(
+        "python -m airflow_automl.local.transform.worker", "Run one batch transform job for the local service.", argv
+    )
+    config = become_worker(args)
+    return run_transform_worker(config, args.job_name, args.run_id)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
