@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from airflow_automl.local.engine.data import manifest_entries
 from airflow_automl.local.engine.input_limits import DEFAULT_LIMITS, read_small_object
 from airflow_automl.local.engine.job import JobFailed
 from airflow_automl.local.storage import Storage, StorageAccessError
@@ -47,6 +46,10 @@ def input_uris(storage: Storage, settings: TransformSettings) -> list[tuple[str,
     """(object URI, its name relative to the input prefix) of every input object, in order."""
     try:
         if settings.data_type == "ManifestFile":
+            # Imported here: the training data module pulls in scikit-learn, seconds of start-up
+            # that an S3Prefix transform does not need.
+            from airflow_automl.local.engine.data import manifest_entries
+
             uris = manifest_entries(storage, settings.input_uri, DEFAULT_LIMITS)
             base = _manifest_prefix(storage, settings.input_uri)
         else:
