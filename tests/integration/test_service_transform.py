@@ -8,7 +8,10 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -213,6 +216,32 @@ def test_list_filters_sorts_and_pages(service):
     with pytest.raises(ClientError) as raised:
         client.list_transform_jobs(NameContains="list-", NextToken=page["NextToken"])
     assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_the_aws_cli_runs_and_waits_for_a_transform_job(service, tmp_path):
+    env = {
+        **os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", service.endpoint_url, "--output", "json", "sagemaker"]
+
+    def cli(*args: str) -> dict:
+        done = subprocess.run([*aws, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    write(service, "in/cli/a.csv", "4\n-4\n")
+    cli("create-transform-job", "--transform-job-name", "cli-transform", "--model-name", MODEL,
+        "--transform-input", json.dumps({"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": service.file_uri("in/cli")}}, "ContentType": "text/csv",
+            "SplitType": "Line"}),
+        "--transform-output", json.dumps({"S3OutputPath": service.file_uri("out/cli"), "AssembleWith": "Line"}),
+        "--transform-resources", json.dumps({"InstanceType": "ml.m5.large", "InstanceCount": 1}))
+    wait_for(service, "cli-transform")  # the CLI's own waiter polls once a minute
+    assert cli("describe-transform-job", "--transform-job-name", "cli-transform")["TransformJobStatus"] == "Completed"
+    assert read(service, "out/cli/a.csv.out") == "1\n0\n"
+    names = [job["TransformJobName"] for job in cli("list-transform-jobs", "--name-contains", "cli-")["TransformJobSummaries"]]
+    assert names == ["cli-transform"]
 
 
 def slow_input(service, relative: str, rows: int = 200_000) -> str:
