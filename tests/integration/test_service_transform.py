@@ -137,6 +137,14 @@ def test_csv_join_with_input_and_output_filters(service):
     assert job["DataProcessing"]["OutputFilter"] == "$[0,2:]"
 
 
+def test_inference_output_keys_give_the_probability_next_to_the_label(service):
+    write(service, "in/proba/rows.csv", "2\n-2\n")
+    job = transform(service, "csv-proba", service.file_uri("in/proba/"), "out/proba",
+                    Environment={"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probability"})
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert read(service, "out/proba/rows.csv.out") == "1,1.0\n0,1.0\n"
+
+
 def test_jsonlines_join_adds_sagemaker_output(service):
     write(service, "in/jjoin/rows.jsonl", '{"id": 1, "features": [3]}\n{"id": 2, "features": [-1]}\n')
     job = transform(service, "jsonl-join", service.file_uri("in/jjoin/rows.jsonl"), "out/jjoin",
@@ -172,6 +180,7 @@ def test_a_bad_row_fails_the_job_naming_the_file_and_line(service):
         ({"DataProcessing": {"InputFilter": "features"}}, "DataProcessing.InputFilter"),
         ({"DataProcessing": {"OutputFilter": "$[0"}}, "DataProcessing.OutputFilter"),
         ({"MaxPayloadInMB": 101}, "MaxPayloadInMB"),
+        ({"Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "score"}}, "Environment.SAGEMAKER_INFERENCE_OUTPUT"),
         ({"ModelName": "no-such-model"}, "ModelName"),
         ({"TransformOutput": {"S3OutputPath": "file:///etc/out"}}, "TransformOutput.S3OutputPath"),
         ({"TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",

@@ -19,6 +19,8 @@ MANIFEST = "model.json"
 CSV = "text/csv"
 JSON = "application/json"
 JSON_LINES = "application/jsonlines"  # one row per line in, one prediction per line out
+# What Autopilot's inference containers can answer per row (SAGEMAKER_INFERENCE_OUTPUT).
+INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
 
 
 class ModelInputError(ValueError):
@@ -55,33 +57,50 @@ class ServedModel:
             return self._parse_json_lines(body)
         raise ModelInputError(f"ContentType {content_type!r} is not supported; use {CSV} or {JSON}")
 
-    def render(self, frame: pd.DataFrame, accept: str) -> tuple[bytes, str]:
-        labels = self.predict(frame)
-        probabilities = self.predict_proba(frame)
+    def render(self, frame: pd.DataFrame, accept: str, keys: list[str] | None = None) -> tuple[bytes, str]:
+        """Predictions in the media type accept names. keys: Autopilot's SAGEMAKER_INFERENCE_OUTPUT
+        (which of predicted_label, probability, probabilities, labels to answer, in order); by
+        default CSV answers the label alone and JSON everything. Probabilities are computed only
+        when the answer holds them (for AutoGluon a second pass over the rows)."""
         kind = (accept or CSV).split(";")[0].strip().lower()
-        if kind in ("*/*", CSV):
+        if kind not in ("*/*", CSV, JSON, JSON_LINES):
+            raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
+        csv_answer = kind in ("*/*", CSV)
+        if keys is None:
+            keys = ["predicted_label"] if csv_answer or self.classes is None else list(INFERENCE_KEYS)
+        unknown = [key for key in keys if key not in INFERENCE_KEYS]
+        if unknown:
+            raise ModelInputError(f"SAGEMAKER_INFERENCE_OUTPUT: unknown key(s) {', '.join(unknown)}; "
+                                  f"use {', '.join(INFERENCE_KEYS)}")
+        if self.classes is None and keys != ["predicted_label"]:
+            raise ModelInputError("SAGEMAKER_INFERENCE_OUTPUT: a regression model answers predicted_label only")
+        labels = self.predict(frame)
+        probabilities = self.predict_proba(frame) if {"probability", "probabilities"} & set(keys) else None
+        if csv_answer:
+            columns = {key: self._column(key, labels, probabilities) for key in keys}
             out = io.StringIO()
-            pd.Series(labels).to_csv(out, index=False, header=False)
+            pd.DataFrame(columns).to_csv(out, index=False, header=False)
             return out.getvalue().encode(), CSV
-        if kind in (JSON, JSON_LINES):
-            predictions = []
-            for i, label in enumerate(labels):
-                if probabilities is None:
-                    predictions.append({"score": float(label)})
-                else:
-                    row = probabilities[i]
-                    predictions.append(
-                        {
-                            "predicted_label": _plain(label),
-                            "probability": float(row.max()),
-                            "probabilities": [float(p) for p in row],
-                            "labels": [_plain(c) for c in self.classes],
-                        }
-                    )
-            if kind == JSON_LINES:
-                return b"".join(json.dumps(p).encode() + b"\n" for p in predictions), JSON_LINES
-            return json.dumps({"predictions": predictions}).encode(), JSON
-        raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
+        if self.classes is None:
+            predictions = [{"score": float(label)} for label in labels]
+        else:
+            rows = {key: self._column(key, labels, probabilities, as_json=False) for key in keys}
+            predictions = [{key: rows[key][i] for key in keys} for i in range(len(labels))]
+        if kind == JSON_LINES:
+            return b"".join(json.dumps(p).encode() + b"\n" for p in predictions), JSON_LINES
+        return json.dumps({"predictions": predictions}).encode(), JSON
+
+    def _column(self, key: str, labels: np.ndarray, probabilities: np.ndarray | None, as_json: bool = True) -> list:
+        """One inference key for every row; lists as JSON text when they go into a CSV field."""
+        if key == "predicted_label":
+            return [_plain(label) for label in labels]
+        if key == "probability":
+            return [float(p) for p in probabilities.max(axis=1)]
+        if key == "probabilities":
+            values = [[float(p) for p in row] for row in probabilities]
+        else:
+            values = [[_plain(c) for c in self.classes]] * len(labels)
+        return [json.dumps(v) for v in values] if as_json else values
 
     def _parse_csv(self, body: bytes) -> pd.DataFrame:
         try:

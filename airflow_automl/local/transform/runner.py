@@ -190,7 +190,7 @@ def _predict(settings: TransformSettings, model, uri: str, batch: list[Line]) ->
 def _invoke(settings: TransformSettings, model, batch: list[Line]) -> bytes:
     payload = b"\n".join(line for _, line in batch) + b"\n"
     frame = model.parse(payload, settings.content_type)
-    answer, _ = model.render(frame, settings.accept)
+    answer, _ = model.render(frame, settings.accept, settings.inference_keys)
     return answer
 
 

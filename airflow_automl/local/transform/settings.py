@@ -20,6 +20,9 @@ ACCEPT_TYPES = (CSV, JSON_LINES, JSON)
 DEFAULT_MAX_PAYLOAD_MB = 6  # SageMaker's default MaxPayloadInMB
 MAX_PAYLOAD_MB = 100  # SageMaker's limit on MaxPayloadInMB
 MB = 1024 * 1024
+# Autopilot's inference containers: which keys they answer per record, e.g. "predicted_label,probability".
+INFERENCE_OUTPUT = "SAGEMAKER_INFERENCE_OUTPUT"
+INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,26 @@ class TransformSettings:
     input_filter: JsonPathFilter
     output_filter: JsonPathFilter
     join_input: bool
+    inference_keys: list[str] | None  # from Environment; None: the model's container decides
 
     @property
     def processes_records(self) -> bool:
         """Whether each record goes through the DataProcessing filters or join, one by one."""
         return self.join_input or not self.input_filter.is_root or not self.output_filter.is_root
+
+
+def inference_keys(environment: dict | None, field: str) -> list[str] | None:
+    """SAGEMAKER_INFERENCE_OUTPUT of an environment as a list of keys, checked."""
+    value = (environment or {}).get(INFERENCE_OUTPUT)
+    if value is None:
+        return None
+    keys = [key.strip().lower() for key in value.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in INFERENCE_KEYS]
+    if not keys or unknown:
+        raise RequestValidationError(
+            f"{field}.{INFERENCE_OUTPUT}", f"{value!r}: use a comma-separated list of {', '.join(INFERENCE_KEYS)}"
+        )
+    return keys
 
 
 def _media_type(value: str | None) -> str | None:
@@ -102,6 +120,7 @@ def transform_settings(request: dict) -> TransformSettings:
         input_filter=JsonPathFilter.compile("DataProcessing.InputFilter", processing.get("InputFilter")),
         output_filter=JsonPathFilter.compile("DataProcessing.OutputFilter", processing.get("OutputFilter")),
         join_input=join_input,
+        inference_keys=inference_keys(request.get("Environment"), "Environment"),
     )
     if settings.processes_records:
         if split_type != "Line":

@@ -9,17 +9,19 @@ streams the input through it (runner.py) and ends the job Completed, Stopped or 
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 import time
 import traceback
+from dataclasses import replace
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.engine.job import JobFailed
 from airflow_automl.local.served_models import load_job_model
 from airflow_automl.local.storage import Storage
-from airflow_automl.local.store import Store
+from airflow_automl.local.store import ModelRecord, Store
 from airflow_automl.local.transform.runner import TransformStopped, run_transform
-from airflow_automl.local.transform.settings import transform_settings
+from airflow_automl.local.transform.settings import TransformSettings, inference_keys, transform_settings
 from airflow_automl.local.worker import become_worker, worker_arguments
 from airflow_automl.shapes import RequestValidationError
 
@@ -54,7 +56,7 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
         return 0
     model_name = job.request["ModelName"]
     try:
-        settings = transform_settings(job.request)
+        settings = _with_model_environment(transform_settings(job.request), store.models.get(model_name))
         model = load_job_model(config, job.model_job_name)
     except RequestValidationError as error:  # checked at create; a changed rule must still end the job
         return _finish(store, job.name, run_id, "Failed", str(error))
@@ -74,9 +76,21 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
         traceback.print_exc()
         return _finish(store, job.name, run_id, "Failed",
                        f"The transform failed unexpectedly: {type(error).__name__}: {error}")
-    log.info("transform job %s: %d records in %d files, %.1f s", job.name, counts["records"], counts["files"],
-             counts["seconds"])
+    # Peak RSS in the log: what benchmarks/batch_transform.py reports for the streaming claim.
+    log.info("transform job %s: %d records in %d files, %.1f s, peak RSS %d MiB", job.name, counts["records"],
+             counts["files"], counts["seconds"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     return _finish(store, job.name, run_id, "Completed")
+
+
+def _with_model_environment(settings: TransformSettings, model: ModelRecord | None) -> TransformSettings:
+    """The model container's SAGEMAKER_INFERENCE_OUTPUT, unless the transform's Environment sets
+    it (as a container sees the job's environment over the model's). A model deleted since the
+    create has no say."""
+    if settings.inference_keys is not None or model is None:
+        return settings
+    containers = model.request.get("Containers") or [model.request.get("PrimaryContainer") or {}]
+    keys = inference_keys(containers[-1].get("Environment"), "Containers.Environment")
+    return replace(settings, inference_keys=keys)
 
 
 def _finish(store: Store, name: str, run_id: str, status: str, reason: str | None = None) -> int:
