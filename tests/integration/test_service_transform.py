@@ -198,9 +198,13 @@ def test_invalid_requests_are_refused_naming_the_field(service, change, field):
     assert missing.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_a_taken_name_is_resource_in_use(service):
+def test_a_taken_name_is_resource_in_use_and_tags_are_kept(service):
     write(service, "in/dup/a.csv", "1\n")
-    transform(service, "dup-name", service.file_uri("in/dup/"), "out/dup")
+    job = transform(service, "dup-name", service.file_uri("in/dup/"), "out/dup", Tags=[{"Key": "team", "Value": "ml"}])
+    client = service.client()
+    client.add_tags(ResourceArn=job["TransformJobArn"], Tags=[{"Key": "stage", "Value": "holdout"}])
+    tags = client.list_tags(ResourceArn=job["TransformJobArn"])["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == {"team": "ml", "stage": "holdout"}
     with pytest.raises(ClientError) as raised:
         transform(service, "DUP-name", service.file_uri("in/dup/"), "out/dup", wait=False)
     assert raised.value.response["Error"]["Code"] == "ResourceInUse"

@@ -12,21 +12,22 @@ DEFAULT_LIST_TAGS_MAX_RESULTS = 50
 
 class TagOperations(Operations):
     def _tagged_arn(self, arn: str) -> str:
-        """The ARN of the resource as stored: an AutoML job, model, endpoint config or endpoint."""
+        """The ARN of the resource as stored: an AutoML job, model, endpoint config, endpoint or
+        transform job."""
         job = self.store.jobs.get_by_arn(arn.lower())
         if job is not None:
             return job.arn
         resource, _, name = arn.rpartition(":")[2].partition("/")
         stores = {"model": self.store.models, "endpoint-config": self.store.endpoint_configs,
-                  "endpoint": self.store.endpoints}
+                  "endpoint": self.store.endpoints, "transform-job": self.store.transform_jobs}
         record = stores[resource].get(name) if resource in stores and name else None
         if record is not None and record.arn == arn.lower():
             return record.arn
         prefix = f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}"
         raise ValidationException(
             f"ResourceArn: no resource {arn!r} exists; the local service tags AutoML jobs, models, endpoint "
-            f"configs and endpoints ({prefix}:automl-job/<name>, :model/<name>, :endpoint-config/<name>, "
-            ":endpoint/<name>)"
+            f"configs, endpoints and transform jobs ({prefix}:automl-job/<name>, :model/<name>, "
+            ":endpoint-config/<name>, :endpoint/<name>, :transform-job/<name>)"
         )
 
     def add_tags(self, request: dict) -> dict:

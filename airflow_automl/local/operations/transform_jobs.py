@@ -12,7 +12,6 @@ from __future__ import annotations
 from airflow_automl.local.errors import ResourceInUse, ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.operations.models import ModelOperations
-from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.store import TransformJobNameInUse, TransformJobRecord
 from airflow_automl.local.transform.settings import transform_settings
 from airflow_automl.shapes import RequestValidationError
@@ -51,8 +50,6 @@ class TransformJobOperations(ModelOperations, Operations):
             raise ValidationException(str(error)) from error
         self._check_transform_uris(request)
         model = self.model_record(request["ModelName"])
-        if request.get("Tags") and len(request["Tags"]) > MAX_TAGS_PER_RESOURCE:
-            raise ValidationException(f"Tags: at most {MAX_TAGS_PER_RESOURCE} tags per resource")
         try:
             self.store.transform_jobs.create(name=name, arn=arn, request=request, model_job_name=model.job_name)
         except TransformJobNameInUse as error:
