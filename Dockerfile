@@ -29,9 +29,15 @@ EXPOSE 8787
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8787/health', timeout=4)"]
 ENTRYPOINT ["airflow-automl"]
+# Listening beyond the container needs credentials: the service then accepts only requests signed
+# with them (SigV4), and without them it exits saying so. Give them in the environment, e.g.
+#   docker run -p 8787:8787 -e AIRFLOW_AUTOML_ACCESS_KEY_ID=key -e AIRFLOW_AUTOML_SECRET_ACCESS_KEY=secret IMAGE
+# and sign with the same ones (the Airflow connection's login and password).
 CMD ["serve", "--host", "0.0.0.0", "--port", "8787", "--data-dir", "/data/automl"]
 
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION} AS airflow
+# An ARG before FROM names the base image only; declared again it is seen by RUN below.
+ARG AIRFLOW_VERSION
 COPY --chown=airflow:root pyproject.toml README.md /opt/airflow-automl/
 COPY --chown=airflow:root airflow_automl /opt/airflow-automl/airflow_automl
 # Pinning apache-airflow to the image's own version keeps pip from upgrading or downgrading it.

@@ -5,21 +5,30 @@ ports and volumes line up, and every command and setting points at something tha
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
+from fnmatch import fnmatch
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 import yaml
+from dotenv import dotenv_values
+
+from tests.fixtures.service import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
 
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
-LONG_RUNNING = ("postgres", "minio", "automl-service", *AIRFLOW_SERVICES)
+AIRFLOW_COMPONENTS = (*AIRFLOW_SERVICES, "airflow-worker")
+LONG_RUNNING = ("postgres", "redis", "minio", "automl-service", *AIRFLOW_COMPONENTS)
 ONE_SHOT = ("minio-init", "airflow-init")
 
 
@@ -34,10 +43,16 @@ def services(compose) -> dict:
 
 
 def _env(service: dict) -> dict[str, str]:
+    """The container's environment as compose makes it: its env_file(s), then `environment` over them."""
+    files = service.get("env_file", [])
+    merged: dict[str, str] = {}
+    for name in [files] if isinstance(files, str) else files:
+        merged.update({key: value or "" for key, value in dotenv_values(ROOT / name).items()})
     env = service.get("environment", {})
     if isinstance(env, list):  # the "KEY=value" list form
         env = dict(item.split("=", 1) for item in env)
-    return {key: str(value) for key, value in env.items()}
+    merged.update({key: str(value) for key, value in env.items()})
+    return merged
 
 
 def _command_args(service: dict) -> list[str]:
@@ -78,15 +93,16 @@ def test_depends_on_names_real_services_and_waits_for_health(services):
 
 
 def test_airflow_components_run_their_airflow_3_commands(services):
-    for name in AIRFLOW_SERVICES:
-        expected = name.removeprefix("airflow-").replace("apiserver", "api-server")
-        assert _command_args(services[name]) == [expected]
+    assert _command_args(services["airflow-worker"]) == ["celery", "worker"]
+    for name in AIRFLOW_COMPONENTS:
+        expected = name.removeprefix("airflow-").replace("apiserver", "api-server").replace("worker", "celery worker")
+        assert _command_args(services[name]) == expected.split()
         assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
         assert services[name]["depends_on"]["automl-service"]["condition"] == "service_healthy"
 
 
 def test_airflow_uses_the_official_image_extended_with_this_provider(services):
-    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+    for name in (*AIRFLOW_COMPONENTS, "airflow-init"):
         build = services[name]["build"]
         assert build["context"] == "."
         assert build["target"] in _dockerfile_stages()
@@ -240,3 +256,115 @@ def test_service_on_all_interfaces_requires_the_connections_signature(services):
     conn = json.loads(_env(services["airflow-scheduler"])["AIRFLOW_CONN_AWS_DEFAULT"])
     # The CLI refuses a non-loopback host without credentials; Airflow must sign with the same ones.
     assert (access_key, secret) == (conn["login"], conn["password"])
+
+
+def test_celery_executor_with_two_workers_and_redis_as_broker(services):
+    for name in AIRFLOW_COMPONENTS:
+        env = _env(services[name])
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert broker.scheme == "redis" and broker.hostname == "redis", name
+        backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
+        assert backend.hostname == "postgres" and backend.path == urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).path
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
+    assert services["airflow-worker"]["deploy"]["replicas"] == 2
+
+
+def test_images_are_pinned_and_minio_comes_from_where_it_is_still_published(services):
+    for name, service in services.items():
+        image = service.get("image", "")
+        if "build" in service:
+            continue  # built here, tagged by this repository
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest", f"{name}: image {image!r} is not pinned to a version"
+    # Docker Hub's minio/minio and minio/mc were removed; the project publishes them on quay.io.
+    assert services["minio"]["image"].startswith("quay.io/minio/minio:RELEASE.")
+    assert services["minio-init"]["image"].startswith("quay.io/minio/mc:RELEASE.")
+    readme = (ROOT / "README.md").read_text()
+    assert services["minio"]["image"] in readme and services["minio-init"]["image"] in readme
+
+
+def test_airflow_components_share_their_secrets(services):
+    """One [api] secret_key for all: the UI reads a running or deferred task's log from the worker's or
+    triggerer's log server, which checks the request's token with its own key (403 if it differs)."""
+    for key in ("AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        values = {_env(services[name]).get(key) for name in (*AIRFLOW_COMPONENTS, "airflow-init")}
+        assert len(values) == 1 and None not in values and "" not in values, (key, values)
+
+
+def test_airflow_image_tag_names_the_version_it_is_built_from(compose, services):
+    common = compose["x-airflow-common"]
+    version = re.fullmatch(r"airflow-automl/airflow:(\$\{AIRFLOW_VERSION[^}]*\})", common["image"]).group(1)
+    assert common["build"]["args"]["AIRFLOW_VERSION"] == version
+    text = DOCKERFILE.read_text()
+    airflow_stage = text[text.index("AS airflow"):]
+    # Declared again inside the stage, or RUN sees it empty.
+    assert re.search(r"^ARG AIRFLOW_VERSION\s*$", airflow_stage, flags=re.MULTILINE)
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in airflow_stage
+
+
+def _dockerignore_patterns() -> list[str]:
+    lines = DOCKERIGNORE.read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_build_context_leaves_out_local_state_and_keeps_what_the_dockerfile_copies():
+    patterns = _dockerignore_patterns()
+    for local_state in (".git", ".venv", ".tools", ".automl", ".stack"):
+        assert local_state in patterns, f".dockerignore does not leave out {local_state}"
+    for copied in re.findall(r"^COPY (?:--\S+ )?(.+) \S+$", DOCKERFILE.read_text(), flags=re.MULTILINE):
+        for source in copied.split():
+            assert not any(fnmatch(source, pattern) for pattern in patterns), f".dockerignore leaves out {source}, which the Dockerfile copies"
+
+
+def _service_image_default_command() -> list[str]:
+    text = DOCKERFILE.read_text()
+    service_stage = text[: text.index("AS airflow")]
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", service_stage, flags=re.MULTILINE).group(1))
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", service_stage, flags=re.MULTILINE).group(1))
+    assert entrypoint == ["airflow-automl"]
+    return cmd
+
+
+def test_service_image_default_command_says_what_it_needs(tmp_path):
+    args = _service_image_default_command()
+    args[args.index("--data-dir") + 1] = str(tmp_path / "data")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW_AUTOML_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_automl.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "AIRFLOW_AUTOML_ACCESS_KEY_ID" in result.stderr and "AIRFLOW_AUTOML_SECRET_ACCESS_KEY" in result.stderr
+
+
+def test_service_image_default_command_serves_signed_requests_with_credentials_from_the_environment(tmp_path):
+    import boto3
+
+    args = _service_image_default_command()
+    port = free_port()
+    args[args.index("--port") + 1] = str(port)
+    args[args.index("--data-dir") + 1] = str(tmp_path / "data")
+    env = dict(os.environ, AIRFLOW_AUTOML_ACCESS_KEY_ID="image-key", AIRFLOW_AUTOML_SECRET_ACCESS_KEY="image-secret")
+    log_path = tmp_path / "service.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "airflow_automl.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        client = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
+                              aws_access_key_id="image-key", aws_secret_access_key="image-secret")
+        assert client.list_auto_ml_jobs()["AutoMLJobSummaries"] == []
+        stranger = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
+                                aws_access_key_id="other", aws_secret_access_key="other")
+        with pytest.raises(stranger.exceptions.ClientError):
+            stranger.list_auto_ml_jobs()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
