@@ -8,7 +8,7 @@ UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: env test demo up lock bench clean reliability
+.PHONY: env test demo up stack stack-test lock bench clean reliability
 
 env: $(STAMP)
 
@@ -44,5 +44,10 @@ demo: $(STAMP)
 up: $(STAMP)
 	$(PY) -m airflow_automl.demo --up
 
+# The production topology without containers (PostgreSQL, Redis, Celery workers, a separate
+# triggerer, moto as S3, the signed service), state kept in .stack/, until Ctrl-C.
+stack: $(STAMP)
+	$(PY) -m airflow_automl.stack
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .automl .airflow
+	rm -rf $(VENV) $(TOOLS) .automl .airflow .stack

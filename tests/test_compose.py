@@ -265,6 +265,7 @@ def test_celery_executor_with_two_workers_and_redis_as_broker(services):
         broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
         assert broker.scheme == "redis" and broker.hostname == "redis", name
         backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
+        assert backend.scheme == urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).scheme, name
         assert backend.hostname == "postgres" and backend.path == urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).path
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
     assert services["airflow-worker"]["deploy"]["replicas"] == 2
