@@ -369,3 +369,76 @@ def test_service_image_default_command_serves_signed_requests_with_credentials_f
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+# -- compose and `make stack` (airflow_automl/stack.py) start the same topology from the same settings --
+
+HOST_SETTINGS = (
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CELERY__RESULT_BACKEND",
+    "AIRFLOW__CELERY__BROKER_URL",
+    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+)
+# Set by compose only: the official image's auth manager (the stack uses Airflow's simple one with
+# the same login), and dumb-init's signal handling inside the worker container.
+COMPOSE_ONLY = {"AIRFLOW__CORE__AUTH_MANAGER", "DUMB_INIT_SETSID"}
+
+
+@pytest.fixture(scope="module")
+def stack_env():
+    from airflow_automl.stack import Ports, airflow_environment, read_settings, service_environment
+
+    settings = read_settings()
+    ports = Ports(postgres=15432, redis=16379, s3=19000, service=18787, api=18080, scheduler_health=18974,
+                  triggerer_logs=18794, worker_logs=(18793, 18795))
+    return settings, airflow_environment(settings, ports, Path("/nonexistent/airflow-home")), service_environment(settings, ports)
+
+
+def _comparable(url: str) -> tuple:
+    parts = urlsplit(url)
+    return parts.scheme, parts.username, parts.password, parts.path
+
+
+def test_every_stack_setting_reaches_every_compose_service_unchanged(services, stack_env):
+    settings, airflow_env, _ = stack_env
+    assert settings, "stack.env is empty"
+    for name, service in services.items():
+        if "build" in service or name in ("postgres", "minio", "minio-init"):
+            env = _env(service)
+            assert {key: env.get(key) for key in settings} == settings, f"{name} does not read stack.env as it is"
+    for key, value in settings.items():
+        assert airflow_env[key] == value, f"make stack changes {key}"
+
+
+def test_compose_and_stack_airflow_settings_differ_only_in_hosts_and_ports(services, stack_env):
+    _, airflow_env, _ = stack_env
+    for name in AIRFLOW_COMPONENTS:
+        env = _env(services[name])
+        assert set(env) - set(airflow_env) <= COMPOSE_ONLY, f"{name} has settings make stack lacks"
+        for key in HOST_SETTINGS:
+            assert _comparable(env[key]) == _comparable(airflow_env[key]), (name, key)
+        compose_conn, stack_conn = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"]), json.loads(airflow_env["AIRFLOW_CONN_AWS_DEFAULT"])
+        for conn in (compose_conn, stack_conn):
+            conn["extra"]["endpoint_url"] = urlsplit(conn["extra"]["endpoint_url"]).scheme
+            s3 = conn["extra"]["service_config"]["s3"]
+            s3["endpoint_url"] = urlsplit(s3["endpoint_url"]).scheme
+        assert compose_conn == stack_conn, name
+
+
+def test_compose_and_stack_run_the_service_with_the_same_credentials(services, stack_env):
+    _, _, service_env = stack_env
+    env = _env(services["automl-service"])
+    args = _command_args(services["automl-service"])
+    compose_credentials = (args[args.index("--access-key-id") + 1], env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"])
+    assert compose_credentials == (service_env["AIRFLOW_AUTOML_ACCESS_KEY_ID"], service_env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"])
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        assert env[key] == service_env[key], key
+
+
+def test_stack_settings_file_refuses_a_line_without_a_value(tmp_path):
+    from airflow_automl.stack import read_settings
+
+    broken = tmp_path / "stack.env"
+    broken.write_text("AIRFLOW__CORE__EXECUTOR=CeleryExecutor\nPOSTGRES_PASSWORD\n")
+    with pytest.raises(ValueError, match=r"stack\.env: POSTGRES_PASSWORD: each line must be KEY=value"):
+        read_settings(broken)
