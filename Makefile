@@ -49,5 +49,10 @@ up: $(STAMP)
 stack: $(STAMP)
 	$(PY) -m airflow_automl.stack
 
+# The stack's fault tests (a killed triggerer or worker, a restarted scheduler, the service down
+# for 30 s): too heavy for `make test`.
+stack-test: $(STAMP)
+	AIRFLOW_AUTOML_STACK_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/stack
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .automl .airflow .stack

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+import psutil
+
 from airflow_automl.demo import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -205,28 +207,45 @@ class Component:
             except ProcessLookupError:
                 pass  # ended between the check and the signal
 
+    def descendants(self) -> list[psutil.Process]:
+        """Its processes now, in its group or not (Airflow runs each task in a group of its own)."""
+        if not self.running():
+            return []
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Its stop signal to its process group, SIGKILL after ``grace`` seconds."""
+        """Its stop signal to its process group, SIGKILL after ``grace`` seconds; then whatever it
+        started that is still there."""
         if self.process is None:
             return
+        started = self.descendants()
         self.signal_group(self.stop_signal)
         try:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             self.signal_group(signal.SIGKILL)
             self.process.wait()
-        self._kill_leftovers()
+        self._kill(started)
 
     def kill(self) -> None:
-        """SIGKILL to its process group: a crash, nothing gets to clean up."""
+        """SIGKILL to it and everything it started: a crash (of a machine, of a container), nothing
+        gets to clean up."""
         if self.process is None:
             return
+        started = self.descendants()
         self.signal_group(signal.SIGKILL)
+        self._kill(started)
         self.process.wait()
-        self._kill_leftovers()
 
-    def _kill_leftovers(self) -> None:
-        # Children that outlived the group's leader are still in its process group.
+    def _kill(self, processes: list[psutil.Process]) -> None:
+        for process in processes:
+            try:
+                process.kill()  # psutil checks it is still the process it saw, not a reused PID
+            except psutil.NoSuchProcess:
+                pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -313,6 +332,7 @@ class Stack:
         if run_as:
             owner = pwd.getpwnam(run_as)
             os.chown(socket_dir, owner.pw_uid, owner.pw_gid)
+            self._check_reachable_by_others()
         user, password, database = (self.settings[k] for k in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"))
         if not (data / "PG_VERSION").exists():
             data.mkdir(parents=True, exist_ok=True)
@@ -334,6 +354,16 @@ class Stack:
         ], {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}, user=run_as, stop_signal=signal.SIGINT)
         _wait_until(lambda: self._create_database(user, password, database), "PostgreSQL accepts connections",
                     self.components["postgres"], 60)
+
+    def _check_reachable_by_others(self) -> None:
+        """PostgreSQL, running as another user, must be able to pass through every directory above its data."""
+        self.state_dir.chmod(self.state_dir.stat().st_mode | 0o055)
+        for directory in self.state_dir.parents:
+            if not directory.stat().st_mode & 0o001:
+                raise RuntimeError(
+                    f"{directory}: others may not pass through it, so PostgreSQL (running as the postgres user, "
+                    f"since it refuses to run as root) cannot reach {self.state_dir}; choose a --state-dir elsewhere"
+                )
 
     def _create_database(self, user: str, password: str, database: str) -> bool:
         import psycopg2

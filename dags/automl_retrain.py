@@ -40,6 +40,8 @@ TARGET = "churned"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
 # Seconds between status checks of a running job. A real Autopilot job runs for an hour or more.
 POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
+# How long a failed task waits before its retry (a worker lost mid-task, a transient error).
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("AUTOML_RETRY_DELAY_SECONDS", "120")))
 # Updated each time a training job completes; DAGs scheduled on it see the new model in the event's extra.
 CHURN_MODEL = Asset(name="churn_model")
 
@@ -52,7 +54,7 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
+    default_args={"retries": 1, "retry_delay": RETRY_DELAY},
     params={
         "storage_uri": Param(
             "", type="string",
