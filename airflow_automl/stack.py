@@ -31,6 +31,7 @@ from types import FrameType
 import psutil
 
 from airflow_automl.demo import free_port
+from airflow_automl.local.parentdeath import kill_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = REPO_ROOT / "stack.env"
@@ -523,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="PostgreSQL's and Redis's data, the service's jobs, Airflow's home and every log (default: %(default)s)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Started by make, whose SIGTERM does not reach this process: make's end then stops the stack.
+    kill_with_parent(signal.SIGTERM)
     started = time.monotonic()
     stack = Stack(args.state_dir)
     try:

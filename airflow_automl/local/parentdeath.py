@@ -15,12 +15,12 @@ _PR_SET_PDEATHSIG = 1
 ORPHANED_EXIT_CODE = 75
 
 
-def kill_with_parent() -> None:
-    """Have the kernel SIGKILL this process when the thread that started it ends (Linux only;
-    elsewhere nothing happens and the caller's own checks must do)."""
+def kill_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Have the kernel send this process ``signum`` (SIGKILL unless told) when the thread that
+    started it ends (Linux only; elsewhere nothing happens and the caller's own checks must do)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        if libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
 

@@ -12,6 +12,7 @@ is failed after 30 s instead of 300 s.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -72,6 +73,12 @@ class AirflowAPI:
     def tasks(self, run_id: str) -> dict[str, tuple[str | None, int]]:
         found = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
         return {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in found}
+
+    def log(self, run_id: str, task_id: str, try_number: int) -> str:
+        """A try's log as the UI shows it, with the sources it was read from."""
+        found = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                          params={"full_content": "true"}, headers={"Accept": "application/json"})
+        return json.dumps(found["content"])
 
     def xcom(self, run_id: str, task_id: str) -> Any:
         return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")["value"]
@@ -191,6 +198,12 @@ def test_triggerer_killed_while_the_job_runs_a_new_one_takes_over(stack):
     run_id = _trigger_first_or_next(stack, stack.conf("triggerer", hold=True))
     deferred = stack.wait_for_task_state(run_id, "train_model", "deferred")
     old_triggerer = deferred["trigger"]["triggerer_id"] if deferred.get("trigger") else None
+    # The UI reads a deferred task's log from the triggerer's log server, which accepts the request
+    # only when both share [api] secret_key (stack.env); otherwise Airflow says so in the log.
+    triggerer_logs = f":{stack.stack.ports.triggerer_logs}/log/"
+    log = wait_for(lambda: (text := stack.api.log(run_id, "train_model", 1)) and triggerer_logs in text and text,
+                   "the deferred task's log served by the triggerer", 60)
+    assert "secret_key" not in log
 
     stack.stack.components["triggerer"].kill()
     stack.stack.start_triggerer()
