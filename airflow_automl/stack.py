@@ -348,10 +348,10 @@ class Stack:
                 check=True, stdout=subprocess.DEVNULL, user=run_as, cwd="/",
             )
             password_file.unlink()
+        # Stopped with SIGINT, PostgreSQL's fast shutdown (SIGTERM would wait for every client to leave).
         self._add("postgres", [
             str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.ports.postgres),
             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={socket_dir}",
-        # SIGINT: PostgreSQL's fast shutdown (SIGTERM would wait for every client to leave).
         ], {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}, user=run_as, stop_signal=signal.SIGINT)
         _wait_until(lambda: self._create_database(user, password, database), "PostgreSQL accepts connections",
                     self.components["postgres"], 60)
