@@ -3,8 +3,8 @@ Airflow's REST API with s3:// storage, and one component killed or stopped in ea
 
 Too heavy for `make test` (the stack alone takes a minute or two to start): `make stack-test` runs
 it. The local service runs the scripted engine (tests/fixtures/service.py), which walks a job
-through its statuses without training, and holds it in TrainingModels while an object named
-``hold`` sits under the job's S3OutputPath, so each fault happens while the job is running.
+through its statuses without training, in the variant that first holds the job while an object
+named ``hold`` sits under the job's S3OutputPath, so each fault happens while the job is running.
 Settings changed from stack.env, to keep the run short (each named where it is used):
 the trigger polls every 3 s, a retry waits 5 s, and a task whose worker stopped heartbeating
 is failed after 30 s instead of 300 s.
@@ -29,7 +29,7 @@ import pytest
 import requests
 
 from airflow_automl.stack import Stack
-from tests.fixtures.service import SCRIPTED_ENGINE
+from tests.fixtures.service import HELD_SCRIPTED_ENGINE
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("AIRFLOW_AUTOML_STACK_TESTS") != "1",
@@ -153,7 +153,7 @@ def stack() -> Iterator[StackUnderTest]:
     # Not under pytest's private temp dir: PostgreSQL may run as another user (as root's child it
     # runs as postgres), which must reach its data directory.
     state_dir = Path(tempfile.mkdtemp(prefix="airflow-automl-stack-test-"))
-    stack = Stack(state_dir, overrides=TEST_SETTINGS, service_engine=SCRIPTED_ENGINE)
+    stack = Stack(state_dir, overrides=TEST_SETTINGS, service_engine=HELD_SCRIPTED_ENGINE)
     try:
         stack.start()
         under_test = StackUnderTest(stack)
