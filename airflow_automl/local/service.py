@@ -17,6 +17,7 @@ from collections.abc import Callable
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.operations.automl_jobs import AutoMLJobOperations
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
+from airflow_automl.local.operations.model_registry import ModelRegistryOperations
 from airflow_automl.local.operations.models import ModelOperations
 from airflow_automl.local.operations.tags import TagOperations
 from airflow_automl.local.operations.transform_jobs import TransformJobOperations
@@ -24,7 +25,8 @@ from airflow_automl.local.store import Store
 
 
 class SageMakerService(
-    AutoMLJobOperations, TagOperations, TransformJobOperations, ModelOperations, EndpointOperations
+    AutoMLJobOperations, TagOperations, TransformJobOperations, ModelOperations, EndpointOperations,
+    ModelRegistryOperations,
 ):
     """SageMaker's operations over the store; training and batch transform happen in worker processes."""
 

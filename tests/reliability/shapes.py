@@ -24,6 +24,7 @@ from airflow_automl.shapes import compile_pattern
 _MAX_DEPTH = 6
 _MAX_ITEMS = 3
 _MAX_TEXT = 40
+_MAX_ARN = 120
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ def _string(shape: Shape) -> st.SearchStrategy[str]:
     min_size = shape.metadata.get("min", 0)
     max_size = min(shape.metadata.get("max", _MAX_TEXT), max(min_size, _MAX_TEXT))
     pattern = shape.metadata.get("pattern")
+    if pattern and pattern.startswith("arn:"):
+        # An ARN's fixed parts alone are longer than _MAX_TEXT (a model package's: 56 characters).
+        max_size = min(shape.metadata.get("max", _MAX_ARN), _MAX_ARN)
     if pattern:
         return _pattern_strategy(pattern, min_size, max_size)
     return st.text(min_size=min_size, max_size=max_size)

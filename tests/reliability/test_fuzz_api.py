@@ -78,7 +78,12 @@ IMPLEMENTED = [
     "CreateModel", "DescribeModel", "ListModels", "DeleteModel", "CreateEndpointConfig", "DescribeEndpointConfig",
     "ListEndpointConfigs", "DeleteEndpointConfig", "CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint",
     "ListEndpoints", "DeleteEndpoint",
+    "CreateModelPackageGroup", "DescribeModelPackageGroup", "ListModelPackageGroups", "DeleteModelPackageGroup",
+    "CreateModelPackage", "DescribeModelPackage", "ListModelPackages", "UpdateModelPackage", "DeleteModelPackage",
 ]
+# Messages whose wording SageMaker fixes and clients parse, so they cannot lead with the member:
+# the Amazon provider's hook recognises an existing group by this prefix.
+FIXED_MESSAGES = ("Model Package Group already exists: ",)
 
 
 @pytest.mark.parametrize("operation", IMPLEMENTED)
@@ -94,7 +99,7 @@ def test_shape_valid_requests_never_fail_the_service(fuzz_service, operations, o
         if response.status_code >= 400:
             code, message = _error(response)
             assert 400 <= response.status_code < 500 and code, response.text
-            if code == "ValidationException":
+            if code == "ValidationException" and not message.startswith(FIXED_MESSAGES):
                 assert _names_a_member(message, operation), (request, message)
 
     check()

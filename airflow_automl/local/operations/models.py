@@ -3,10 +3,13 @@
 A model the service can serve is an AutoML candidate's ``InferenceContainers``, copied into
 ``Containers`` or ``PrimaryContainer`` as DescribeAutoMLJob's BestCandidate returns them: the
 service recognises the candidate by its containers' ``ModelDataUrl`` and serves the model that
-candidate's job kept. Images are recorded, never run.
+candidate's job kept. Images are recorded, never run. A container may instead name a registered
+model package (``ModelPackageName``): the package's containers are served.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from airflow_automl.local.errors import ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
@@ -22,6 +25,9 @@ SERVABLE = (
 
 
 class ModelOperations(Operations):
+    # The model registry's (operations/model_registry.py): a package's containers, if deployable.
+    package_containers: Callable[[str, str], list[dict]]
+
     def model_record(self, name: str) -> ModelRecord:
         record = self.store.models.get(name)
         if record is None:
@@ -35,9 +41,16 @@ class ModelOperations(Operations):
         containers = request.get("Containers") or ([request["PrimaryContainer"]] if request.get("PrimaryContainer") else [])
         if not containers:
             raise ValidationException(f"Containers: a model needs PrimaryContainer or Containers; {SERVABLE}")
-        found: set[tuple[str, str]] = set()
+        # A container naming a registered model package serves that package's containers.
+        served: list[tuple[str, dict]] = []
         for index, container in enumerate(containers):
             where = "PrimaryContainer" if request.get("PrimaryContainer") else f"Containers[{index}]"
+            if container.get("ModelPackageName"):
+                served += [(f"{where}.ModelPackageName", c) for c in self.package_containers(container["ModelPackageName"], where)]
+            else:
+                served.append((where, container))
+        found: set[tuple[str, str]] = set()
+        for where, container in served:
             if container.get("Mode", "SingleModel") != "SingleModel":
                 raise ValidationException(f"{where}.Mode: only SingleModel is served; {SERVABLE}")
             url = container.get("ModelDataUrl")

@@ -18,16 +18,19 @@ class TagOperations(Operations):
         if job is not None:
             return job.arn
         resource, _, name = arn.rpartition(":")[2].partition("/")
-        stores = {"model": self.store.models, "endpoint-config": self.store.endpoint_configs,
-                  "endpoint": self.store.endpoints, "transform-job": self.store.transform_jobs}
-        record = stores[resource].get(name) if resource in stores and name else None
+        registry = self.store.model_registry
+        stores = {"model": self.store.models.get, "endpoint-config": self.store.endpoint_configs.get,
+                  "endpoint": self.store.endpoints.get, "transform-job": self.store.transform_jobs.get,
+                  "model-package-group": registry.group, "model-package": registry.package}
+        record = stores[resource](name) if resource in stores and name else None
         if record is not None and record.arn == arn.lower():
             return record.arn
         prefix = f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}"
         raise ValidationException(
             f"ResourceArn: no resource {arn!r} exists; the local service tags AutoML jobs, models, endpoint "
-            f"configs, endpoints and transform jobs ({prefix}:automl-job/<name>, :model/<name>, "
-            ":endpoint-config/<name>, :endpoint/<name>, :transform-job/<name>)"
+            f"configs, endpoints, transform jobs, model package groups and model packages ({prefix}:automl-job/<name>, "
+            ":model/<name>, :endpoint-config/<name>, :endpoint/<name>, :transform-job/<name>, "
+            ":model-package-group/<name>, :model-package/<group>/<version>)"
         )
 
     def add_tags(self, request: dict) -> dict:

@@ -1,8 +1,8 @@
 """The local service's persistence: one SQLite database, one store per resource family.
 
 ``Store(db_path).jobs`` holds AutoML jobs and their candidates, ``.tags`` tags by ARN,
-``.endpoints`` endpoints, ``.models`` models, ``.endpoint_configs`` endpoint configs and
-``.transform_jobs`` batch transform jobs.
+``.endpoints`` endpoints, ``.models`` models, ``.endpoint_configs`` endpoint configs,
+``.transform_jobs`` batch transform jobs and ``.model_registry`` model package groups and packages.
 A new resource family adds a module here with its store, a
 migration in database.py for its tables, and an attribute below.
 """
@@ -26,6 +26,14 @@ from airflow_automl.local.store.endpoint_configs import (
     EndpointConfigStore,
 )
 from airflow_automl.local.store.endpoints import EndpointNameInUse, EndpointRecord, EndpointStore
+from airflow_automl.local.store.model_registry import (
+    GroupNameInUse,
+    GroupNotFound,
+    ModelPackageGroupRecord,
+    ModelPackageRecord,
+    ModelRegistryStore,
+    PackageNameInUse,
+)
 from airflow_automl.local.store.models import ModelNameInUse, ModelRecord, ModelStore
 from airflow_automl.local.store.paging import InvalidPageToken, ListQuery, Page
 from airflow_automl.local.store.tags import TagStore
@@ -41,13 +49,18 @@ __all__ = [
     "EndpointConfigNameInUse",
     "EndpointConfigRecord",
     "EndpointNameInUse",
+    "GroupNameInUse",
+    "GroupNotFound",
     "EndpointRecord",
     "InvalidPageToken",
     "JobNameInUse",
     "JobRecord",
     "ListQuery",
     "ModelNameInUse",
+    "ModelPackageGroupRecord",
+    "ModelPackageRecord",
     "ModelRecord",
+    "PackageNameInUse",
     "Page",
     "RunFenced",
     "Store",
@@ -69,6 +82,7 @@ class Store:
         self.models = ModelStore(self.database)
         self.endpoint_configs = EndpointConfigStore(self.database)
         self.transform_jobs = TransformJobStore(self.database)
+        self.model_registry = ModelRegistryStore(self.database)
 
     def close(self) -> None:
         self.database.close()

@@ -139,6 +139,40 @@ MIGRATIONS = (
     CREATE INDEX transform_jobs_by_status ON transform_jobs (status, seq);
     CREATE INDEX transform_jobs_by_creation ON transform_jobs (creation_time, seq);
     """,
+    # The model registry: model package groups and the (versioned or unversioned) packages.
+    """
+    CREATE TABLE model_package_groups (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        request_json TEXT NOT NULL,               -- the CreateModelPackageGroup request as received
+        status TEXT NOT NULL DEFAULT 'Completed',
+        next_version INTEGER NOT NULL DEFAULT 1,  -- versions are never given twice, even after a delete
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL
+    );
+    CREATE TABLE model_packages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,                 -- lowercased 'group/version', or the unversioned name
+        name_key TEXT NOT NULL,                   -- lowercased ModelPackageName (a version's: its group's)
+        name TEXT NOT NULL,
+        group_name_key TEXT,
+        group_name TEXT,
+        version INTEGER,
+        arn TEXT NOT NULL,
+        request_json TEXT NOT NULL,               -- the CreateModelPackage request as received
+        status TEXT NOT NULL DEFAULT 'Completed',
+        approval_status TEXT,
+        approval_description TEXT,
+        customer_metadata_json TEXT,
+        client_token TEXT,
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL
+    );
+    CREATE INDEX model_packages_by_group ON model_packages (group_name_key, version);
+    CREATE INDEX model_packages_by_client_token ON model_packages (client_token);
+    """,
 )
 
 
