@@ -76,12 +76,16 @@ def customer_churn(rows: int = 3000, seed: int = 0, drift: float = 0.0) -> pd.Da
     )
 
 
-def churn_for_interval(start: date | datetime, end: date | datetime, rows: int = 3000) -> pd.DataFrame:
-    """The customers seen in the data interval [start, end): same interval, same rows."""
+def churn_for_interval(
+    start: date | datetime, end: date | datetime, rows: int = 3000, run_key: str = ""
+) -> pd.DataFrame:
+    """The customers seen in the data interval [start, end): same interval and run_key, same rows.
+    A DAG run passes its run id as run_key, so two runs of one interval get different customers."""
     start_day, end_day = _as_date(start), _as_date(end)
     if end_day < start_day:
         raise ValueError(f"end: must not be before start ({start_day} .. {end_day})")
-    digest = hashlib.sha256(f"{start_day.isoformat()}/{end_day.isoformat()}".encode()).digest()
+    seed_text = f"{start_day.isoformat()}/{end_day.isoformat()}" + (f"/{run_key}" if run_key else "")
+    digest = hashlib.sha256(seed_text.encode()).digest()
     seed = int.from_bytes(digest[:4], "big")
     # About one year of drift from 2024 on, so runs a year apart see visibly different data.
     drift = min(max((end_day - date(2024, 1, 1)).days / 365.0, 0.0), 1.0)

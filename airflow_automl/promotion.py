@@ -1,0 +1,84 @@
+"""Champion against challenger: both models' objective metric on the same held-out rows, and
+whether the challenger replaces the champion.
+
+The predictions are a batch transform's output for the held-out features with
+``Accept: application/json``: one JSON document per mini-batch, each ``{"predictions": [...]}``
+(Autopilot's inference answer; classification rows carry ``predicted_label``, ``probabilities``
+and ``labels``, regression rows ``score``), or JSON Lines of such rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from airflow_automl.metrics import BINARY, MULTICLASS, REGRESSION, greater_is_better
+
+
+def parse_predictions(output: bytes, source: str) -> list[dict]:
+    """The prediction rows of a transform output file, in input order."""
+    rows: list[dict] = []
+    for number, line in enumerate(output.decode().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{source}, line {number}: not JSON ({error}); score with Accept application/json") from error
+        if isinstance(document, dict) and "predictions" in document:
+            rows.extend(document["predictions"])
+        elif isinstance(document, dict):
+            rows.append(document)
+        else:
+            raise ValueError(f"{source}, line {number}: expected a JSON object with predictions")
+    return rows
+
+
+def holdout_metric(metric_name: str, truth: list, predictions: list[dict], source: str) -> float:
+    """The objective metric of predictions against the true values of the same rows."""
+    from airflow_automl.local.engine.metrics import compute_metrics
+
+    if len(predictions) != len(truth):
+        raise ValueError(f"{source}: {len(predictions)} predictions for {len(truth)} held-out rows")
+    if predictions and "labels" in predictions[0]:
+        classes = [str(label) for label in predictions[0]["labels"]]
+        problem_type = BINARY if len(classes) == 2 else MULTICLASS
+        predicted = np.array([str(row["predicted_label"]) for row in predictions])
+        probabilities = np.array([row["probabilities"] for row in predictions], dtype=float)
+        values = compute_metrics(problem_type, np.array([str(v) for v in truth]), predicted, probabilities,
+                                 classes=np.array(classes))
+    else:
+        values = compute_metrics(REGRESSION, np.array(truth, dtype=float),
+                                 np.array([row["score"] for row in predictions], dtype=float))
+    if metric_name not in values:
+        raise ValueError(f"{source}: {metric_name} cannot be computed on the held-out rows (got {sorted(values)})")
+    return values[metric_name]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promoted: bool
+    challenger_metric: float
+    champion_metric: float | None
+    margin: float
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decide(metric_name: str, challenger: float, champion: float | None, margin: float) -> Verdict:
+    """Promote the challenger if there is no champion, or if it beats the champion's metric on the
+    same rows by at least ``margin`` (in the metric's direction) and by more than nothing."""
+    if champion is None:
+        return Verdict(True, challenger, None, margin, f"no champion yet: {metric_name} {challenger:.4f} on the holdout")
+    gain = (challenger - champion) if greater_is_better(metric_name) else (champion - challenger)
+    if gain > 0 and gain >= margin:
+        reason = f"{metric_name} {challenger:.4f} beats the champion's {champion:.4f} by {gain:.4f} (margin {margin:g})"
+        return Verdict(True, challenger, champion, margin, reason)
+    reason = (f"{metric_name} {challenger:.4f} does not beat the champion's {champion:.4f} by the margin {margin:g} "
+              f"(difference {gain:+.4f})")
+    return Verdict(False, challenger, champion, margin, reason)
