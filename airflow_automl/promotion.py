@@ -2,9 +2,9 @@
 whether the challenger replaces the champion.
 
 The predictions are a batch transform's output for the held-out features with
-``Accept: application/json``: one JSON document per mini-batch, each ``{"predictions": [...]}``
-(Autopilot's inference answer; classification rows carry ``predicted_label``, ``probabilities``
-and ``labels``, regression rows ``score``), or JSON Lines of such rows.
+``Accept: application/jsonlines``: one JSON object per row (Autopilot's inference answer;
+classification rows carry ``predicted_label``, ``probabilities`` and ``labels``, regression rows
+``score``), or with ``application/json`` one ``{"predictions": [...]}`` document per mini-batch.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def parse_predictions(output: bytes, source: str) -> list[dict]:
         try:
             document = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{source}, line {number}: not JSON ({error}); score with Accept application/json") from error
+            raise ValueError(f"{source}, line {number}: not JSON ({error}); score with Accept application/jsonlines") from error
         if isinstance(document, dict) and "predictions" in document:
             rows.extend(document["predictions"])
         elif isinstance(document, dict):

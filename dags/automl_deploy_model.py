@@ -8,8 +8,9 @@ Scheduled on the Airflow asset ``churn_model``, which the training task of ``aut
   3. stages it: ``<storage>/staging/model.json`` is the model the staging deployment serves,
      ``<storage>/staging/releases/<job name>.json`` keeps every staged model.
 
-Staging takes every new model so it can be tried on live traffic; production keeps the model
-``automl_retrain`` promoted (``<storage>/promoted/model.json``). The storage location is the
+Staging takes every new model so it can be tried on live traffic; production serves the model
+``automl_retrain`` approved in its model registry group (its endpoint, ``churn-serving`` by
+default). The storage location is the
 Variable ``automl_storage_uri`` (or the ``storage_uri`` param), as for the retraining DAG.
 """
 

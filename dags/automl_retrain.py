@@ -1,13 +1,25 @@
-"""Daily retraining of a customer-churn model with SageMaker AutoML (Autopilot).
+"""Daily retraining of a customer-churn model with SageMaker AutoML (Autopilot), champion against challenger.
 
 Each run:
-  1. prepares the training data for the run's data interval and writes it to the storage location;
-  2. runs an AutoML job on it (AutoMLJobOperator, deferred to the triggerer while it trains),
-     named per run so a retry finds its own job;
-  3. gates on the best candidate's objective metric (AutoMLBestCandidateSensor);
-  4. promotes the new best model only if it beats the one promoted before, recording the decision
-     next to the data: ``<storage>/promoted/model.json`` is the model in use,
-     ``<storage>/promoted/decisions/<job name>.json`` every run's verdict.
+  1. prepares the interval's data: training rows and a held-out slice kept apart, under a path
+     unique to the run (``<storage>/data/<job name>/``); the rows depend on the interval and on
+     the run, so two runs never collide nor train on identical data;
+  2. trains (AutoMLJobOperator, deferred to the triggerer while it trains) and gates on a floor
+     threshold (AutoMLBestCandidateSensor);
+  3. scores the champion (the model of the latest Approved version in the model package group)
+     and the challenger (the new best candidate) on the same held-out rows with batch transform
+     (the provider's SageMakerTransformOperator, deferred; airflow_automl.operators.transform lets
+     it read file:// input), and computes the objective metric of both;
+  4. registers the challenger as the group's next version with its holdout metric in
+     CustomerMetadataProperties (and ModelMetrics), Approved if it beats the champion by the
+     ``promotion_margin`` param (or there is no champion), else Rejected with the reason;
+  5. when approved, creates the endpoint on the first run or updates it to the new version
+     (SageMakerEndpointOperator, deferred), then sends a few held-out rows to it as a smoke check.
+
+The decision task returns ``{promoted, challenger_metric, champion_metric, margin,
+model_package_arn, reason}`` and writes the verdict as the run's note (through Airflow's REST API:
+see airflow_automl/run_note.py; without the ``airflow_api`` connection the note is skipped). A
+failed transform fails the run before anything is registered or deployed.
 
 When the job completes, the training task updates the Airflow asset ``churn_model``: its event
 names the job, the best candidate, its metric and the model's location, and
@@ -22,33 +34,52 @@ The same DAG runs on the local service and on AWS; what changes is configuration
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_automl.example_storage import read_bytes, storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
+from airflow_automl.operators.transform import FileOrS3TransformOperator
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
 
 AWS_CONN_ID = "aws_default"
 TARGET = "churned"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
+ROLE_ARN = "{{ var.value.get('automl_role_arn', '" + DEFAULT_ROLE_ARN + "') }}"
 # Seconds between status checks of a running job. A real Autopilot job runs for an hour or more.
 POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
 # How long a failed task waits before its retry (a worker lost mid-task, a transient error).
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("AUTOML_RETRY_DELAY_SECONDS", "120")))
+INSTANCE_TYPE = "ml.m5.large"
+SMOKE_ROWS = 5
+# Autopilot's inference containers answer with these keys when asked (JSON Lines): the metrics need the probabilities.
+INFERENCE_OUTPUT = {"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probabilities,labels"}
 # Updated each time a training job completes; DAGs scheduled on it see the new model in the event's extra.
 CHURN_MODEL = Asset(name="churn_model")
 
 
+def _sagemaker(client_type: str = "sagemaker"):
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    return AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type=client_type).conn
+
+
+def _client_token(*parts: str) -> str:
+    """The same token on every retry of one run's request, so a retry creates nothing twice."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:36]
+
+
 with DAG(
     dag_id="automl_retrain",
-    description="Retrain the churn model daily with SageMaker AutoML and promote it if it is better",
+    description="Retrain the churn model daily with SageMaker AutoML; promote it if it beats the champion on a holdout",
     # Daily at midnight UTC, each run covering the previous day: its data interval.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
@@ -61,8 +92,14 @@ with DAG(
             description="s3://bucket/prefix or file:///path; empty: the Variable automl_storage_uri",
         ),
         "rows": Param(3000, type="integer", minimum=500, description="customers in the interval's data"),
+        "holdout_fraction": Param(0.2, type="number", minimum=0.05, maximum=0.5,
+                                  description="share of the rows held out to score champion and challenger"),
         "objective_metric": Param("AUC", enum=["AUC", "F1", "Accuracy", "BalancedAccuracy", "Precision", "Recall"]),
-        "metric_threshold": Param(0.7, type="number", description="best candidate must reach this to be promoted"),
+        "metric_threshold": Param(0.7, type="number", description="floor the best candidate must reach"),
+        "promotion_margin": Param(0.0, type="number", minimum=0,
+                                  description="how much better than the champion on the holdout the challenger must be"),
+        "model_package_group": Param("churn-models", type="string", description="model registry group"),
+        "endpoint_name": Param("churn-serving", type="string", description="endpoint serving the approved model"),
         "max_runtime_seconds": Param(
             int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=10,
             description="training budget of the job",
@@ -73,26 +110,45 @@ with DAG(
 
     @task
     def prepare_training_data(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> dict[str, Any]:
-        """Extract the interval's customers (here: generated) and write them as CSV for the job."""
+        """Extract the interval's customers (here: generated), hold a slice out, write both as CSV."""
+        import numpy as np
+
         from airflow_automl.datasets import churn_for_interval
+        from airflow_automl.naming import automl_job_name
 
         context = get_current_context()
         # A manual run without a data interval takes the day before it was triggered.
         end = data_interval_end or context["dag_run"].run_after
         start = data_interval_start if data_interval_start and data_interval_start < end else end - timedelta(days=1)
-        frame = churn_for_interval(start, end, rows=int(params["rows"]))
+        run_id = context["run_id"]
+        frame = churn_for_interval(start, end, rows=int(params["rows"]), run_key=run_id)
         # Identifiers carry no signal and would only be memorised.
         frame = frame.drop(columns=["customer_id"])
+        rng = np.random.default_rng(int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16))
+        held_out = rng.random(len(frame)) < float(params["holdout_fraction"])
+        train, holdout = frame[~held_out], frame[held_out]
         storage = storage_uri(params.get("storage_uri", ""))
-        prefix = f"{storage}/data/{end:%Y-%m-%d}/"
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
-        write_bytes(f"{prefix}train.csv", buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
+        # The job's name is unique to the run and the same on its retries: so is this path.
+        prefix = f"{storage}/data/{automl_job_name('churn', context)}/"
+
+        def csv(table, header: bool = True) -> bytes:
+            buffer = io.StringIO()
+            table.to_csv(buffer, index=False, header=header)
+            return buffer.getvalue().encode()
+
+        write_bytes(f"{prefix}train/train.csv", csv(train), aws_conn_id=AWS_CONN_ID)
+        # Autopilot's models read CSV rows without a header and without the target.
+        write_bytes(f"{prefix}holdout/features.csv", csv(holdout.drop(columns=[TARGET]), header=False),
+                    aws_conn_id=AWS_CONN_ID)
+        write_bytes(f"{prefix}holdout/labels.csv", csv(holdout[[TARGET]]), aws_conn_id=AWS_CONN_ID)
         return {
             "storage_uri": storage,
-            "train_uri": prefix,
-            "rows": len(frame),
-            "positive_rate": round(float((frame[TARGET] == "yes").mean()), 4),
+            "train_uri": f"{prefix}train/",
+            "holdout_features_uri": f"{prefix}holdout/features.csv",
+            "holdout_labels_uri": f"{prefix}holdout/labels.csv",
+            "rows": len(train),
+            "holdout_rows": len(holdout),
+            "positive_rate": round(float((train[TARGET] == "yes").mean()), 4),
             "interval": [start.isoformat(), end.isoformat()],
         }
 
@@ -124,7 +180,7 @@ with DAG(
                 "Mode": "ENSEMBLING",
                 "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": "{{ params.max_runtime_seconds }}"},
             },
-            "RoleArn": "{{ var.value.get('automl_role_arn', '" + DEFAULT_ROLE_ARN + "') }}",
+            "RoleArn": ROLE_ARN,
         },
         tags={"project": "churn"},
         aws_conn_id=AWS_CONN_ID,
@@ -144,53 +200,201 @@ with DAG(
     )
 
     @task
-    def promote_if_better(candidate: dict[str, Any], params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
-        """Make the new best model the promoted one if its objective metric beats the current one's."""
-        from airflow_automl.metrics import is_better
+    def find_champion(candidate: dict[str, Any], data: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The batch transforms that score the challenger and the champion (the latest Approved
+        version of the group, if any) on the held-out rows: one per model, with its SageMaker model.
+        Each writes under ``<storage>/scores/<job name>/<challenger|champion>/``."""
+        from airflow.sdk import Variable
 
-        storage = storage_uri(params.get("storage_uri", ""))
-        current_uri = f"{storage}/promoted/model.json"
-        raw = read_bytes(current_uri, aws_conn_id=AWS_CONN_ID)
-        current = json.loads(raw) if raw else None
+        client = _sagemaker()
+        group = params["model_package_group"]
+        approved = client.list_model_packages(
+            ModelPackageGroupName=group, ModelApprovalStatus="Approved", SortBy="CreationTime",
+            SortOrder="Descending", MaxResults=1,
+        )["ModelPackageSummaryList"]
+        champion = approved[0]["ModelPackageArn"] if approved else None
+        job_name = candidate["job_name"]
+        role = Variable.get("automl_role_arn", default=DEFAULT_ROLE_ARN)
+        challenger_containers = [
+            {**container, "Environment": {**container.get("Environment", {}), **INFERENCE_OUTPUT}}
+            for container in candidate["inference_containers"]
+        ]
+        models = {"challenger": {"Containers": challenger_containers}}
+        if champion:
+            models["champion"] = {"PrimaryContainer": {"ModelPackageName": champion, "Environment": INFERENCE_OUTPUT}}
+        transforms = []
+        for role_name, containers in models.items():
+            transforms.append({
+                "Model": {"ModelName": f"{job_name}-{role_name}", "ExecutionRoleArn": role, **containers},
+                "Transform": {
+                    "TransformJobName": f"{job_name}-{role_name}",
+                    "ModelName": f"{job_name}-{role_name}",
+                    "BatchStrategy": "MultiRecord",
+                    "TransformInput": {
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data["holdout_features_uri"]}},
+                        "ContentType": "text/csv",
+                        "SplitType": "Line",
+                    },
+                    "TransformOutput": {"S3OutputPath": f"{data['storage_uri']}/scores/{job_name}/{role_name}/",
+                                        "Accept": "application/jsonlines",
+                                        "AssembleWith": "Line"},
+                    "TransformResources": {"InstanceType": INSTANCE_TYPE, "InstanceCount": 1},
+                },
+            })
+        return transforms
+
+    scoring = find_champion(check_best.output, data)
+
+    # One transform per model (the challenger, and the champion when there is one), deferred while
+    # they run: the provider's SageMakerTransformOperator, which takes file:// input too.
+    score = FileOrS3TransformOperator.partial(
+        task_id="score_holdout",
+        aws_conn_id=AWS_CONN_ID,
+        wait_for_completion=True,
+        deferrable=True,
+        check_interval=max(1, int(POLL_INTERVAL)),
+    ).expand(config=scoring)
+
+    @task
+    def register_challenger(
+        candidate: dict[str, Any], data: dict[str, Any], scoring: list[dict[str, Any]], params: dict[str, Any],
+        dag_run=None,
+    ) -> dict[str, Any]:
+        """Both models' objective metric on the held-out rows; the challenger registered as the
+        group's next version, Approved if it beats the champion by the margin, else Rejected."""
+        import pandas as pd
+
+        from airflow_automl.promotion import decide, holdout_metric, parse_predictions
+        from airflow_automl.run_note import set_run_note
 
         metric = candidate["objective_metric_name"]
-        value = candidate["objective_metric_value"]
-        if current is None:
-            promote, reason = True, "no model was promoted before"
-        elif current["objective_metric_name"] != metric:
-            promote, reason = True, f"objective changed from {current['objective_metric_name']} to {metric}"
-        elif is_better(metric, value, current["objective_metric_value"]):
-            promote, reason = True, f"{metric} {value:.4f} beats {current['objective_metric_value']:.4f}"
-        else:
-            promote, reason = False, f"{metric} {value:.4f} does not beat {current['objective_metric_value']:.4f}"
+        truth = pd.read_csv(io.BytesIO(read_bytes(data["holdout_labels_uri"], aws_conn_id=AWS_CONN_ID)))[TARGET].tolist()
+        features_name = data["holdout_features_uri"].rsplit("/", 1)[1]
+        values, champion_package_arn = {}, None
+        for transform in scoring:
+            output = transform["Transform"]["TransformOutput"]["S3OutputPath"]
+            role_name = output.rstrip("/").rsplit("/", 1)[1]
+            if role_name == "champion":
+                champion_package_arn = transform["Model"]["PrimaryContainer"]["ModelPackageName"]
+            uri = f"{output}{features_name}.out"  # batch transform's name for the input's output
+            raw = read_bytes(uri, aws_conn_id=AWS_CONN_ID)
+            if raw is None:
+                raise FileNotFoundError(f"{uri}: the {role_name}'s transform wrote no output")
+            values[role_name] = holdout_metric(metric, truth, parse_predictions(raw, uri), uri)
+        verdict = decide(metric, values["challenger"], values.get("champion"), float(params["promotion_margin"]))
 
-        record = {
-            "job_name": candidate["job_name"],
-            "job_arn": candidate["job_arn"],
-            "candidate_name": candidate["best_candidate_name"],
-            "objective_metric_name": metric,
-            "objective_metric_value": value,
-            "model_artifacts": candidate.get("model_artifacts") or [],
-            "inference_containers": candidate.get("inference_containers") or [],
-            "dag_run_id": run_id,
-            "promoted_at": datetime.now(timezone.utc).isoformat(),
+        storage, job_name = data["storage_uri"], candidate["job_name"]
+        metrics_uri = f"{storage}/scores/{job_name}/metrics.json"
+        write_bytes(metrics_uri, json.dumps({
+            "metric": metric, "holdout_rows": len(truth), "champion_package_arn": champion_package_arn,
+            **verdict.as_dict(),
+        }, indent=2).encode(), aws_conn_id=AWS_CONN_ID)
+        client = _sagemaker()
+        group = params["model_package_group"]
+        try:
+            client.create_model_package_group(ModelPackageGroupName=group,
+                                              ModelPackageGroupDescription="churn models trained by automl_retrain")
+        except client.exceptions.ClientError as error:
+            if not error.response["Error"]["Message"].startswith("Model Package Group already exists"):
+                raise
+        metadata = {
+            f"holdout_{metric}": f"{verdict.challenger_metric:.6f}",
+            "automl_job": job_name,
+            "candidate": candidate["best_candidate_name"],
+            "dag_run": dag_run.run_id,
         }
-        decision = {
-            "promoted": promote,
-            "reason": reason,
-            "candidate": record,
-            "previous": current,
-            "promoted_model_uri": current_uri,
-        }
-        write_bytes(
-            f"{storage}/promoted/decisions/{candidate['job_name']}.json",
-            json.dumps(decision, indent=2).encode(),
-            aws_conn_id=AWS_CONN_ID,
+        if verdict.champion_metric is not None:
+            metadata[f"champion_holdout_{metric}"] = f"{verdict.champion_metric:.6f}"
+        package_arn = client.create_model_package(
+            ModelPackageGroupName=group,
+            ModelPackageDescription=f"{job_name} {candidate['best_candidate_name']}",
+            InferenceSpecification={
+                "Containers": candidate["inference_containers"],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+            },
+            ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_uri}}},
+            CustomerMetadataProperties=metadata,
+            ModelApprovalStatus="PendingManualApproval",
+            ClientToken=_client_token(dag_run.dag_id, dag_run.run_id, job_name),
+        )["ModelPackageArn"]
+        client.update_model_package(
+            ModelPackageArn=package_arn,
+            ModelApprovalStatus="Approved" if verdict.promoted else "Rejected",
+            ApprovalDescription=verdict.reason,
         )
-        if promote:
-            write_bytes(current_uri, json.dumps(record, indent=2).encode(), aws_conn_id=AWS_CONN_ID)
-        print(("PROMOTED " if promote else "KEPT PREVIOUS ") + reason)
-        return decision
+        version = package_arn.rsplit("/", 2)[-2:]
+        note = f"{'PROMOTED' if verdict.promoted else 'REJECTED'} {'/'.join(version)}: {verdict.reason}"
+        print(note)
+        set_run_note(dag_run.dag_id, dag_run.run_id, note)
+        return {
+            **verdict.as_dict(),
+            "model_package_arn": package_arn,
+            "metric": metric,
+            "job_name": job_name,
+            "serving_model": f"{job_name}-serving",
+        }
+
+    decision = register_challenger(check_best.output, data, scoring)
+    score >> decision
+
+    @task.short_circuit
+    def promoted(decision: dict[str, Any]) -> bool:
+        """Only an approved challenger goes on to the endpoint."""
+        return bool(decision["promoted"])
+
+    deploy = SageMakerEndpointOperator(
+        task_id="deploy_endpoint",
+        # Creates the endpoint on the first run; afterwards the provider updates the existing one.
+        operation="create",
+        config={
+            "Model": {
+                "ModelName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
+                "PrimaryContainer": {
+                    "ModelPackageName": "{{ ti.xcom_pull(task_ids='register_challenger')['model_package_arn'] }}"
+                },
+                "ExecutionRoleArn": ROLE_ARN,
+            },
+            "EndpointConfig": {
+                "EndpointConfigName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
+                "ProductionVariants": [{
+                    "VariantName": "AllTraffic",
+                    "ModelName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": INSTANCE_TYPE,
+                    "InitialVariantWeight": 1.0,
+                }],
+            },
+            "Endpoint": {
+                "EndpointName": "{{ params.endpoint_name }}",
+                "EndpointConfigName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
+            },
+        },
+        aws_conn_id=AWS_CONN_ID,
+        wait_for_completion=True,
+        deferrable=True,
+        check_interval=max(1, int(POLL_INTERVAL)),
+    )
+
+    @task
+    def smoke_check(decision: dict[str, Any], data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A few held-out rows sent to the endpoint, which must now serve the approved version."""
+        endpoint = params["endpoint_name"]
+        described = _sagemaker().describe_endpoint(EndpointName=endpoint)
+        if described["EndpointConfigName"] != decision["serving_model"]:
+            raise RuntimeError(f"endpoint {endpoint} serves {described['EndpointConfigName']}, "
+                               f"not {decision['serving_model']}")
+        features = read_bytes(data["holdout_features_uri"], aws_conn_id=AWS_CONN_ID).decode().splitlines()
+        rows = "\n".join(features[:SMOKE_ROWS]) + "\n"
+        answer = _sagemaker("sagemaker-runtime").invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=rows.encode()
+        )
+        predictions = answer["Body"].read().decode().split()
+        if len(predictions) != min(SMOKE_ROWS, len(features)):
+            raise RuntimeError(f"endpoint {endpoint}: {len(predictions)} predictions for {SMOKE_ROWS} rows")
+        print(f"endpoint {endpoint} ({decision['serving_model']}) answered {predictions}")
+        return {"endpoint": endpoint, "model": decision["serving_model"],
+                "variant": answer.get("InvokedProductionVariant"), "predictions": predictions}
 
     data >> train >> check_best
-    promote_if_better(check_best.output)
+    promoted(decision) >> deploy >> smoke_check(decision, data)

@@ -21,20 +21,30 @@ def test_dags_folder_has_no_import_errors(dag_bag):
     assert {"automl_retrain", "automl_deploy_endpoint", "automl_retrain_segments"} <= set(dag_bag.dag_ids)
 
 
-def test_retraining_dag_trains_gates_and_promotes_in_order(dag_bag):
+def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_bag):
     dag = dag_bag.dags["automl_retrain"]
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"  # runs see a real data interval
     assert dag.timetable.summary == "0 0 * * *"
-    order = ["prepare_training_data", "train_model", "check_best_candidate", "promote_if_better"]
+    order = ["prepare_training_data", "train_model", "check_best_candidate", "find_champion", "score_holdout",
+             "register_challenger", "promoted", "deploy_endpoint", "smoke_check"]
     for upstream, downstream in zip(order, order[1:]):
-        assert downstream in dag.get_task(upstream).downstream_task_ids
+        assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     train = dag.get_task("train_model")
     assert type(train).__name__ == "AutoMLJobOperator"
     assert train.deferrable is True
     assert "automl_job_name" in train.job_name  # a name per run, stable across retries
     assert type(dag.get_task("check_best_candidate")).__name__ == "AutoMLBestCandidateSensor"
-    # Storage and budget come from params, so the same DAG runs on file://, MinIO and S3.
-    assert {"storage_uri", "metric_threshold", "max_runtime_seconds"} <= set(dag.params)
+    score = dag.get_task("score_holdout")
+    assert score.operator_name == "FileOrS3TransformOperator" and score.partial_kwargs["deferrable"] is True
+    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTransformOperator
+    from airflow_automl.operators.transform import FileOrS3TransformOperator
+
+    assert issubclass(FileOrS3TransformOperator, SageMakerTransformOperator)
+    deploy = dag.get_task("deploy_endpoint")
+    assert type(deploy).__name__ == "SageMakerEndpointOperator" and deploy.deferrable is True
+    # Storage, budget, registry and endpoint come from params, so the same DAG runs on file://, MinIO and S3.
+    assert {"storage_uri", "metric_threshold", "max_runtime_seconds", "promotion_margin", "model_package_group",
+            "endpoint_name", "holdout_fraction"} <= set(dag.params)
 
 
 def test_endpoint_example_uses_the_v2_api_and_deploys(dag_bag):
@@ -54,48 +64,11 @@ def test_segments_example_maps_training_and_gates_per_segment(dag_bag):
     assert "check_segment" in train.downstream_task_ids and "report" in gate.downstream_task_ids
 
 
-def _summary(job_name: str, metric: str, value: float) -> dict:
-    return {
-        "job_name": job_name,
-        "job_arn": f"arn:aws:sagemaker:us-east-1:123456789012:automl-job/{job_name}",
-        "best_candidate_name": f"{job_name}-best",
-        "objective_metric_name": metric,
-        "objective_metric_value": value,
-        "model_artifacts": [f"file:///models/{job_name}/model.tar.gz"],
-    }
+def test_storage_location_must_be_s3_or_file():
+    from airflow_automl.example_storage import storage_uri
 
-
-def test_promotion_keeps_the_better_model_in_the_metrics_direction(dag_bag, tmp_path):
-    import json
-
-    promote = dag_bag.dags["automl_retrain"].get_task("promote_if_better").python_callable
-    params = {"storage_uri": tmp_path.as_uri()}
-    promoted_file = tmp_path / "promoted" / "model.json"
-
-    def promoted_job() -> str:
-        return json.loads(promoted_file.read_text())["job_name"]
-
-    assert promote(_summary("first", "AUC", 0.80), params, run_id="run-1")["promoted"] is True
-    assert promoted_job() == "first"
-    worse = promote(_summary("worse", "AUC", 0.75), params, run_id="run-2")
-    assert worse["promoted"] is False and worse["previous"]["job_name"] == "first"
-    assert promoted_job() == "first"
-    assert promote(_summary("better", "AUC", 0.85), params, run_id="run-3")["promoted"] is True
-    assert promoted_job() == "better"
-    # Every verdict is kept, promoted or not.
-    assert sorted(p.stem for p in (tmp_path / "promoted" / "decisions").iterdir()) == ["better", "first", "worse"]
-
-    # For an error metric lower is better.
-    errors = {"storage_uri": (tmp_path / "regression").as_uri()}
-    promote(_summary("mse-a", "MSE", 4.0), errors, run_id="run-4")
-    assert promote(_summary("mse-b", "MSE", 5.0), errors, run_id="run-5")["promoted"] is False
-    assert promote(_summary("mse-c", "MSE", 3.0), errors, run_id="run-6")["promoted"] is True
-
-
-def test_storage_location_must_be_s3_or_file(dag_bag):
-    promote = dag_bag.dags["automl_retrain"].get_task("promote_if_better").python_callable
     with pytest.raises(ValueError, match="storage_uri: 'http://example.com/x' is not an s3:// or file://"):
-        promote(_summary("job", "AUC", 0.9), {"storage_uri": "http://example.com/x"}, run_id="run")
+        storage_uri("http://example.com/x")
 
 
 def test_training_updates_the_model_asset_the_deployment_dag_is_scheduled_on(dag_bag):
