@@ -2,8 +2,10 @@
 
 Starts the local SageMaker-compatible service on a free loopback port, points Airflow's
 ``aws_default`` connection at it, gives Airflow a throw-away SQLite home, runs the ``automl_retrain``
-DAG once with ``dag.test()`` on generated churn data (``file://`` storage), prints the leaderboard and
-the promoted model, and stops everything it started, also on failure, Ctrl-C or SIGTERM.
+DAG with ``dag.test()`` for two consecutive data intervals on generated churn data (``file://``
+storage), prints each interval's leaderboard and verdict (champion against challenger on the same
+holdout), then the model registry's versions and what the endpoint serves, and stops everything it
+started, also on failure, Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from cryptography.fernet import Fernet
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_FOLDER = REPO_ROOT / "dags"
 DAG_ID = "automl_retrain"
+# The DAG's defaults (params model_package_group and endpoint_name).
+MODEL_PACKAGE_GROUP = "churn-models"
+ENDPOINT_NAME = "churn-serving"
 SERVICE_READY_TIMEOUT = 120.0
 SERVICE_STOP_GRACE = 15.0
 UI_USER = "admin"
@@ -121,7 +126,10 @@ def configure_airflow(home: Path, endpoint_url: str) -> None:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
             "AIRFLOW__LOGGING__NAMESPACE_LEVELS": os.environ.get(
                 "AIRFLOW__LOGGING__NAMESPACE_LEVELS",
-                "airflow_automl=INFO airflow.task.operators=INFO airflow.sdk.definitions.dag=INFO",
+                # The Amazon provider's operators log whole request configs: kept to warnings.
+                "airflow_automl=INFO airflow.task.operators=INFO airflow.sdk.definitions.dag=INFO "
+                "airflow.task.operators.airflow.providers.amazon=WARNING "
+                "airflow.task.operators.airflow_automl.operators.transform=WARNING",
             ),
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             # The SageMaker API of this connection is the local service; any credentials do.
@@ -134,7 +142,8 @@ def configure_airflow(home: Path, endpoint_url: str) -> None:
                 }
             ),
             "AWS_DEFAULT_REGION": "us-east-1",
-            "AUTOML_POLL_INTERVAL_SECONDS": os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "3"),
+            # Jobs, transforms and endpoints on this machine take seconds: check them every second.
+            "AUTOML_POLL_INTERVAL_SECONDS": os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "1"),
         }
     )
     home.mkdir(parents=True, exist_ok=True)
@@ -159,56 +168,92 @@ def run_dag(storage_uri: str, budget_seconds: int, rows: int, logical_date: date
     )
 
 
-def leaderboard(endpoint_url: str, job_name: str) -> list[dict]:
+def sagemaker(endpoint_url: str, service: str = "sagemaker"):
     import boto3
 
-    client = boto3.client(
-        "sagemaker", endpoint_url=endpoint_url, region_name="us-east-1",
+    return boto3.client(
+        service, endpoint_url=endpoint_url, region_name="us-east-1",
         aws_access_key_id="local-demo-key", aws_secret_access_key="local-demo-secret",
     )
+
+
+def leaderboard(endpoint_url: str, job_name: str) -> list[dict]:
     candidates: list[dict] = []
-    for page in client.get_paginator("list_candidates_for_auto_ml_job").paginate(
+    for page in sagemaker(endpoint_url).get_paginator("list_candidates_for_auto_ml_job").paginate(
         AutoMLJobName=job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
     ):
         candidates.extend(page["Candidates"])
     return candidates
 
 
-def print_report(endpoint_url: str, storage_root: Path, run_state: str) -> bool:
-    decisions = sorted((storage_root / "promoted" / "decisions").glob("*.json"))
-    if not decisions:
-        print(f"\nThe DAG run ended {run_state} before a promotion decision was made.")
-        return False
-    decision = json.loads(decisions[-1].read_text())
-    job_name = decision["candidate"]["job_name"]
-    candidates = leaderboard(endpoint_url, job_name)
-    metric = decision["candidate"]["objective_metric_name"]
+def task_result(dag_run, task_id: str):
+    """What a task of the run returned (its XCom), or None."""
+    from sqlalchemy import select
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id, XComModel.key == "return_value", XComModel.map_index == -1,
+            )
+        ).first()
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+def print_interval(endpoint_url: str, dag_run, interval: str) -> bool:
+    """The job's leaderboard and the verdict of one run; False if the run ended before a verdict."""
     from airflow_automl.metrics import rank_candidates
 
-    best_name = decision["candidate"]["candidate_name"]
+    best = task_result(dag_run, "check_best_candidate")
+    decision = task_result(dag_run, "register_challenger")
+    if best is None or decision is None:
+        print(f"\nThe run for {interval} ended {dag_run.state} before a verdict.")
+        return False
+    job_name, metric = best["job_name"], best["objective_metric_name"]
+    candidates = leaderboard(endpoint_url, job_name)
     # Best first; among equal scores the job's best candidate leads.
-    ranked = rank_candidates(candidates, metric, prefer=best_name)
-    print(f"\nLeaderboard of AutoML job {job_name} ({metric}, best first):")
+    ranked = rank_candidates(candidates, metric, prefer=best["best_candidate_name"])
+    print(f"\n== Data interval {interval}: AutoML job {job_name}")
+    print(f"Leaderboard ({metric} on the job's validation data, best first):")
     width = max([len(c["CandidateName"]) for c in candidates] + [9])
     print(f"  {'#':>2}  {'candidate':<{width}}  {metric:>9}  status")
     for rank, candidate in enumerate(ranked, start=1):
         value = candidate.get("FinalAutoMLJobObjectiveMetric", {}).get("Value")
         shown = f"{value:9.4f}" if value is not None else f"{'-':>9}"
         print(f"  {rank:>2}  {candidate['CandidateName']:<{width}}  {shown}  {candidate['CandidateStatus']}")
-
-    promoted_path = storage_root / "promoted" / "model.json"
-    promoted = json.loads(promoted_path.read_text()) if promoted_path.exists() else None
-    verdict = "promoted" if decision["promoted"] else "not promoted"
-    print(f"\nNew best candidate {decision['candidate']['candidate_name']}: {verdict} ({decision['reason']}).")
-    if promoted:
-        print("Promoted model now in use:")
-        print(f"  job        {promoted['job_name']}")
-        print(f"  candidate  {promoted['candidate_name']}")
-        print(f"  {metric:<10} {promoted['objective_metric_value']:.4f}")
-        for uri in promoted.get("model_artifacts") or []:
-            print(f"  model      {uri}")
-        print(f"  record     {promoted_path.as_uri()}")
+    champion = decision["champion_metric"]
+    print(f"Holdout {metric}: challenger {decision['challenger_metric']:.4f}, champion "
+          + (f"{champion:.4f}" if champion is not None else "none") + f" (margin {decision['margin']:g})")
+    verdict = "PROMOTED" if decision["promoted"] else "REJECTED"
+    print(f"Verdict: {verdict} {decision['model_package_arn'].rsplit('/', 2)[-2]}/"
+          f"{decision['model_package_arn'].rsplit('/', 1)[-1]}: {decision['reason']}")
     return True
+
+
+def print_registry(endpoint_url: str, group: str, endpoint: str) -> None:
+    """The group's versions with their approval and holdout metric, and what the endpoint serves."""
+    client = sagemaker(endpoint_url)
+    print(f"\nModel package group {group}:")
+    for page in client.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+        for summary in page["ModelPackageSummaryList"]:
+            package = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+            metrics = {k: v for k, v in package.get("CustomerMetadataProperties", {}).items() if k.startswith("holdout_")}
+            shown = ", ".join(f"{k.removeprefix('holdout_')} {float(v):.4f}" for k, v in metrics.items())
+            print(f"  version {summary['ModelPackageVersion']}  {summary['ModelApprovalStatus']:<8}  "
+                  f"holdout {shown}  {package.get('ModelPackageDescription', '')}")
+    try:
+        described = client.describe_endpoint(EndpointName=endpoint)
+    except client.exceptions.ClientError as error:
+        print(f"Endpoint {endpoint}: none ({error.response['Error']['Message']})")
+        return
+    config = client.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    model_name = config["ProductionVariants"][0]["ModelName"]
+    container = client.describe_model(ModelName=model_name).get("PrimaryContainer", {})
+    print(f"Endpoint {endpoint} ({described['EndpointStatus']}) serves model {model_name}"
+          + (f" = {container['ModelPackageName']}" if container.get("ModelPackageName") else ""))
 
 
 def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> int:
@@ -240,6 +285,11 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
             "AIRFLOW_AUTOML_AIRFLOW_URL": f"http://127.0.0.1:{airflow_port}",
             "AUTOML_DEFAULT_MAX_RUNTIME_SECONDS": str(budget),
             "AUTOML_POLL_INTERVAL_SECONDS": "10",
+            # The retraining DAG writes its verdict as the run's note through the REST API, as this user.
+            "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+                {"conn_type": "http", "host": f"http://127.0.0.1:{airflow_port}", "login": UI_USER,
+                 "password": UI_PASSWORD}
+            ),
             # standalone starts its components as `airflow ...` commands: the venv's.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
@@ -339,20 +389,26 @@ def main(argv: list[str] | None = None) -> int:
         configure_airflow(work_dir / "airflow", service.endpoint_url)
         print("Preparing Airflow (SQLite metadata database) ...", flush=True)
         migrate_airflow_db()
-        logical_date = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-        print(
-            f"Running DAG {DAG_ID} for {logical_date:%Y-%m-%d} with a {args.budget}s training budget "
-            f"on {args.rows} customers ...",
-            flush=True,
-        )
-        dag_run = run_dag(f"file://{storage_root}", args.budget, args.rows, logical_date)
-        if _interrupted_by:
-            raise KeyboardInterrupt(f"signal {_interrupted_by[0]} during the DAG run")
-        state = str(getattr(dag_run, "state", "unknown"))
-        reported = print_report(service.endpoint_url, storage_root, state)
-        print(f"\nDAG run {state}; the whole demo took {time.monotonic() - started:.0f}s.")
+        today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        states, reported = [], True
+        # Two consecutive days: the first run has no champion, the second meets the first's model.
+        for logical_date in (today - timedelta(days=2), today - timedelta(days=1)):
+            interval = f"{logical_date - timedelta(days=1):%Y-%m-%d} .. {logical_date:%Y-%m-%d}"
+            print(
+                f"\nRunning DAG {DAG_ID} for the data interval {interval} with a {args.budget}s training budget "
+                f"on {args.rows} customers ...",
+                flush=True,
+            )
+            dag_run = run_dag(f"file://{storage_root}", args.budget, args.rows, logical_date)
+            if _interrupted_by:
+                raise KeyboardInterrupt(f"signal {_interrupted_by[0]} during the DAG run")
+            states.append(str(getattr(dag_run, "state", "unknown")))
+            reported = print_interval(service.endpoint_url, dag_run, interval) and reported
+        if reported:
+            print_registry(service.endpoint_url, MODEL_PACKAGE_GROUP, ENDPOINT_NAME)
+        print(f"\nDAG runs {', '.join(states)}; the whole demo took {time.monotonic() - started:.0f}s.")
         print("`make up` runs the same DAG with the Airflow UI and the service's job pages.")
-        if not reported or state != "success":
+        if not reported or any(state != "success" for state in states):
             print(f"Service log: {service.log_path}\n{service.log_tail()}", file=sys.stderr)
             return 1
         succeeded = True

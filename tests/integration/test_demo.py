@@ -1,5 +1,7 @@
-"""`make demo` as a user runs it (the same module, as a process): it trains, prints the leaderboard
-and the promoted model, and leaves nothing running, whether it finishes or is interrupted."""
+"""`make demo` as a user runs it (the same module, as a process): two data intervals, each trained,
+scored against the champion on its holdout and registered; it prints the leaderboards, the
+verdicts, the registry and what the endpoint serves, and leaves nothing running, whether it
+finishes or is interrupted."""
 
 from __future__ import annotations
 
@@ -49,31 +51,40 @@ def demo_run(tmp_path_factory):
     return process.returncode, output, work_dir
 
 
-def test_demo_trains_and_prints_the_leaderboard_and_promoted_model(demo_run):
+def test_demo_runs_two_intervals_and_prints_leaderboards_verdicts_registry_and_endpoint(demo_run):
     code, output, work_dir = demo_run
     assert code == 0, output
-    board = re.findall(r"^\s+(\d+)\s+(churn-\S+)\s+([0-9.]+)\s+Completed$", output, flags=re.M)
-    assert len(board) >= 2, output
-    scores = [float(score) for _, _, score in board]
-    assert scores == sorted(scores, reverse=True)  # AUC, best first
-    best = board[0][1]  # the job's best candidate leads, also among equal scores
-    assert f"New best candidate {best}: promoted (no model was promoted before)." in output
-    assert re.search(rf"^  candidate  {re.escape(best)}$", output, flags=re.M)
-    assert re.search(r"^DAG run success; the whole demo took \d+s\.$", output, flags=re.M)
+    sections = output.split("== Data interval ")[1:]
+    assert len(sections) == 2, output
+    for section in sections:
+        board = re.findall(r"^\s+(\d+)\s+(churn-\S+)\s+([0-9.]+)\s+Completed$", section, flags=re.M)
+        assert len(board) >= 2, section
+        scores = [float(score) for _, _, score in board]
+        assert scores == sorted(scores, reverse=True)  # AUC, best first
+    assert re.search(r"^Holdout AUC: challenger 0\.\d{4}, champion none \(margin 0\)$", sections[0], flags=re.M)
+    assert re.search(r"^Verdict: PROMOTED churn-models/1: no champion yet", sections[0], flags=re.M)
+    second = re.search(r"^Holdout AUC: challenger 0\.\d{4}, champion 0\.\d{4} \(margin 0\)$", sections[1], flags=re.M)
+    assert second, sections[1]
+    verdict = re.search(r"^Verdict: (PROMOTED|REJECTED) churn-models/2: ", sections[1], flags=re.M)
+    assert verdict, sections[1]
+    assert re.search(r"^  version 1  Approved  holdout AUC 0\.\d{4}", output, flags=re.M)
+    status = "Approved" if verdict.group(1) == "PROMOTED" else "Rejected"
+    assert re.search(rf"^  version 2  {status}\s+holdout AUC 0\.\d{{4}}", output, flags=re.M)
+    serving = 2 if status == "Approved" else 1
+    assert re.search(rf"^Endpoint churn-serving \(InService\) serves model churn-\S+-serving = "
+                     rf"arn:aws:sagemaker:us-east-1:\d{{12}}:model-package/churn-models/{serving}$", output, flags=re.M)
+    assert re.search(r"^DAG runs success, success; the whole demo took \d+s\.$", output, flags=re.M)
 
 
-def test_demo_wrote_the_promoted_model_record_and_the_model_it_names(demo_run):
-    import json
-
+def test_demo_kept_each_runs_training_rows_and_holdout_apart(demo_run):
     code, output, work_dir = demo_run
-    record = json.loads((work_dir / "storage" / "promoted" / "model.json").read_text())
-    assert record["objective_metric_name"] == "AUC"
-    assert 0.5 < record["objective_metric_value"] <= 1.0
-    model = Path(record["model_artifacts"][0].removeprefix("file://"))
-    assert model.is_file() and model.stat().st_size > 0
-    training_data = list((work_dir / "storage" / "data").glob("*/train.csv"))
-    assert len(training_data) == 1
-    assert sum(1 for _ in training_data[0].open()) == 1001  # header + the rows asked for
+    runs = sorted((work_dir / "storage" / "data").iterdir())
+    assert len(runs) == 2
+    for run in runs:
+        train = sum(1 for _ in (run / "train" / "train.csv").open()) - 1  # without the header
+        holdout = sum(1 for _ in (run / "holdout" / "features.csv").open())  # no header: as models read it
+        assert holdout == sum(1 for _ in (run / "holdout" / "labels.csv").open()) - 1
+        assert train + holdout == 1000 and 100 < holdout < 300  # the rows asked for, a fifth held out
 
 
 def test_demo_stops_the_service_it_started(demo_run):
