@@ -157,9 +157,11 @@ def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
 
 
 def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
-    """Models load only from the service's own job dirs. CreateModel is the one operation whose shape names a
-    model location (SageMaker's API); it only looks the location up among its jobs' best candidates, so a
-    model file the caller put anywhere else, even under the file root, is refused, never loaded."""
+    """Models load only from the service's own job dirs. CreateModel is the one operation that serves a model
+    location (SageMaker's API); it only looks the location up among its jobs' best candidates, so a model
+    file the caller put anywhere else, even under the file root, is refused, never loaded. The model
+    registry's CreateModelPackage and UpdateModelPackage name locations too, but only record them: a
+    package reaches serving through CreateModel, and the same lookup."""
     from botocore.exceptions import ClientError
 
     service = start_service(tmp_path, engine=SCRIPTED_ENGINE)
@@ -173,6 +175,17 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
                 ModelName="planted", PrimaryContainer={"Image": "local/scripted", "ModelDataUrl": planted.as_uri()}
             )
         assert refused.value.response["Error"]["Code"] == "ValidationException"
+        # Registered in the model registry and approved, the planted file is still refused at CreateModel.
+        client = service.client()
+        client.create_model_package_group(ModelPackageGroupName="planted")
+        package = client.create_model_package(
+            ModelPackageGroupName="planted", ModelApprovalStatus="Approved",
+            InferenceSpecification={"Containers": [{"Image": "local/scripted", "ModelDataUrl": planted.as_uri()}]},
+        )["ModelPackageArn"]
+        with pytest.raises(ClientError) as refused:
+            client.create_model(ModelName="planted", PrimaryContainer={"ModelPackageName": package})
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert "is no AutoML candidate's model" in refused.value.response["Error"]["Message"]
         assert service.client().list_models()["Models"] == []
     finally:
         service.stop()
@@ -194,7 +207,9 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
         return False
 
     offending = [op for op in operations if takes_model_location(model.operation_model(op).input_shape)]
-    assert offending == ["CreateModel"], f"these operations accept a model location from the caller: {offending}"
+    assert offending == ["CreateModel", "CreateModelPackage", "UpdateModelPackage"], (
+        f"these operations accept a model location from the caller: {offending}"
+    )
 
 
 @pytest.mark.integration
