@@ -122,6 +122,11 @@ def airflow_environment(settings: Mapping[str, str], ports: Ports, home: Path) -
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{login}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+        # The retraining DAG writes its verdict as the run's note through the REST API, as this user.
+        "AIRFLOW_CONN_AIRFLOW_API": json.dumps({
+            "conn_type": "http", "host": f"http://127.0.0.1:{ports.api}",
+            "login": login, "password": settings["_AIRFLOW_WWW_USER_PASSWORD"],
+        }),
         # The service's job pages link each job back to its Airflow task.
         "AIRFLOW_AUTOML_AIRFLOW_URL": f"http://127.0.0.1:{ports.api}",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -187,10 +187,22 @@ def test_retraining_dag_succeeds_on_the_stack_with_s3_storage(stack):
     result = stack.api.xcom(run_id, "train_model")
     assert stack.job_names() - before == {result["job_name"]}
     assert result["status"] == "Completed"
-    # The data and the promotion record went to S3 (moto), the model under the job's output path.
+    # The run's data, both transforms' scores and the verdict went to S3 (moto).
     keys = {item["Key"] for item in stack.s3.list_objects_v2(Bucket=stack.bucket, Prefix="baseline/")["Contents"]}
-    assert "baseline/promoted/model.json" in keys
+    job_name = result["job_name"]
     assert any(key.startswith("baseline/data/") and key.endswith("/train.csv") for key in keys)
+    assert f"baseline/scores/{job_name}/metrics.json" in keys
+    assert any(key.startswith(f"baseline/scores/{job_name}/challenger/") and key.endswith(".out") for key in keys)
+    # The first run on a fresh registry has no champion: the challenger is approved and served.
+    decision = stack.api.xcom(run_id, "register_challenger")
+    run = stack.api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
+    assert run["note"].startswith("PROMOTED "), "the verdict is the run's note"
+    assert decision["promoted"] and decision["champion_metric"] is None
+    package = stack.sagemaker.describe_model_package(ModelPackageName=decision["model_package_arn"])
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert stack.api.tasks(run_id)["smoke_check"][0] == "success"
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName="churn-serving")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", decision["serving_model"])
 
 
 def test_triggerer_killed_while_the_job_runs_a_new_one_takes_over(stack):
