@@ -36,6 +36,14 @@ NON_TABULAR_OBJECTIVES: dict[str, tuple[str, ...]] = {
     "TextClassificationJobConfig": CLASSIFICATION_OBJECTIVES,
     "TimeSeriesForecastingJobConfig": TIME_SERIES_OBJECTIVES,
 }
+# Their defaults (the reference's): AverageWeightedQuantileLoss is "Average wQL"; the per-quantile
+# wQL the reference also lists is no AutoMLMetricEnum value, so it is reported in the backtest
+# results only.
+NON_TABULAR_DEFAULT_OBJECTIVE: dict[str, str] = {
+    "ImageClassificationJobConfig": "Accuracy",
+    "TextClassificationJobConfig": "Accuracy",
+    "TimeSeriesForecastingJobConfig": "AverageWeightedQuantileLoss",
+}
 
 # Direction of every metric a candidate can report (botocore's AutoMLMetricExtendedEnum).
 GREATER_IS_BETTER = frozenset({

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_automl.apiversions import API_VERSIONS, CREATE_OPERATIONS, TABULAR_CONFIG, V1, get_path
+from airflow_automl.apiversions import API_VERSIONS, CREATE_OPERATIONS, TABULAR_CONFIG, V1, V2, get_path
+from airflow_automl.forecasting_spec import TIME_SERIES_CONFIG, check_time_series, explain_frequency
 from airflow_automl.metrics import NON_TABULAR_OBJECTIVES, OBJECTIVES
 from airflow_automl.shapes import RequestValidationError, got_value, validate_shape
 
@@ -188,7 +189,8 @@ def _rule_channel_data_source(job: AutoMLRequest) -> None:
 
 
 def _rule_channel_content_type(job: AutoMLRequest) -> None:
-    if not job.tabular:
+    """Tabular and time-series data: CSV with a header, or Parquet."""
+    if not job.tabular and job.problem_config != TIME_SERIES_CONFIG:
         return
     for path, channel in job.channels():
         content_type = channel.get("ContentType")
@@ -265,6 +267,7 @@ SEMANTIC_RULES: tuple[Callable[[AutoMLRequest], None], ...] = (
     _rule_sample_weight,
     _rule_endpoint_name,
     _rule_unique_tag_keys,
+    check_time_series,
 )
 
 
@@ -280,8 +283,10 @@ def validate_request(operation: str, request: Mapping) -> None:
     """Raise RequestValidationError for the first rule ``request`` breaks.
 
     Shape rules apply to any sagemaker operation; the reference's semantic rules
-    to CreateAutoMLJob and CreateAutoMLJobV2 (any problem type; see local.jobspec.require_tabular).
+    to CreateAutoMLJob and CreateAutoMLJobV2 (any problem type; see local.jobspec.require_trainable).
     """
+    if operation == V2.create_operation:
+        explain_frequency(request)
     validate_shape(operation, request)
     if operation in CREATE_OPERATIONS:
         job = automl_request(operation, request)

@@ -1,7 +1,8 @@
-"""The local service's view of a tabular AutoML job (``JobSpec``), whichever API version created it.
+"""The local service's view of an AutoML job (``JobSpec``), whichever API version created it.
 
-``job_spec_from_request`` validates a CreateAutoMLJob or tabular CreateAutoMLJobV2 request
-and turns it into the one view the store keeps and the training engine works from.
+``job_spec_from_request`` validates a CreateAutoMLJob, or a tabular or time-series forecasting
+CreateAutoMLJobV2 request, and turns it into the one view the store keeps and the training
+engine works from.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from airflow_automl.apiversions import CREATE_OPERATIONS, TABULAR_CONFIG, get_path
+from airflow_automl.forecasting_spec import CONFIG_PATH as TIME_SERIES_PATH
+from airflow_automl.forecasting_spec import DEFAULT_QUANTILES, TIME_SERIES_CONFIG
 from airflow_automl.shapes import RequestValidationError
 from airflow_automl.spec import (
     DEFAULT_CHANNEL_TYPE,
@@ -23,18 +26,68 @@ from airflow_automl.spec import (
 )
 
 
-def require_tabular(spec_or_request: JobSpec | Mapping) -> None:
-    """Refuse a V2 request whose problem type is not tabular (the local service trains tabular only)."""
+TRAINED_PROBLEM_CONFIGS = (TABULAR_CONFIG, TIME_SERIES_CONFIG)
+
+
+def require_trainable(spec_or_request: JobSpec | Mapping) -> None:
+    """Refuse a V2 request whose problem type the local service does not train (it trains tabular
+    and time-series forecasting problems)."""
     if isinstance(spec_or_request, JobSpec) or not isinstance(spec_or_request, Mapping):
-        return  # a JobSpec is tabular by construction; a malformed request is validate_request's to report
+        return  # a JobSpec is trainable by construction; a malformed request is validate_request's to report
     problem_configs = spec_or_request.get("AutoMLProblemTypeConfig")
     if not isinstance(problem_configs, Mapping):
         return  # a V1 request (always tabular), or a malformed one
     for name, value in problem_configs.items():
-        if value is not None and name != TABULAR_CONFIG:
+        if value is not None and name not in TRAINED_PROBLEM_CONFIGS:
             raise RequestValidationError(
                 f"AutoMLProblemTypeConfig.{name}",
-                f"is not supported here: only tabular problems are trained locally (use {TABULAR_CONFIG})")
+                f"is not supported here: only tabular and time-series forecasting problems are trained locally "
+                f"(use {' or '.join(TRAINED_PROBLEM_CONFIGS)})")
+
+
+@dataclass(frozen=True)
+class TimeSeriesSpec:
+    """A TimeSeriesForecastingJobConfig as the forecasting engine uses it."""
+
+    frequency: str
+    horizon: int
+    timestamp: str
+    item_id: str
+    grouping: tuple[str, ...] = ()
+    quantiles: tuple[str, ...] = DEFAULT_QUANTILES
+    filling: dict | None = None          # column -> {method: value}
+    aggregation: dict | None = None      # target column -> method
+    holiday_country: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> TimeSeriesSpec:
+        series = config["TimeSeriesConfig"]
+        transformations = config.get("Transformations") or {}
+        holidays = config.get("HolidayConfig") or []
+        return cls(
+            frequency=config["ForecastFrequency"],
+            horizon=int(config["ForecastHorizon"]),
+            timestamp=series["TimestampAttributeName"],
+            item_id=series["ItemIdentifierAttributeName"],
+            grouping=tuple(series.get("GroupingAttributeNames") or ()),
+            quantiles=tuple(config.get("ForecastQuantiles") or DEFAULT_QUANTILES),
+            filling=copy.deepcopy(dict(transformations["Filling"])) if transformations.get("Filling") else None,
+            aggregation=dict(transformations["Aggregation"]) if transformations.get("Aggregation") else None,
+            holiday_country=holidays[0].get("CountryCode") if holidays else None,
+        )
+
+
+def check_holiday_country(spec: JobSpec) -> None:
+    """The local engine takes holiday calendars from the holidays package: refuse a country it lacks."""
+    country = spec.time_series.holiday_country if spec.time_series else None
+    if country is None:
+        return
+    import holidays
+
+    if country not in holidays.list_supported_countries():
+        raise RequestValidationError(f"{TIME_SERIES_PATH}.HolidayConfig[0].CountryCode",
+                                     f"has no holiday calendar here (the holidays package knows no {country!r}); "
+                                     "use an ISO 3166-1 alpha-2 code such as US, DE or FR")
 
 
 @dataclass(frozen=True)
@@ -75,6 +128,8 @@ class JobSpec:
     volume_kms_key_id: str | None = None
     vpc_config: dict | None = None
     enable_inter_container_traffic_encryption: bool = False
+    # Time-series forecasting jobs (TimeSeriesForecastingJobConfig); None for tabular ones.
+    time_series: TimeSeriesSpec | None = None
 
     @property
     def training_channel(self) -> Channel:
@@ -88,6 +143,9 @@ class JobSpec:
         data = asdict(self)
         data["channels"] = [asdict(channel) for channel in self.channels]
         data["algorithms"] = list(self.algorithms)
+        if self.time_series is not None:
+            data["time_series"]["grouping"] = list(self.time_series.grouping)
+            data["time_series"]["quantiles"] = list(self.time_series.quantiles)
         return data
 
     @classmethod
@@ -97,6 +155,11 @@ class JobSpec:
         values["algorithms"] = tuple(values.get("algorithms", ()))
         if values.get("vpc_config") is not None:
             values["vpc_config"] = copy.deepcopy(dict(values["vpc_config"]))
+        if values.get("time_series") is not None:
+            series = dict(values["time_series"])
+            series["grouping"] = tuple(series.get("grouping", ()))
+            series["quantiles"] = tuple(series.get("quantiles", DEFAULT_QUANTILES))
+            values["time_series"] = TimeSeriesSpec(**series)
         return cls(**values)
 
 
@@ -114,13 +177,20 @@ def _channel(channel: Mapping, target: str, sample_weight: str | None) -> Channe
 
 
 def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
-    """Validate a CreateAutoMLJob or tabular CreateAutoMLJobV2 request and return its JobSpec."""
+    """Validate a CreateAutoMLJob, or a tabular or time-series CreateAutoMLJobV2 request, and
+    return its JobSpec."""
     if operation not in CREATE_OPERATIONS:
         raise ValueError(f"job specs come from {' or '.join(CREATE_OPERATIONS)}, not {operation}")
     validate_request(operation, request)
-    require_tabular(request)
+    require_trainable(request)
     job = automl_request(operation, request)
-    if job.api_version == 1:
+    time_series = None
+    if job.problem_config == TIME_SERIES_CONFIG:
+        config = request["AutoMLProblemTypeConfig"][TIME_SERIES_CONFIG]
+        time_series = TimeSeriesSpec.from_config(config)
+        target, sample_weight = config["TimeSeriesConfig"]["TargetAttributeName"], None
+        channels = tuple(_channel(c, target, None) for _, c in job.channels())
+    elif job.api_version == 1:
         channels = tuple(_channel(c, c["TargetAttributeName"], c.get("SampleWeightAttributeName"))
                          for _, c in job.channels())
         target = channels[0].target
@@ -156,4 +226,5 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
         volume_kms_key_id=security.get("VolumeKmsKeyId"),
         vpc_config=copy.deepcopy(dict(security["VpcConfig"])) if security.get("VpcConfig") else None,
         enable_inter_container_traffic_encryption=bool(security.get("EnableInterContainerTrafficEncryption")),
+        time_series=time_series,
     )

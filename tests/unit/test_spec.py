@@ -150,30 +150,30 @@ def test_local_file_uris_are_accepted_where_s3_uris_are():
     spec.validate_request(V1, request)
 
 
-def test_non_tabular_v2_request_is_valid_but_not_tabular():
+def test_image_classification_v2_request_is_valid_but_not_trained_locally():
     request = minimal_v2()
-    request["AutoMLProblemTypeConfig"] = {"TimeSeriesForecastingJobConfig": {
-        "ForecastFrequency": "1D",
-        "ForecastHorizon": 7,
-        "TimeSeriesConfig": {
-            "TargetAttributeName": "demand", "TimestampAttributeName": "ts", "ItemIdentifierAttributeName": "item",
-        },
-        "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["deepar", "ets"]}]},
-    }}
-    request["AutoMLJobObjective"] = {"MetricName": "MASE"}
+    request["AutoMLProblemTypeConfig"] = {"ImageClassificationJobConfig": {}}
+    request["AutoMLJobObjective"] = {"MetricName": "Accuracy"}
     spec.validate_request(V2, request)
     with pytest.raises(RequestValidationError) as caught:
-        jobspec.require_tabular(request)
-    assert caught.value.field == "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig"
-    assert "TabularJobConfig" in caught.value.rule
+        jobspec.require_trainable(request)
+    assert caught.value.field == "AutoMLProblemTypeConfig.ImageClassificationJobConfig"
+    assert "TabularJobConfig or TimeSeriesForecastingJobConfig" in caught.value.rule
     with pytest.raises(RequestValidationError):
         jobspec.job_spec_from_request(V2, request)
 
 
-def test_require_tabular_accepts_tabular_requests_and_specs():
-    jobspec.require_tabular(minimal_v1())
-    jobspec.require_tabular(minimal_v2())
-    jobspec.require_tabular(jobspec.job_spec_from_request(V1, minimal_v1()))
+def test_require_trainable_accepts_tabular_and_time_series_requests_and_specs():
+    jobspec.require_trainable(minimal_v1())
+    jobspec.require_trainable(minimal_v2())
+    jobspec.require_trainable(jobspec.job_spec_from_request(V1, minimal_v1()))
+    request = minimal_v2()
+    request["AutoMLProblemTypeConfig"] = {"TimeSeriesForecastingJobConfig": {
+        "ForecastFrequency": "1D", "ForecastHorizon": 7,
+        "TimeSeriesConfig": {"TargetAttributeName": "demand", "TimestampAttributeName": "ts",
+                             "ItemIdentifierAttributeName": "item"},
+    }}
+    jobspec.require_trainable(request)
 
 
 # ------------------------------------------------------------------ shape rules

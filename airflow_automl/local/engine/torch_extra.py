@@ -1,10 +1,13 @@
-"""AutoGluon's neural network models need PyTorch, an optional extra kept out of the default
-install. Kept apart from the engine so the service can check it at create time without
-importing AutoGluon."""
+"""AutoGluon's neural network models and the neural forecasters (DeepAR, CNN-QR) need PyTorch, an
+optional extra kept out of the default install. Kept apart from the engine so the service can
+check it at create time without importing AutoGluon."""
 
 import importlib.util
 
 TORCH_ALGORITHMS = ("nn-torch", "fastai")
+# Time-series forecasting algorithms that are neural networks; the local engine does not train
+# them yet, with or without PyTorch.
+TORCH_FORECAST_ALGORITHMS = ("deepar", "cnn-qr")
 TORCH_EXTRA = "airflow-automl[torch]"
 
 
@@ -20,4 +23,20 @@ def missing_torch_message(algorithms: tuple[str, ...] | list[str]) -> str | None
     return (
         f"AutoMLAlgorithms {', '.join(missing)} need PyTorch, which is not installed; "
         f"install the optional extra {TORCH_EXTRA} or choose other algorithms"
+    )
+
+
+def untrained_forecast_message(algorithms: tuple[str, ...] | list[str]) -> str | None:
+    """Why these forecasting algorithms can't train here, or None when they can."""
+    neural = [a for a in algorithms if a in TORCH_FORECAST_ALGORITHMS]
+    if not neural:
+        return None
+    if not torch_available():
+        return (
+            f"AutoMLAlgorithms {', '.join(neural)} need PyTorch, which is not installed; "
+            f"install the optional extra {TORCH_EXTRA} or choose among prophet, arima, npts, ets"
+        )
+    return (
+        f"AutoMLAlgorithms {', '.join(neural)} are not trained by the local service yet; "
+        "choose among prophet, arima, npts, ets"
     )

@@ -8,9 +8,10 @@ worker process (supervisor.py, worker.py); the other operations read what the wo
 from __future__ import annotations
 
 from airflow_automl.apiversions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
-from airflow_automl.local.engine.torch_extra import missing_torch_message
+from airflow_automl.forecasting_spec import CONFIG_PATH as TIME_SERIES_PATH
+from airflow_automl.local.engine.torch_extra import missing_torch_message, untrained_forecast_message
 from airflow_automl.local.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
-from airflow_automl.local.jobspec import JobSpec, job_spec_from_request, require_tabular
+from airflow_automl.local.jobspec import JobSpec, check_holiday_country, job_spec_from_request, require_trainable
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.store import JobNameInUse, JobRecord, TooManyActiveJobs
 from airflow_automl.shapes import RequestValidationError
@@ -18,6 +19,7 @@ from airflow_automl.shapes import RequestValidationError
 DEFAULT_LIST_JOBS_MAX_RESULTS = 10
 DEFAULT_LIST_CANDIDATES_MAX_RESULTS = 10
 TABULAR_PROBLEM_TYPE_CONFIG_NAME = "Tabular"
+TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME = "TimeSeriesForecasting"
 
 
 class AutoMLJobOperations(Operations):
@@ -36,12 +38,16 @@ class AutoMLJobOperations(Operations):
 
     def _create(self, operation: str, request: dict) -> dict:
         try:
-            require_tabular(request)
+            require_trainable(request)
             spec = job_spec_from_request(operation, request)
+            check_holiday_country(spec)
         except RequestValidationError as error:
             raise ValidationException(str(error)) from error
+        if spec.time_series is not None:
+            raise ValidationException(f"{TIME_SERIES_PATH}: time-series forecasting is not trained by the local service yet")
         self._check_local_uris(spec)
         self._check_algorithms_installed(spec, request)
+        self._check_time_series_deployment(spec)
         name = request["AutoMLJobName"]
         arn = self.config.job_arn(name)
         try:
@@ -66,10 +72,23 @@ class AutoMLJobOperations(Operations):
     def _check_algorithms_installed(spec: JobSpec, request: dict) -> None:
         """nn-torch and fastai need the optional torch extra: refuse them up front rather than
         fail the job minutes later."""
-        reason = missing_torch_message(spec.algorithms)
-        if reason:
+        if spec.time_series is not None:
+            reason = untrained_forecast_message(spec.algorithms)
+            path = f"{TIME_SERIES_PATH}.CandidateGenerationConfig.AlgorithmsConfig"
+        else:
+            reason = missing_torch_message(spec.algorithms)
             path = API_VERSIONS[spec.api_version].path("algorithms_config")
+        if reason:
             raise ValidationException(f"{path}[0].AutoMLAlgorithms: {reason}")
+
+    @staticmethod
+    def _check_time_series_deployment(spec: JobSpec) -> None:
+        """The local service does not serve forecasting models: refuse a deployment it cannot make
+        rather than end the job without the endpoint that was asked for."""
+        if spec.time_series is not None and (spec.endpoint_name or spec.auto_generate_endpoint_name):
+            raise ValidationException(
+                "ModelDeployConfig: the local service does not deploy time-series forecasting models to "
+                "endpoints; leave ModelDeployConfig out and read the forecasts from the job's artifacts")
 
     def _check_local_uris(self, spec: JobSpec) -> None:
         """Refuse a job whose URIs name an unsupported scheme or a file:// path outside the
@@ -116,6 +135,10 @@ class AutoMLJobOperations(Operations):
 
     def describe_auto_ml_job(self, request: dict) -> dict:
         job = self._job(request["AutoMLJobName"])
+        if job.spec.time_series is not None:
+            raise ValidationException(
+                f"AutoMLJobName: job {job.name!r} is a time-series forecasting job, which only "
+                "DescribeAutoMLJobV2 describes")
         v1 = job.request if job.api_version == 1 else convert_request(job.request, V1)
         response = {key: value for key, value in v1.items() if key not in ("Tags", "AutoMLJobName")}
         response.setdefault("GenerateCandidateDefinitionsOnly", False)
@@ -127,7 +150,8 @@ class AutoMLJobOperations(Operations):
         job = self._job(request["AutoMLJobName"])
         v2 = job.request if job.api_version == 2 else convert_request(job.request, V2)
         response = {key: value for key, value in v2.items() if key not in ("Tags", "AutoMLJobName")}
-        response["AutoMLProblemTypeConfigName"] = TABULAR_PROBLEM_TYPE_CONFIG_NAME
+        response["AutoMLProblemTypeConfigName"] = (
+            TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME if job.spec.time_series is not None else TABULAR_PROBLEM_TYPE_CONFIG_NAME)
         response.update(self._describe_common(job))
         if job.resolved_attributes is not None:
             response["ResolvedAttributes"] = resolved_attributes_v2(job.resolved_attributes)
