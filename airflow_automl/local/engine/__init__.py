@@ -1,4 +1,5 @@
-"""The training engine: turns a JobSpec into candidates, a best candidate and model artifacts.
+"""The training engine: turns a JobSpec into candidates, a best candidate and model artifacts
+(tabular jobs here, time-series forecasting jobs in engine.forecasting).
 
 The service calls `run_job(spec, ctx)` in a worker process; everything the job reports goes
 through `ctx` (a JobContext backed by the service's store)."""
@@ -55,6 +56,12 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     stages = StageTimes()
 
     ctx.set_secondary_status("AnalyzingData")
+    if spec.time_series is not None:
+        from airflow_automl.local.engine.forecasting import run_forecasting
+
+        outcome = run_forecasting(spec, ctx, deadline, stages)
+        outcome.stage_seconds = stages.seconds
+        return outcome
     with stages.stage("data analysis"):
         dataset = load_dataset(ctx.storage, spec)
         objective = resolve_objective(spec, dataset.problem_type)

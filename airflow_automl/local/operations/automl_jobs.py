@@ -43,8 +43,6 @@ class AutoMLJobOperations(Operations):
             check_holiday_country(spec)
         except RequestValidationError as error:
             raise ValidationException(str(error)) from error
-        if spec.time_series is not None:
-            raise ValidationException(f"{TIME_SERIES_PATH}: time-series forecasting is not trained by the local service yet")
         self._check_local_uris(spec)
         self._check_algorithms_installed(spec, request)
         self._check_time_series_deployment(spec)

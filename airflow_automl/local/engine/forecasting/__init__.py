@@ -1,0 +1,226 @@
+"""Time-series forecasting jobs (CreateAutoMLJobV2 TimeSeriesForecastingJobConfig).
+
+Every chosen algorithm is backtested over rolling windows and then fitted on all the data to
+forecast the next ForecastHorizon steps; the average of the algorithms that finished is one more
+candidate (Ensemble); the best by the objective is the job's best candidate. Each candidate's
+artifacts are written under the job's output, where its CandidateArtifactLocations point:
+
+  <S3OutputPath>/<job>/backtest-results/<candidate>/accuracy-metrics-values/accuracy-metrics.csv
+  <S3OutputPath>/<job>/backtest-results/<candidate>/forecasted-values/forecasts.csv
+  <S3OutputPath>/<job>/forecasts/<candidate>/forecast.csv          the next horizon
+  <S3OutputPath>/<job>/explainability/<candidate>/candidate.json   what the candidate is made of
+  <S3OutputPath>/<job>/models/<candidate>/model.tar.gz            model.json and forecast.csv
+
+MaxAutoMLJobRuntimeInSeconds bounds the training: an algorithm still running at the deadline is
+dropped, and the job ends MaxAutoMLJobRuntimeReached with the candidates that finished.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tarfile
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from airflow_automl.local.engine.candidates import Placement, build_candidate, candidate_name
+from airflow_automl.local.engine.forecasting.backtest import (
+    WINDOW,
+    metrics,
+    run_backtest,
+    seasonal_scale,
+    windows,
+)
+from airflow_automl.local.engine.forecasting.forecasters import (
+    FORECASTERS,
+    LABELS,
+    MEAN,
+    OutOfTime,
+    Settings,
+    ensemble,
+)
+from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, SeriesData, load_series
+from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS
+from airflow_automl.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, is_better
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
+
+log = logging.getLogger(__name__)
+
+# Stands for Autopilot's forecasting inference image; the local service does not serve these models.
+FORECAST_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-automl-forecasting:local"
+DEFAULT_MAX_CANDIDATES = 1
+DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
+DEFAULT_MAX_JOB_RUNTIME = 2592000
+REPORTED_METRICS = ("RMSE", "WAPE", "MAPE", "MASE", "AverageWeightedQuantileLoss")
+# Errors a forecasting library raises on data it cannot model (a singular matrix, too few points):
+# that algorithm's candidate fails, the others go on.
+MODEL_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
+
+
+@dataclass
+class Trained:
+    name: str
+    algorithm: str
+    backtest: pd.DataFrame
+    forecast: pd.DataFrame
+    metrics: dict[str, float]
+    seconds: float
+
+
+def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stages: StageTimes) -> JobOutcome:
+    series = spec.time_series
+    with stages.stage("data analysis"):
+        data = load_series(ctx.storage, spec)
+    objective = spec.metric_name or NON_TABULAR_DEFAULT_OBJECTIVE["TimeSeriesForecastingJobConfig"]
+    ctx.set_resolved_attributes({
+        "AutoMLJobObjective": {"MetricName": objective},
+        "CompletionCriteria": {
+            "MaxCandidates": spec.max_candidates or DEFAULT_MAX_CANDIDATES,
+            "MaxRuntimePerTrainingJobInSeconds": spec.max_runtime_per_training_job or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB,
+            "MaxAutoMLJobRuntimeInSeconds": spec.max_job_runtime or DEFAULT_MAX_JOB_RUNTIME,
+        },
+    })
+    if ctx.should_stop():
+        return JobOutcome("Stopped")
+    ctx.set_secondary_status("TrainingModels")
+    settings = Settings(data.grid, series.quantiles, series.holiday_country, deadline)
+    placement = Placement.for_job(spec, ctx)
+    first_window = windows(data.last_step, series.horizon, int(data.frame[STEP].min()))[0]
+    scale = seasonal_scale(data.frame, first_window + 1, data.grid.season_length)
+
+    trained: list[Trained] = []
+    out_of_time = False
+    number = 0
+    with stages.stage("training"):
+        for algorithm in _algorithms(spec):
+            if ctx.should_stop():
+                return _finish(ctx, trained, objective, "Stopped")
+            number += 1
+            name = candidate_name(spec.name, LABELS[algorithm], number)
+            started = time.monotonic()
+            try:
+                backtest = run_backtest(data.frame, series.horizon, settings, FORECASTERS[algorithm])
+                forecast = FORECASTERS[algorithm](data.frame, series.horizon, settings)
+            except OutOfTime:
+                log.info("job %s: %s did not finish before MaxAutoMLJobRuntimeInSeconds", spec.name, algorithm)
+                out_of_time = True
+                break
+            except MODEL_ERRORS as error:
+                reason = f"{LABELS[algorithm]} could not model the data: {type(error).__name__}: {error}"
+                log.warning("job %s: %s", spec.name, reason)
+                ctx.add_partial_failure(f"Candidate {name}: {reason}")
+                continue
+            result = Trained(name, algorithm, backtest, forecast, metrics(backtest, series.quantiles, scale),
+                             time.monotonic() - started)
+            _publish(spec, ctx, placement, data, result, objective, scale, members=None)
+            trained.append(result)
+        if len(trained) >= 2:
+            number += 1
+            name = candidate_name(spec.name, LABELS["ensemble"], number)
+            started = time.monotonic()
+            backtest = ensemble([t.backtest for t in trained], series.quantiles,
+                                keys=(SERIES_ID, STEP, WINDOW, TARGET))
+            forecast = ensemble([t.forecast for t in trained], series.quantiles)
+            result = Trained(name, "ensemble", backtest, forecast, metrics(backtest, series.quantiles, scale),
+                             time.monotonic() - started)
+            _publish(spec, ctx, placement, data, result, objective, scale, members=[t.name for t in trained])
+            trained.append(result)
+    if not trained:
+        if out_of_time:
+            raise JobFailed(f"No candidate finished within MaxAutoMLJobRuntimeInSeconds "
+                            f"({spec.max_job_runtime} s); raise it for this data")
+        raise JobFailed("No forecasting algorithm could model the data; see PartialFailureReasons")
+    return _finish(ctx, trained, objective, "MaxAutoMLJobRuntimeReached" if out_of_time else "Completed")
+
+
+def _algorithms(spec: JobSpec) -> list[str]:
+    """The chosen algorithms in training order; all but the neural ones when none is chosen."""
+    chosen = [a for a in spec.algorithms if a in FORECASTERS] if spec.algorithms else [
+        a for a in FORECASTERS if a not in TORCH_FORECAST_ALGORITHMS]
+    return [a for a in FORECASTERS if a in chosen]
+
+
+def _finish(ctx: JobContext, trained: list[Trained], objective: str, status: str) -> JobOutcome:
+    best = None
+    for result in trained:
+        value = result.metrics.get(objective)
+        if value is not None and not np.isnan(value) and (best is None or is_better(objective, value, best.metrics[objective])):
+            best = result
+    if best is not None:
+        ctx.set_best_candidate(best.name)
+    return JobOutcome(status)
+
+
+def _item_frame(data: SeriesData, frame: pd.DataFrame, timestamp_column: str) -> pd.DataFrame:
+    """unique_id/step -> the data's own item, grouping and timestamp columns."""
+    items = data.items.reindex(frame[SERIES_ID]).reset_index(drop=True)
+    rest = frame.drop(columns=[SERIES_ID, STEP]).reset_index(drop=True)
+    stamps = pd.Series(data.grid.timestamps(frame[STEP]), name=timestamp_column)
+    return pd.concat([items, stamps, rest], axis=1)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesData, result: Trained,
+             objective: str, scale: pd.Series, members: list[str] | None) -> None:
+    """Writes the candidate's artifacts and reports it."""
+    series, name = spec.time_series, result.name
+    backtest_prefix = placement.uri(f"backtest-results/{name}")
+    explainability_prefix = placement.uri(f"explainability/{name}")
+    per_window = [{"window": int(w), **metrics(part, series.quantiles, scale)}
+                  for w, part in result.backtest.groupby(WINDOW)]
+    accuracy = pd.DataFrame([*per_window, {"window": "all", **result.metrics}])
+    ctx.storage.write_bytes(f"{backtest_prefix}/accuracy-metrics-values/accuracy-metrics.csv", _csv(accuracy))
+    backtest = _item_frame(data, result.backtest.rename(columns={TARGET: spec.target}), series.timestamp)
+    ctx.storage.write_bytes(f"{backtest_prefix}/forecasted-values/forecasts.csv", _csv(backtest))
+    forecast_csv = _csv(_item_frame(data, result.forecast, series.timestamp))
+    ctx.storage.write_bytes(placement.uri(f"forecasts/{name}/forecast.csv"), forecast_csv)
+    description = {
+        "candidate": name,
+        "algorithm": result.algorithm,
+        "library": _LIBRARIES[result.algorithm],
+        "members": members,
+        "forecast_frequency": series.frequency,
+        "forecast_horizon": series.horizon,
+        "forecast_quantiles": list(series.quantiles),
+        "season_length": data.grid.season_length,
+        "holiday_country": series.holiday_country if result.algorithm in ("prophet", "ensemble") else None,
+        "backtest_windows": int(result.backtest[WINDOW].nunique()),
+        "series": int(data.frame[SERIES_ID].nunique()),
+        "metrics": result.metrics,
+        "training_seconds": round(result.seconds, 3),
+    }
+    ctx.storage.write_bytes(f"{explainability_prefix}/candidate.json", json.dumps(description, indent=2).encode())
+    ctx.storage.write_bytes(placement.model_uri(name), _model_archive(description, forecast_csv))
+    reported = {key: value for key, value in result.metrics.items()
+                if key in REPORTED_METRICS and not np.isnan(value)}
+    image = FORECAST_IMAGE.format(account=placement.account_id, region=placement.region)
+    ctx.add_candidate(build_candidate(
+        placement, name, objective, reported, image,
+        environment={"FORECAST_ALGORITHM": result.algorithm, "FORECAST_QUANTILES": ",".join(series.quantiles)},
+        artifact_locations={"Explainability": explainability_prefix, "BacktestResults": backtest_prefix},
+    ))
+
+
+_LIBRARIES = {"npts": "gluonts NPTSPredictor", "ets": "statsforecast AutoETS", "arima": "statsforecast AutoARIMA",
+              "prophet": "prophet Prophet", "ensemble": "average of the other candidates"}
+
+
+def _model_archive(description: dict, forecast_csv: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for member, content in (("model.json", json.dumps(description, indent=2).encode()), ("forecast.csv", forecast_csv)):
+            info = tarfile.TarInfo(member)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()

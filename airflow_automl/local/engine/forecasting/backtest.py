@@ -1,0 +1,89 @@
+"""Rolling-window backtests and the forecasting metrics Autopilot reports.
+
+The last BACKTEST_WINDOWS horizons of the data are the test windows, one after another: for
+each, a forecaster sees only the history before the window and forecasts it. The metrics pool
+every window's points (per window too, in the backtest results):
+
+- RMSE, WAPE (sum |error| / sum |actual|), MAPE (mean |error| / |actual| where actual is not 0),
+  MASE (|error| scaled by each series' in-sample seasonal naive error, averaged over series), all
+  of the mean forecast;
+- wQL[p] = 2 * sum(pinball loss at p) / sum |actual|, and AverageWeightedQuantileLoss their mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, Settings
+from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET
+
+BACKTEST_WINDOWS = 3
+# A series takes part in a window when it has at least this much history before it.
+MIN_HISTORY = 3
+WINDOW = "backtest_window"
+POINT_METRICS = ("RMSE", "WAPE", "MAPE", "MASE")
+
+
+def windows(last_step: int, horizon: int, first_step: int) -> list[int]:
+    """The cutoffs (last history step) of the backtest windows, oldest first."""
+    cutoffs = [last_step - horizon * k for k in range(BACKTEST_WINDOWS, 0, -1)]
+    return [c for c in cutoffs if c - first_step + 1 >= MIN_HISTORY]
+
+
+def run_backtest(
+    frame: pd.DataFrame, horizon: int, settings: Settings,
+    forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame],
+) -> pd.DataFrame:
+    """Each window's forecasts joined to the actual values: unique_id, step, window, y, mean, p..."""
+    results = []
+    for number, cutoff in enumerate(windows(int(frame[STEP].max()), horizon, int(frame[STEP].min())), start=1):
+        settings.check_time()
+        history = frame[frame[STEP] <= cutoff]
+        long_enough = history.groupby(SERIES_ID).size()
+        history = history[history[SERIES_ID].isin(long_enough[long_enough >= MIN_HISTORY].index)]
+        actual = frame[(frame[STEP] > cutoff) & (frame[STEP] <= cutoff + horizon)
+                       & frame[SERIES_ID].isin(history[SERIES_ID].unique())]
+        predicted = forecast(history, horizon, settings)
+        joined = actual[[SERIES_ID, STEP, TARGET]].merge(predicted, on=[SERIES_ID, STEP], how="inner")
+        joined.insert(2, WINDOW, number)
+        results.append(joined)
+    return pd.concat(results, ignore_index=True)
+
+
+def seasonal_scale(frame: pd.DataFrame, before_step: int, season: int) -> pd.Series:
+    """Per series: the mean absolute seasonal-naive error in its history before ``before_step``
+    (MASE's denominator); the one-step naive error where the history is shorter than a season."""
+    scales = {}
+    for series_id, part in frame[frame[STEP] < before_step].groupby(SERIES_ID):
+        values = part[TARGET].to_numpy()
+        lag = season if len(values) > season else 1
+        errors = np.abs(values[lag:] - values[:-lag]) if len(values) > lag else np.array([])
+        scales[series_id] = float(errors.mean()) if errors.size else np.nan
+    return pd.Series(scales, dtype=float)
+
+
+def metrics(results: pd.DataFrame, quantiles: tuple[str, ...], scale: pd.Series) -> dict[str, float]:
+    """The objective metrics of some backtest results (and wQL per quantile, as wQL[p10] ...)."""
+    actual, mean = results[TARGET].to_numpy(float), results[MEAN].to_numpy(float)
+    error = actual - mean
+    total = float(np.abs(actual).sum())
+    values: dict[str, float] = {"RMSE": float(np.sqrt(np.mean(error ** 2)))}
+    values["WAPE"] = float(np.abs(error).sum() / total) if total > 0 else float("nan")
+    nonzero = actual != 0
+    values["MAPE"] = float(np.mean(np.abs(error[nonzero]) / np.abs(actual[nonzero]))) if nonzero.any() else float("nan")
+    per_series = pd.Series(np.abs(error)).groupby(results[SERIES_ID].to_numpy()).mean()
+    scaled = (per_series / scale.reindex(per_series.index)).replace([np.inf, -np.inf], np.nan).dropna()
+    values["MASE"] = float(scaled.mean()) if not scaled.empty else float("nan")
+    losses = []
+    for name in quantiles:
+        level = int(name[1:]) / 100
+        forecast = results[name].to_numpy(float)
+        pinball = np.maximum(level * (actual - forecast), (level - 1) * (actual - forecast))
+        loss = float(2 * pinball.sum() / total) if total > 0 else float("nan")
+        values[f"wQL[{name}]"] = loss
+        losses.append(loss)
+    values["AverageWeightedQuantileLoss"] = float(np.mean(losses))
+    return values

@@ -1,0 +1,152 @@
+"""The forecasting algorithms behind the API's names, each giving a mean and quantile forecasts
+for every series of a history:
+
+- ets, arima: statsforecast's AutoETS and AutoARIMA (quantiles from their prediction intervals);
+- npts: gluonts' NPTSPredictor (non-parametric, sample based; no PyTorch);
+- prophet: Prophet, one model per series, with the HolidayConfig country's holidays
+  (from the holidays package) and quantiles from its predictive samples.
+
+A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, TIMESTAMP, Grid
+
+MEAN = "mean"
+PROPHET_SAMPLES = 200
+NPTS_SAMPLES = 200
+
+
+class OutOfTime(Exception):
+    """The job's deadline came before the forecaster finished."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    grid: Grid
+    quantiles: tuple[str, ...]          # p10, p50, ...
+    holiday_country: str | None = None
+    deadline: float | None = None       # time.monotonic() value
+
+    def levels(self) -> list[float]:
+        return [int(name[1:]) / 100 for name in self.quantiles]
+
+    def check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime()
+
+    def season_length(self, history: pd.DataFrame) -> int:
+        """The grid's season, when every series holds two full cycles of it."""
+        season = self.grid.season_length
+        shortest = int(history.groupby(SERIES_ID).size().min())
+        return season if season > 1 and shortest >= 2 * season else 1
+
+
+def _frame(series_ids, first_step: int, horizon: int, mean: np.ndarray, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rows series by series, horizon steps each, from arrays shaped (series, horizon)."""
+    frame = pd.DataFrame({
+        SERIES_ID: np.repeat(np.asarray(series_ids), horizon),
+        STEP: np.tile(np.arange(first_step, first_step + horizon), len(series_ids)),
+        MEAN: np.asarray(mean, dtype=float).reshape(-1),
+    })
+    for name, values in quantiles.items():
+        frame[name] = np.asarray(values, dtype=float).reshape(-1)
+    return frame
+
+
+def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, Settings], pd.DataFrame]:
+    def forecast(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoARIMA, AutoETS
+
+        season = settings.season_length(history)
+        model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
+        levels = sorted({abs(100 - 2 * int(name[1:])) for name in settings.quantiles} - {0})
+        # Integer time steps as ds: statsforecast needs no calendar, and every grid is regular.
+        data = history[[SERIES_ID, STEP, TARGET]].rename(columns={STEP: TIMESTAMP})
+        result = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(
+            df=data, h=horizon, level=levels or None)
+        result = result.rename(columns={TIMESTAMP: STEP, model_name: MEAN})
+        for name in settings.quantiles:
+            percent = int(name[1:])
+            level = abs(100 - 2 * percent)
+            result[name] = result[MEAN] if level == 0 else result[
+                f"{model_name}-{'lo' if percent < 50 else 'hi'}-{level}"]
+        return result[[SERIES_ID, STEP, MEAN, *settings.quantiles]].reset_index(drop=True)
+
+    return forecast
+
+
+def forecast_npts(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+    from gluonts.dataset.common import ListDataset
+    from gluonts.model.npts import NPTSPredictor
+
+    frequency = settings.grid.pandas_frequency
+    series = list(history.groupby(SERIES_ID, sort=True))
+    dataset = ListDataset(
+        [{"start": pd.Period(part[TIMESTAMP].iloc[0], freq=frequency), "target": part[TARGET].to_numpy(),
+          "item_id": series_id} for series_id, part in series],
+        freq=frequency,
+    )
+    predictor = NPTSPredictor(prediction_length=horizon)
+    means, quantiles = [], {name: [] for name in settings.quantiles}
+    for forecast in predictor.predict(dataset, num_samples=NPTS_SAMPLES):
+        settings.check_time()
+        means.append(forecast.mean)
+        for name, level in zip(settings.quantiles, settings.levels()):
+            quantiles[name].append(forecast.quantile(level))
+    first = int(history[STEP].max()) + 1
+    return _frame([series_id for series_id, _ in series], first, horizon, np.array(means),
+                  {name: np.array(values) for name, values in quantiles.items()})
+
+
+def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+    import cmdstanpy  # noqa: F401  (configures its logger on import; quieted below)
+    from prophet import Prophet
+
+    # cmdstanpy logs two lines per fit at INFO.
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    first = int(history[STEP].max()) + 1
+    future = pd.DataFrame({"ds": settings.grid.timestamps(np.arange(first, first + horizon))})
+    series_ids, means, quantiles = [], [], {name: [] for name in settings.quantiles}
+    for series_id, part in history.groupby(SERIES_ID, sort=True):
+        settings.check_time()
+        model = Prophet(uncertainty_samples=PROPHET_SAMPLES)
+        if settings.holiday_country:
+            model.add_country_holidays(country_name=settings.holiday_country)
+        model.fit(part[[TIMESTAMP, TARGET]])
+        samples = model.predictive_samples(future)["yhat"]  # (horizon, samples)
+        series_ids.append(series_id)
+        means.append(samples.mean(axis=1))
+        for name, level in zip(settings.quantiles, settings.levels()):
+            quantiles[name].append(np.quantile(samples, level, axis=1))
+    return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
+
+
+# The API's algorithm names, in the order the job trains them (fast ones first).
+FORECASTERS: dict[str, Callable[[pd.DataFrame, int, Settings], pd.DataFrame]] = {
+    "npts": forecast_npts,
+    "ets": _statsforecast("AutoETS"),
+    "arima": _statsforecast("AutoARIMA"),
+    "prophet": forecast_prophet,
+}
+LABELS = {"npts": "NPTS", "ets": "ETS", "arima": "ARIMA", "prophet": "Prophet", "ensemble": "Ensemble"}
+
+
+def ensemble(forecasts: list[pd.DataFrame], quantiles: tuple[str, ...], keys: tuple[str, ...] = (SERIES_ID, STEP)) -> pd.DataFrame:
+    """The average of several forecasts, per series, step and quantile (quantiles kept in order);
+    ``keys`` are the columns that say which point a row forecasts."""
+    stacked = pd.concat(forecasts, ignore_index=True)
+    averaged = stacked.groupby(list(keys), sort=True)[[MEAN, *quantiles]].mean().reset_index()
+    ordered = sorted(quantiles, key=lambda name: int(name[1:]))
+    averaged[ordered] = np.sort(averaged[ordered].to_numpy(), axis=1)
+    return averaged

@@ -1,0 +1,205 @@
+"""The time series of a forecasting job: read from its training channel, checked, put on the
+ForecastFrequency grid (Aggregation) and completed (Filling).
+
+Data that breaks a rule ends the job (JobFailed) with a reason naming the column: a column the
+request names that the data lacks, a target that is not numeric, timestamps that do not parse,
+an item and timestamp given twice, a horizon longer than a quarter of the time steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from airflow_automl.forecasting_spec import parse_frequency
+from airflow_automl.local.engine.data import load_channel
+from airflow_automl.local.engine.job import JobFailed
+
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
+    from airflow_automl.local.storage import Storage
+
+# Column names of the long frame every forecaster reads (statsforecast's convention).
+SERIES_ID, TIMESTAMP, TARGET = "unique_id", "ds", "y"
+STEP = "step"  # the grid's time step number of ds
+# Seasonal period per frequency unit, in time steps of one unit (a day's week, an hour's day, ...).
+SEASON_STEPS = {"min": 60, "H": 24, "D": 7, "W": 52, "M": 12, "Y": 1}
+PANDAS_UNITS = {"min": "min", "H": "h", "D": "D", "W": "W", "M": "M", "Y": "Y"}
+_AGGREGATIONS = {"sum": "sum", "avg": "mean", "first": "first", "min": "min", "max": "max"}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The ForecastFrequency as a calendar: counts of a unit from an origin."""
+
+    count: int
+    unit: str
+    origin: pd.Timestamp
+
+    def step_index(self, timestamps: pd.Series) -> pd.Series:
+        """Which time step of the grid each timestamp falls in (floored)."""
+        if self.unit in ("M", "Y"):
+            months = (timestamps.dt.year - self.origin.year) * 12 + (timestamps.dt.month - self.origin.month)
+            per_step = self.count * (12 if self.unit == "Y" else 1)
+            return (months // per_step).astype(int)
+        return ((timestamps - self.origin) // self.step).astype(int)
+
+    @property
+    def step(self) -> pd.Timedelta:
+        return pd.Timedelta({"min": "1min", "H": "1h", "D": "1D", "W": "7D"}[self.unit]) * self.count
+
+    def timestamps(self, steps) -> pd.DatetimeIndex:
+        steps = np.asarray(steps, dtype=int)
+        if self.unit in ("M", "Y"):
+            months = steps * self.count * (12 if self.unit == "Y" else 1)
+            return pd.DatetimeIndex([self.origin + pd.DateOffset(months=int(m)) for m in months])
+        return pd.DatetimeIndex(self.origin + steps * self.step)
+
+    @property
+    def season_length(self) -> int:
+        """Time steps in one seasonal cycle (1: no seasonality to model)."""
+        steps = SEASON_STEPS[self.unit]
+        return steps // self.count if self.count < steps and steps % self.count == 0 else 1
+
+    @property
+    def pandas_frequency(self) -> str:
+        """The grid as a pandas period frequency (for gluonts and Prophet)."""
+        return f"{self.count}{PANDAS_UNITS[self.unit]}"
+
+
+@dataclass
+class SeriesData:
+    """Every series on the grid: ``frame`` has unique_id, step, ds (the step's timestamp), y."""
+
+    frame: pd.DataFrame
+    grid: Grid
+    items: pd.DataFrame        # unique_id -> the item identifier and grouping columns, as in the data
+    item_columns: list[str]
+    time_steps: int            # distinct grid timestamps in the data
+    source: str                # the first input file, for messages
+
+    @property
+    def last_step(self) -> int:
+        return int(self.frame[STEP].max())
+
+
+def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
+    series = spec.time_series
+    channel = next(c for c in spec.channels if c.channel_type == "training")
+    data = load_channel(storage, channel)
+    frame, source = data.frame, data.files[0]
+    item_columns = [series.item_id, *series.grouping]
+    named = {"TargetAttributeName": spec.target, "TimestampAttributeName": series.timestamp,
+             "ItemIdentifierAttributeName": series.item_id}
+    named.update({f"GroupingAttributeNames[{i}]": column for i, column in enumerate(series.grouping)})
+    named.update({f"Transformations.Filling.{column}": column for column in series.filling or {}})
+    for setting, column in named.items():
+        if column not in frame.columns:
+            raise JobFailed(f"{setting} {column!r} is not a column of the training data ({source}); "
+                            f"its columns are: {', '.join(map(str, frame.columns))}")
+
+    timestamps = _parse_timestamps(frame[series.timestamp], series.timestamp, source)
+    target = _numeric_target(frame[spec.target], spec.target, source)
+    for column in item_columns:
+        if frame[column].isna().any():
+            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            raise JobFailed(f"Column {column!r} of the training data ({source}) has no value in data row {row + 1}; "
+                            "every row needs its item identifier and grouping attributes")
+    keys = frame[item_columns].astype(str)
+    unique_id = keys[item_columns[0]] if len(item_columns) == 1 else keys.agg("/".join, axis=1)
+    long = pd.DataFrame({SERIES_ID: unique_id, TIMESTAMP: timestamps, TARGET: target})
+    duplicated = long.duplicated([SERIES_ID, TIMESTAMP])
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise JobFailed(
+            f"Columns {', '.join(repr(c) for c in item_columns)} and {series.timestamp!r} of the training data "
+            f"({source}): item {long[SERIES_ID].iloc[row]!r} has timestamp {frame[series.timestamp].iloc[row]!r} "
+            f"more than once (data row {row + 1}); each item takes one value per timestamp")
+
+    count, unit = parse_frequency(series.frequency)
+    grid = Grid(count, unit, _origin(long[TIMESTAMP].min(), unit))
+    long["step"] = grid.step_index(long[TIMESTAMP])
+    method = _AGGREGATIONS[(series.aggregation or {}).get(spec.target, "sum")]
+    # Values of one item within one time step become one (sum by default); an all-empty step stays empty.
+    aggregated = long.groupby([SERIES_ID, "step"])[TARGET].agg(method if method != "sum" else
+                                                               (lambda v: v.sum(min_count=1))).reset_index()
+    time_steps = int(aggregated["step"].nunique())
+    if spec.time_series.horizon * 4 > time_steps:
+        raise JobFailed(
+            f"ForecastHorizon {spec.time_series.horizon} is more than a quarter of the {time_steps} time steps "
+            f"of {series.frequency} in column {series.timestamp!r} of the training data ({source}); "
+            f"the horizon can be at most {time_steps // 4} for this data")
+    filled = _fill(aggregated, spec, source)
+    filled[TIMESTAMP] = grid.timestamps(filled["step"])
+    items = keys.assign(**{SERIES_ID: unique_id}).drop_duplicates(SERIES_ID).set_index(SERIES_ID)
+    items.columns = item_columns
+    return SeriesData(filled[[SERIES_ID, STEP, TIMESTAMP, TARGET]].reset_index(drop=True), grid, items, item_columns,
+                      time_steps, source)
+
+
+def _parse_timestamps(values: pd.Series, column: str, source: str) -> pd.Series:
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise JobFailed(f"Timestamp column {column!r} of the training data ({source}) has a value that is not a "
+                        f"timestamp: {values.iloc[row]!r} in data row {row + 1}; use e.g. 2024-01-31 or "
+                        "2024-01-31 13:00:00")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+def _numeric_target(values: pd.Series, column: str, source: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise JobFailed(f"Target column {column!r} of the training data ({source}) must be numeric: "
+                        f"{values.iloc[row]!r} in data row {row + 1} is not a number")
+    if numbers.isna().all():
+        raise JobFailed(f"Target column {column!r} of the training data ({source}) has no values")
+    return numbers.astype(float)
+
+
+def _origin(first: pd.Timestamp, unit: str) -> pd.Timestamp:
+    """Where the grid starts: the first timestamp, floored to its unit (weeks keep their weekday)."""
+    if unit in ("M", "Y"):
+        return pd.Timestamp(year=first.year, month=first.month if unit == "M" else 1, day=1)
+    return first.floor({"min": "min", "H": "h", "D": "D", "W": "D"}[unit])
+
+
+def _fill_value(values: pd.Series, how: str, given: str | None) -> float:
+    if how == "value":
+        return float(given)
+    if how == "zero" or values.dropna().empty:
+        return 0.0
+    return float(getattr(values.dropna(), {"median": "median", "mean": "mean", "min": "min", "max": "max"}[how])())
+
+
+def _fill(aggregated: pd.DataFrame, spec: JobSpec, source: str) -> pd.DataFrame:
+    """Each series on every step from its first value to the data's last step. Missing values
+    inside a series take middlefill, those after its last value backfill (zero by default, as
+    Autopilot's); series are not extended before their first value (frontfill none)."""
+    filling = (spec.time_series.filling or {}).get(spec.target, {})
+    last = int(aggregated["step"].max())
+    pieces = []
+    for series_id, part in aggregated.groupby(SERIES_ID, sort=True):
+        observed = part.dropna(subset=[TARGET])
+        if observed.empty:
+            continue  # an item without any target value has nothing to learn from
+        first, last_seen = int(observed["step"].min()), int(observed["step"].max())
+        values = part.set_index("step")[TARGET].reindex(range(first, last + 1))
+        middle = values.loc[:last_seen].isna()
+        values.loc[middle[middle].index] = _fill_value(observed[TARGET], filling.get("middlefill", "zero"),
+                                                       filling.get("middlefill_value"))
+        if last_seen < last:
+            values.loc[last_seen + 1:] = _fill_value(observed[TARGET], filling.get("backfill", "zero"),
+                                                     filling.get("backfill_value"))
+        pieces.append(pd.DataFrame({SERIES_ID: series_id, "step": values.index, TARGET: values.to_numpy()}))
+    if not pieces:
+        raise JobFailed(f"Target column {spec.target!r} of the training data ({source}) has no values")
+    return pd.concat(pieces, ignore_index=True)
