@@ -77,8 +77,11 @@ class ApiVersion:
 
     def problem_type(self, description: Mapping[str, Any]) -> str | None:
         """The problem type of a Describe answer of this version: resolved, else as requested."""
+        config_name = description.get("AutoMLProblemTypeConfigName")
         return (get_path(description, RESOLVED_PROBLEM_TYPE_PATHS[self.number - 1])
-                or get_path(description, self.path("problem_type")))
+                or get_path(description, self.path("problem_type"))
+                # A V2 problem type that is not tabular (TimeSeriesForecasting, ...) is its config's name.
+                or (config_name if config_name not in (None, "Tabular") else None))
 
 
 V1 = ApiVersion(

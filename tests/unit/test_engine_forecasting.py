@@ -129,3 +129,27 @@ def test_metrics_match_their_definitions():
     assert values["wQL[p10]"] == pytest.approx(p10)
     assert values["wQL[p90]"] == pytest.approx(p90)
     assert values["AverageWeightedQuantileLoss"] == pytest.approx((p10 + p90) / 2)
+
+
+def test_holidays_are_counted_per_time_step():
+    from airflow_automl.local.engine.forecasting.forecasters import holiday_counts
+    from airflow_automl.local.engine.forecasting.series import Grid
+
+    # Weeks starting on Mondays from 2024-12-16: Christmas (Wed) in the second, New Year's Day in the third.
+    weekly = Grid(1, "W", pd.Timestamp("2024-12-16"))
+    assert list(holiday_counts(weekly, np.arange(4), "US")) == [0, 1, 1, 0]
+    daily = Grid(1, "D", pd.Timestamp("2024-07-03"))
+    assert list(holiday_counts(daily, np.arange(3), "US")) == [0, 1, 0]
+
+
+def test_the_ensemble_weights_its_members():
+    from airflow_automl.local.engine.forecasting.forecasters import ensemble
+
+    first = pd.DataFrame({"unique_id": ["a", "a"], "step": [1, 2], "mean": [10.0, 20.0], "p10": [8.0, 18.0],
+                          "p90": [12.0, 22.0]})
+    second = first.assign(mean=[20.0, 40.0], p10=[30.0, 30.0], p90=[10.0, 50.0])
+    combined = ensemble([first, second], ("p10", "p90"), [3.0, 1.0])
+    assert list(combined["mean"]) == [12.5, 25.0]
+    # p10 and p90 averaged, then put back in order where the members disagree.
+    # First point: p10 averages to 13.5 and p90 to 11.5, so they swap.
+    assert list(combined["p10"]) == [11.5, 21.0] and list(combined["p90"]) == [13.5, 29.0]

@@ -1,8 +1,8 @@
 """Time-series forecasting jobs (CreateAutoMLJobV2 TimeSeriesForecastingJobConfig).
 
 Every chosen algorithm is backtested over rolling windows and then fitted on all the data to
-forecast the next ForecastHorizon steps; the average of the algorithms that finished is one more
-candidate (Ensemble); the best by the objective is the job's best candidate. Each candidate's
+forecast the next ForecastHorizon steps; a weighted average of the algorithms that finished
+(greedy ensemble selection on the backtests) is one more candidate (Ensemble); the best by the objective is the job's best candidate. Each candidate's
 artifacts are written under the job's output, where its CandidateArtifactLocations point:
 
   <S3OutputPath>/<job>/backtest-results/<candidate>/accuracy-metrics-values/accuracy-metrics.csv
@@ -59,6 +59,7 @@ FORECAST_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-automl-fore
 DEFAULT_MAX_CANDIDATES = 1
 DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
 DEFAULT_MAX_JOB_RUNTIME = 2592000
+ENSEMBLE_ROUNDS = 10
 REPORTED_METRICS = ("RMSE", "WAPE", "MAPE", "MASE", "AverageWeightedQuantileLoss")
 # Errors a forecasting library raises on data it cannot model (a singular matrix, too few points):
 # that algorithm's candidate fails, the others go on.
@@ -126,12 +127,14 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             number += 1
             name = candidate_name(spec.name, LABELS["ensemble"], number)
             started = time.monotonic()
-            backtest = ensemble([t.backtest for t in trained], series.quantiles,
+            weights = ensemble_weights(trained, objective, series.quantiles, scale)
+            backtest = ensemble([t.backtest for t in trained], series.quantiles, weights,
                                 keys=(SERIES_ID, STEP, WINDOW, TARGET))
-            forecast = ensemble([t.forecast for t in trained], series.quantiles)
+            forecast = ensemble([t.forecast for t in trained], series.quantiles, weights)
             result = Trained(name, "ensemble", backtest, forecast, metrics(backtest, series.quantiles, scale),
                              time.monotonic() - started)
-            _publish(spec, ctx, placement, data, result, objective, scale, members=[t.name for t in trained])
+            members = {t.name: round(w, 4) for t, w in zip(trained, weights) if w > 0}
+            _publish(spec, ctx, placement, data, result, objective, scale, members=members)
             trained.append(result)
     if not trained:
         if out_of_time:
@@ -139,6 +142,28 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                             f"({spec.max_job_runtime} s); raise it for this data")
         raise JobFailed("No forecasting algorithm could model the data; see PartialFailureReasons")
     return _finish(ctx, trained, objective, "MaxAutoMLJobRuntimeReached" if out_of_time else "Completed")
+
+
+def ensemble_weights(trained: list[Trained], objective: str, quantiles: tuple[str, ...], scale: pd.Series,
+                     rounds: int = ENSEMBLE_ROUNDS) -> list[float]:
+    """Greedy ensemble selection (Caruana et al., as AutoGluon weights its ensembles): add, with
+    replacement, the candidate whose addition gives the best backtest objective; weights are
+    how often each was picked."""
+    keys = (SERIES_ID, STEP, WINDOW, TARGET)
+    counts = [0] * len(trained)
+    for _ in range(rounds):
+        best_index, best_value = None, None
+        for index in range(len(trained)):
+            trial = counts.copy()
+            trial[index] += 1
+            combined = ensemble([t.backtest for t in trained], quantiles, [float(c) for c in trial], keys=keys)
+            value = metrics(combined, quantiles, scale)[objective]
+            if not np.isnan(value) and (best_value is None or is_better(objective, value, best_value)):
+                best_index, best_value = index, value
+        if best_index is None:
+            return [1.0] * len(trained)  # no objective value to choose by: a plain average
+        counts[best_index] += 1
+    return [c / rounds for c in counts]
 
 
 def _algorithms(spec: JobSpec) -> list[str]:
@@ -172,7 +197,7 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 
 def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesData, result: Trained,
-             objective: str, scale: pd.Series, members: list[str] | None) -> None:
+             objective: str, scale: pd.Series, members: dict[str, float] | None) -> None:
     """Writes the candidate's artifacts and reports it."""
     series, name = spec.time_series, result.name
     backtest_prefix = placement.uri(f"backtest-results/{name}")
@@ -189,7 +214,7 @@ def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesD
         "candidate": name,
         "algorithm": result.algorithm,
         "library": _LIBRARIES[result.algorithm],
-        "members": members,
+        "ensemble_weights": members,
         "forecast_frequency": series.frequency,
         "forecast_horizon": series.horizon,
         "forecast_quantiles": list(series.quantiles),
@@ -213,7 +238,7 @@ def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesD
 
 
 _LIBRARIES = {"npts": "gluonts NPTSPredictor", "ets": "statsforecast AutoETS", "arima": "statsforecast AutoARIMA",
-              "prophet": "prophet Prophet", "ensemble": "average of the other candidates"}
+              "prophet": "prophet Prophet", "ensemble": "weighted average of the other candidates"}
 
 
 def _model_archive(description: dict, forecast_csv: bytes) -> bytes:

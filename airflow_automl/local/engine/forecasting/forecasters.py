@@ -3,8 +3,9 @@ for every series of a history:
 
 - ets, arima: statsforecast's AutoETS and AutoARIMA (quantiles from their prediction intervals);
 - npts: gluonts' NPTSPredictor (non-parametric, sample based; no PyTorch);
-- prophet: Prophet, one model per series, with the HolidayConfig country's holidays
-  (from the holidays package) and quantiles from its predictive samples.
+- prophet: Prophet, one model per series, with the HolidayConfig country's public holidays (from
+  the holidays package) as a regressor counting the holidays in each time step, and quantiles
+  from its predictive samples.
 
 A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...).
 """
@@ -24,6 +25,8 @@ from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARG
 MEAN = "mean"
 PROPHET_SAMPLES = 200
 NPTS_SAMPLES = 200
+# Prophet reserves "holidays"; the regressor counting public holidays per time step.
+HOLIDAY_REGRESSOR = "public_holidays"
 
 
 class OutOfTime(Exception):
@@ -109,6 +112,18 @@ def forecast_npts(history: pd.DataFrame, horizon: int, settings: Settings) -> pd
                   {name: np.array(values) for name, values in quantiles.items()})
 
 
+def holiday_counts(grid: Grid, steps: np.ndarray, country: str) -> np.ndarray:
+    """How many of the country's public holidays fall within each time step (0 or 1 for daily
+    data, 0 to 7 for weekly data, ...), so holidays mean the same at every ForecastFrequency."""
+    import holidays
+
+    starts = grid.timestamps(steps)
+    ends = grid.timestamps(np.asarray(steps) + 1)
+    calendar = holidays.country_holidays(country, years=range(starts.min().year, ends.max().year + 1))
+    days = pd.DatetimeIndex(sorted(pd.Timestamp(day) for day in calendar))
+    return np.array([((days >= start) & (days < end)).sum() for start, end in zip(starts, ends)], dtype=float)
+
+
 def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
     import cmdstanpy  # noqa: F401  (configures its logger on import; quieted below)
     from prophet import Prophet
@@ -116,14 +131,22 @@ def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) ->
     # cmdstanpy logs two lines per fit at INFO.
     logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
     first = int(history[STEP].max()) + 1
-    future = pd.DataFrame({"ds": settings.grid.timestamps(np.arange(first, first + horizon))})
+    future_steps = np.arange(first, first + horizon)
+    future = pd.DataFrame({"ds": settings.grid.timestamps(future_steps)})
+    country = settings.holiday_country
+    if country:
+        all_steps = np.arange(int(history[STEP].min()), first + horizon)
+        counts = pd.Series(holiday_counts(settings.grid, all_steps, country), index=all_steps)
+        future[HOLIDAY_REGRESSOR] = counts.loc[future_steps].to_numpy()
     series_ids, means, quantiles = [], [], {name: [] for name in settings.quantiles}
     for series_id, part in history.groupby(SERIES_ID, sort=True):
         settings.check_time()
         model = Prophet(uncertainty_samples=PROPHET_SAMPLES)
-        if settings.holiday_country:
-            model.add_country_holidays(country_name=settings.holiday_country)
-        model.fit(part[[TIMESTAMP, TARGET]])
+        train = part[[TIMESTAMP, TARGET]]
+        if country:
+            train = train.assign(**{HOLIDAY_REGRESSOR: counts.loc[part[STEP]].to_numpy()})
+            model.add_regressor(HOLIDAY_REGRESSOR)
+        model.fit(train)
         samples = model.predictive_samples(future)["yhat"]  # (horizon, samples)
         series_ids.append(series_id)
         means.append(samples.mean(axis=1))
@@ -142,11 +165,18 @@ FORECASTERS: dict[str, Callable[[pd.DataFrame, int, Settings], pd.DataFrame]] = 
 LABELS = {"npts": "NPTS", "ets": "ETS", "arima": "ARIMA", "prophet": "Prophet", "ensemble": "Ensemble"}
 
 
-def ensemble(forecasts: list[pd.DataFrame], quantiles: tuple[str, ...], keys: tuple[str, ...] = (SERIES_ID, STEP)) -> pd.DataFrame:
-    """The average of several forecasts, per series, step and quantile (quantiles kept in order);
-    ``keys`` are the columns that say which point a row forecasts."""
-    stacked = pd.concat(forecasts, ignore_index=True)
-    averaged = stacked.groupby(list(keys), sort=True)[[MEAN, *quantiles]].mean().reset_index()
+def ensemble(forecasts: list[pd.DataFrame], quantiles: tuple[str, ...], weights: list[float] | None = None,
+             keys: tuple[str, ...] = (SERIES_ID, STEP)) -> pd.DataFrame:
+    """The weighted average of several forecasts, per point and quantile (quantiles kept in
+    order); ``keys`` are the columns that say which point a row forecasts."""
+    weights = weights or [1.0] * len(forecasts)
+    columns = [MEAN, *quantiles]
+    indexed = [f.set_index(list(keys))[columns] for f in forecasts]
+    common = indexed[0].index
+    for frame in indexed[1:]:
+        common = common.intersection(frame.index)
+    total = sum(w * frame.loc[common] for w, frame in zip(weights, indexed) if w > 0) / sum(weights)
+    averaged = total.reset_index().sort_values(list(keys), ignore_index=True)
     ordered = sorted(quantiles, key=lambda name: int(name[1:]))
     averaged[ordered] = np.sort(averaged[ordered].to_numpy(), axis=1)
     return averaged
