@@ -94,3 +94,56 @@ def churn_for_interval(
 
 def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+# --- store demand: many items' daily unit sales, for the forecasting example -----------------------
+
+def store_demand(items: int, start: date, end: date, country: str = "US") -> pd.DataFrame:
+    """Daily unit sales of ``items`` products from ``start`` up to (not including) ``end``, with
+    columns sku, date, units and promotion (1 on promoted days).
+
+    Each product has its own level, trend, weekly pattern (weekend peak), yearly season (peaking
+    in summer or at year end), a dip or spike on the country's public holidays, random
+    promotions that lift sales for a few days, and count noise. A product's draw depends only on
+    its number, so a later interval extends the same history, as a real sales table grows.
+    """
+    import holidays as holiday_calendars
+
+    if items < 1:
+        raise ValueError(f"items: must be at least 1, got {items}")
+    days = pd.date_range(start, end, freq="D", inclusive="left")
+    if len(days) == 0:
+        raise ValueError(f"end: must be after start ({start} .. {end})")
+    calendar = holiday_calendars.country_holidays(country, years=range(days[0].year, days[-1].year + 1))
+    is_holiday = np.array([day.date() in calendar for day in days])
+    day_number = (days - pd.Timestamp("2020-01-01")).days.to_numpy()
+    weekday = days.dayofweek.to_numpy()
+    year_angle = 2 * np.pi * days.dayofyear.to_numpy() / 365.25
+    frames = []
+    for number in range(items):
+        rng = np.random.default_rng(1000 + number)
+        level = rng.lognormal(mean=3.0, sigma=0.6)                   # about 20 units a day, 5 to 70
+        trend = rng.normal(0.0003, 0.0004)                           # relative change per day
+        weekend = rng.uniform(0.1, 0.5)
+        summer_item = rng.random() < 0.5
+        season = np.cos(year_angle - (np.pi * 1.1 if summer_item else 0.0)) * rng.uniform(0.1, 0.35)
+        holiday_effect = rng.choice([-0.5, 0.6])                     # closed, or a gift item
+        # Promotions: each day starts one with probability 1/40; it lasts 3 to 7 days.
+        promotion = np.zeros(len(days), dtype=int)
+        for begin in np.flatnonzero(np.random.default_rng(5000 + number).random(len(day_number)) < 1 / 40):
+            promotion[begin:begin + rng.integers(3, 8)] = 1
+        expected = (
+            level
+            * (1 + trend * (day_number - 1500))
+            * (1 + weekend * (weekday >= 5))
+            * (1 + season)
+            * (1 + holiday_effect * is_holiday)
+            * (1 + 0.45 * promotion)
+        ).clip(0.1, None)
+        frames.append(pd.DataFrame({
+            "sku": f"sku-{number + 1:04d}",
+            "date": days.strftime("%Y-%m-%d"),
+            "units": rng.poisson(expected),
+            "promotion": promotion,
+        }))
+    return pd.concat(frames, ignore_index=True)

@@ -55,6 +55,18 @@ def test_endpoint_example_uses_the_v2_api_and_deploys(dag_bag):
     assert "invoke_endpoint" in train.downstream_task_ids
 
 
+def test_forecast_example_trains_a_weekly_time_series_job_and_gates_on_wape(dag_bag):
+    dag = dag_bag.dags["automl_forecast"]
+    assert dag.timetable.summary == "0 6 * * 1"
+    order = ["prepare_demand_history", "train_forecaster", "check_forecast_accuracy", "publish_forecast"]
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+    config = dag.get_task("train_forecaster").config
+    time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
+    assert time_series["ForecastFrequency"] == "W" and config["AutoMLJobObjective"] == {"MetricName": "WAPE"}
+    assert {"wape_threshold", "items", "storage_uri"} <= set(dag.params)
+
+
 def test_segments_example_maps_training_and_gates_per_segment(dag_bag):
     dag = dag_bag.dags["automl_retrain_segments"]
     train, gate = dag.get_task("train_segment"), dag.get_task("check_segment")
