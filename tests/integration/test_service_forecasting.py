@@ -118,6 +118,14 @@ def test_backtest_results_and_forecasts_are_written_where_the_candidate_points(f
     pd.testing.assert_frame_equal(shipped, forecast)
 
 
+def test_the_leaderboard_file_lists_every_candidate_best_first(local_service, forecast_job):
+    output = local_service.file_root / "forecast-output" / "demand-forecast"
+    leaderboard = pd.read_csv(output / "leaderboard.csv")
+    assert leaderboard["CandidateName"].iloc[0] == forecast_job["BestCandidate"]["CandidateName"]
+    assert list(leaderboard["WAPE"]) == sorted(leaderboard["WAPE"])
+    assert (leaderboard.loc[leaderboard["Algorithm"] != "ensemble", "FitTimeSeconds"] > 0).all()
+
+
 def test_data_that_breaks_a_rule_fails_the_job_naming_the_column(local_service):
     folder = local_service.file_root / "demand-bad"
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ forecast the next ForecastHorizon steps; a weighted average of the algorithms th
 (greedy ensemble selection on the backtests) is one more candidate (Ensemble); the best by the objective is the job's best candidate. Each candidate's
 artifacts are written under the job's output, where its CandidateArtifactLocations point:
 
+  <S3OutputPath>/<job>/leaderboard.csv                             every candidate, best first
   <S3OutputPath>/<job>/backtest-results/<candidate>/accuracy-metrics-values/accuracy-metrics.csv
   <S3OutputPath>/<job>/backtest-results/<candidate>/forecasted-values/forecasts.csv
   <S3OutputPath>/<job>/forecasts/<candidate>/forecast.csv          the next horizon
@@ -47,7 +48,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, SeriesData, load_series
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS
-from airflow_automl.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, is_better
+from airflow_automl.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec
@@ -108,8 +109,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             name = candidate_name(spec.name, LABELS[algorithm], number)
             started = time.monotonic()
             try:
-                backtest = run_backtest(data.frame, series.horizon, settings, FORECASTERS[algorithm])
-                forecast = FORECASTERS[algorithm](data.frame, series.horizon, settings)
+                backtest, forecast = run_backtest(data.frame, series.horizon, settings, FORECASTERS[algorithm])
             except OutOfTime:
                 log.info("job %s: %s did not finish before MaxAutoMLJobRuntimeInSeconds", spec.name, algorithm)
                 out_of_time = True
@@ -136,6 +136,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             members = {t.name: round(w, 4) for t, w in zip(trained, weights) if w > 0}
             _publish(spec, ctx, placement, data, result, objective, scale, members=members)
             trained.append(result)
+        _write_leaderboard(ctx, placement, trained, objective)
     if not trained:
         if out_of_time:
             raise JobFailed(f"No candidate finished within MaxAutoMLJobRuntimeInSeconds "
@@ -164,6 +165,18 @@ def ensemble_weights(trained: list[Trained], objective: str, quantiles: tuple[st
             return [1.0] * len(trained)  # no objective value to choose by: a plain average
         counts[best_index] += 1
     return [c / rounds for c in counts]
+
+
+def _write_leaderboard(ctx: JobContext, placement: Placement, trained: list[Trained], objective: str) -> None:
+    """leaderboard.csv, best first: every candidate's backtest metrics and training seconds."""
+    if not trained:
+        return
+    rows = [{"CandidateName": t.name, "Algorithm": t.algorithm,
+             **{name: t.metrics[name] for name in REPORTED_METRICS}, "FitTimeSeconds": round(t.seconds, 3)}
+            for t in trained]
+    ascending = not greater_is_better(objective)
+    frame = pd.DataFrame(rows).sort_values(objective, ascending=ascending, na_position="last")
+    ctx.storage.write_bytes(placement.uri("leaderboard.csv"), _csv(frame))
 
 
 def _algorithms(spec: JobSpec) -> list[str]:

@@ -17,13 +17,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from airflow_automl.local.engine.forecasting.forecasters import MEAN, Settings
-from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, WINDOW, Settings
+from airflow_automl.local.engine.forecasting.series import MIN_HISTORY, SERIES_ID, STEP, TARGET
 
 BACKTEST_WINDOWS = 3
-# A series takes part in a window when it has at least this much history before it.
-MIN_HISTORY = 3
-WINDOW = "backtest_window"
 POINT_METRICS = ("RMSE", "WAPE", "MAPE", "MASE")
 
 
@@ -35,22 +32,15 @@ def windows(last_step: int, horizon: int, first_step: int) -> list[int]:
 
 def run_backtest(
     frame: pd.DataFrame, horizon: int, settings: Settings,
-    forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame],
-) -> pd.DataFrame:
-    """Each window's forecasts joined to the actual values: unique_id, step, window, y, mean, p..."""
-    results = []
-    for number, cutoff in enumerate(windows(int(frame[STEP].max()), horizon, int(frame[STEP].min())), start=1):
-        settings.check_time()
-        history = frame[frame[STEP] <= cutoff]
-        long_enough = history.groupby(SERIES_ID).size()
-        history = history[history[SERIES_ID].isin(long_enough[long_enough >= MIN_HISTORY].index)]
-        actual = frame[(frame[STEP] > cutoff) & (frame[STEP] <= cutoff + horizon)
-                       & frame[SERIES_ID].isin(history[SERIES_ID].unique())]
-        predicted = forecast(history, horizon, settings)
-        joined = actual[[SERIES_ID, STEP, TARGET]].merge(predicted, on=[SERIES_ID, STEP], how="inner")
-        joined.insert(2, WINDOW, number)
-        results.append(joined)
-    return pd.concat(results, ignore_index=True)
+    algorithm: Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The windows' forecasts joined to the actual values (unique_id, step, window, y, mean, p...),
+    and the forecast of the next horizon from all the data."""
+    cutoffs = windows(int(frame[STEP].max()), horizon, int(frame[STEP].min()))
+    predicted, forecast = algorithm(frame, horizon, cutoffs, settings)
+    joined = frame[[SERIES_ID, STEP, TARGET]].merge(predicted, on=[SERIES_ID, STEP], how="inner")
+    columns = [SERIES_ID, STEP, WINDOW, TARGET]
+    return joined[columns + [c for c in joined.columns if c not in columns]], forecast
 
 
 def seasonal_scale(frame: pd.DataFrame, before_step: int, season: int) -> pd.Series:

@@ -7,7 +7,8 @@ for every series of a history:
   the holidays package) as a regressor counting the holidays in each time step, and quantiles
   from its predictive samples.
 
-A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...).
+A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...);
+backtest predictions add the window's number.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, TIMESTAMP, Grid
+from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, TIMESTAMP, Grid, backtest_series
 
 MEAN = "mean"
+WINDOW = "backtest_window"
 PROPHET_SAMPLES = 200
 NPTS_SAMPLES = 200
+STATSFORECAST_CHUNK = 8  # series per statsforecast call
 # Prophet reserves "holidays"; the regressor counting public holidays per time step.
 HOLIDAY_REGRESSOR = "public_holidays"
 
@@ -66,27 +69,68 @@ def _frame(series_ids, first_step: int, horizon: int, mean: np.ndarray, quantile
     return frame
 
 
-def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, Settings], pd.DataFrame]:
-    def forecast(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]:
+    """AutoETS or AutoARIMA: the model is chosen and fitted once, on the history before the first
+    backtest window, then applied to each longer history (statsforecast's ``forward``, its
+    cross-validation without refitting) for the later windows and the forecast of the next
+    horizon. One fit per series instead of one per window keeps ARIMA within a job's budget."""
+
+    def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
         from statsforecast import StatsForecast
         from statsforecast.models import AutoARIMA, AutoETS
 
-        season = settings.season_length(history)
-        model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
+        eligible = set(backtest_series(frame, cutoffs)[SERIES_ID].unique())
+        # Series in the backtests are fitted on the history before the first window; the few too
+        # short for it, on all of theirs (they are only forecast).
+        fit_data = frame[~frame[SERIES_ID].isin(eligible) | (frame[STEP] <= cutoffs[0])]
+        season = settings.season_length(fit_data)
         levels = sorted({abs(100 - 2 * int(name[1:])) for name in settings.quantiles} - {0})
-        # Integer time steps as ds: statsforecast needs no calendar, and every grid is regular.
-        data = history[[SERIES_ID, STEP, TARGET]].rename(columns={STEP: TIMESTAMP})
-        result = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(
-            df=data, h=horizon, level=levels or None)
-        result = result.rename(columns={TIMESTAMP: STEP, model_name: MEAN})
-        for name in settings.quantiles:
-            percent = int(name[1:])
-            level = abs(100 - 2 * percent)
-            result[name] = result[MEAN] if level == 0 else result[
-                f"{model_name}-{'lo' if percent < 50 else 'hi'}-{level}"]
-        return result[[SERIES_ID, STEP, MEAN, *settings.quantiles]].reset_index(drop=True)
+        last = int(frame[STEP].max())
+        series_ids = fit_data[SERIES_ID].unique()
+        backtests, forecasts = [], []
+        # A few series at a time, so the job's deadline is checked while a long fit goes on.
+        for start in range(0, len(series_ids), STATSFORECAST_CHUNK):
+            settings.check_time()
+            chunk = fit_data[fit_data[SERIES_ID].isin(series_ids[start:start + STATSFORECAST_CHUNK])]
+            model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
+            # Integer time steps as ds: statsforecast needs no calendar, and every grid is regular.
+            fitted = StatsForecast(models=[model], freq=1, n_jobs=1).fit(
+                df=chunk[[SERIES_ID, STEP, TARGET]].rename(columns={STEP: TIMESTAMP}))
+            for index, series_id in enumerate(fitted.uids):
+                values = frame.loc[frame[SERIES_ID] == series_id, [STEP, TARGET]]
+                windows = list(enumerate(cutoffs, start=1)) if series_id in eligible else []
+                for window, cutoff in [*windows, (None, last)]:
+                    history = values.loc[values[STEP] <= cutoff, TARGET].to_numpy(float)
+                    result = fitted.fitted_[index, 0].forward(y=history, h=horizon, level=levels or None)
+                    quantiles = {}
+                    for name in settings.quantiles:
+                        percent = int(name[1:])
+                        level = abs(100 - 2 * percent)
+                        quantiles[name] = result["mean"] if level == 0 else result[
+                            f"{'lo' if percent < 50 else 'hi'}-{level}"]
+                    rows = _frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)
+                    if window is None:
+                        forecasts.append(rows)
+                    else:
+                        backtests.append(rows.assign(**{WINDOW: window}))
+        return pd.concat(backtests, ignore_index=True), pd.concat(forecasts, ignore_index=True)
 
-    return forecast
+    return run
+
+
+def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
+    """An algorithm that fits anew for each backtest window and for the next horizon."""
+
+    def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+        backtests = []
+        evaluated = backtest_series(frame, cutoffs)
+        for window, cutoff in enumerate(cutoffs, start=1):
+            settings.check_time()
+            history = evaluated[evaluated[STEP] <= cutoff]
+            backtests.append(forecast(history, horizon, settings).assign(**{WINDOW: window}))
+        return pd.concat(backtests, ignore_index=True), forecast(frame, horizon, settings)
+
+    return run
 
 
 def forecast_npts(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
@@ -155,12 +199,14 @@ def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) ->
     return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
 
 
-# The API's algorithm names, in the order the job trains them (fast ones first).
-FORECASTERS: dict[str, Callable[[pd.DataFrame, int, Settings], pd.DataFrame]] = {
-    "npts": forecast_npts,
+# The API's algorithm names, in the order the job trains them (fast ones first). Each takes the
+# series, the horizon, the backtest windows' cutoffs and the settings, and returns the windows'
+# predictions (with their window number) and the forecast of the next horizon.
+FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]] = {
+    "npts": rolling(forecast_npts),
     "ets": _statsforecast("AutoETS"),
     "arima": _statsforecast("AutoARIMA"),
-    "prophet": forecast_prophet,
+    "prophet": rolling(forecast_prophet),
 }
 LABELS = {"npts": "NPTS", "ets": "ETS", "arima": "ARIMA", "prophet": "Prophet", "ensemble": "Ensemble"}
 

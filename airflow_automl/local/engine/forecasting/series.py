@@ -28,6 +28,8 @@ STEP = "step"  # the grid's time step number of ds
 # Seasonal period per frequency unit, in time steps of one unit (a day's week, an hour's day, ...).
 SEASON_STEPS = {"min": 60, "H": 24, "D": 7, "W": 52, "M": 12, "Y": 1}
 PANDAS_UNITS = {"min": "min", "H": "h", "D": "D", "W": "W", "M": "M", "Y": "Y"}
+# A series takes part in the backtests when it has at least this much history before them.
+MIN_HISTORY = 3
 _AGGREGATIONS = {"sum": "sum", "avg": "mean", "first": "first", "min": "min", "max": "max"}
 
 
@@ -84,6 +86,13 @@ class SeriesData:
     @property
     def last_step(self) -> int:
         return int(self.frame[STEP].max())
+
+
+def backtest_series(frame: pd.DataFrame, cutoffs: list[int]) -> pd.DataFrame:
+    """The series every backtest window evaluates: those with MIN_HISTORY steps before the first
+    window (the same points for every algorithm, so their scores compare)."""
+    before = frame[frame[STEP] <= cutoffs[0]].groupby(SERIES_ID).size()
+    return frame[frame[SERIES_ID].isin(before[before >= MIN_HISTORY].index)]
 
 
 def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
