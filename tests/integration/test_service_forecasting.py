@@ -155,3 +155,13 @@ def test_a_forecasting_job_is_described_by_v2_only(local_service, forecast_job):
     with pytest.raises(ClientError) as caught:
         local_service.client().describe_auto_ml_job(AutoMLJobName="demand-forecast")
     assert "DescribeAutoMLJobV2" in caught.value.response["Error"]["Message"]
+
+
+def test_a_forecasting_candidate_is_not_served(local_service, forecast_job):
+    best = forecast_job["BestCandidate"]
+    with pytest.raises(ClientError) as caught:
+        local_service.client().create_model(
+            ModelName="demand-model", ExecutionRoleArn=ROLE,
+            PrimaryContainer={k: best["InferenceContainers"][0][k] for k in ("Image", "ModelDataUrl")})
+    message = caught.value.response["Error"]["Message"]
+    assert "time-series forecasting job demand-forecast" in message and "forecast.csv" in message

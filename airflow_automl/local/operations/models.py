@@ -60,6 +60,12 @@ class ModelOperations(Operations):
             if match is None:
                 raise ValidationException(f"{where}.ModelDataUrl: {url!r} is no AutoML candidate's model; {SERVABLE}")
             job_name, candidate_name, is_best = match
+            job = self.store.jobs.get(job_name)
+            if job is not None and job.spec.time_series is not None:
+                raise ValidationException(
+                    f"{where}.ModelDataUrl: {url!r} is candidate {candidate_name} of time-series forecasting job "
+                    f"{job_name}; the local service does not serve forecasting models yet: read the candidate's "
+                    "forecast from its model archive (forecast.csv) or the job's forecasts/ folder")
             if not is_best:
                 raise ValidationException(
                     f"{where}.ModelDataUrl: {url!r} is candidate {candidate_name} of job {job_name}, which is not "

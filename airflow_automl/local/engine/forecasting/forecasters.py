@@ -169,11 +169,11 @@ def holiday_counts(grid: Grid, steps: np.ndarray, country: str) -> np.ndarray:
 
 
 def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
-    import cmdstanpy  # noqa: F401  (configures its logger on import; quieted below)
+    from cmdstanpy.utils import get_logger
     from prophet import Prophet
 
-    # cmdstanpy logs two lines per fit at INFO.
-    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    # cmdstanpy logs two lines per fit at INFO; its logger is set up on first use, so set it up first.
+    get_logger().setLevel(logging.WARNING)
     first = int(history[STEP].max()) + 1
     future_steps = np.arange(first, first + horizon)
     future = pd.DataFrame({"ds": settings.grid.timestamps(future_steps)})
