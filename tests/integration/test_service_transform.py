@@ -4,6 +4,7 @@ its one feature x is positive). Outputs are read back from the file root the ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -290,6 +291,7 @@ def test_a_killed_worker_fails_the_job(service):
 
 def test_a_restart_ends_running_jobs_failed_and_stopping_ones_stopped(tmp_path):
     service = start_service(tmp_path, engine=SCRIPTED_ENGINE, stop_grace_seconds=600)
+    stopping_pid = None
     try:
         (service.file_root / "train").mkdir()
         (service.file_root / "train" / "train.csv").write_text("x,label\n1,1\n-2,0\n")
@@ -322,3 +324,7 @@ def test_a_restart_ends_running_jobs_failed_and_stopping_ones_stopped(tmp_path):
         assert client.describe_transform_job(TransformJobName="stopping")["TransformJobStatus"] == "Stopped"
     finally:
         service.stop()
+        if stopping_pid is not None:
+            # A paused worker cannot notice that its service is gone: end it, or it outlives the test.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stopping_pid, signal.SIGKILL)
