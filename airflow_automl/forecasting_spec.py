@@ -47,7 +47,9 @@ def parse_frequency(frequency: str) -> tuple[int, str]:
 def explain_frequency(request: Mapping[str, Any]) -> None:
     """A ForecastFrequency that overlaps the next larger unit (60min, 24H, 7D, ...) breaks the
     shape's pattern too; say which rule it breaks, before the pattern does."""
-    config = (request.get("AutoMLProblemTypeConfig") or {}).get(TIME_SERIES_CONFIG)
+    # Runs before the shape check: any member may still have the wrong type.
+    problem_configs = request.get("AutoMLProblemTypeConfig")
+    config = problem_configs.get(TIME_SERIES_CONFIG) if isinstance(problem_configs, Mapping) else None
     frequency = config.get("ForecastFrequency") if isinstance(config, Mapping) else None
     if not isinstance(frequency, str):
         return

@@ -92,6 +92,13 @@ def test_a_frequency_that_is_no_count_and_unit_breaks_the_pattern():
     assert "pattern" in error.rule
 
 
+@pytest.mark.parametrize("problem_configs", ["text", {"TimeSeriesForecastingJobConfig": "text"}])
+def test_a_problem_config_of_the_wrong_type_is_refused_by_its_shape_not_a_crash(problem_configs):
+    request = {**forecast_request(), "AutoMLProblemTypeConfig": problem_configs}
+    error = refused(request)
+    assert error.field.startswith("AutoMLProblemTypeConfig")
+
+
 def test_the_horizon_is_at_most_500_steps():
     spec.validate_request(V2, forecast_request(ForecastHorizon=500))
     error = refused(forecast_request(ForecastHorizon=501))
