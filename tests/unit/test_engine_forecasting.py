@@ -153,3 +153,19 @@ def test_the_ensemble_weights_its_members():
     # p10 and p90 averaged, then put back in order where the members disagree.
     # First point: p10 averages to 13.5 and p90 to 11.5, so they swap.
     assert list(combined["p10"]) == [11.5, 21.0] and list(combined["p90"]) == [13.5, 29.0]
+
+
+def test_a_frame_goes_on_the_grid_of_a_given_origin(tmp_path):
+    """What a served model does with the history a request sends: the job's grid, not one of its own."""
+    from airflow_automl.local.engine.forecasting.series import SeriesDataError, series_from_frame
+
+    spec, _ = write_job(tmp_path, daily(), ForecastFrequency="W")
+    # Days from a Wednesday, on the job's grid of weeks starting on Sundays.
+    days = pd.DataFrame({"sku": "a", "day": pd.date_range("2024-01-10", periods=14).strftime("%Y-%m-%d"),
+                         "units": 1.0})
+    data = series_from_frame(days, spec.target, spec.time_series, "the request", origin=pd.Timestamp("2024-01-07"))
+    assert (data.frame["ds"].dt.day_name() == "Sunday").all()
+    assert list(data.frame["y"]) == [4.0, 7.0, 3.0]  # Wed-Sat, a whole week, Sun-Tue
+    with pytest.raises(SeriesDataError) as caught:
+        series_from_frame(days.drop(columns="units"), spec.target, spec.time_series, "the request")
+    assert caught.value.reason.startswith("TargetAttributeName 'units' is not a column of the request;")

@@ -1,9 +1,11 @@
-"""The time series of a forecasting job: read from its training channel, checked, put on the
-ForecastFrequency grid (Aggregation) and completed (Filling).
+"""The time series of a forecasting job: read from its training channel (or, for a served
+model, from the history a request sends), checked, put on the ForecastFrequency grid
+(Aggregation) and completed (Filling).
 
-Data that breaks a rule ends the job (JobFailed) with a reason naming the column: a column the
-request names that the data lacks, a target that is not numeric, timestamps that do not parse,
-an item and timestamp given twice, a horizon longer than a quarter of the time steps.
+Data that breaks a rule ends the job (SeriesDataError, a JobFailed) with a reason naming the
+column: a column the request names that the data lacks, a target that is not numeric, timestamps
+that do not parse, an item and timestamp given twice, a horizon longer than a quarter of the time
+steps (training data only).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from airflow_automl.local.engine.data import load_channel
 from airflow_automl.local.engine.job import JobFailed
 
 if TYPE_CHECKING:
-    from airflow_automl.local.jobspec import JobSpec
+    from airflow_automl.local.jobspec import JobSpec, TimeSeriesSpec
     from airflow_automl.local.storage import Storage
 
 # Column names of the long frame every forecaster reads (statsforecast's convention).
@@ -31,6 +33,12 @@ PANDAS_UNITS = {"min": "min", "H": "h", "D": "D", "W": "W", "M": "M", "Y": "Y"}
 # A series takes part in the backtests when it has at least this much history before them.
 MIN_HISTORY = 3
 _AGGREGATIONS = {"sum": "sum", "avg": "mean", "first": "first", "min": "min", "max": "max"}
+
+
+class SeriesDataError(JobFailed):
+    """Data that breaks a rule of the series (a missing column, a timestamp that does not parse,
+    ...): a job fails with it, a served model answers it as a client error. The reason names the
+    column and the rule."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class SeriesData:
     items: pd.DataFrame        # unique_id -> the item identifier and grouping columns, as in the data
     item_columns: list[str]
     time_steps: int            # distinct grid timestamps in the data
-    source: str                # the first input file, for messages
+    source: str                # the first input file (or what the data is), for messages
 
     @property
     def last_step(self) -> int:
@@ -96,81 +104,92 @@ def backtest_series(frame: pd.DataFrame, cutoffs: list[int]) -> pd.DataFrame:
 
 
 def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
-    series = spec.time_series
+    """A job's training channel on the grid; JobFailed (SeriesDataError) names the file and column."""
     channel = next(c for c in spec.channels if c.channel_type == "training")
     data = load_channel(storage, channel)
-    frame, source = data.frame, data.files[0]
+    source = data.files[0]
+    loaded = series_from_frame(data.frame, spec.target, spec.time_series, f"the training data ({source})")
+    loaded.source = source
+    horizon = spec.time_series.horizon
+    if horizon * 4 > loaded.time_steps:
+        raise SeriesDataError(
+            f"ForecastHorizon {horizon} is more than a quarter of the {loaded.time_steps} time steps "
+            f"of {spec.time_series.frequency} in column {spec.time_series.timestamp!r} of the training data "
+            f"({source}); the horizon can be at most {loaded.time_steps // 4} for this data")
+    return loaded
+
+
+def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, where: str,
+                      origin: pd.Timestamp | None = None) -> SeriesData:
+    """Rows in the training data's schema, checked, put on the ForecastFrequency grid and filled.
+    ``where`` names the data in messages (e.g. "the training data (file://...)"); ``origin`` is the
+    grid's start (default: from the data's first timestamp), so a served model keeps its job's grid."""
     item_columns = [series.item_id, *series.grouping]
-    named = {"TargetAttributeName": spec.target, "TimestampAttributeName": series.timestamp,
+    named = {"TargetAttributeName": target, "TimestampAttributeName": series.timestamp,
              "ItemIdentifierAttributeName": series.item_id}
     named.update({f"GroupingAttributeNames[{i}]": column for i, column in enumerate(series.grouping)})
     named.update({f"Transformations.Filling.{column}": column for column in series.filling or {}})
     for setting, column in named.items():
         if column not in frame.columns:
-            raise JobFailed(f"{setting} {column!r} is not a column of the training data ({source}); "
-                            f"its columns are: {', '.join(map(str, frame.columns))}")
+            raise SeriesDataError(f"{setting} {column!r} is not a column of {where}; "
+                                  f"its columns are: {', '.join(map(str, frame.columns))}")
 
-    timestamps = _parse_timestamps(frame[series.timestamp], series.timestamp, source)
-    target = _numeric_target(frame[spec.target], spec.target, source)
+    timestamps = _parse_timestamps(frame[series.timestamp], series.timestamp, where)
+    values = _numeric_target(frame[target], target, where)
     for column in item_columns:
         if frame[column].isna().any():
             row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
-            raise JobFailed(f"Column {column!r} of the training data ({source}) has no value in data row {row + 1}; "
-                            "every row needs its item identifier and grouping attributes")
+            raise SeriesDataError(f"Column {column!r} of {where} has no value in data row {row + 1}; "
+                                  "every row needs its item identifier and grouping attributes")
     keys = frame[item_columns].astype(str)
     unique_id = keys[item_columns[0]] if len(item_columns) == 1 else keys.agg("/".join, axis=1)
-    long = pd.DataFrame({SERIES_ID: unique_id, TIMESTAMP: timestamps, TARGET: target})
+    long = pd.DataFrame({SERIES_ID: unique_id, TIMESTAMP: timestamps, TARGET: values})
     duplicated = long.duplicated([SERIES_ID, TIMESTAMP])
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise JobFailed(
-            f"Columns {', '.join(repr(c) for c in item_columns)} and {series.timestamp!r} of the training data "
-            f"({source}): item {long[SERIES_ID].iloc[row]!r} has timestamp {frame[series.timestamp].iloc[row]!r} "
+        raise SeriesDataError(
+            f"Columns {', '.join(repr(c) for c in item_columns)} and {series.timestamp!r} of {where}: "
+            f"item {long[SERIES_ID].iloc[row]!r} has timestamp {frame[series.timestamp].iloc[row]!r} "
             f"more than once (data row {row + 1}); each item takes one value per timestamp")
 
     count, unit = parse_frequency(series.frequency)
-    grid = Grid(count, unit, _origin(long[TIMESTAMP].min(), unit))
+    grid = Grid(count, unit, origin if origin is not None else _origin(long[TIMESTAMP].min(), unit))
     long["step"] = grid.step_index(long[TIMESTAMP])
-    method = _AGGREGATIONS[(series.aggregation or {}).get(spec.target, "sum")]
+    method = _AGGREGATIONS[(series.aggregation or {}).get(target, "sum")]
     # Values of one item within one time step become one (sum by default); an all-empty step stays empty.
     aggregated = long.groupby([SERIES_ID, "step"])[TARGET].agg(method if method != "sum" else
                                                                (lambda v: v.sum(min_count=1))).reset_index()
     time_steps = int(aggregated["step"].nunique())
-    if spec.time_series.horizon * 4 > time_steps:
-        raise JobFailed(
-            f"ForecastHorizon {spec.time_series.horizon} is more than a quarter of the {time_steps} time steps "
-            f"of {series.frequency} in column {series.timestamp!r} of the training data ({source}); "
-            f"the horizon can be at most {time_steps // 4} for this data")
-    filled = _fill(aggregated, spec, source)
+    filled = _fill(aggregated, target, series.filling, where)
     filled[TIMESTAMP] = grid.timestamps(filled["step"])
     items = keys.assign(**{SERIES_ID: unique_id}).drop_duplicates(SERIES_ID).set_index(SERIES_ID)
     items.columns = item_columns
     return SeriesData(filled[[SERIES_ID, STEP, TIMESTAMP, TARGET]].reset_index(drop=True), grid, items, item_columns,
-                      time_steps, source)
+                      time_steps, where)
 
 
-def _parse_timestamps(values: pd.Series, column: str, source: str) -> pd.Series:
+def _parse_timestamps(values: pd.Series, column: str, where: str) -> pd.Series:
     parsed = pd.to_datetime(values, errors="coerce", format="mixed")
     bad = parsed.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise JobFailed(f"Timestamp column {column!r} of the training data ({source}) has a value that is not a "
-                        f"timestamp: {values.iloc[row]!r} in data row {row + 1}; use e.g. 2024-01-31 or "
-                        "2024-01-31 13:00:00")
+        raise SeriesDataError(f"Timestamp column {column!r} of {where} has a value that is not a "
+                              f"timestamp: {values.iloc[row]!r} in data row {row + 1}; use e.g. 2024-01-31 or "
+                              "2024-01-31 13:00:00")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
 
 
-def _numeric_target(values: pd.Series, column: str, source: str) -> pd.Series:
+def _numeric_target(values: pd.Series, column: str, where: str) -> pd.Series:
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() & values.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise JobFailed(f"Target column {column!r} of the training data ({source}) must be numeric: "
-                        f"{values.iloc[row]!r} in data row {row + 1} is not a number")
+        raise SeriesDataError(f"Target column {column!r} of {where} must be numeric: "
+                              f"{values.iloc[row]!r} in data row {row + 1} is not a number")
     if numbers.isna().all():
-        raise JobFailed(f"Target column {column!r} of the training data ({source}) has no values")
+        raise SeriesDataError(f"Target column {column!r} of {where} has no values")
     return numbers.astype(float)
 
 
@@ -189,11 +208,11 @@ def _fill_value(values: pd.Series, how: str, given: str | None) -> float:
     return float(getattr(values.dropna(), {"median": "median", "mean": "mean", "min": "min", "max": "max"}[how])())
 
 
-def _fill(aggregated: pd.DataFrame, spec: JobSpec, source: str) -> pd.DataFrame:
+def _fill(aggregated: pd.DataFrame, target: str, filling: dict | None, where: str) -> pd.DataFrame:
     """Each series on every step from its first value to the data's last step. Missing values
     inside a series take middlefill, those after its last value backfill (zero by default, as
     Autopilot's); series are not extended before their first value (frontfill none)."""
-    filling = (spec.time_series.filling or {}).get(spec.target, {})
+    filling = (filling or {}).get(target, {})
     last = int(aggregated["step"].max())
     pieces = []
     for series_id, part in aggregated.groupby(SERIES_ID, sort=True):
@@ -210,5 +229,5 @@ def _fill(aggregated: pd.DataFrame, spec: JobSpec, source: str) -> pd.DataFrame:
                                                      filling.get("backfill_value"))
         pieces.append(pd.DataFrame({SERIES_ID: series_id, "step": values.index, TARGET: values.to_numpy()}))
     if not pieces:
-        raise JobFailed(f"Target column {spec.target!r} of the training data ({source}) has no values")
+        raise SeriesDataError(f"Target column {target!r} of {where} has no values")
     return pd.concat(pieces, ignore_index=True)
