@@ -1,9 +1,11 @@
 """A real, small time-series forecasting job on the local service: three daily series in, a
-leaderboard of backtested candidates (an ensemble among them), artifacts and forecasts out."""
+leaderboard of backtested candidates (an ensemble among them), artifacts and forecasts out; its
+best candidate served by an endpoint and a batch transform, forecasting the history it is sent."""
 
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -72,7 +74,8 @@ def forecast_job(local_service):
     folder.mkdir(parents=True, exist_ok=True)
     demand().to_csv(folder / "demand.csv", index=False)
     client = local_service.client()
-    client.create_auto_ml_job_v2(AutoMLJobName="demand-forecast", **forecast_config(local_service, "demand"))
+    client.create_auto_ml_job_v2(AutoMLJobName="demand-forecast", **forecast_config(local_service, "demand"),
+                                 ModelDeployConfig={"EndpointName": "demand-forecast-auto"})
     return wait_until_done(client, "demand-forecast")
 
 
@@ -157,11 +160,147 @@ def test_a_forecasting_job_is_described_by_v2_only(local_service, forecast_job):
     assert "DescribeAutoMLJobV2" in caught.value.response["Error"]["Message"]
 
 
-def test_a_forecasting_candidate_is_not_served(local_service, forecast_job):
-    best = forecast_job["BestCandidate"]
+# ---- serving: endpoints, batch transform, the registry -----------------------------------------
+
+FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 150}
+
+
+def history_body(frame: pd.DataFrame) -> bytes:
+    """History as the training data had it: the same columns, with the header row."""
+    return frame.to_csv(index=False).encode()
+
+
+def seen_and_new_items() -> pd.DataFrame:
+    """A trained item's whole history, and a new item whose history ends two weeks earlier."""
+    history = demand()
+    newcomer = history[history["sku"] == "pears"].iloc[:42].assign(sku="quinces")
+    return pd.concat([history[history["sku"] == "apples"], newcomer], ignore_index=True)
+
+
+def check_forecast(forecast: pd.DataFrame, history: pd.DataFrame) -> None:
+    """HORIZON rows per item from the day after its last one, quantiles in order, values like its history."""
+    assert list(forecast.columns) == ["sku", "date", "p10", "p50", "p90", "mean"]
+    assert list(forecast["sku"].unique()) == list(history["sku"].unique())
+    for sku, rows in forecast.groupby("sku"):
+        sent = history[history["sku"] == sku]
+        last = pd.Timestamp(sent["date"].max())
+        assert list(pd.to_datetime(rows["date"])) == list(pd.date_range(last + pd.Timedelta(days=1), periods=HORIZON))
+        low, high = sent["units"].min(), sent["units"].max()
+        assert rows["p50"].between(low - 10, high + 10).all(), (sku, rows["p50"].tolist(), low, high)
+    assert (forecast["p10"] <= forecast["p50"]).all() and (forecast["p50"] <= forecast["p90"]).all()
+
+
+@pytest.fixture(scope="module")
+def forecast_model(local_service, forecast_job):
+    """A model, endpoint config and endpoint made from the job's BestCandidate, as for a tabular job."""
+    client = local_service.client()
+    client.create_model(ModelName="demand-model", ExecutionRoleArn=ROLE,
+                        Containers=forecast_job["BestCandidate"]["InferenceContainers"])
+    client.create_endpoint_config(EndpointConfigName="demand-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "demand-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    client.create_endpoint(EndpointName="demand-serving", EndpointConfigName="demand-config")
+    client.get_waiter("endpoint_in_service").wait(EndpointName="demand-serving", WaiterConfig=FAST_WAITER)
+    return "demand-model"
+
+
+def invoke(local_service, body: bytes, accept: str = "text/csv", content_type: str = "text/csv") -> bytes:
+    runtime = local_service.client("sagemaker-runtime")
+    response = runtime.invoke_endpoint(EndpointName="demand-serving", ContentType=content_type, Accept=accept,
+                                       Body=body)
+    assert response["ContentType"] == accept
+    return response["Body"].read()
+
+
+def test_an_endpoint_forecasts_each_item_from_the_history_sent(local_service, forecast_model):
+    history = seen_and_new_items()
+    forecast = pd.read_csv(io.BytesIO(invoke(local_service, history_body(history))))
+    check_forecast(forecast, history)
+    # The model forecasts from what it is sent: a history twice as high gives a forecast about twice as high.
+    doubled = history.assign(units=history["units"] * 2)
+    answer = json.loads(invoke(local_service, history_body(doubled), accept="application/json"))["predictions"]
+    rows = pd.DataFrame(answer)
+    check_forecast(rows, doubled)
+    ratio = rows["p50"].sum() / forecast["p50"].sum()
+    assert 1.7 < ratio < 2.3, ratio
+
+
+def test_bad_history_gets_a_client_error_naming_the_column_and_the_endpoint_keeps_serving(local_service,
+                                                                                         forecast_model):
+    runtime = local_service.client("sagemaker-runtime")
+    history = demand(days=21)
+    broken = {
+        "TargetAttributeName 'units' is not a column": history.drop(columns="units"),
+        "Timestamp column 'date' of the request has a value that is not a timestamp: 'soon'":
+            history.assign(date=history["date"].where(history.index != 4, "soon")),
+        "item 'plums' has timestamp '2024-01-01' more than once": pd.concat([history, history.iloc[[42]]]),
+        "Item 'apples' has 2 time step(s)": history.iloc[:2],
+    }
+    for expected, frame in broken.items():
+        with pytest.raises(ClientError) as caught:
+            runtime.invoke_endpoint(EndpointName="demand-serving", ContentType="text/csv", Body=history_body(frame))
+        assert caught.value.response["Error"]["Code"] == "ModelError"
+        assert caught.value.response["OriginalStatusCode"] == 400
+        assert expected in caught.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as caught:
-        local_service.client().create_model(
-            ModelName="demand-model", ExecutionRoleArn=ROLE,
-            PrimaryContainer={k: best["InferenceContainers"][0][k] for k in ("Image", "ModelDataUrl")})
+        runtime.invoke_endpoint(EndpointName="demand-serving", ContentType="text/csv", Body=b"sku,date,units\n")
+    assert "no rows of history" in caught.value.response["Error"]["Message"]
+    assert len(pd.read_csv(io.BytesIO(invoke(local_service, history_body(history))))) == 3 * HORIZON
+
+
+def test_a_transform_with_split_type_none_forecasts_each_input_file(local_service, forecast_model):
+    inputs = local_service.file_root / "forecast-inputs"
+    inputs.mkdir()
+    history = demand()
+    (inputs / "fruit.csv").write_bytes(history_body(history))
+    (inputs / "new.csv").write_bytes(history_body(seen_and_new_items().tail(42)))
+    client = local_service.client()
+    client.create_transform_job(
+        TransformJobName="demand-batch", ModelName=forecast_model, BatchStrategy="SingleRecord",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": local_service.file_uri("forecast-inputs")}},
+                        "ContentType": "text/csv", "SplitType": "None"},
+        TransformOutput={"S3OutputPath": local_service.file_uri("forecast-batch"), "Accept": "text/csv"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    client.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName="demand-batch",
+                                                                 WaiterConfig=FAST_WAITER)
+    job = client.describe_transform_job(TransformJobName="demand-batch")
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    output = local_service.file_root / "forecast-batch"
+    check_forecast(pd.read_csv(output / "fruit.csv.out"), history)
+    check_forecast(pd.read_csv(output / "new.csv.out"), seen_and_new_items().tail(42))
+
+
+def test_a_transform_splitting_lines_is_refused_for_a_forecasting_model(local_service, forecast_model):
+    with pytest.raises(ClientError) as caught:
+        local_service.client().create_transform_job(
+            TransformJobName="demand-lines", ModelName=forecast_model,
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                            "S3Uri": local_service.file_uri("demand")}},
+                            "ContentType": "text/csv", "SplitType": "Line"},
+            TransformOutput={"S3OutputPath": local_service.file_uri("forecast-lines")},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
     message = caught.value.response["Error"]["Message"]
-    assert "time-series forecasting job demand-forecast" in message and "forecast.csv" in message
+    assert message.startswith("TransformInput.SplitType: 'Line' splits each input file")
+    assert "time-series forecasting model" in message and "use None" in message
+
+
+def test_model_deploy_config_deploys_the_best_forecaster(local_service, forecast_job):
+    assert forecast_job["ModelDeployResult"] == {"EndpointName": "demand-forecast-auto"}
+    runtime = local_service.client("sagemaker-runtime")
+    response = runtime.invoke_endpoint(EndpointName="demand-forecast-auto", ContentType="text/csv",
+                                       Accept="application/jsonlines", Body=history_body(demand()))
+    lines = response["Body"].read().decode().splitlines()
+    assert len(lines) == 3 * HORIZON and set(json.loads(lines[0])) == {"sku", "date", "p10", "p50", "p90", "mean"}
+
+
+def test_a_registered_forecaster_can_be_made_a_model(local_service, forecast_job):
+    client = local_service.client()
+    package = client.create_model_package(
+        ModelPackageName="demand-forecaster",
+        InferenceSpecification={"Containers": forecast_job["BestCandidate"]["InferenceContainers"],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+    )["ModelPackageArn"]
+    client.create_model(ModelName="demand-from-package", ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"ModelPackageName": package})
+    assert client.describe_model(ModelName="demand-from-package")["PrimaryContainer"]["ModelPackageName"] == package

@@ -2,7 +2,9 @@
 
 `load_model(model_dir)` reads the manifest (model.json) the engine wrote and returns a model
 that answers SageMaker Autopilot's inference formats: text/csv rows without a header, in the
-training data's feature order, or JSON; predictions as CSV or as Autopilot's JSON."""
+training data's feature order, or JSON; predictions as CSV or as Autopilot's JSON. A
+forecasting job's model (forecasting/serving.py) reads history and answers quantile forecasts
+through the same two methods, parse and render."""
 
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ class ModelInputError(ValueError):
 
 @dataclass
 class ServedModel:
+    # A batch transform may split its input into records (lines) for it.
+    forecasts_from_history = False
+
     problem_type: str
     target: str
     feature_columns: list[str]
@@ -164,13 +169,18 @@ class ServedModel:
         return pd.DataFrame(rows, columns=self.feature_columns)
 
 
-def load_model(model_dir: Path) -> ServedModel:
-    """The best candidate kept in a job's model directory."""
+def load_model(model_dir: Path):
+    """The best candidate kept in a job's model directory: a ServedModel, or for a forecasting
+    job a ForecastingModel (forecasting/serving.py), which answers with the same parse/render."""
     model_dir = Path(model_dir)
     manifest_path = model_dir / MANIFEST
     if not manifest_path.exists():
         raise FileNotFoundError(f"{manifest_path}: the job kept no model (it trained no candidate)")
     manifest = json.loads(manifest_path.read_text())
+    if manifest["framework"] == "forecasting":
+        from airflow_automl.local.engine.forecasting.serving import load_forecasting_model
+
+        return load_forecasting_model(manifest)
     if manifest["framework"] == "autogluon":
         from autogluon.tabular import TabularPredictor
 

@@ -45,7 +45,6 @@ class AutoMLJobOperations(Operations):
             raise ValidationException(str(error)) from error
         self._check_local_uris(spec)
         self._check_algorithms_installed(spec, request)
-        self._check_time_series_deployment(spec)
         name = request["AutoMLJobName"]
         arn = self.config.job_arn(name)
         try:
@@ -78,15 +77,6 @@ class AutoMLJobOperations(Operations):
             path = API_VERSIONS[spec.api_version].path("algorithms_config")
         if reason:
             raise ValidationException(f"{path}[0].AutoMLAlgorithms: {reason}")
-
-    @staticmethod
-    def _check_time_series_deployment(spec: JobSpec) -> None:
-        """The local service does not serve forecasting models: refuse a deployment it cannot make
-        rather than end the job without the endpoint that was asked for."""
-        if spec.time_series is not None and (spec.endpoint_name or spec.auto_generate_endpoint_name):
-            raise ValidationException(
-                "ModelDeployConfig: the local service does not deploy time-series forecasting models to "
-                "endpoints; leave ModelDeployConfig out and read the forecasts from the job's artifacts")
 
     def _check_local_uris(self, spec: JobSpec) -> None:
         """Refuse a job whose URIs name an unsupported scheme or a file:// path outside the

@@ -43,8 +43,9 @@ DEFAULT_MAX_LOADED_MODELS = 4
 
 CSV = "text/csv"
 JSON = "application/json"
-CONTENT_TYPES = (CSV, JSON, "application/jsonlines")
-ACCEPT_TYPES = (CSV, JSON, "*/*")
+JSON_LINES = "application/jsonlines"
+CONTENT_TYPES = (CSV, JSON, JSON_LINES)
+ACCEPT_TYPES = (CSV, JSON, JSON_LINES, "*/*")
 
 
 def _runtime_limits() -> tuple[int, str]:
@@ -200,7 +201,7 @@ class EndpointRegistry:
             raise ModelError(f"ContentType {content_type!r} is not supported; use {CSV} or {JSON}", 415)
         wanted = accept or CSV
         if wanted not in ACCEPT_TYPES:
-            raise ModelError(f"Accept {accept!r} is not supported; use {CSV} or {JSON}", 406)
+            raise ModelError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}", 406)
         try:
             loaded = self.load(variant["JobName"], f'model {variant["ModelName"]} of endpoint {record.name}')
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start

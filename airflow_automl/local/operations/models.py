@@ -1,9 +1,10 @@
 """Models: CreateModel, DescribeModel, ListModels, DeleteModel.
 
 A model the service can serve is an AutoML candidate's ``InferenceContainers``, copied into
-``Containers`` or ``PrimaryContainer`` as DescribeAutoMLJob's BestCandidate returns them: the
-service recognises the candidate by its containers' ``ModelDataUrl`` and serves the model that
-candidate's job kept. Images are recorded, never run. A container may instead name a registered
+``Containers`` or ``PrimaryContainer`` as DescribeAutoMLJob's (or DescribeAutoMLJobV2's)
+BestCandidate returns them: the service recognises the candidate by its containers'
+``ModelDataUrl`` and serves the model that candidate's job kept, tabular or time-series
+forecasting alike. Images are recorded, never run. A container may instead name a registered
 model package (``ModelPackageName``): the package's containers are served.
 """
 
@@ -60,12 +61,6 @@ class ModelOperations(Operations):
             if match is None:
                 raise ValidationException(f"{where}.ModelDataUrl: {url!r} is no AutoML candidate's model; {SERVABLE}")
             job_name, candidate_name, is_best = match
-            job = self.store.jobs.get(job_name)
-            if job is not None and job.spec.time_series is not None:
-                raise ValidationException(
-                    f"{where}.ModelDataUrl: {url!r} is candidate {candidate_name} of time-series forecasting job "
-                    f"{job_name}; the local service does not serve forecasting models yet: read the candidate's "
-                    "forecast from its model archive (forecast.csv) or the job's forecasts/ folder")
             if not is_best:
                 raise ValidationException(
                     f"{where}.ModelDataUrl: {url!r} is candidate {candidate_name} of job {job_name}, which is not "

@@ -2,7 +2,8 @@
 StopTransformJob.
 
 A create checks what the local service can carry out (transform/settings.py), resolves the
-model (CreateModel's record: the AutoML job whose kept model it serves), stores the job and
+model (CreateModel's record: the AutoML job whose kept model it serves; a forecasting model reads
+whole files, SplitType None), stores the job and
 wakes the supervisor, which runs it in a worker process (transform/worker.py); the other
 operations read what the worker stored.
 """
@@ -13,7 +14,7 @@ from airflow_automl.local.errors import ResourceInUse, ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.operations.models import ModelOperations
 from airflow_automl.local.store import TransformJobNameInUse, TransformJobRecord
-from airflow_automl.local.transform.settings import transform_settings
+from airflow_automl.local.transform.settings import forecast_split_error, transform_settings
 from airflow_automl.shapes import RequestValidationError
 
 DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS = 10
@@ -45,11 +46,14 @@ class TransformJobOperations(ModelOperations, Operations):
         name = request["TransformJobName"]
         arn = self.config.arn("transform-job", name)
         try:
-            transform_settings(request)
+            settings = transform_settings(request)
         except RequestValidationError as error:
             raise ValidationException(str(error)) from error
         self._check_transform_uris(request)
         model = self.model_record(request["ModelName"])
+        job = self.store.jobs.get(model.job_name)
+        if job is not None and job.spec.time_series is not None and settings.split_type != "None":
+            raise ValidationException(str(forecast_split_error(model.name, settings.split_type)))
         try:
             self.store.transform_jobs.create(name=name, arn=arn, request=request, model_job_name=model.job_name)
         except TransformJobNameInUse as error:

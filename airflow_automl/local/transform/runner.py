@@ -1,7 +1,8 @@
 """Batch inference over a transform job's input, streamed: one `<input file name>.out` per input.
 
 Each input file is read in blocks, split into records (SplitType Line: one per line; None: the
-whole file), grouped into requests to the model (BatchStrategy, MaxPayloadInMB), and the model's
+whole file, which is what a forecasting model reads: its items' history with a header row),
+grouped into requests to the model (BatchStrategy, MaxPayloadInMB), and the model's
 answers are written as they come to a scratch file that is uploaded when the input file is done,
 so memory holds one request at a time whatever the input's size. Output keys keep the input's
 key relative to the S3Uri prefix (or the manifest's prefix), as SageMaker names them. A record
@@ -131,7 +132,8 @@ def _records(settings: TransformSettings, uri: str, stream) -> Iterator[Line]:
         if len(data) > limit:
             raise JobFailed(
                 f"Input file {uri} is larger than MaxPayloadInMB ({limit // MB} MB) and SplitType is None, so the "
-                "whole file is one record; set SplitType to Line or raise MaxPayloadInMB"
+                "whole file is one record; raise MaxPayloadInMB (0: no limit) or, for a model that reads rows, "
+                "set SplitType to Line"
             )
         _refuse_binary(uri, data)
         if data.strip():
@@ -178,11 +180,14 @@ def _batches(settings: TransformSettings, uri: str, records: Iterator[Line]) -> 
 
 def _predict(settings: TransformSettings, model, uri: str, batch: list[Line]) -> bytes:
     """The model's answer to one request; a record it cannot read fails the job naming its line."""
-    if settings.content_type == CSV:
+    if settings.content_type == CSV and not model.forecasts_from_history:
         _check_csv_fields(model, uri, batch)
     try:
         return _invoke(settings, model, batch)
     except Exception as error:  # whatever the model raises on this input: find the record at fault
+        if settings.split_type == "None":
+            raise JobFailed(f"Input file {uri}: the model cannot read it (SplitType None: the whole file is one "
+                            f"request): {type(error).__name__}: {error}") from error
         number, reason = _first_failing_record(settings, model, batch, error)
         raise JobFailed(f"Input file {uri}, line {number}: the model cannot read this record: {reason}") from error
 

@@ -62,6 +62,15 @@ def inference_keys(environment: dict | None, field: str) -> list[str] | None:
     return keys
 
 
+def forecast_split_error(model_name: str, split_type: str) -> RequestValidationError:
+    """A forecasting model reads each item's whole history: split into lines, a file forecasts nothing."""
+    return RequestValidationError(
+        "TransformInput.SplitType",
+        f"{split_type!r} splits each input file into records, but model {model_name} is a time-series forecasting "
+        "model, which reads a whole file of history (with its header row) as one request: use None "
+        "(and BatchStrategy SingleRecord)")
+
+
 def _media_type(value: str | None) -> str | None:
     return value.split(";")[0].strip().lower() if value else None
 

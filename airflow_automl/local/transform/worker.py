@@ -21,7 +21,12 @@ from airflow_automl.local.served_models import load_job_model
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.store import ModelRecord, Store
 from airflow_automl.local.transform.runner import TransformStopped, run_transform
-from airflow_automl.local.transform.settings import TransformSettings, inference_keys, transform_settings
+from airflow_automl.local.transform.settings import (
+    TransformSettings,
+    forecast_split_error,
+    inference_keys,
+    transform_settings,
+)
 from airflow_automl.local.worker import become_worker, worker_arguments
 from airflow_automl.shapes import RequestValidationError
 
@@ -58,6 +63,8 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
     try:
         settings = _with_model_environment(transform_settings(job.request), store.models.get(model_name))
         model = load_job_model(config, job.model_job_name)
+        if model.forecasts_from_history and settings.split_type != "None":
+            raise forecast_split_error(model_name, settings.split_type)
     except RequestValidationError as error:  # checked at create; a changed rule must still end the job
         return _finish(store, job.name, run_id, "Failed", str(error))
     except Exception as error:  # whatever the loader raises is this model's failure to load

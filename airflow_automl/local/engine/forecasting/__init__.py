@@ -12,6 +12,9 @@ artifacts are written under the job's output, where its CandidateArtifactLocatio
   <S3OutputPath>/<job>/explainability/<candidate>/candidate.json   what the candidate is made of
   <S3OutputPath>/<job>/models/<candidate>/model.tar.gz            model.json and forecast.csv
 
+The best candidate is kept in the job's model directory (model.json of kind "forecasting", see
+serving.py), from which endpoints and batch transform forecast the history they are sent.
+
 MaxAutoMLJobRuntimeInSeconds bounds the training: an algorithm still running at the deadline is
 dropped, and the job ends MaxAutoMLJobRuntimeReached with the candidates that finished.
 """
@@ -46,6 +49,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     ensemble,
 )
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, SeriesData, load_series
+from airflow_automl.local.engine.forecasting.serving import write_manifest
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS
 from airflow_automl.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
@@ -55,7 +59,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Stands for Autopilot's forecasting inference image; the local service does not serve these models.
+# Stands for Autopilot's forecasting inference image (recorded, never run: the service serves the model itself).
 FORECAST_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-automl-forecasting:local"
 DEFAULT_MAX_CANDIDATES = 1
 DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
@@ -75,6 +79,7 @@ class Trained:
     forecast: pd.DataFrame
     metrics: dict[str, float]
     seconds: float
+    members: dict[str, float] | None = None  # the ensemble's: candidate name -> weight
 
 
 def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stages: StageTimes) -> JobOutcome:
@@ -104,7 +109,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
     with stages.stage("training"):
         for algorithm in _algorithms(spec):
             if ctx.should_stop():
-                return _finish(ctx, trained, objective, "Stopped")
+                return _finish(spec, ctx, data, trained, objective, "Stopped")
             number += 1
             name = candidate_name(spec.name, LABELS[algorithm], number)
             started = time.monotonic()
@@ -131,9 +136,9 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             backtest = ensemble([t.backtest for t in trained], series.quantiles, weights,
                                 keys=(SERIES_ID, STEP, WINDOW, TARGET))
             forecast = ensemble([t.forecast for t in trained], series.quantiles, weights)
-            result = Trained(name, "ensemble", backtest, forecast, metrics(backtest, series.quantiles, scale),
-                             time.monotonic() - started)
             members = {t.name: round(w, 4) for t, w in zip(trained, weights) if w > 0}
+            result = Trained(name, "ensemble", backtest, forecast, metrics(backtest, series.quantiles, scale),
+                             time.monotonic() - started, members)
             _publish(spec, ctx, placement, data, result, objective, scale, members=members)
             trained.append(result)
         _write_leaderboard(ctx, placement, trained, objective)
@@ -142,7 +147,8 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             raise JobFailed(f"No candidate finished within MaxAutoMLJobRuntimeInSeconds "
                             f"({spec.max_job_runtime} s); raise it for this data")
         raise JobFailed("No forecasting algorithm could model the data; see PartialFailureReasons")
-    return _finish(ctx, trained, objective, "MaxAutoMLJobRuntimeReached" if out_of_time else "Completed")
+    return _finish(spec, ctx, data, trained, objective,
+                   "MaxAutoMLJobRuntimeReached" if out_of_time else "Completed")
 
 
 def ensemble_weights(trained: list[Trained], objective: str, quantiles: tuple[str, ...], scale: pd.Series,
@@ -186,15 +192,29 @@ def _algorithms(spec: JobSpec) -> list[str]:
     return [a for a in FORECASTERS if a in chosen]
 
 
-def _finish(ctx: JobContext, trained: list[Trained], objective: str, status: str) -> JobOutcome:
+def _finish(spec: JobSpec, ctx: JobContext, data: SeriesData, trained: list[Trained], objective: str,
+            status: str) -> JobOutcome:
     best = None
     for result in trained:
         value = result.metrics.get(objective)
         if value is not None and not np.isnan(value) and (best is None or is_better(objective, value, best.metrics[objective])):
             best = result
     if best is not None:
+        _keep_best(spec, ctx, data, best, trained)
         ctx.set_best_candidate(best.name)
     return JobOutcome(status)
+
+
+def _keep_best(spec: JobSpec, ctx: JobContext, data: SeriesData, best: Trained, trained: list[Trained]) -> None:
+    """What serving the best candidate needs, in the job's model directory: its algorithm, or
+    the ensemble's members and weights, and the job's series settings and grid."""
+    if best.members is None:
+        members = [{"candidate": best.name, "algorithm": best.algorithm, "weight": 1.0}]
+    else:
+        algorithms = {t.name: t.algorithm for t in trained}
+        members = [{"candidate": name, "algorithm": algorithms[name], "weight": weight}
+                   for name, weight in best.members.items()]
+    write_manifest(ctx.model_dir, spec.target, spec.time_series, data, best.name, members)
 
 
 def _item_frame(data: SeriesData, frame: pd.DataFrame, timestamp_column: str) -> pd.DataFrame:

@@ -69,6 +69,11 @@ def _frame(series_ids, first_step: int, horizon: int, mean: np.ndarray, quantile
     return frame
 
 
+def _concat(backtests: list[pd.DataFrame]) -> pd.DataFrame:
+    """The windows' predictions; none when there are no windows (a served model's forecast)."""
+    return pd.concat(backtests, ignore_index=True) if backtests else pd.DataFrame()
+
+
 def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]:
     """AutoETS or AutoARIMA: the model is chosen and fitted once, on the history before the first
     backtest window, then applied to each longer history (statsforecast's ``forward``, its
@@ -79,10 +84,10 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
         from statsforecast import StatsForecast
         from statsforecast.models import AutoARIMA, AutoETS
 
-        eligible = set(backtest_series(frame, cutoffs)[SERIES_ID].unique())
+        eligible = set(backtest_series(frame, cutoffs)[SERIES_ID].unique()) if cutoffs else set()
         # Series in the backtests are fitted on the history before the first window; the few too
         # short for it, on all of theirs (they are only forecast).
-        fit_data = frame[~frame[SERIES_ID].isin(eligible) | (frame[STEP] <= cutoffs[0])]
+        fit_data = frame[~frame[SERIES_ID].isin(eligible) | (frame[STEP] <= cutoffs[0])] if cutoffs else frame
         season = settings.season_length(fit_data)
         levels = sorted({abs(100 - 2 * int(name[1:])) for name in settings.quantiles} - {0})
         last = int(frame[STEP].max())
@@ -113,7 +118,7 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
                         forecasts.append(rows)
                     else:
                         backtests.append(rows.assign(**{WINDOW: window}))
-        return pd.concat(backtests, ignore_index=True), pd.concat(forecasts, ignore_index=True)
+        return _concat(backtests), pd.concat(forecasts, ignore_index=True)
 
     return run
 
@@ -123,12 +128,12 @@ def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
 
     def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
         backtests = []
-        evaluated = backtest_series(frame, cutoffs)
+        evaluated = backtest_series(frame, cutoffs) if cutoffs else frame
         for window, cutoff in enumerate(cutoffs, start=1):
             settings.check_time()
             history = evaluated[evaluated[STEP] <= cutoff]
             backtests.append(forecast(history, horizon, settings).assign(**{WINDOW: window}))
-        return pd.concat(backtests, ignore_index=True), forecast(frame, horizon, settings)
+        return _concat(backtests), forecast(frame, horizon, settings)
 
     return run
 
@@ -201,7 +206,8 @@ def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) ->
 
 # The API's algorithm names, in the order the job trains them (fast ones first). Each takes the
 # series, the horizon, the backtest windows' cutoffs and the settings, and returns the windows'
-# predictions (with their window number) and the forecast of the next horizon.
+# predictions (with their window number) and the forecast of the next horizon. With no cutoffs
+# (a served model forecasting from the history a request sends) there are no windows to predict.
 FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]] = {
     "npts": rolling(forecast_npts),
     "ets": _statsforecast("AutoETS"),

@@ -1,0 +1,228 @@
+"""Serving a forecasting job's best candidate: history in, quantile forecasts out, in the format
+of Autopilot's time-series models.
+
+A request (an InvokeEndpoint body, or one whole input file of a batch transform) holds history
+in the training data's schema, with its header row: the item identifier, timestamp and target
+columns, any grouping columns. Each item's history is put on the job's ForecastFrequency grid
+(the job's own Aggregation and Filling, series.py), the candidate's algorithm (or the ensemble's
+members, combined with their weights) forecasts it afresh, and the answer holds, for every item,
+the next ForecastHorizon steps after that item's last timestamp: the item and grouping columns,
+the timestamp column, one column per forecast quantile (p10, ...) and the mean.
+
+The job keeps what this needs in its model directory as model.json (kind "forecasting"): the
+algorithm or the ensemble's members and weights, the TimeSeriesForecastingJobConfig as the engine
+reads it and the grid's origin, so weeks (or 15-minute steps, ...) fall where training put them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, LABELS, MEAN, Settings, ensemble
+from airflow_automl.local.engine.forecasting.series import (
+    MIN_HISTORY,
+    SERIES_ID,
+    STEP,
+    Grid,
+    SeriesData,
+    SeriesDataError,
+    series_from_frame,
+)
+from airflow_automl.local.engine.serving import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
+from airflow_automl.local.jobspec import TimeSeriesSpec
+
+FRAMEWORK = "forecasting"  # model.json's "framework", as load_model dispatches on it
+PROBLEM_TYPE = "TimeSeriesForecasting"
+WHERE = "the request"  # how messages name the data sent
+# Errors a forecasting library raises on history it cannot model (the engine's MODEL_ERRORS).
+_MODEL_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
+
+
+def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, data: SeriesData,
+                   candidate_name: str, members: list[dict]) -> None:
+    """model.json of a forecasting job's best candidate. members: [{"candidate", "algorithm",
+    "weight"}], one for a single algorithm, several for the ensemble."""
+    manifest = {
+        "framework": FRAMEWORK,
+        "problem_type": PROBLEM_TYPE,
+        "best_candidate": candidate_name,
+        "target": target,
+        "time_series": {**asdict(time_series), "grouping": list(time_series.grouping),
+                        "quantiles": list(time_series.quantiles)},
+        "grid_origin": data.grid.origin.isoformat(),
+        "season_length": data.grid.season_length,
+        "members": members,
+    }
+    (Path(model_dir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+
+def load_forecasting_model(manifest: dict) -> ForecastingModel:
+    series = dict(manifest["time_series"])
+    series["grouping"] = tuple(series.get("grouping") or ())
+    series["quantiles"] = tuple(series["quantiles"])
+    unknown = [m["algorithm"] for m in manifest["members"] if m["algorithm"] not in FORECASTERS]
+    if unknown:
+        raise ValueError(f"{MANIFEST}: algorithm(s) {', '.join(unknown)} cannot be served by this installation")
+    return ForecastingModel(
+        candidate_name=manifest["best_candidate"],
+        target=manifest["target"],
+        time_series=TimeSeriesSpec(**series),
+        origin=pd.Timestamp(manifest["grid_origin"]),
+        members=[(m["algorithm"], float(m["weight"])) for m in manifest["members"]],
+    )
+
+
+@dataclass
+class ForecastingModel:
+    """A forecasting candidate as endpoints and batch transform use a model: parse, then render."""
+
+    candidate_name: str
+    target: str
+    time_series: TimeSeriesSpec
+    origin: pd.Timestamp
+    members: list[tuple[str, float]]  # (algorithm, weight)
+
+    problem_type = PROBLEM_TYPE
+    # A batch transform gives it whole files (SplitType None): a line of history forecasts nothing.
+    forecasts_from_history = True
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns a request must have, as the training data had them."""
+        series = self.time_series
+        return [series.item_id, *series.grouping, series.timestamp, self.target]
+
+    # ---- wire formats ---------------------------------------------------------------------
+
+    def parse(self, body: bytes, content_type: str) -> pd.DataFrame:
+        """The history rows of a request: text/csv with a header row, or JSON records."""
+        kind = (content_type or CSV).split(";")[0].strip().lower()
+        if not body.strip():
+            raise ModelInputError(f"The request body is empty; send the items' history as {CSV} with a header row "
+                                  f"({', '.join(self.columns)})")
+        if kind == CSV:
+            try:
+                frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""])
+            except (pd.errors.ParserError, UnicodeDecodeError) as error:
+                raise ModelInputError(f"The text/csv body cannot be parsed: {error}") from error
+            if not set(self.columns) & set(frame.columns):
+                raise ModelInputError(
+                    f"The text/csv body's first row must be a header naming its columns, as the training data's "
+                    f"did ({', '.join(self.columns)}); got {', '.join(map(str, frame.columns))}")
+        elif kind in (JSON, JSON_LINES):
+            frame = pd.DataFrame(self._records(body, kind))
+        else:
+            raise ModelInputError(f"ContentType {content_type!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
+        if frame.empty:
+            raise ModelInputError(f"The request holds no rows of history; send each item's history, at least "
+                                  f"{MIN_HISTORY} time steps of {self.time_series.frequency} per item")
+        return frame
+
+    def render(self, frame: pd.DataFrame, accept: str, keys: list[str] | None = None) -> tuple[bytes, str]:
+        """The forecast of the history in frame, as CSV (a header, one row per item and time
+        step), JSON ({"predictions": [row, ...]}) or JSON Lines (one row per line)."""
+        kind = (accept or CSV).split(";")[0].strip().lower()
+        if kind not in ("*/*", CSV, JSON, JSON_LINES):
+            raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
+        if keys is not None:
+            raise ModelInputError("SAGEMAKER_INFERENCE_OUTPUT applies to tabular models; a forecasting model "
+                                  "answers every quantile and the mean")
+        forecast = self.forecast(frame)
+        if kind in ("*/*", CSV):
+            return forecast.to_csv(index=False).encode(), CSV
+        records = json.loads(forecast.to_json(orient="records"))
+        if kind == JSON_LINES:
+            return b"".join(json.dumps(row).encode() + b"\n" for row in records), JSON_LINES
+        return json.dumps({"predictions": records}).encode(), JSON
+
+    # ---- the forecast ---------------------------------------------------------------------
+
+    def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Item and grouping columns, the timestamp column (text), the quantiles and the mean:
+        ForecastHorizon rows per item, from the step after its last timestamp, items in the
+        order the request gives them."""
+        series = self.time_series
+        try:
+            # The whole request first, so an error names its row in the request.
+            series_from_frame(frame, self.target, series, WHERE, origin=self.origin)
+            items = [self._item_history(part) for _, part in
+                     frame.groupby([series.item_id, *series.grouping], sort=False, dropna=False)]
+        except SeriesDataError as error:
+            raise ModelInputError(error.reason) from error
+        # Items whose history ends on the same step are forecast together.
+        pieces = []
+        for last_step in sorted({item.last_step for item in items}):
+            group = [item for item in items if item.last_step == last_step]
+            history = pd.concat([item.frame for item in group], ignore_index=True)
+            grid = group[0].grid
+            pieces.append(self._rows(grid, self._run(history, grid), pd.concat([item.items for item in group])))
+        order = [item.frame[SERIES_ID].iloc[0] for item in items]
+        combined = pd.concat(pieces, ignore_index=True)
+        combined["_order"] = combined.pop(SERIES_ID).map({series_id: n for n, series_id in enumerate(order)})
+        return combined.sort_values(["_order", "_step"], kind="stable").drop(columns=["_order", "_step"]) \
+            .reset_index(drop=True)
+
+    def _item_history(self, part: pd.DataFrame) -> SeriesData:
+        """One item's history on the grid, checked to be long enough to forecast from."""
+        item = series_from_frame(part, self.target, self.time_series, WHERE, origin=self.origin)
+        steps = len(item.frame)
+        if steps < MIN_HISTORY:
+            name = item.frame[SERIES_ID].iloc[0]
+            raise SeriesDataError(
+                f"Item {name!r} has {steps} time step(s) of {self.time_series.frequency} in column "
+                f"{self.time_series.timestamp!r} of {WHERE}; the model forecasts from at least {MIN_HISTORY}: "
+                "send a longer history")
+        return item
+
+    def _run(self, history: pd.DataFrame, grid: Grid) -> pd.DataFrame:
+        """unique_id, step, mean and the quantiles of the next horizon, from the candidate's
+        algorithm(s) fitted on this history (no backtest windows)."""
+        series = self.time_series
+        settings = Settings(grid, series.quantiles, series.holiday_country)
+        forecasts = []
+        for algorithm, _ in self.members:
+            try:
+                _, forecast = FORECASTERS[algorithm](history, series.horizon, [], settings)
+            except _MODEL_ERRORS as error:
+                raise ModelInputError(f"{LABELS[algorithm]} cannot forecast the history sent: "
+                                      f"{type(error).__name__}: {error}") from error
+            forecasts.append(forecast)
+        if len(forecasts) == 1:
+            return forecasts[0]
+        return ensemble(forecasts, series.quantiles, [weight for _, weight in self.members])
+
+    def _rows(self, grid: Grid, forecast: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+        """The forecast with the request's own item columns and real timestamps."""
+        series = self.time_series
+        quantiles = sorted(series.quantiles, key=lambda name: int(name[1:]))
+        stamps = grid.timestamps(forecast[STEP])
+        text = stamps.strftime("%Y-%m-%d" if (stamps == stamps.normalize()).all() else "%Y-%m-%d %H:%M:%S")
+        rows = items.reindex(forecast[SERIES_ID]).reset_index(drop=True)
+        rows[series.timestamp] = list(text)
+        for name in [*quantiles, MEAN]:
+            rows[name] = forecast[name].to_numpy(float)
+        rows[SERIES_ID] = forecast[SERIES_ID].to_numpy()
+        rows["_step"] = forecast[STEP].to_numpy()
+        return rows
+
+    @staticmethod
+    def _records(body: bytes, kind: str) -> list[dict]:
+        """Rows as JSON objects: {"instances": [...]}, a list, or one object per line."""
+        try:
+            if kind == JSON_LINES:
+                records = [json.loads(line) for line in body.splitlines() if line.strip()]
+            else:
+                document = json.loads(body)
+                records = document.get("instances") if isinstance(document, dict) else document
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ModelInputError(f"The {kind} body is not valid JSON: {error}") from error
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ModelInputError(f'The {kind} body must hold history rows as objects of column values '
+                                  '({"instances": [{...}, ...]}, a list of them, or one per line)')
+        return records
