@@ -9,14 +9,11 @@ Each run (Mondays, covering the week before):
      while it trains): the job sums the days into weeks (Aggregation), backtests its candidates
      over rolling windows and picks the best by WAPE;
   3. gates on the best candidate's WAPE (AutoMLBestCandidateSensor, ``wape_threshold``);
-  4. writes the best candidate's quantile forecast (p10, p50, p90 per product and week) next to
-     the data, as ``<storage>/demand/<date>/forecast.csv``.
-
-Step 4 reads the forecast from the best candidate's model archive (``model.tar.gz`` holds
-``forecast.csv``), which is what the local service writes. On AWS, Autopilot's model archive
-holds the model rather than a forecast: there, step 4 is a batch transform of the history with
-the best candidate's model (CreateTransformJob); the local service does not yet serve
-forecasting models through endpoints or batch transform.
+  4. forecasts the next weeks with a batch transform of the history file by the best candidate
+     (CreateModel from its InferenceContainers, then CreateTransformJob with SplitType None: the
+     whole file is one request, deferred while it runs), and copies the transform's output, the
+     quantile forecast (p10, p50, p90 and the mean per product and week, from each product's last
+     week), next to the data as ``<storage>/demand/<date>/forecast.csv``.
 
 The same configuration as ``automl_retrain`` decides where it runs: the ``aws_default``
 connection, the ``storage_uri`` param or the Variable ``automl_storage_uri``, the Variable
@@ -27,7 +24,6 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,6 +32,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_automl.example_storage import read_bytes, storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
+from airflow_automl.operators.transform import FileOrS3TransformOperator
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
 
 AWS_CONN_ID = "aws_default"
@@ -43,6 +40,8 @@ DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/AutoMLExecutionRole"
 POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
 HORIZON_WEEKS = 8
 QUANTILES = ["p10", "p50", "p90"]
+HISTORY_FILE = "sales.csv"
+INSTANCE_TYPE = "ml.m5.large"
 
 
 with DAG(
@@ -85,7 +84,7 @@ with DAG(
         folder = f"{storage}/demand/{end:%Y-%m-%d}"
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False)
-        write_bytes(f"{folder}/history/sales.csv", buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
+        write_bytes(f"{folder}/history/{HISTORY_FILE}", buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
         return {
             "storage_uri": storage,
             "folder": folder,
@@ -148,31 +147,66 @@ with DAG(
     )
 
     @task
-    def publish_forecast(candidate: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
-        """Write the best candidate's forecast of the next weeks next to the data."""
+    def plan_batch_forecast(candidate: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
+        """The model of the best candidate and a batch transform of the history with it: the whole
+        file is one request (SplitType None), as Autopilot's time-series models read it, and the
+        forecast lands in ``forecast-output/<file>.out`` next to the data."""
+        from airflow.sdk import Variable
+
+        job_name = candidate["job_name"]
+        return {
+            "Model": {
+                "ModelName": f"{job_name}-forecaster",
+                "ExecutionRoleArn": Variable.get("automl_role_arn", default=DEFAULT_ROLE_ARN),
+                "Containers": candidate["inference_containers"],
+            },
+            "Transform": {
+                "TransformJobName": f"{job_name}-forecast",
+                "ModelName": f"{job_name}-forecaster",
+                "BatchStrategy": "SingleRecord",
+                # The largest request SageMaker allows: the whole history file is one.
+                "MaxPayloadInMB": 100,
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": prepared["history_uri"]}},
+                    "ContentType": "text/csv",
+                    "SplitType": "None",
+                },
+                "TransformOutput": {"S3OutputPath": f"{prepared['folder']}/forecast-output/", "Accept": "text/csv"},
+                "TransformResources": {"InstanceType": INSTANCE_TYPE, "InstanceCount": 1},
+            },
+        }
+
+    # Deferred while the transform runs (the provider's SageMakerTransformOperator, which creates
+    # the model first; airflow_automl's subclass lets it take file:// input too).
+    batch_forecast = FileOrS3TransformOperator(
+        task_id="batch_forecast",
+        config=plan_batch_forecast(check_accuracy.output, history),
+        aws_conn_id=AWS_CONN_ID,
+        wait_for_completion=True,
+        deferrable=True,
+        check_interval=max(1, int(POLL_INTERVAL)),
+    )
+
+    @task
+    def publish_forecast(candidate: dict[str, Any], prepared: dict[str, Any], transform: dict[str, Any]) -> dict[str, Any]:
+        """Copy the transform's forecast of the next weeks next to the data, as forecast.csv."""
         import pandas as pd
 
-        model_uri = candidate["model_artifacts"][0]
-        archive = read_bytes(model_uri, aws_conn_id=AWS_CONN_ID)
-        if archive is None:
-            raise FileNotFoundError(f"the best candidate's model archive {model_uri} does not exist")
-        with tarfile.open(fileobj=io.BytesIO(archive)) as model:
-            names = model.getnames()
-            if "forecast.csv" not in names:
-                raise ValueError(
-                    f"{model_uri} holds no forecast.csv (it has {', '.join(names)}): produce the forecast with a "
-                    "batch transform of the best candidate's model instead")
-            forecast = pd.read_csv(model.extractfile("forecast.csv"))
-        uri = f"{prepared['folder']}/forecast.csv"
-        buffer = io.StringIO()
-        forecast.to_csv(buffer, index=False)
-        write_bytes(uri, buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
+        output = transform["Transform"]["TransformOutput"]["S3OutputPath"].rstrip("/")
+        uri = f"{output}/{HISTORY_FILE}.out"  # batch transform's name for the input's output
+        raw = read_bytes(uri, aws_conn_id=AWS_CONN_ID)
+        if raw is None:
+            raise FileNotFoundError(f"{uri}: the batch forecast wrote no output")
+        forecast = pd.read_csv(io.BytesIO(raw))
+        published = f"{prepared['folder']}/forecast.csv"
+        write_bytes(published, raw, aws_conn_id=AWS_CONN_ID)
         print(f"Forecast of {forecast['sku'].nunique()} products for the weeks of {forecast['date'].min()} "
-              f"to {forecast['date'].max()} written to {uri}")
+              f"to {forecast['date'].max()} written to {published}")
         return {
-            "forecast_uri": uri,
+            "forecast_uri": published,
             "job_name": candidate["job_name"],
             "candidate_name": candidate["best_candidate_name"],
+            "transform_job_name": transform["Transform"]["TransformJobName"],
             "wape": candidate["objective_metric_value"],
             "items": int(forecast["sku"].nunique()),
             "weeks": sorted(forecast["date"].unique().tolist()),
@@ -180,4 +214,4 @@ with DAG(
         }
 
     history >> train >> check_accuracy
-    publish_forecast(check_accuracy.output, history)
+    publish_forecast(check_accuracy.output, history, batch_forecast.output)

@@ -1,5 +1,6 @@
 """dags/automl_forecast.py end to end on the local service: a weekly demand forecast trained by a
-real time-series job, gated on WAPE, and its forecast of the next weeks written next to the data."""
+real time-series job, gated on WAPE, and its forecast of the next weeks made by a batch transform
+of the history with the best candidate and written next to the data."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def test_weekly_forecast_trains_gates_and_publishes(local_service, airflow_db):
         os.environ.update(saved)
 
     assert task_states(run) == {"prepare_demand_history": "success", "train_forecaster": "success",
-                                "check_forecast_accuracy": "success", "publish_forecast": "success"}
+                                "check_forecast_accuracy": "success", "plan_batch_forecast": "success",
+                                "batch_forecast": "success", "publish_forecast": "success"}
     prepared = xcom_value(run, "prepare_demand_history")
     trained = xcom_value(run, "train_forecaster")
     published = xcom_value(run, "publish_forecast")
@@ -51,8 +53,17 @@ def test_weekly_forecast_trains_gates_and_publishes(local_service, airflow_db):
     assert trained["objective_metric_name"] == "WAPE" and trained["objective_metric_value"] <= 0.3
     assert len(trained["leaderboard"]) >= 2
 
-    forecast = pd.read_csv(Path(prepared["folder"].removeprefix("file://")) / "forecast.csv")
+    folder = Path(prepared["folder"].removeprefix("file://"))
+    forecast = pd.read_csv(folder / "forecast.csv")
     assert published["forecast_uri"] == f"{prepared['folder']}/forecast.csv"
+    # The forecast is the batch transform's output: the best candidate forecasting the history file.
+    transform = local_service.client().describe_transform_job(TransformJobName=published["transform_job_name"])
+    assert transform["TransformJobStatus"] == "Completed"
+    assert transform["TransformInput"]["SplitType"] == "None"
+    assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == prepared["history_uri"]
+    assert (folder / "forecast.csv").read_bytes() == (folder / "forecast-output" / "sales.csv.out").read_bytes()
+    assert list(forecast.columns) == ["sku", "date", "p10", "p50", "p90", "mean"]
+    assert len(forecast) == 4 * 8 and not forecast.duplicated(["sku", "date"]).any()
     # Eight weeks after the history for each product, each week starting on the history's first weekday.
     first_day = pd.Timestamp(prepared["first_day"])
     weeks = pd.to_datetime(pd.Series(sorted(forecast["date"].unique())))
