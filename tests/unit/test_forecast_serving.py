@@ -138,3 +138,11 @@ def test_bodies_without_history_are_refused(tmp_path):
     assert "not valid JSON" in input_error(model, b"{", "application/json")
     with pytest.raises(ModelInputError, match="SAGEMAKER_INFERENCE_OUTPUT applies to tabular models"):
         model.render(model.parse(csv_body(history("apples", 14)), "text/csv"), "text/csv", ["predicted_label"])
+
+
+def test_columns_the_job_did_not_use_are_left_out_and_related_ones_are_required(tmp_path):
+    model = served(tmp_path)
+    noted = history("apples", 14).assign(note="restocked on Mondays")
+    assert len(forecast_csv(model, csv_body(noted))) == 5
+    model.related = ["promotion"]
+    assert "Column(s) 'promotion' of the training data are related time series" in input_error(model, csv_body(noted))

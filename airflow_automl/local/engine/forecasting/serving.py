@@ -29,6 +29,8 @@ from airflow_automl.local.engine.forecasting.series import (
     MIN_HISTORY,
     SERIES_ID,
     STEP,
+    TARGET,
+    TIMESTAMP,
     Grid,
     SeriesData,
     SeriesDataError,
@@ -57,6 +59,8 @@ def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, da
                         "quantiles": list(time_series.quantiles)},
         "grid_origin": data.grid.origin.isoformat(),
         "season_length": data.grid.season_length,
+        # Columns beyond the item, timestamp and target the job's series kept (related time series).
+        "related": [c for c in data.frame.columns if c not in (SERIES_ID, STEP, TIMESTAMP, TARGET)],
         "members": members,
     }
     (Path(model_dir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -75,6 +79,7 @@ def load_forecasting_model(manifest: dict) -> ForecastingModel:
         time_series=TimeSeriesSpec(**series),
         origin=pd.Timestamp(manifest["grid_origin"]),
         members=[(m["algorithm"], float(m["weight"])) for m in manifest["members"]],
+        related=list(manifest.get("related") or []),
     )
 
 
@@ -87,6 +92,7 @@ class ForecastingModel:
     time_series: TimeSeriesSpec
     origin: pd.Timestamp
     members: list[tuple[str, float]]  # (algorithm, weight)
+    related: list[str]  # related time series the job trained with, read from requests too
 
     problem_type = PROBLEM_TYPE
     # A batch transform gives it whole files (SplitType None): a line of history forecasts nothing.
@@ -148,6 +154,13 @@ class ForecastingModel:
         ForecastHorizon rows per item, from the step after its last timestamp, items in the
         order the request gives them."""
         series = self.time_series
+        missing = [column for column in self.related if column not in frame.columns]
+        if missing:
+            raise ModelInputError(f"Column(s) {', '.join(map(repr, missing))} of the training data are related time "
+                                  f"series the model forecasts with; {WHERE} lacks them")
+        if set(self.columns) <= set(frame.columns):
+            # Other columns are not the model's: left out, as the job left them out.
+            frame = frame[[column for column in frame.columns if column in (*self.columns, *self.related)]]
         try:
             # The whole request first, so an error names its row in the request.
             series_from_frame(frame, self.target, series, WHERE, origin=self.origin)
@@ -171,7 +184,7 @@ class ForecastingModel:
     def _item_history(self, part: pd.DataFrame) -> SeriesData:
         """One item's history on the grid, checked to be long enough to forecast from."""
         item = series_from_frame(part, self.target, self.time_series, WHERE, origin=self.origin)
-        steps = len(item.frame)
+        steps = int(item.frame[TARGET].notna().sum())  # history only, not future rows
         if steps < MIN_HISTORY:
             name = item.frame[SERIES_ID].iloc[0]
             raise SeriesDataError(
