@@ -1,0 +1,132 @@
+"""InvokeEndpoint latency of a served forecasting model, for 1 and 10 items of history.
+
+Starts `airflow-automl serve` on a free port, trains a small forecasting job like the
+integration test's (three daily series of 56 days, a 7-day horizon, p10/p50/p90, WAPE, the
+algorithms given by --algorithms), makes a model, endpoint config and endpoint of its best
+candidate, then sends --repeats requests of each size: the history of 1 item, and of 10 items
+(the three trained ones and seven new ids), 56 days each. The model fits its algorithms on the
+history sent at every request (no backtests), so the latency is that of fitting them.
+Prints the best candidate and its members, then per size the first request's latency (the
+service process imports the forecasting libraries on its first forecast) and the median and
+worst of the others.
+
+    nice -n 10 .venv/bin/python benchmarks/forecast_serving.py
+    nice -n 10 .venv/bin/python benchmarks/forecast_serving.py --algorithms arima
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import botocore.config
+import numpy as np
+import pandas as pd
+from service_process import start_service
+
+ROLE = "arn:aws:iam::123456789012:role/benchmark"
+HORIZON = 7
+DAYS = 56
+
+
+def _client(endpoint_url: str, service: str = "sagemaker"):
+    return boto3.client(
+        service, endpoint_url=endpoint_url, region_name="us-east-1",
+        aws_access_key_id="benchmark", aws_secret_access_key="benchmark",
+        config=botocore.config.Config(retries={"max_attempts": 1}, read_timeout=300),
+    )
+
+
+def demand(items: list[str], days: int = DAYS) -> pd.DataFrame:
+    """Daily units per item: a level per item, a weekly cycle, a slight trend and noise."""
+    rng = np.random.default_rng(7)
+    frames = []
+    for number, sku in enumerate(items):
+        day = np.arange(days)
+        units = 30 + 10 * (number % 5) + 8 * np.sin(2 * np.pi * day / 7) + 0.1 * day + rng.normal(0, 1.5, days)
+        dates = pd.date_range("2024-01-01", periods=days, freq="D").strftime("%Y-%m-%d")
+        frames.append(pd.DataFrame({"sku": sku, "date": dates, "units": units.round(1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def train(client, work: Path, algorithms: list[str]) -> dict:
+    folder = work / "files" / "demand"
+    folder.mkdir(parents=True, exist_ok=True)
+    demand(["apples", "pears", "plums"]).to_csv(folder / "demand.csv", index=False)
+    client.create_auto_ml_job_v2(
+        AutoMLJobName="serving-bench", RoleArn=ROLE,
+        AutoMLJobInputDataConfig=[{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                                   "S3Uri": folder.as_uri()}}}],
+        OutputDataConfig={"S3OutputPath": (work / "files" / "output").as_uri()},
+        AutoMLJobObjective={"MetricName": "WAPE"},
+        AutoMLProblemTypeConfig={"TimeSeriesForecastingJobConfig": {
+            "ForecastFrequency": "D", "ForecastHorizon": HORIZON, "ForecastQuantiles": ["p10", "p50", "p90"],
+            "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
+                                 "ItemIdentifierAttributeName": "sku"},
+            "HolidayConfig": [{"CountryCode": "US"}],
+            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]},
+            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 600}}},
+    )
+    while True:
+        job = client.describe_auto_ml_job_v2(AutoMLJobName="serving-bench")
+        if job["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
+            break
+        time.sleep(1)
+    if job["AutoMLJobStatus"] != "Completed":
+        raise SystemExit(f"the job ended {job['AutoMLJobStatus']}: {job.get('FailureReason')}")
+    return job
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algorithms", default="npts,ets,prophet", help="the job's AutoMLAlgorithms, comma-separated")
+    parser.add_argument("--repeats", type=int, default=6, help="requests per size")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="forecast-serving-") as directory:
+        work = Path(directory)
+        process, endpoint_url = start_service(work)
+        try:
+            client = _client(endpoint_url)
+            started = time.monotonic()
+            job = train(client, work, args.algorithms.split(","))
+            best = job["BestCandidate"]["CandidateName"]
+            print(f"job trained in {time.monotonic() - started:.1f} s; best candidate {best}")
+            manifest = json.loads((work / "data" / "jobs" / "serving-bench" / "model" / "model.json").read_text())
+            print("served members:", ", ".join(f"{m['algorithm']} x{m['weight']}" for m in manifest["members"]))
+            client.create_model(ModelName="bench-model", ExecutionRoleArn=ROLE,
+                                Containers=job["BestCandidate"]["InferenceContainers"])
+            client.create_endpoint_config(EndpointConfigName="bench-config", ProductionVariants=[{
+                "VariantName": "AllTraffic", "ModelName": "bench-model", "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large"}])
+            client.create_endpoint(EndpointName="bench", EndpointConfigName="bench-config")
+            client.get_waiter("endpoint_in_service").wait(EndpointName="bench",
+                                                          WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+            runtime = _client(endpoint_url, "sagemaker-runtime")
+            trained = ["apples", "pears", "plums"]
+            sizes = {1: trained[:1], 10: trained + [f"new-{n}" for n in range(7)]}
+            print(f"{'items':>5} {'body KB':>8} {'first s':>8} {'median s':>9} {'worst s':>8}  "
+                  f"({args.repeats} requests each, {DAYS} days of history per item, horizon {HORIZON})")
+            for count, items in sizes.items():
+                body = demand(items).to_csv(index=False).encode()
+                seconds = []
+                for _ in range(args.repeats):
+                    started = time.monotonic()
+                    answer = runtime.invoke_endpoint(EndpointName="bench", ContentType="text/csv", Body=body)
+                    rows = answer["Body"].read().decode().count("\n") - 1
+                    seconds.append(time.monotonic() - started)
+                    assert rows == count * HORIZON, rows
+                rest = seconds[1:] or seconds
+                print(f"{count:>5} {len(body) / 1024:>8.1f} {seconds[0]:>8.2f} {statistics.median(rest):>9.2f} "
+                      f"{max(rest):>8.2f}")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
