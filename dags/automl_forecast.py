@@ -188,7 +188,9 @@ with DAG(
     )
 
     @task
-    def publish_forecast(candidate: dict[str, Any], prepared: dict[str, Any], transform: dict[str, Any]) -> dict[str, Any]:
+    def publish_forecast(
+        candidate: dict[str, Any], prepared: dict[str, Any], transform: dict[str, Any]
+    ) -> dict[str, Any]:
         """Copy the transform's forecast of the next weeks next to the data, as forecast.csv."""
         import pandas as pd
 

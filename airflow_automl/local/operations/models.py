@@ -20,8 +20,8 @@ from airflow_automl.local.store import ModelNameInUse, ModelRecord
 DEFAULT_LIST_MODELS_MAX_RESULTS = 10
 SERVABLE = (
     "the local service serves the best candidate of its own AutoML jobs: pass that candidate's "
-    "InferenceContainers (DescribeAutoMLJob's BestCandidate, or the AutoMLJobOperator's "
-    "inference_containers) as Containers or PrimaryContainer"
+    "InferenceContainers (DescribeAutoMLJob's or DescribeAutoMLJobV2's BestCandidate, or the "
+    "AutoMLJobOperator's inference_containers) as Containers or PrimaryContainer"
 )
 
 
