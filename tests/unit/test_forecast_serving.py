@@ -30,7 +30,8 @@ def history(sku: str, days: int, start: str = "2024-03-01", level: float = 50.0,
 def served(tmp_path, members=(("ets", "ets", 1.0),), series: TimeSeriesSpec = DAILY,
            origin: str = "2024-01-01") -> ForecastingModel:
     """The model a job with this config and grid keeps, loaded as endpoints load it."""
-    data = series_from_frame(history("x", 10, start=origin), "units", series, "the training data")
+    columns = [series.item_id, *series.grouping, series.timestamp, "units"]
+    data = series_from_frame(history("x", 10, start=origin)[columns], "units", series, "the training data")
     write_manifest(tmp_path, "units", series, data, "demand-ETS-002",
                    [{"candidate": c, "algorithm": a, "weight": w} for c, a, w in members])
     return load_model(tmp_path)
