@@ -271,6 +271,28 @@ def test_a_transform_with_split_type_none_forecasts_each_input_file(local_servic
     check_forecast(pd.read_csv(output / "new.csv.out"), seen_and_new_items().tail(42))
 
 
+def test_a_transform_of_bad_history_fails_naming_the_file_and_the_column(local_service, forecast_model):
+    inputs = local_service.file_root / "forecast-bad-inputs"
+    inputs.mkdir()
+    (inputs / "no-units.csv").write_bytes(history_body(demand(days=21).drop(columns="units")))
+    client = local_service.client()
+    client.create_transform_job(
+        TransformJobName="demand-batch-bad", ModelName=forecast_model,
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": local_service.file_uri("forecast-bad-inputs")}},
+                        "ContentType": "text/csv", "SplitType": "None"},
+        TransformOutput={"S3OutputPath": local_service.file_uri("forecast-bad-batch")},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    deadline = time.monotonic() + 120
+    while (job := client.describe_transform_job(TransformJobName="demand-batch-bad"))["TransformJobStatus"] == \
+            "InProgress":
+        assert time.monotonic() < deadline, "the transform is still InProgress after 120 s"
+        time.sleep(0.2)
+    assert job["TransformJobStatus"] == "Failed"
+    assert "Input file" in job["FailureReason"] and "no-units.csv" in job["FailureReason"]
+    assert "TargetAttributeName 'units' is not a column of the request" in job["FailureReason"]
+
+
 def test_a_transform_splitting_lines_is_refused_for_a_forecasting_model(local_service, forecast_model):
     with pytest.raises(ClientError) as caught:
         local_service.client().create_transform_job(
