@@ -2,9 +2,10 @@
 
 Starts `airflow-automl serve` on a free port, trains a small forecasting job like the
 integration test's (three daily series of 56 days, a 7-day horizon, p10/p50/p90, WAPE, the
-algorithms given by --algorithms), makes a model, endpoint config and endpoint of its best
-candidate, then sends --repeats requests of each size: the history of 1 item, and of 10 items
-(the three trained ones and seven new ids), 56 days each. The model fits its algorithms on the
+algorithms given by --algorithms; --frequency H: hourly series of --days days with a daily cycle
+and a 24-hour horizon), makes a model, endpoint config and endpoint of its best candidate, then
+sends --repeats requests of each size (--sizes): the history of 1 item, and of 10 items (the
+three trained ones and seven new ids), --days days each. The model fits its algorithms on the
 history sent at every request (no backtests), so the latency is that of fitting them.
 Prints the best candidate and its members, then per size the first request's latency (the
 service process imports the forecasting libraries on its first forecast) and the median and
@@ -12,6 +13,8 @@ worst of the others.
 
     nice -n 10 .venv/bin/python benchmarks/forecast_serving.py
     nice -n 10 .venv/bin/python benchmarks/forecast_serving.py --algorithms arima
+    nice -n 10 .venv/bin/python benchmarks/forecast_serving.py --algorithms arima --frequency H --days 28 \
+        --sizes 1 --repeats 3
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ import pandas as pd
 from service_process import start_service
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
-HORIZON = 7
-DAYS = 56
+HORIZONS = {"D": 7, "H": 24}
+CYCLES = {"D": 7, "H": 24}  # time steps in the series' seasonal cycle
 
 
 def _client(endpoint_url: str, service: str = "sagemaker"):
@@ -42,22 +45,27 @@ def _client(endpoint_url: str, service: str = "sagemaker"):
     )
 
 
-def demand(items: list[str], days: int = DAYS) -> pd.DataFrame:
-    """Daily units per item: a level per item, a weekly cycle, a slight trend and noise."""
+def demand(items: list[str], days: int, frequency: str) -> pd.DataFrame:
+    """Units per item and time step: a level per item, a weekly (daily data) or daily (hourly
+    data) cycle, a slight trend and noise."""
     rng = np.random.default_rng(7)
+    steps = days * (24 if frequency == "H" else 1)
     frames = []
     for number, sku in enumerate(items):
-        day = np.arange(days)
-        units = 30 + 10 * (number % 5) + 8 * np.sin(2 * np.pi * day / 7) + 0.1 * day + rng.normal(0, 1.5, days)
-        dates = pd.date_range("2024-01-01", periods=days, freq="D").strftime("%Y-%m-%d")
-        frames.append(pd.DataFrame({"sku": sku, "date": dates, "units": units.round(1)}))
+        step = np.arange(steps)
+        cycle = CYCLES[frequency]
+        units = (30 + 10 * (number % 5) + 8 * np.sin(2 * np.pi * step / cycle) + 0.1 * step / cycle
+                 + rng.normal(0, 1.5, steps))
+        stamps = pd.date_range("2024-01-01", periods=steps, freq=frequency.lower() if frequency == "H" else "D")
+        frames.append(pd.DataFrame({"sku": sku, "date": stamps.strftime("%Y-%m-%d %H:%M:%S"),
+                                    "units": units.round(1)}))
     return pd.concat(frames, ignore_index=True)
 
 
-def train(client, work: Path, algorithms: list[str]) -> dict:
+def train(client, work: Path, algorithms: list[str], days: int, frequency: str) -> dict:
     folder = work / "files" / "demand"
     folder.mkdir(parents=True, exist_ok=True)
-    demand(["apples", "pears", "plums"]).to_csv(folder / "demand.csv", index=False)
+    demand(["apples", "pears", "plums"], days, frequency).to_csv(folder / "demand.csv", index=False)
     client.create_auto_ml_job_v2(
         AutoMLJobName="serving-bench", RoleArn=ROLE,
         AutoMLJobInputDataConfig=[{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
@@ -65,12 +73,13 @@ def train(client, work: Path, algorithms: list[str]) -> dict:
         OutputDataConfig={"S3OutputPath": (work / "files" / "output").as_uri()},
         AutoMLJobObjective={"MetricName": "WAPE"},
         AutoMLProblemTypeConfig={"TimeSeriesForecastingJobConfig": {
-            "ForecastFrequency": "D", "ForecastHorizon": HORIZON, "ForecastQuantiles": ["p10", "p50", "p90"],
+            "ForecastFrequency": frequency, "ForecastHorizon": HORIZONS[frequency],
+            "ForecastQuantiles": ["p10", "p50", "p90"],
             "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
                                  "ItemIdentifierAttributeName": "sku"},
             "HolidayConfig": [{"CountryCode": "US"}],
             "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]},
-            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 600}}},
+            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 3600}}},
     )
     while True:
         job = client.describe_auto_ml_job_v2(AutoMLJobName="serving-bench")
@@ -86,6 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algorithms", default="npts,ets,prophet", help="the job's AutoMLAlgorithms, comma-separated")
     parser.add_argument("--repeats", type=int, default=6, help="requests per size")
+    parser.add_argument("--frequency", choices=sorted(HORIZONS), default="D", help="ForecastFrequency of the data")
+    parser.add_argument("--days", type=int, default=56, help="days of history per item")
+    parser.add_argument("--sizes", default="1,10", help="items per request, comma-separated (at most 10)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="forecast-serving-") as directory:
         work = Path(directory)
@@ -93,7 +105,7 @@ def main() -> None:
         try:
             client = _client(endpoint_url)
             started = time.monotonic()
-            job = train(client, work, args.algorithms.split(","))
+            job = train(client, work, args.algorithms.split(","), args.days, args.frequency)
             best = job["BestCandidate"]["CandidateName"]
             print(f"job trained in {time.monotonic() - started:.1f} s; best candidate {best}")
             manifest = json.loads((work / "data" / "jobs" / "serving-bench" / "model" / "model.json").read_text())
@@ -108,18 +120,20 @@ def main() -> None:
                                                           WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
             runtime = _client(endpoint_url, "sagemaker-runtime")
             trained = ["apples", "pears", "plums"]
-            sizes = {1: trained[:1], 10: trained + [f"new-{n}" for n in range(7)]}
+            everyone = trained + [f"new-{n}" for n in range(7)]
+            horizon = HORIZONS[args.frequency]
             print(f"{'items':>5} {'body KB':>8} {'first s':>8} {'median s':>9} {'worst s':>8}  "
-                  f"({args.repeats} requests each, {DAYS} days of history per item, horizon {HORIZON})")
-            for count, items in sizes.items():
-                body = demand(items).to_csv(index=False).encode()
+                  f"({args.repeats} requests each, {args.days} days of {args.frequency} history per item, "
+                  f"horizon {horizon})")
+            for count in (int(size) for size in args.sizes.split(",")):
+                body = demand(everyone[:count], args.days, args.frequency).to_csv(index=False).encode()
                 seconds = []
                 for _ in range(args.repeats):
                     started = time.monotonic()
                     answer = runtime.invoke_endpoint(EndpointName="bench", ContentType="text/csv", Body=body)
                     rows = answer["Body"].read().decode().count("\n") - 1
                     seconds.append(time.monotonic() - started)
-                    assert rows == count * HORIZON, rows
+                    assert rows == count * horizon, rows
                 rest = seconds[1:] or seconds
                 print(f"{count:>5} {len(body) / 1024:>8.1f} {seconds[0]:>8.2f} {statistics.median(rest):>9.2f} "
                       f"{max(rest):>8.2f}")
