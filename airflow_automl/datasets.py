@@ -98,22 +98,27 @@ def _as_date(value: date | datetime) -> date:
 
 # --- store demand: many items' daily unit sales, for the forecasting example -----------------------
 
-def store_demand(items: int, start: date, end: date, country: str = "US") -> pd.DataFrame:
+def store_demand(items: int, start: date, end: date, country: str = "US", future_days: int = 0) -> pd.DataFrame:
     """Daily unit sales of ``items`` products from ``start`` up to (not including) ``end``, with
-    columns sku, date, units and promotion (1 on promoted days).
+    columns sku, date, units and promotion (1 on promoted days); and ``future_days`` more days
+    from ``end`` on with the promotions planned and units empty: the future rows a forecasting job
+    reads its related time series' values for the forecast horizon from.
 
     Each product has its own level, trend, weekly pattern (weekend peak), yearly season (peaking
     in summer or at year end), a dip or spike on the country's public holidays, random
-    promotions that lift sales for a few days, and count noise. A product's draw depends only on
+    promotions that lift sales by 45 % for a few days, and count noise. A product's draw depends only on
     its number, so a later interval extends the same history, as a real sales table grows.
     """
     import holidays as holiday_calendars
 
     if items < 1:
         raise ValueError(f"items: must be at least 1, got {items}")
-    days = pd.date_range(start, end, freq="D", inclusive="left")
-    if len(days) == 0:
+    if future_days < 0:
+        raise ValueError(f"future_days: must be at least 0, got {future_days}")
+    days = pd.date_range(start, pd.Timestamp(end) + pd.Timedelta(days=future_days), freq="D", inclusive="left")
+    if len(days) == future_days:
         raise ValueError(f"end: must be after start ({start} .. {end})")
+    sold = days < pd.Timestamp(end)
     calendar = holiday_calendars.country_holidays(country, years=range(days[0].year, days[-1].year + 1))
     is_holiday = np.array([day.date() in calendar for day in days])
     day_number = (days - pd.Timestamp("2020-01-01")).days.to_numpy()
@@ -140,10 +145,13 @@ def store_demand(items: int, start: date, end: date, country: str = "US") -> pd.
             * (1 + holiday_effect * is_holiday)
             * (1 + 0.45 * promotion)
         ).clip(0.1, None)
+        units = pd.Series(rng.poisson(expected))
+        if future_days:
+            units = units.astype("Int64").mask(~sold)  # not sold yet: empty
         frames.append(pd.DataFrame({
             "sku": f"sku-{number + 1:04d}",
             "date": days.strftime("%Y-%m-%d"),
-            "units": rng.poisson(expected),
+            "units": units,
             "promotion": promotion,
         }))
     return pd.concat(frames, ignore_index=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from airflow_automl.local.engine.forecasting.forecasters import MEAN, WINDOW, Settings
-from airflow_automl.local.engine.forecasting.series import MIN_HISTORY, SERIES_ID, STEP, TARGET
+from airflow_automl.local.engine.forecasting.series import MIN_HISTORY, SERIES_ID, STEP, TARGET, split_future
 
 BACKTEST_WINDOWS = 3
 POINT_METRICS = ("RMSE", "WAPE", "MAPE", "MASE")
@@ -35,10 +35,12 @@ def run_backtest(
     algorithm: Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The windows' forecasts joined to the actual values (unique_id, step, window, y, mean, p...),
-    and the forecast of the next horizon from all the data."""
-    cutoffs = windows(int(frame[STEP].max()), horizon, int(frame[STEP].min()))
+    and the forecast of the next horizon from all the data. The windows lie in the history: future
+    rows (related values of the next horizon) only inform the forecast."""
+    history, _ = split_future(frame)
+    cutoffs = windows(int(history[STEP].max()), horizon, int(history[STEP].min()))
     predicted, forecast = algorithm(frame, horizon, cutoffs, settings)
-    joined = frame[[SERIES_ID, STEP, TARGET]].merge(predicted, on=[SERIES_ID, STEP], how="inner")
+    joined = history[[SERIES_ID, STEP, TARGET]].merge(predicted, on=[SERIES_ID, STEP], how="inner")
     columns = [SERIES_ID, STEP, WINDOW, TARGET]
     return joined[columns + [c for c in joined.columns if c not in columns]], forecast
 

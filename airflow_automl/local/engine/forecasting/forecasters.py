@@ -2,10 +2,15 @@
 for every series of a history:
 
 - ets, arima: statsforecast's AutoETS and AutoARIMA (quantiles from their prediction intervals);
+  ARIMA takes the related time series as exogenous regressors;
 - npts: gluonts' NPTSPredictor (non-parametric, sample based; no PyTorch);
 - prophet: Prophet, one model per series, with the HolidayConfig country's public holidays (from
-  the holidays package) as a regressor counting the holidays in each time step, and quantiles
-  from its predictive samples.
+  the holidays package) as a regressor counting the holidays in each time step, one regressor
+  per related time series, and quantiles from its predictive samples.
+
+A forecaster reads a series frame (series.py): the history, and, when the data has related time
+series, their values for the steps to forecast as future rows (target empty). ETS and NPTS
+ignore related time series.
 
 A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...);
 backtest predictions add the window's number.
@@ -21,15 +26,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, TIMESTAMP, Grid, backtest_series
+from airflow_automl.local.engine.forecasting.series import (
+    SERIES_ID,
+    STEP,
+    TARGET,
+    TIMESTAMP,
+    Grid,
+    as_of,
+    backtest_series,
+    related_columns,
+    split_future,
+)
 
 MEAN = "mean"
 WINDOW = "backtest_window"
 PROPHET_SAMPLES = 200
 NPTS_SAMPLES = 200
-STATSFORECAST_CHUNK = 8  # series per statsforecast call
 # Prophet reserves "holidays"; the regressor counting public holidays per time step.
 HOLIDAY_REGRESSOR = "public_holidays"
+# The algorithms that use related time series (the others forecast from the target alone).
+USES_RELATED = ("arima", "prophet")
 
 
 class OutOfTime(Exception):
@@ -75,52 +91,59 @@ def _concat(backtests: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]:
-    """AutoETS or AutoARIMA: the model is chosen and fitted once, on the history before the first
-    backtest window, then applied to each longer history (statsforecast's ``forward``, its
-    cross-validation without refitting) for the later windows and the forecast of the next
-    horizon. One fit per series instead of one per window keeps ARIMA within a job's budget."""
+    """AutoETS or AutoARIMA: the model is chosen and fitted once per series, on the history before
+    the first backtest window, then applied to each longer history (statsforecast's ``forward``,
+    its cross-validation without refitting) for the later windows and the forecast of the next
+    horizon. One fit per series instead of one per window keeps ARIMA within a job's budget.
+    AutoARIMA regresses on the related time series: their values in each history, and in the
+    steps it forecasts."""
 
     def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from statsforecast import StatsForecast
         from statsforecast.models import AutoARIMA, AutoETS
 
-        eligible = set(backtest_series(frame, cutoffs)[SERIES_ID].unique()) if cutoffs else set()
+        history, _ = split_future(frame)
+        eligible = set(backtest_series(history, cutoffs)[SERIES_ID].unique()) if cutoffs else set()
         # Series in the backtests are fitted on the history before the first window; the few too
         # short for it, on all of theirs (they are only forecast).
-        fit_data = frame[~frame[SERIES_ID].isin(eligible) | (frame[STEP] <= cutoffs[0])] if cutoffs else frame
+        fit_data = history[~history[SERIES_ID].isin(eligible) | (history[STEP] <= cutoffs[0])] if cutoffs else history
         season = settings.season_length(fit_data)
         levels = sorted({abs(100 - 2 * int(name[1:])) for name in settings.quantiles} - {0})
-        last = int(frame[STEP].max())
-        series_ids = fit_data[SERIES_ID].unique()
+        last = int(history[STEP].max())
+        related = related_columns(frame) if model_name == "AutoARIMA" else []
         backtests, forecasts = [], []
-        # A few series at a time, so the job's deadline is checked while a long fit goes on.
-        for start in range(0, len(series_ids), STATSFORECAST_CHUNK):
+        for series_id, fit_part in fit_data.groupby(SERIES_ID, sort=True):
+            # The deadline is checked between series, so a long job stops soon after it.
             settings.check_time()
-            chunk = fit_data[fit_data[SERIES_ID].isin(series_ids[start:start + STATSFORECAST_CHUNK])]
+            # A regressor that does not vary in the fitted history says nothing and makes the
+            # regression singular: that series goes without it.
+            regressors = [c for c in related if fit_part[c].nunique() > 1]
             model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
-            # Integer time steps as ds: statsforecast needs no calendar, and every grid is regular.
-            fitted = StatsForecast(models=[model], freq=1, n_jobs=1).fit(
-                df=chunk[[SERIES_ID, STEP, TARGET]].rename(columns={STEP: TIMESTAMP}))
-            for index, series_id in enumerate(fitted.uids):
-                values = frame.loc[frame[SERIES_ID] == series_id, [STEP, TARGET]]
-                windows = list(enumerate(cutoffs, start=1)) if series_id in eligible else []
-                for window, cutoff in [*windows, (None, last)]:
-                    history = values.loc[values[STEP] <= cutoff, TARGET].to_numpy(float)
-                    result = fitted.fitted_[index, 0].forward(y=history, h=horizon, level=levels or None)
-                    quantiles = {}
-                    for name in settings.quantiles:
-                        percent = int(name[1:])
-                        level = abs(100 - 2 * percent)
-                        quantiles[name] = result["mean"] if level == 0 else result[
-                            f"{'lo' if percent < 50 else 'hi'}-{level}"]
-                    rows = _frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)
-                    if window is None:
-                        forecasts.append(rows)
-                    else:
-                        backtests.append(rows.assign(**{WINDOW: window}))
+            model.fit(fit_part[TARGET].to_numpy(float), _regressors(fit_part, regressors))
+            values = frame[frame[SERIES_ID] == series_id].sort_values(STEP)
+            windows = list(enumerate(cutoffs, start=1)) if series_id in eligible else []
+            for window, cutoff in [*windows, (None, last)]:
+                seen = values[values[STEP] <= cutoff]
+                ahead = values[(values[STEP] > cutoff) & (values[STEP] <= cutoff + horizon)]
+                result = model.forward(y=seen[TARGET].to_numpy(float), h=horizon, X=_regressors(seen, regressors),
+                                       X_future=_regressors(ahead, regressors), level=levels or None)
+                quantiles = {}
+                for name in settings.quantiles:
+                    percent = int(name[1:])
+                    level = abs(100 - 2 * percent)
+                    quantiles[name] = result["mean"] if level == 0 else result[
+                        f"{'lo' if percent < 50 else 'hi'}-{level}"]
+                rows = _frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)
+                if window is None:
+                    forecasts.append(rows)
+                else:
+                    backtests.append(rows.assign(**{WINDOW: window}))
         return _concat(backtests), pd.concat(forecasts, ignore_index=True)
 
     return run
+
+
+def _regressors(rows: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    return rows[columns].to_numpy(float) if columns else None
 
 
 def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
@@ -131,16 +154,17 @@ def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
         evaluated = backtest_series(frame, cutoffs) if cutoffs else frame
         for window, cutoff in enumerate(cutoffs, start=1):
             settings.check_time()
-            history = evaluated[evaluated[STEP] <= cutoff]
-            backtests.append(forecast(history, horizon, settings).assign(**{WINDOW: window}))
+            backtests.append(forecast(as_of(evaluated, cutoff, horizon), horizon, settings).assign(**{WINDOW: window}))
         return _concat(backtests), forecast(frame, horizon, settings)
 
     return run
 
 
-def forecast_npts(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+def forecast_npts(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
     from gluonts.dataset.common import ListDataset
     from gluonts.model.npts import NPTSPredictor
+
+    history, _ = split_future(frame)
 
     frequency = settings.grid.pandas_frequency
     series = list(history.groupby(SERIES_ID, sort=True))
@@ -173,28 +197,36 @@ def holiday_counts(grid: Grid, steps: np.ndarray, country: str) -> np.ndarray:
     return np.array([((days >= start) & (days < end)).sum() for start, end in zip(starts, ends)], dtype=float)
 
 
-def forecast_prophet(history: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
     from cmdstanpy.utils import get_logger
     from prophet import Prophet
 
     # cmdstanpy logs two lines per fit at INFO; its logger is set up on first use, so set it up first.
     get_logger().setLevel(logging.WARNING)
+    history, future_rows = split_future(frame)
+    related = related_columns(frame)
     first = int(history[STEP].max()) + 1
     future_steps = np.arange(first, first + horizon)
-    future = pd.DataFrame({"ds": settings.grid.timestamps(future_steps)})
     country = settings.holiday_country
     if country:
         all_steps = np.arange(int(history[STEP].min()), first + horizon)
         counts = pd.Series(holiday_counts(settings.grid, all_steps, country), index=all_steps)
-        future[HOLIDAY_REGRESSOR] = counts.loc[future_steps].to_numpy()
     series_ids, means, quantiles = [], [], {name: [] for name in settings.quantiles}
     for series_id, part in history.groupby(SERIES_ID, sort=True):
         settings.check_time()
         model = Prophet(uncertainty_samples=PROPHET_SAMPLES)
-        train = part[[TIMESTAMP, TARGET]]
+        train = part[[TIMESTAMP, TARGET, *related]]
+        future = pd.DataFrame({TIMESTAMP: settings.grid.timestamps(future_steps)})
         if country:
             train = train.assign(**{HOLIDAY_REGRESSOR: counts.loc[part[STEP]].to_numpy()})
+            future[HOLIDAY_REGRESSOR] = counts.loc[future_steps].to_numpy()
             model.add_regressor(HOLIDAY_REGRESSOR)
+        if related:
+            # The related values of the steps forecast, from the series' future rows.
+            ahead = future_rows[future_rows[SERIES_ID] == series_id].set_index(STEP)[related].reindex(future_steps)
+            for column in related:
+                model.add_regressor(column)
+                future[column] = ahead[column].to_numpy()
         model.fit(train)
         samples = model.predictive_samples(future)["yhat"]  # (horizon, samples)
         series_ids.append(series_id)

@@ -2,10 +2,16 @@
 model, from the history a request sends), checked, put on the ForecastFrequency grid
 (Aggregation) and completed (Filling).
 
+Every other column of the data is a related time series (a covariate such as a price or a
+promotion flag): numeric, averaged within a time step, its gaps filled with its own Filling
+rules. Rows after the target's last value, with the target empty, carry the related values of
+the next ForecastHorizon steps (future rows); in the series frame they keep an empty target.
+
 Data that breaks a rule ends the job (SeriesDataError, a JobFailed) with a reason naming the
-column: a column the request names that the data lacks, a target that is not numeric, timestamps
-that do not parse, an item and timestamp given twice, a horizon longer than a quarter of the time
-steps (training data only).
+column: a column the request names that the data lacks, a target or related column that is not
+numeric, timestamps that do not parse, an item and timestamp given twice, a horizon longer than a
+quarter of the time steps (training data only), a related value missing where no Filling rule
+fills it.
 """
 
 from __future__ import annotations
@@ -93,7 +99,34 @@ class SeriesData:
 
     @property
     def last_step(self) -> int:
-        return int(self.frame[STEP].max())
+        """The last time step of the history (future rows come after it)."""
+        return int(self.frame.loc[self.frame[TARGET].notna(), STEP].max())
+
+    @property
+    def related(self) -> list[str]:
+        return related_columns(self.frame)
+
+
+def related_columns(frame: pd.DataFrame) -> list[str]:
+    """The related time series of a series frame: its columns beyond unique_id, step, ds and y."""
+    return [column for column in frame.columns if column not in (SERIES_ID, STEP, TIMESTAMP, TARGET)]
+
+
+def split_future(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history (target known) and the future rows (target empty) of a series frame."""
+    future = frame[TARGET].isna()
+    return frame[~future], frame[future]
+
+
+def as_of(frame: pd.DataFrame, cutoff: int, horizon: int) -> pd.DataFrame:
+    """The series as they looked at ``cutoff`` (a backtest window's last history step): the history
+    up to it and, when there are related time series, the window's steps as future rows, with
+    their actual related values (known in the past) and the target emptied."""
+    if not related_columns(frame):
+        return frame[frame[STEP] <= cutoff]
+    window = frame[frame[STEP] <= cutoff + horizon].copy()
+    window.loc[window[STEP] > cutoff, TARGET] = np.nan
+    return window
 
 
 def backtest_series(frame: pd.DataFrame, cutoffs: list[int]) -> pd.DataFrame:
@@ -141,9 +174,16 @@ def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, 
             row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
             raise SeriesDataError(f"Column {column!r} of {where} has no value in data row {row + 1}; "
                                   "every row needs its item identifier and grouping attributes")
+    related = [column for column in frame.columns if column not in (*item_columns, target, series.timestamp)]
+    for column in related:
+        if column in (SERIES_ID, STEP, TIMESTAMP, TARGET):
+            raise SeriesDataError(f"Column {column!r} of {where} is a related time series whose name the "
+                                  f"forecasting engine keeps for itself ({SERIES_ID}, {STEP}, {TIMESTAMP}, {TARGET}); "
+                                  "rename it")
     keys = frame[item_columns].astype(str)
     unique_id = keys[item_columns[0]] if len(item_columns) == 1 else keys.agg("/".join, axis=1)
-    long = pd.DataFrame({SERIES_ID: unique_id, TIMESTAMP: timestamps, TARGET: values})
+    long = pd.DataFrame({SERIES_ID: unique_id, TIMESTAMP: timestamps, TARGET: values,
+                         **{column: _numeric_related(frame[column], column, where) for column in related}})
     duplicated = long.duplicated([SERIES_ID, TIMESTAMP])
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
@@ -156,16 +196,22 @@ def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, 
     grid = Grid(count, unit, origin if origin is not None else _origin(long[TIMESTAMP].min(), unit))
     long["step"] = grid.step_index(long[TIMESTAMP])
     method = _AGGREGATIONS[(series.aggregation or {}).get(target, "sum")]
-    # Values of one item within one time step become one (sum by default); an all-empty step stays empty.
-    aggregated = long.groupby([SERIES_ID, "step"])[TARGET].agg(method if method != "sum" else
-                                                               (lambda v: v.sum(min_count=1))).reset_index()
-    time_steps = int(aggregated["step"].nunique())
-    filled = _fill(aggregated, target, series.filling, where)
+    # Values of one item within one time step become one (sum by default); an all-empty step stays
+    # empty. Related values are averaged: a price or a promotion flag keeps its meaning per step.
+    aggregated = long.groupby([SERIES_ID, "step"]).agg({
+        TARGET: method if method != "sum" else (lambda v: v.sum(min_count=1)),
+        **{column: "mean" for column in related},
+    }).reset_index()
+    # The history ends at the data's last target value; later rows are future rows, and only the
+    # next ForecastHorizon steps of them are used. They are not time steps of the history.
+    history_end = int(aggregated.loc[aggregated[TARGET].notna(), "step"].max())
+    time_steps = int(aggregated.loc[aggregated["step"] <= history_end, "step"].nunique())
+    filled = _fill(aggregated, target, series, where, related, history_end, grid)
     filled[TIMESTAMP] = grid.timestamps(filled["step"])
     items = keys.assign(**{SERIES_ID: unique_id}).drop_duplicates(SERIES_ID).set_index(SERIES_ID)
     items.columns = item_columns
-    return SeriesData(filled[[SERIES_ID, STEP, TIMESTAMP, TARGET]].reset_index(drop=True), grid, items, item_columns,
-                      time_steps, where)
+    return SeriesData(filled[[SERIES_ID, STEP, TIMESTAMP, TARGET, *related]].reset_index(drop=True), grid, items,
+                      item_columns, time_steps, where)
 
 
 def _parse_timestamps(values: pd.Series, column: str, where: str) -> pd.Series:
@@ -193,6 +239,17 @@ def _numeric_target(values: pd.Series, column: str, where: str) -> pd.Series:
     return numbers.astype(float)
 
 
+def _numeric_related(values: pd.Series, column: str, where: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SeriesDataError(f"Column {column!r} of {where} is a related time series and must be numeric: "
+                              f"{values.iloc[row]!r} in data row {row + 1} is not a number; a column that "
+                              "identifies the item belongs in TimeSeriesConfig.GroupingAttributeNames")
+    return numbers.astype(float)
+
+
 def _origin(first: pd.Timestamp, unit: str) -> pd.Timestamp:
     """Where the grid starts: the first timestamp, floored to its unit (weeks keep their weekday)."""
     if unit in ("M", "Y"):
@@ -208,26 +265,62 @@ def _fill_value(values: pd.Series, how: str, given: str | None) -> float:
     return float(getattr(values.dropna(), {"median": "median", "mean": "mean", "min": "min", "max": "max"}[how])())
 
 
-def _fill(aggregated: pd.DataFrame, target: str, filling: dict | None, where: str) -> pd.DataFrame:
-    """Each series on every step from its first value to the data's last step. Missing values
-    inside a series take middlefill, those after its last value backfill (zero by default, as
-    Autopilot's); series are not extended before their first value (frontfill none)."""
-    filling = (filling or {}).get(target, {})
-    last = int(aggregated["step"].max())
+def _fill(aggregated: pd.DataFrame, target: str, series: TimeSeriesSpec, where: str, related: list[str],
+          history_end: int, grid: Grid) -> pd.DataFrame:
+    """Each series on every step from its first value to the history's end (and, with related time
+    series, ForecastHorizon steps past it). Missing target values inside a series take middlefill,
+    those after its last value backfill (zero by default, as Autopilot's); series are not extended
+    before their first value (frontfill none). Future steps keep an empty target."""
+    filling = series.filling or {}
+    rules = filling.get(target, {})
+    end = history_end + (series.horizon if related else 0)
     pieces = []
     for series_id, part in aggregated.groupby(SERIES_ID, sort=True):
-        observed = part.dropna(subset=[TARGET])
+        part = part.set_index("step")
+        observed = part[TARGET].dropna()
         if observed.empty:
             continue  # an item without any target value has nothing to learn from
-        first, last_seen = int(observed["step"].min()), int(observed["step"].max())
-        values = part.set_index("step")[TARGET].reindex(range(first, last + 1))
+        first, last_seen = int(observed.index.min()), int(observed.index.max())
+        values = part[TARGET].reindex(range(first, end + 1))
         middle = values.loc[:last_seen].isna()
-        values.loc[middle[middle].index] = _fill_value(observed[TARGET], filling.get("middlefill", "zero"),
-                                                       filling.get("middlefill_value"))
-        if last_seen < last:
-            values.loc[last_seen + 1:] = _fill_value(observed[TARGET], filling.get("backfill", "zero"),
-                                                     filling.get("backfill_value"))
-        pieces.append(pd.DataFrame({SERIES_ID: series_id, "step": values.index, TARGET: values.to_numpy()}))
+        values.loc[middle[middle].index] = _fill_value(observed, rules.get("middlefill", "zero"),
+                                                       rules.get("middlefill_value"))
+        if last_seen < history_end:
+            values.loc[last_seen + 1:history_end] = _fill_value(observed, rules.get("backfill", "zero"),
+                                                                rules.get("backfill_value"))
+        piece = pd.DataFrame({SERIES_ID: series_id, "step": values.index, TARGET: values.to_numpy()})
+        for column in related:
+            piece[column] = _fill_related(part[column].reindex(values.index), column, filling.get(column, {}),
+                                          history_end, series_id, grid, where).to_numpy()
+        pieces.append(piece)
     if not pieces:
         raise SeriesDataError(f"Target column {target!r} of {where} has no values")
     return pd.concat(pieces, ignore_index=True)
+
+
+def _fill_related(values: pd.Series, column: str, rules: dict, history_end: int, series_id: str, grid: Grid,
+                  where: str) -> pd.Series:
+    """One item's related time series on its steps: gaps up to its last value take middlefill,
+    those after it up to the history's end backfill, the future steps futurefill. As for Amazon
+    Forecast's related time series, no method is applied unless the request sets it: a gap with
+    no rule fails the job naming the column, the item and the first step it lacks."""
+    observed = values.dropna()
+    last_seen = int(observed.index.max()) if not observed.empty else int(values.index.min()) - 1
+    steps = values.index.to_series()
+    spans = (("middlefill", steps <= last_seen, "in its history"),
+             ("backfill", (steps > last_seen) & (steps <= history_end), "in its history"),
+             ("futurefill", steps > history_end,
+              "for each of the ForecastHorizon steps after the target's last value (future rows: item, timestamp "
+              "and this column's value, the target empty)"))
+    for method, span, needed in spans:
+        missing = span & values.isna()
+        if not missing.any():
+            continue
+        if method not in rules:
+            step = int(steps[missing].iloc[0])
+            raise SeriesDataError(
+                f"Column {column!r} of {where} is a related time series and has no value for item {series_id!r} "
+                f"at {grid.timestamps([step])[0]}; it needs a value {needed}: add it to the data or set "
+                f"TimeSeriesForecastingJobConfig.Transformations.Filling.{column}.{method}")
+        values[missing] = _fill_value(observed, rules[method], rules.get(f"{method}_value"))
+    return values
