@@ -1,10 +1,12 @@
 """Related time series in forecasting jobs: extra numeric columns (a price, a promotion flag) are
 averaged per time step, filled with their own Filling rules, read for the forecast horizon from
 future rows (target empty), never counted as history, and used by ARIMA and Prophet, which
-forecast the demo data's promoted weeks better with them than without."""
+forecast the demo data's promoted days better with them than without. A FeatureSpecificationS3Uri
+chooses which columns are related time series."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
@@ -160,3 +162,37 @@ def test_algorithms_without_regressors_forecast_the_future_rows_steps(algorithm)
     assert backtest[WINDOW].nunique() == 3
     assert sorted(map(tuple, forecast[[SERIES_ID, STEP]].to_numpy())) == sorted(
         map(tuple, actual[[SERIES_ID, STEP]].to_numpy()))
+
+
+def with_features(tmp_path, document, frame=None) -> dict:
+    path = tmp_path / "features.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    frame = daily_with_price() if frame is None else frame
+    return {"frame": frame.assign(discount=0.5), "FeatureSpecificationS3Uri": path.as_uri()}
+
+
+def test_the_feature_specification_chooses_the_related_time_series(tmp_path):
+    config = with_features(tmp_path, {"FeatureAttributeNames": ["discount"]})
+    spec, ctx = write_job(tmp_path, config.pop("frame"), **config)
+    assert spec.feature_specification_uri.endswith("features.json")
+    assert load_series(ctx.storage, spec).related == ["discount"]
+
+
+def test_columns_typed_other_than_numeric_are_left_out(tmp_path):
+    config = with_features(tmp_path, {"FeatureDataTypes": {"price": "categorical"}})
+    spec, ctx = write_job(tmp_path, config.pop("frame"), **config)
+    assert load_series(ctx.storage, spec).related == ["discount"]
+
+
+@pytest.mark.parametrize(("document", "expected"), [
+    ("{not json", "is not valid JSON"),
+    ({"FeatureAttributeNames": ["promo"]}, "FeatureAttributeNames names 'promo', not among the input data's columns"),
+    ({"FeatureAttributeNames": ["sku"]}, "must not include 'sku', a column TimeSeriesConfig sets"),
+    ({"FeatureAttributeNames": ["units"]}, "must not include the target column 'units'"),
+    ({"FeatureDataTypes": {"price": "sequence"}}, "in time-series forecasting the types are"),
+])
+def test_a_bad_feature_specification_fails_naming_the_file_and_the_rule(tmp_path, document, expected):
+    config = with_features(tmp_path, document)
+    reason = failure(tmp_path, config.pop("frame"), **config)
+    assert reason.startswith("AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig.FeatureSpecificationS3Uri file:")
+    assert "features.json" in reason and expected in reason

@@ -141,7 +141,11 @@ def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
     channel = next(c for c in spec.channels if c.channel_type == "training")
     data = load_channel(storage, channel)
     source = data.files[0]
-    loaded = series_from_frame(data.frame, spec.target, spec.time_series, f"the training data ({source})")
+    related = None
+    if spec.feature_specification_uri:
+        related = _specified_related(storage, spec, list(data.frame.columns))
+    loaded = series_from_frame(data.frame, spec.target, spec.time_series, f"the training data ({source})",
+                               related=related)
     loaded.source = source
     horizon = spec.time_series.horizon
     if horizon * 4 > loaded.time_steps:
@@ -153,10 +157,11 @@ def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
 
 
 def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, where: str,
-                      origin: pd.Timestamp | None = None) -> SeriesData:
+                      origin: pd.Timestamp | None = None, related: list[str] | None = None) -> SeriesData:
     """Rows in the training data's schema, checked, put on the ForecastFrequency grid and filled.
     ``where`` names the data in messages (e.g. "the training data (file://...)"); ``origin`` is the
-    grid's start (default: from the data's first timestamp), so a served model keeps its job's grid."""
+    grid's start (default: from the data's first timestamp), so a served model keeps its job's grid;
+    ``related`` the related time series to keep (default: every column TimeSeriesConfig leaves)."""
     item_columns = [series.item_id, *series.grouping]
     named = {"TargetAttributeName": target, "TimestampAttributeName": series.timestamp,
              "ItemIdentifierAttributeName": series.item_id}
@@ -174,7 +179,8 @@ def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, 
             row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
             raise SeriesDataError(f"Column {column!r} of {where} has no value in data row {row + 1}; "
                                   "every row needs its item identifier and grouping attributes")
-    related = [column for column in frame.columns if column not in (*item_columns, target, series.timestamp)]
+    if related is None:
+        related = _other_columns(list(frame.columns), target, series)
     for column in related:
         if column in (SERIES_ID, STEP, TIMESTAMP, TARGET):
             raise SeriesDataError(f"Column {column!r} of {where} is a related time series whose name the "
@@ -212,6 +218,24 @@ def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, 
     items.columns = item_columns
     return SeriesData(filled[[SERIES_ID, STEP, TIMESTAMP, TARGET, *related]].reset_index(drop=True), grid, items,
                       item_columns, time_steps, where)
+
+
+def _other_columns(columns: list[str], target: str, series: TimeSeriesSpec) -> list[str]:
+    return [column for column in columns if column not in (series.item_id, *series.grouping, target, series.timestamp)]
+
+
+def _specified_related(storage: Storage, spec: JobSpec, columns: list[str]) -> list[str]:
+    """The related time series a FeatureSpecificationS3Uri chooses: its FeatureAttributeNames (every
+    other column when it names none), less those its FeatureDataTypes type as other than numeric,
+    which this engine does not model (they are left out, not refused)."""
+    from airflow_automl.local.engine.features import FORECASTING_FIELD, load_feature_specification
+
+    series = spec.time_series
+    features = load_feature_specification(storage, spec.feature_specification_uri, columns, spec.target,
+                                          "time-series forecasting", FORECASTING_FIELD,
+                                          declared=(series.item_id, *series.grouping, series.timestamp))
+    chosen = list(features.names) if features.names is not None else _other_columns(columns, spec.target, series)
+    return [column for column in chosen if features.types.get(column, "numeric") == "numeric"]
 
 
 def _parse_timestamps(values: pd.Series, column: str, where: str) -> pd.Series:
