@@ -4,10 +4,12 @@ time-series forecasting, CreateAutoMLJobV2 TimeSeriesForecastingJobConfig).
 Each run (Mondays, covering the week before):
   1. prepares the sales history up to the run's data interval end: daily unit sales per product
      (here generated: trend, weekly and yearly seasonality, public holidays, promotions as an
-     extra column) written as CSV to ``<storage>/demand/<date>/history/``;
+     extra column), followed by the next ``HORIZON_WEEKS`` weeks' planned promotions with the
+     units empty (future rows), written as CSV to ``<storage>/demand/<date>/history/``;
   2. trains a weekly forecast of the next ``HORIZON_WEEKS`` weeks (AutoMLJobOperator, deferred
-     while it trains): the job sums the days into weeks (Aggregation), backtests its candidates
-     over rolling windows and picks the best by WAPE;
+     while it trains): the job sums the days into weeks (Aggregation), uses the promotions as a
+     related time series (the share of promoted days in each week; ARIMA and Prophet regress on
+     it), backtests its candidates over rolling windows and picks the best by WAPE;
   3. gates on the best candidate's WAPE (AutoMLBestCandidateSensor, ``wape_threshold``);
   4. forecasts the next weeks with a batch transform of the history file by the best candidate
      (CreateModel from its InferenceContainers, then CreateTransformJob with SplitType None: the
@@ -72,14 +74,16 @@ with DAG(
 
     @task
     def prepare_demand_history(params: dict[str, Any], data_interval_end=None) -> dict[str, Any]:
-        """Extract the daily sales history up to the interval's end (here: generated) as CSV."""
+        """Extract the daily sales history up to the interval's end and the promotions planned for
+        the forecast's weeks (here: generated) as CSV."""
         from airflow_automl.datasets import store_demand
 
         context = get_current_context()
         end = (data_interval_end or context["dag_run"].run_after).date()
         # Whole weeks ending the day before ``end``, so the job's weeks start on end's weekday.
         start = end - timedelta(weeks=int(params["history_weeks"]))
-        frame = store_demand(int(params["items"]), start, end)
+        frame = store_demand(int(params["items"]), start, end, future_days=HORIZON_WEEKS * 7)
+        sold = frame["units"].notna()
         storage = storage_uri(params.get("storage_uri", ""))
         folder = f"{storage}/demand/{end:%Y-%m-%d}"
         buffer = io.StringIO()
@@ -89,10 +93,11 @@ with DAG(
             "storage_uri": storage,
             "folder": folder,
             "history_uri": f"{folder}/history/",
-            "rows": len(frame),
+            "rows": int(sold.sum()),
+            "future_rows": int((~sold).sum()),
             "items": int(frame["sku"].nunique()),
             "first_day": str(frame["date"].min()),
-            "last_day": str(frame["date"].max()),
+            "last_day": str(frame.loc[sold, "date"].max()),
         }
 
     history = prepare_demand_history()
@@ -121,10 +126,12 @@ with DAG(
                     "TimestampAttributeName": "date",
                     "ItemIdentifierAttributeName": "sku",
                 },
-                # Days are summed into weeks; a day without a row sold nothing.
+                # Days are summed into weeks (a related column such as promotion is averaged);
+                # a day without a row sold nothing and had no promotion.
                 "Transformations": {
                     "Aggregation": {"units": "sum"},
-                    "Filling": {"units": {"middlefill": "zero", "backfill": "zero"}},
+                    "Filling": {"units": {"middlefill": "zero", "backfill": "zero"},
+                                "promotion": {"middlefill": "zero", "backfill": "zero", "futurefill": "zero"}},
                 },
                 "HolidayConfig": [{"CountryCode": "US"}],
                 "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": "{{ params.max_runtime_seconds }}"},

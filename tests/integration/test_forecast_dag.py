@@ -4,6 +4,7 @@ of the history with the best candidate and written next to the data."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -49,9 +50,16 @@ def test_weekly_forecast_trains_gates_and_publishes(local_service, airflow_db):
     trained = xcom_value(run, "train_forecaster")
     published = xcom_value(run, "publish_forecast")
     assert prepared["items"] == 4 and prepared["rows"] == 4 * 40 * 7
+    # The next eight weeks' planned promotions follow the history, units empty.
+    assert prepared["future_rows"] == 4 * 8 * 7
     assert trained["problem_type"] == "TimeSeriesForecasting"
     assert trained["objective_metric_name"] == "WAPE" and trained["objective_metric_value"] <= 0.3
     assert len(trained["leaderboard"]) >= 2
+    # The promotions are a related time series: ARIMA and Prophet regress on them, ETS does not.
+    descriptions = [json.loads(path.read_text()) for path in
+                    (storage / "forecast-models" / trained["job_name"]).glob("explainability/*/candidate.json")]
+    used = {d["algorithm"]: d["related_time_series"] for d in descriptions}
+    assert used["arima"] == used["prophet"] == ["promotion"] and used["ets"] == []
 
     folder = Path(prepared["folder"].removeprefix("file://"))
     forecast = pd.read_csv(folder / "forecast.csv")
