@@ -196,3 +196,11 @@ def test_a_bad_feature_specification_fails_naming_the_file_and_the_rule(tmp_path
     reason = failure(tmp_path, config.pop("frame"), **config)
     assert reason.startswith("AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig.FeatureSpecificationS3Uri file:")
     assert "features.json" in reason and expected in reason
+
+
+def test_arima_fits_a_series_whose_regressors_depend_on_each_other_without_them():
+    frame, actual, settings = promoted_demand(items=2, days=60, horizon=7)
+    frame["promotion_copy"] = frame["promotion"]  # the same regressor twice: rank deficient
+    history_end = int(frame.loc[frame[TARGET].notna(), STEP].max())
+    _, forecast = FORECASTERS["arima"](frame, 7, [history_end - 7], settings)
+    assert len(forecast) == len(actual) and forecast[MEAN].notna().all()

@@ -38,6 +38,8 @@ from airflow_automl.local.engine.forecasting.series import (
     split_future,
 )
 
+log = logging.getLogger(__name__)
+
 MEAN = "mean"
 WINDOW = "backtest_window"
 PROPHET_SAMPLES = 200
@@ -118,7 +120,16 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
             # regression singular: that series goes without it.
             regressors = [c for c in related if fit_part[c].nunique() > 1]
             model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
-            model.fit(fit_part[TARGET].to_numpy(float), _regressors(fit_part, regressors))
+            try:
+                model.fit(fit_part[TARGET].to_numpy(float), _regressors(fit_part, regressors))
+            except (ValueError, np.linalg.LinAlgError) as error:
+                if not regressors:
+                    raise
+                # Regressors that depend on each other (rank deficient): the series' own history still fits.
+                log.warning("ARIMA of series %s goes without its related time series %s: %s", series_id,
+                            ", ".join(regressors), error)
+                regressors = []
+                model.fit(fit_part[TARGET].to_numpy(float))
             values = frame[frame[SERIES_ID] == series_id].sort_values(STEP)
             windows = list(enumerate(cutoffs, start=1)) if series_id in eligible else []
             for window, cutoff in [*windows, (None, last)]:
