@@ -204,3 +204,28 @@ def test_arima_fits_a_series_whose_regressors_depend_on_each_other_without_them(
     history_end = int(frame.loc[frame[TARGET].notna(), STEP].max())
     _, forecast = FORECASTERS["arima"](frame, 7, [history_end - 7], settings)
     assert len(forecast) == len(actual) and forecast[MEAN].notna().all()
+
+
+def test_a_job_forecasts_the_future_rows_steps_and_says_which_candidates_used_the_related_series(tmp_path):
+    from airflow_automl.local.engine import run_job
+
+    raw = store_demand_frame(items=2, days=49, horizon=7)
+    spec, ctx = write_job(tmp_path, raw.rename(columns={"date": "day"}), ForecastHorizon=7,
+                          CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets", "arima"]}]})
+    assert run_job(spec, ctx).secondary_status == "Completed"
+    output = tmp_path / "out" / "demand"
+    for name in ctx.candidate_names:
+        description = json.loads((output / "explainability" / name / "candidate.json").read_text())
+        expected = [] if description["algorithm"] == "ets" else ["promotion"]
+        assert description["related_time_series"] == expected
+        forecast = pd.read_csv(output / "forecasts" / name / "forecast.csv")
+        assert sorted(forecast["day"].unique()) == sorted(raw.loc[raw["units"].isna(), "date"].unique())
+        backtest = pd.read_csv(output / "backtest-results" / name / "forecasted-values" / "forecasts.csv")
+        assert backtest["day"].max() < forecast["day"].min() and backtest["units"].notna().all()
+
+
+def store_demand_frame(items: int, days: int, horizon: int) -> pd.DataFrame:
+    from airflow_automl.datasets import store_demand
+
+    start = date(2025, 1, 1)
+    return store_demand(items, start, start + pd.Timedelta(days=days - horizon), future_days=horizon)

@@ -49,7 +49,14 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     Settings,
     ensemble,
 )
-from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, SeriesData, load_series
+from airflow_automl.local.engine.forecasting.series import (
+    SERIES_ID,
+    STEP,
+    TARGET,
+    SeriesData,
+    load_series,
+    target_only,
+)
 from airflow_automl.local.engine.forecasting.serving import write_manifest
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS
@@ -115,7 +122,9 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             name = candidate_name(spec.name, LABELS[algorithm], number)
             started = time.monotonic()
             try:
-                backtest, forecast = run_backtest(data.frame, series.horizon, settings, FORECASTERS[algorithm])
+                # Related time series (and their future rows) go to the algorithms that use them only.
+                frame = data.frame if algorithm in USES_RELATED else target_only(data.frame)
+                backtest, forecast = run_backtest(frame, series.horizon, settings, FORECASTERS[algorithm])
             except OutOfTime:
                 log.info("job %s: %s did not finish before MaxAutoMLJobRuntimeInSeconds", spec.name, algorithm)
                 out_of_time = True

@@ -118,6 +118,13 @@ def split_future(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[~future], frame[future]
 
 
+def target_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """The history without related time series: what an algorithm that forecasts from the target
+    alone reads."""
+    history, _ = split_future(frame)
+    return history[[SERIES_ID, STEP, TIMESTAMP, TARGET]]
+
+
 def as_of(frame: pd.DataFrame, cutoff: int, horizon: int) -> pd.DataFrame:
     """The series as they looked at ``cutoff`` (a backtest window's last history step): the history
     up to it and, when there are related time series, the window's steps as future rows, with

@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, LABELS, MEAN, Settings, ensemble
+from airflow_automl.local.engine.forecasting.forecasters import (
+    FORECASTERS,
+    LABELS,
+    MEAN,
+    USES_RELATED,
+    Settings,
+    ensemble,
+)
 from airflow_automl.local.engine.forecasting.series import (
     MIN_HISTORY,
     SERIES_ID,
@@ -35,6 +42,7 @@ from airflow_automl.local.engine.forecasting.series import (
     SeriesData,
     SeriesDataError,
     series_from_frame,
+    target_only,
 )
 from airflow_automl.local.engine.serving import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
 from airflow_automl.local.jobspec import TimeSeriesSpec
@@ -201,7 +209,9 @@ class ForecastingModel:
         forecasts = []
         for algorithm, _ in self.members:
             try:
-                _, forecast = FORECASTERS[algorithm](history, series.horizon, [], settings)
+                # As in training: related time series go to the algorithms that use them only.
+                frame = history if algorithm in USES_RELATED else target_only(history)
+                _, forecast = FORECASTERS[algorithm](frame, series.horizon, [], settings)
             except _MODEL_ERRORS as error:
                 raise ModelInputError(f"{LABELS[algorithm]} cannot forecast the history sent: "
                                       f"{type(error).__name__}: {error}") from error
