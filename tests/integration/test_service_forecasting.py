@@ -142,6 +142,18 @@ def test_data_that_breaks_a_rule_fails_the_job_naming_the_column(local_service):
     assert "Timestamp column 'date'" in job["FailureReason"] and "'31/31/2024'" in job["FailureReason"]
 
 
+def test_a_related_column_without_values_for_the_horizon_fails_the_job_naming_it(local_service):
+    folder = local_service.file_root / "demand-no-future"
+    folder.mkdir(parents=True, exist_ok=True)
+    demand(days=40).assign(promotion=0).to_csv(folder / "demand.csv", index=False)
+    client = local_service.client()
+    client.create_auto_ml_job_v2(AutoMLJobName="demand-no-future",
+                                 **forecast_config(local_service, "demand-no-future"))
+    job = wait_until_done(client, "demand-no-future")
+    assert job["AutoMLJobStatus"] == "Failed"
+    assert "Column 'promotion'" in job["FailureReason"] and "Filling.promotion.futurefill" in job["FailureReason"]
+
+
 def test_neural_forecasters_are_refused_at_create_naming_the_extra(local_service):
     config = forecast_config(local_service, "demand")
     time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
