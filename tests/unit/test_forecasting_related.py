@@ -229,3 +229,23 @@ def store_demand_frame(items: int, days: int, horizon: int) -> pd.DataFrame:
 
     start = date(2025, 1, 1)
     return store_demand(items, start, start + pd.Timedelta(days=days - horizon), future_days=horizon)
+
+
+def test_a_served_model_reads_each_items_future_rows_after_its_own_history():
+    from airflow_automl.local.engine.forecasting.serving import ForecastingModel
+    from airflow_automl.local.engine.serving import ModelInputError
+    from airflow_automl.local.jobspec import TimeSeriesSpec
+
+    series = TimeSeriesSpec(frequency="D", horizon=3, timestamp="day", item_id="sku")
+    model = ForecastingModel("best", "units", series, pd.Timestamp("2024-01-01"), [("arima", 1.0)], ["promotion"])
+    # Item a's history ends on day 20, b's on day 18; each is followed by its three future rows.
+    rows = [{"sku": sku, "day": str((pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)).date()),
+             "units": 10.0 + d % 7 + 5 * (d % 3 == 0) if d < days else np.nan, "promotion": float(d % 3 == 0)}
+            for sku, days in (("a", 20), ("b", 18)) for d in range(days + 3)]
+    forecast = model.forecast(pd.DataFrame(rows))
+    days = forecast.groupby("sku")["day"].agg(["min", "max"])
+    assert list(days.loc["a"]) == ["2024-01-21", "2024-01-23"] and list(days.loc["b"]) == ["2024-01-19", "2024-01-21"]
+    # Without b's last future row the request is refused naming the column, the item and the day.
+    with pytest.raises(ModelInputError) as caught:
+        model.forecast(pd.DataFrame(rows[:-1]))
+    assert "Column 'promotion'" in str(caught.value) and "item 'b' at 2024-01-21" in str(caught.value)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -170,8 +170,9 @@ class ForecastingModel:
             # Other columns are not the model's: left out, as the job left them out.
             frame = frame[[column for column in frame.columns if column in (*self.columns, *self.related)]]
         try:
-            # The whole request first, so an error names its row in the request.
-            series_from_frame(frame, self.target, series, WHERE, origin=self.origin)
+            # The whole request first, so an error names its row in the request. Its future steps
+            # follow the latest item's history; each item's own (from its last value) are checked below.
+            series_from_frame(frame, self.target, self._any_future(), WHERE, origin=self.origin)
             items = [self._item_history(part) for _, part in
                      frame.groupby([series.item_id, *series.grouping], sort=False, dropna=False)]
         except SeriesDataError as error:
@@ -188,6 +189,14 @@ class ForecastingModel:
         combined["_order"] = combined.pop(SERIES_ID).map({series_id: n for n, series_id in enumerate(order)})
         return combined.sort_values(["_order", "_step"], kind="stable").drop(columns=["_order", "_step"]) \
             .reset_index(drop=True)
+
+    def _any_future(self) -> TimeSeriesSpec:
+        """The series settings with every related time series futurefilled: what checks a whole
+        request whose items' histories may end on different steps."""
+        filling = dict(self.time_series.filling or {})
+        for column in self.related:
+            filling[column] = {**filling.get(column, {}), "futurefill": "zero"}
+        return replace(self.time_series, filling=filling)
 
     def _item_history(self, part: pd.DataFrame) -> SeriesData:
         """One item's history on the grid, checked to be long enough to forecast from."""
