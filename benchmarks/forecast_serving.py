@@ -5,11 +5,12 @@ integration test's (three daily series of 56 days, a 7-day horizon, p10/p50/p90,
 algorithms given by --algorithms; --frequency H: hourly series of --days days with a daily cycle
 and a 24-hour horizon), makes a model, endpoint config and endpoint of its best candidate, then
 sends --repeats requests of each size (--sizes): the history of 1 item, and of 10 items (the
-three trained ones and seven new ids), --days days each. The model fits its algorithms on the
-history sent at every request (no backtests), so the latency is that of fitting them.
-Prints the best candidate and its members, then per size the first request's latency (the
-service process imports the forecasting libraries on its first forecast) and the median and
-worst of the others.
+three trained ones and seven new ids), --days days each. ETS and ARIMA apply the models fitted
+in training to the trained items' history; the new ids, and the other algorithms, are fitted on
+the history sent at every request (no backtests).
+Prints the best candidate, its members and the size of its model directory, then per size the
+first request's latency (the service process imports the forecasting libraries on its first
+forecast) and the median and worst of the others.
 
     nice -n 10 .venv/bin/python benchmarks/forecast_serving.py
     nice -n 10 .venv/bin/python benchmarks/forecast_serving.py --algorithms arima
@@ -108,8 +109,12 @@ def main() -> None:
             job = train(client, work, args.algorithms.split(","), args.days, args.frequency)
             best = job["BestCandidate"]["CandidateName"]
             print(f"job trained in {time.monotonic() - started:.1f} s; best candidate {best}")
-            manifest = json.loads((work / "data" / "jobs" / "serving-bench" / "model" / "model.json").read_text())
+            model_dir = work / "data" / "jobs" / "serving-bench" / "model"
+            manifest = json.loads((model_dir / "model.json").read_text())
             print("served members:", ", ".join(f"{m['algorithm']} x{m['weight']}" for m in manifest["members"]))
+            files = sorted(path for path in model_dir.rglob("*") if path.is_file())
+            print(f"model directory: {sum(path.stat().st_size for path in files) / 1024:.1f} KB (",
+                  ", ".join(f"{path.name} {path.stat().st_size / 1024:.1f} KB" for path in files), ")", sep="")
             client.create_model(ModelName="bench-model", ExecutionRoleArn=ROLE,
                                 Containers=job["BestCandidate"]["InferenceContainers"])
             client.create_endpoint_config(EndpointConfigName="bench-config", ProductionVariants=[{

@@ -35,7 +35,11 @@ def load_job_model(config: ServiceConfig, job_name: str):
     if not manifest_path.is_file():
         raise ModelLoadError(f"job {job_name} kept no model ({MANIFEST} missing from its model directory)")
     manifest = json.loads(manifest_path.read_text())
-    for key in ("predictor_path", "model_path"):
-        if key in manifest and not (directory / manifest[key]).resolve().is_relative_to(directory):
-            raise ModelLoadError(f"{MANIFEST}: {key} {manifest[key]!r} points outside the job's model directory")
+    files = [(key, manifest[key]) for key in ("predictor_path", "model_path") if key in manifest]
+    # A forecasting model's members name the files of the models they fitted.
+    files += [(f"members[{n}].fitted", member["fitted"])
+              for n, member in enumerate(manifest.get("members") or []) if member.get("fitted")]
+    for key, path in files:
+        if not (directory / path).resolve().is_relative_to(directory):
+            raise ModelLoadError(f"{MANIFEST}: {key} {path!r} points outside the job's model directory")
     return load_model(directory)

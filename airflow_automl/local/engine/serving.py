@@ -180,7 +180,7 @@ def load_model(model_dir: Path):
     if manifest["framework"] == "forecasting":
         from airflow_automl.local.engine.forecasting.serving import load_forecasting_model
 
-        return load_forecasting_model(manifest)
+        return load_forecasting_model(manifest, model_dir)
     if manifest["framework"] == "autogluon":
         from autogluon.tabular import TabularPredictor
 

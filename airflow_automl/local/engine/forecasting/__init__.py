@@ -13,7 +13,8 @@ artifacts are written under the job's output, where its CandidateArtifactLocatio
   <S3OutputPath>/<job>/models/<candidate>/model.tar.gz            model.json and forecast.csv
 
 The best candidate is kept in the job's model directory (model.json of kind "forecasting", see
-serving.py), from which endpoints and batch transform forecast the history they are sent.
+serving.py, with the ETS and ARIMA models fitted per series), from which endpoints and batch
+transform forecast the history they are sent.
 
 MaxAutoMLJobRuntimeInSeconds bounds the training: an algorithm still running at the deadline is
 dropped, and the job ends MaxAutoMLJobRuntimeReached with the candidates that finished.
@@ -26,7 +27,7 @@ import json
 import logging
 import tarfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,6 +46,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     LABELS,
     MEAN,
     USES_RELATED,
+    FittedSeries,
     OutOfTime,
     Settings,
     ensemble,
@@ -88,6 +90,7 @@ class Trained:
     metrics: dict[str, float]
     seconds: float
     members: dict[str, float] | None = None  # the ensemble's: candidate name -> weight
+    fitted: dict[str, FittedSeries] | None = None  # ETS's and ARIMA's models by series, kept for serving
 
 
 def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stages: StageTimes) -> JobOutcome:
@@ -124,7 +127,10 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             try:
                 # Related time series (and their future rows) go to the algorithms that use them only.
                 frame = data.frame if algorithm in USES_RELATED else target_only(data.frame)
-                backtest, forecast = run_backtest(frame, series.horizon, settings, FORECASTERS[algorithm])
+                # The models ETS and ARIMA fit land in fitted, for serving to apply them again.
+                fitted: dict[str, FittedSeries] = {}
+                backtest, forecast = run_backtest(frame, series.horizon, replace(settings, fitted=fitted),
+                                                  FORECASTERS[algorithm])
             except OutOfTime:
                 log.info("job %s: %s did not finish before MaxAutoMLJobRuntimeInSeconds", spec.name, algorithm)
                 out_of_time = True
@@ -135,7 +141,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 ctx.add_partial_failure(f"Candidate {name}: {reason}")
                 continue
             result = Trained(name, algorithm, backtest, forecast, metrics(backtest, series.quantiles, scale),
-                             time.monotonic() - started)
+                             time.monotonic() - started, fitted=fitted)
             _publish(spec, ctx, placement, data, result, objective, scale, members=None)
             trained.append(result)
         if len(trained) >= 2:
@@ -217,14 +223,16 @@ def _finish(spec: JobSpec, ctx: JobContext, data: SeriesData, trained: list[Trai
 
 def _keep_best(spec: JobSpec, ctx: JobContext, data: SeriesData, best: Trained, trained: list[Trained]) -> None:
     """What serving the best candidate needs, in the job's model directory: its algorithm, or
-    the ensemble's members and weights, and the job's series settings and grid."""
+    the ensemble's members and weights, the models ETS and ARIMA fitted per series, and the job's
+    series settings and grid."""
     if best.members is None:
         members = [{"candidate": best.name, "algorithm": best.algorithm, "weight": 1.0}]
     else:
         algorithms = {t.name: t.algorithm for t in trained}
         members = [{"candidate": name, "algorithm": algorithms[name], "weight": weight}
                    for name, weight in best.members.items()]
-    write_manifest(ctx.model_dir, spec.target, spec.time_series, data, best.name, members)
+    fitted = {t.name: t.fitted for t in trained if t.fitted}
+    write_manifest(ctx.model_dir, spec.target, spec.time_series, data, best.name, members, fitted)
 
 
 def _item_frame(data: SeriesData, frame: pd.DataFrame, timestamp_column: str) -> pd.DataFrame:

@@ -55,11 +55,23 @@ class OutOfTime(Exception):
 
 
 @dataclass(frozen=True)
+class FittedSeries:
+    """A statsforecast model chosen and fitted on one series in training, and the related time
+    series it regresses on (its X columns, in order)."""
+
+    model: object
+    regressors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     grid: Grid
     quantiles: tuple[str, ...]          # p10, p50, ...
     holiday_country: str | None = None
     deadline: float | None = None       # time.monotonic() value
+    # ETS and ARIMA models by series id: those given are applied (a served model reuses training's),
+    # those fitted are added (training keeps them for serving). None: neither.
+    fitted: dict[str, FittedSeries] | None = None
 
     def levels(self) -> list[float]:
         return [int(name[1:]) / 100 for name in self.quantiles]
@@ -98,11 +110,10 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
     its cross-validation without refitting) for the later windows and the forecast of the next
     horizon. One fit per series instead of one per window keeps ARIMA within a job's budget.
     AutoARIMA regresses on the related time series: their values in each history, and in the
-    steps it forecasts."""
+    steps it forecasts. A series with a model in ``settings.fitted`` is not fitted again: that
+    model is applied, unless it cannot forecast this history (then the series is fitted afresh)."""
 
     def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from statsforecast.models import AutoARIMA, AutoETS
-
         history, _ = split_future(frame)
         eligible = set(backtest_series(history, cutoffs)[SERIES_ID].unique()) if cutoffs else set()
         # Series in the backtests are fitted on the history before the first window; the few too
@@ -112,38 +123,29 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
         levels = sorted({abs(100 - 2 * int(name[1:])) for name in settings.quantiles} - {0})
         last = int(history[STEP].max())
         related = related_columns(frame) if model_name == "AutoARIMA" else []
+        fitted = settings.fitted if settings.fitted is not None else {}
         backtests, forecasts = [], []
         for series_id, fit_part in fit_data.groupby(SERIES_ID, sort=True):
             # The deadline is checked between series, so a long job stops soon after it.
             settings.check_time()
-            # A regressor that does not vary in the fitted history says nothing and makes the
-            # regression singular: that series goes without it.
-            regressors = [c for c in related if fit_part[c].nunique() > 1]
-            model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
-            try:
-                model.fit(fit_part[TARGET].to_numpy(float), _regressors(fit_part, regressors))
-            except (ValueError, np.linalg.LinAlgError) as error:
-                if not regressors:
-                    raise
-                # Regressors that depend on each other (rank deficient): the series' own history still fits.
-                log.warning("ARIMA of series %s goes without its related time series %s: %s", series_id,
-                            ", ".join(regressors), error)
-                regressors = []
-                model.fit(fit_part[TARGET].to_numpy(float))
             values = frame[frame[SERIES_ID] == series_id].sort_values(STEP)
             windows = list(enumerate(cutoffs, start=1)) if series_id in eligible else []
-            for window, cutoff in [*windows, (None, last)]:
-                seen = values[values[STEP] <= cutoff]
-                ahead = values[(values[STEP] > cutoff) & (values[STEP] <= cutoff + horizon)]
-                result = model.forward(y=seen[TARGET].to_numpy(float), h=horizon, X=_regressors(seen, regressors),
-                                       X_future=_regressors(ahead, regressors), level=levels or None)
-                quantiles = {}
-                for name in settings.quantiles:
-                    percent = int(name[1:])
-                    level = abs(100 - 2 * percent)
-                    quantiles[name] = result["mean"] if level == 0 else result[
-                        f"{'lo' if percent < 50 else 'hi'}-{level}"]
-                rows = _frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)
+            kept = fitted.get(series_id)
+            predictions = None
+            if kept is not None:
+                try:
+                    predictions = _apply(kept, series_id, values, windows, last, horizon, levels, settings)
+                # statsforecast raises a plain Exception for regressors that do not match the model's,
+                # ValueError and others for a history it does not fit: any error of forward means this
+                # model cannot be applied here; it is logged and the series fitted afresh.
+                except Exception as error:
+                    log.warning("%s fitted in training for series %s cannot forecast the history sent (%s: %s); "
+                                "fitting it afresh", LABELS[_ALGORITHMS[model_name]], series_id,
+                                type(error).__name__, error)
+            if predictions is None:
+                fitted[series_id] = _fit(model_name, series_id, fit_part, related, season)
+                predictions = _apply(fitted[series_id], series_id, values, windows, last, horizon, levels, settings)
+            for window, rows in predictions:
                 if window is None:
                     forecasts.append(rows)
                 else:
@@ -151,6 +153,50 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
         return _concat(backtests), pd.concat(forecasts, ignore_index=True)
 
     return run
+
+
+_ALGORITHMS = {"AutoETS": "ets", "AutoARIMA": "arima"}
+
+
+def _fit(model_name: str, series_id: str, fit_part: pd.DataFrame, related: list[str], season: int) -> FittedSeries:
+    """One series' AutoETS or AutoARIMA model, chosen and fitted on ``fit_part``."""
+    from statsforecast.models import AutoARIMA, AutoETS
+
+    # A regressor that does not vary in the fitted history says nothing and makes the
+    # regression singular: that series goes without it.
+    regressors = [c for c in related if fit_part[c].nunique() > 1]
+    model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
+    try:
+        model.fit(fit_part[TARGET].to_numpy(float), _regressors(fit_part, regressors))
+    except (ValueError, np.linalg.LinAlgError) as error:
+        if not regressors:
+            raise
+        # Regressors that depend on each other (rank deficient): the series' own history still fits.
+        log.warning("ARIMA of series %s goes without its related time series %s: %s", series_id,
+                    ", ".join(regressors), error)
+        regressors = []
+        model.fit(fit_part[TARGET].to_numpy(float))
+    return FittedSeries(model, tuple(regressors))
+
+
+def _apply(fitted: FittedSeries, series_id: str, values: pd.DataFrame, windows: list[tuple[int, int]], last: int,
+           horizon: int, levels: list[int], settings: Settings) -> list[tuple[int | None, pd.DataFrame]]:
+    """The fitted model's forecast after each backtest window's cutoff (window number) and after
+    the history's last step (None), each from the series' values up to that step."""
+    regressors = list(fitted.regressors)
+    predictions = []
+    for window, cutoff in [*windows, (None, last)]:
+        seen = values[values[STEP] <= cutoff]
+        ahead = values[(values[STEP] > cutoff) & (values[STEP] <= cutoff + horizon)]
+        result = fitted.model.forward(y=seen[TARGET].to_numpy(float), h=horizon, X=_regressors(seen, regressors),
+                                      X_future=_regressors(ahead, regressors), level=levels or None)
+        quantiles = {}
+        for name in settings.quantiles:
+            percent = int(name[1:])
+            level = abs(100 - 2 * percent)
+            quantiles[name] = result["mean"] if level == 0 else result[f"{'lo' if percent < 50 else 'hi'}-{level}"]
+        predictions.append((window, _frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)))
+    return predictions
 
 
 def _regressors(rows: pd.DataFrame, columns: list[str]) -> np.ndarray | None:

@@ -5,20 +5,28 @@ A request (an InvokeEndpoint body, or one whole input file of a batch transform)
 in the training data's schema, with its header row: the item identifier, timestamp and target
 columns, any grouping columns. Each item's history is put on the job's ForecastFrequency grid
 (the job's own Aggregation and Filling, series.py), the candidate's algorithm (or the ensemble's
-members, combined with their weights) forecasts it afresh, and the answer holds, for every item,
+members, combined with their weights) forecasts it, and the answer holds, for every item,
 the next ForecastHorizon steps after that item's last timestamp: the item and grouping columns,
 the timestamp column, one column per forecast quantile (p10, ...) and the mean.
 
+ETS and ARIMA do not choose and fit their model again for an item seen in training: the model
+training fitted for it is applied to the history sent (statsforecast's ``forward``, as training
+applied it to each backtest window), which makes a served ARIMA as fast as its forecast. New items,
+and those whose fitted model cannot forecast the history sent, are fitted afresh.
+
 The job keeps what this needs in its model directory as model.json (kind "forecasting"): the
 algorithm or the ensemble's members and weights, the TimeSeriesForecastingJobConfig as the engine
-reads it and the grid's origin, so weeks (or 15-minute steps, ...) fall where training put them.
+reads it and the grid's origin, so weeks (or 15-minute steps, ...) fall where training put them;
+and, per ETS or ARIMA member, fitted-<algorithm>.pkl: its models by series id.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass, replace
+import logging
+import pickle
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +37,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     LABELS,
     MEAN,
     USES_RELATED,
+    FittedSeries,
     Settings,
     ensemble,
 )
@@ -47,6 +56,8 @@ from airflow_automl.local.engine.forecasting.series import (
 from airflow_automl.local.engine.serving import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
 from airflow_automl.local.jobspec import TimeSeriesSpec
 
+log = logging.getLogger(__name__)
+
 FRAMEWORK = "forecasting"  # model.json's "framework", as load_model dispatches on it
 PROBLEM_TYPE = "TimeSeriesForecasting"
 WHERE = "the request"  # how messages name the data sent
@@ -55,9 +66,17 @@ _MODEL_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeErro
 
 
 def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, data: SeriesData,
-                   candidate_name: str, members: list[dict]) -> None:
+                   candidate_name: str, members: list[dict],
+                   fitted: dict[str, dict[str, FittedSeries]] | None = None) -> None:
     """model.json of a forecasting job's best candidate. members: [{"candidate", "algorithm",
-    "weight"}], one for a single algorithm, several for the ensemble."""
+    "weight"}], one for a single algorithm, several for the ensemble; fitted: candidate name ->
+    the models its algorithm fitted by series id (ETS, ARIMA), each member's kept beside model.json."""
+    members = [dict(member) for member in members]
+    for member in members:
+        models = (fitted or {}).get(member["candidate"])
+        if models:
+            member["fitted"] = f"fitted-{member['algorithm']}.pkl"
+            (Path(model_dir) / member["fitted"]).write_bytes(pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL))
     manifest = {
         "framework": FRAMEWORK,
         "problem_type": PROBLEM_TYPE,
@@ -74,7 +93,9 @@ def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, da
     (Path(model_dir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
 
-def load_forecasting_model(manifest: dict) -> ForecastingModel:
+def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
+    """The served model of a manifest; its fitted models are read from model_dir (the service's own
+    job directory: served_models.py checks that the manifest names files inside it)."""
     series = dict(manifest["time_series"])
     series["grouping"] = tuple(series.get("grouping") or ())
     series["quantiles"] = tuple(series["quantiles"])
@@ -88,7 +109,20 @@ def load_forecasting_model(manifest: dict) -> ForecastingModel:
         origin=pd.Timestamp(manifest["grid_origin"]),
         members=[(m["algorithm"], float(m["weight"])) for m in manifest["members"]],
         related=list(manifest.get("related") or []),
+        fitted={m["algorithm"]: _load_fitted(Path(model_dir) / m["fitted"], m["algorithm"])
+                for m in manifest["members"] if m.get("fitted")},
     )
+
+
+def _load_fitted(path: Path, algorithm: str) -> dict[str, FittedSeries]:
+    """A member's models by series id; none (every item fitted afresh, as before they were kept)
+    when the file cannot be read, e.g. pickled by another statsforecast version."""
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as error:
+        log.warning("%s: the %s models fitted in training cannot be read (%s: %s); every item will be fitted "
+                    "afresh on the history sent", path, LABELS[algorithm], type(error).__name__, error)
+        return {}
 
 
 @dataclass
@@ -101,6 +135,8 @@ class ForecastingModel:
     origin: pd.Timestamp
     members: list[tuple[str, float]]  # (algorithm, weight)
     related: list[str]  # related time series the job trained with, read from requests too
+    # algorithm -> series id -> the model training fitted (ETS, ARIMA), applied to items seen in training
+    fitted: dict[str, dict[str, FittedSeries]] = field(default_factory=dict)
 
     problem_type = PROBLEM_TYPE
     # A batch transform gives it whole files (SplitType None): a line of history forecasts nothing.
@@ -212,15 +248,23 @@ class ForecastingModel:
 
     def _run(self, history: pd.DataFrame, grid: Grid) -> pd.DataFrame:
         """unique_id, step, mean and the quantiles of the next horizon, from the candidate's
-        algorithm(s) fitted on this history (no backtest windows)."""
+        algorithm(s) applied to this history (no backtest windows): with the models training
+        fitted for the items it saw, fitted on this history for the others."""
         series = self.time_series
         settings = Settings(grid, series.quantiles, series.holiday_country)
         forecasts = []
         for algorithm, _ in self.members:
+            kept = self.fitted.get(algorithm, {})
+            if kept:
+                new = sorted(set(history[SERIES_ID]) - set(kept))
+                if new:
+                    log.info("%s fits %d item(s) not seen in training on the history sent: %s", LABELS[algorithm],
+                             len(new), ", ".join(new[:10]) + (", ..." if len(new) > 10 else ""))
             try:
                 # As in training: related time series go to the algorithms that use them only.
                 frame = history if algorithm in USES_RELATED else target_only(history)
-                _, forecast = FORECASTERS[algorithm](frame, series.horizon, [], settings)
+                # A copy: what this request fits for new items is not kept.
+                _, forecast = FORECASTERS[algorithm](frame, series.horizon, [], replace(settings, fitted=dict(kept)))
             except _MODEL_ERRORS as error:
                 raise ModelInputError(f"{LABELS[algorithm]} cannot forecast the history sent: "
                                       f"{type(error).__name__}: {error}") from error

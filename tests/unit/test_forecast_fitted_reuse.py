@@ -1,0 +1,103 @@
+"""A served ETS or ARIMA model applies the model training fitted for each item it saw (statsforecast's
+forward), so sent the training data it forecasts exactly what the job forecast; a new item is
+fitted afresh on the history sent; the fitted models load only from the job's model directory."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airflow_automl.local.engine import run_job
+from airflow_automl.local.engine.serving import load_model
+from tests.unit.test_engine_forecasting import write_job
+from tests.unit.test_forecasting_related import store_demand_frame
+
+QUANTILES = ["p10", "p50", "p90"]
+
+
+def trained(tmp_path, algorithm: str) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+    """The training data (two stores' demand with a promotion flag and its future rows), the job's
+    own forecast of the next horizon, and the best candidate as an endpoint loads it."""
+    raw = store_demand_frame(items=2, days=49, horizon=7).rename(columns={"date": "day"})
+    spec, ctx = write_job(tmp_path, raw, ForecastHorizon=7, ForecastQuantiles=QUANTILES,
+                          CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": [algorithm]}]})
+    assert run_job(spec, ctx).secondary_status == "Completed"
+    job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / ctx.best_candidate / "forecast.csv")
+    return raw, job_forecast, load_model(ctx.model_dir)
+
+
+def served_forecast(model, frame: pd.DataFrame) -> pd.DataFrame:
+    answer, _ = model.render(model.parse(frame.to_csv(index=False).encode(), "text/csv"), "text/csv")
+    return pd.read_csv(io.BytesIO(answer))
+
+
+def same_forecast(served: pd.DataFrame, job: pd.DataFrame) -> bool:
+    columns = ["mean", *QUANTILES]
+    joined = served.merge(job, on=["sku", "day"], suffixes=("", "_job"), validate="one_to_one")
+    assert len(joined) == len(job)
+    return all(np.allclose(joined[c], joined[f"{c}_job"], rtol=1e-9, atol=1e-9) for c in columns)
+
+
+@pytest.mark.parametrize("algorithm", ["ets", "arima"])
+def test_a_seen_item_gets_the_jobs_own_forecast_from_the_model_training_fitted(tmp_path, algorithm):
+    raw, job_forecast, model = trained(tmp_path, algorithm)
+    manifest = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert manifest["members"][0]["fitted"] == f"fitted-{algorithm}.pkl"
+    assert (tmp_path / "model" / f"fitted-{algorithm}.pkl").is_file()
+    assert set(model.fitted[algorithm]) == set(raw["sku"])
+    if algorithm == "arima":  # ARIMA regresses on the promotion flag, ETS ignores it
+        assert ("promotion",) in {fitted.regressors for fitted in model.fitted["arima"].values()}
+
+    assert same_forecast(served_forecast(model, raw), job_forecast)
+    # Fitted afresh on the whole history (what a served model did before), the forecast differs:
+    # the equality above holds because the model training fitted was applied.
+    model.fitted = {}
+    assert not same_forecast(served_forecast(model, raw), job_forecast)
+
+
+def test_an_item_not_seen_in_training_is_fitted_on_the_history_sent(tmp_path, caplog):
+    raw, job_forecast, model = trained(tmp_path, "arima")
+    seen = raw["sku"].iloc[0]
+    newcomer = raw[raw["sku"] == seen].assign(sku="newcomer", units=lambda f: f["units"] * 2)
+    with caplog.at_level(logging.INFO, logger="airflow_automl.local.engine.forecasting.serving"):
+        forecast = served_forecast(model, pd.concat([raw[raw["sku"] == seen], newcomer], ignore_index=True))
+    assert "ARIMA fits 1 item(s) not seen in training on the history sent: newcomer" in caplog.text
+    assert list(forecast["sku"].unique()) == [seen, "newcomer"]
+    new_rows = forecast[forecast["sku"] == "newcomer"]
+    assert len(new_rows) == 7 and new_rows[["mean", *QUANTILES]].notna().all().all()
+    assert same_forecast(forecast[forecast["sku"] == seen], job_forecast[job_forecast["sku"] == seen])
+    # What the request fitted for the new item is not kept in the served model.
+    assert "newcomer" not in model.fitted["arima"]
+
+
+def test_a_fitted_model_that_cannot_forecast_the_history_sent_is_replaced_by_a_fresh_fit(tmp_path, caplog):
+    raw, _, model = trained(tmp_path, "arima")
+    # A model that regresses on the promotion flag, given it twice: X has a column too many.
+    seen = next(sku for sku, fitted in model.fitted["arima"].items() if fitted.regressors == ("promotion",))
+    model.fitted["arima"][seen] = replace(model.fitted["arima"][seen], regressors=("promotion", "promotion"))
+    with caplog.at_level(logging.WARNING, logger="airflow_automl.local.engine.forecasting.forecasters"):
+        forecast = served_forecast(model, raw[raw["sku"] == seen])
+    assert f"ARIMA fitted in training for series {seen} cannot forecast the history sent" in caplog.text
+    assert "fitting it afresh" in caplog.text
+    assert len(forecast) == 7 and forecast[["mean", *QUANTILES]].notna().all().all()
+
+
+def test_a_fitted_model_file_outside_the_model_dir_is_not_loaded(tmp_path):
+    from airflow_automl.local.config import ServiceConfig
+    from airflow_automl.local.served_models import ModelLoadError, load_job_model, model_dir
+
+    (tmp_path / "planted.pkl").write_bytes(b"not loaded")
+    config = ServiceConfig(data_dir=tmp_path / "data")
+    directory = model_dir(config, "victim")
+    directory.mkdir(parents=True)
+    manifest = {"framework": "forecasting", "members": [
+        {"candidate": "c", "algorithm": "arima", "weight": 1.0, "fitted": "../../../../planted.pkl"}]}
+    (directory / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match=r"members\[0\]\.fitted .* points outside the job's model directory"):
+        load_job_model(config, "victim")
