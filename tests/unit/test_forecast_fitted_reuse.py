@@ -101,3 +101,19 @@ def test_a_fitted_model_file_outside_the_model_dir_is_not_loaded(tmp_path):
     (directory / "model.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelLoadError, match=r"members\[0\]\.fitted .* points outside the job's model directory"):
         load_job_model(config, "victim")
+
+
+def test_fitted_models_that_cannot_be_read_leave_every_item_to_a_fresh_fit(tmp_path, caplog):
+    from tests.unit.test_forecast_serving import csv_body, forecast_csv, history, served
+
+    served(tmp_path)  # a job's model of ETS, without fitted models
+    manifest = json.loads((tmp_path / "model.json").read_text())
+    manifest["members"][0]["fitted"] = "fitted-ets.pkl"
+    (tmp_path / "model.json").write_text(json.dumps(manifest))
+    (tmp_path / "fitted-ets.pkl").write_bytes(b"pickled by nothing this installation knows")
+    with caplog.at_level(logging.WARNING, logger="airflow_automl.local.engine.forecasting.serving"):
+        model = load_model(tmp_path)
+    assert "fitted-ets.pkl: the ETS models fitted in training cannot be read" in caplog.text
+    assert model.fitted == {"ets": {}}
+    forecast = forecast_csv(model, csv_body(history("apples", 28)))
+    assert len(forecast) == 5 and forecast["mean"].notna().all()

@@ -11,8 +11,8 @@ the timestamp column, one column per forecast quantile (p10, ...) and the mean.
 
 ETS and ARIMA do not choose and fit their model again for an item seen in training: the model
 training fitted for it is applied to the history sent (statsforecast's ``forward``, as training
-applied it to each backtest window), which makes a served ARIMA as fast as its forecast. New items,
-and those whose fitted model cannot forecast the history sent, are fitted afresh.
+applied it to each backtest window and to the job's forecast), so a served ARIMA skips its model
+search. New items, and those whose fitted model cannot forecast the history sent, are fitted afresh.
 
 The job keeps what this needs in its model directory as model.json (kind "forecasting"): the
 algorithm or the ensemble's members and weights, the TimeSeriesForecastingJobConfig as the engine
