@@ -6,9 +6,14 @@ PY     := $(VENV)/bin/python
 TOOLS  := .tools
 UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
+# The torch extra (PyTorch with its CUDA libraries: several GB) lives in a venv of its own, so the
+# default one, which `make test` and CI use, stays without it.
+TORCH_VENV  := .venv-torch
+TORCH_PY    := $(TORCH_VENV)/bin/python
+TORCH_STAMP := $(TORCH_VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: env test demo up stack stack-test lock bench clean reliability
+.PHONY: env test test-torch demo up stack stack-test lock bench clean reliability
 
 env: $(STAMP)
 
@@ -25,13 +30,27 @@ $(STAMP): requirements.lock pyproject.toml | $(UV)
 	rm -rf airflow_automl.egg-info
 	touch $@
 
-# Re-resolve the lock after changing dependencies in pyproject.toml.
+# Re-resolve the locks after changing dependencies in pyproject.toml. The torch extra's lock keeps
+# every pin of the default one and adds what the extra brings.
 lock: | $(UV)
 	$(UV) pip compile -q pyproject.toml --extra local --extra dev --python-version 3.11 -o requirements.lock
+	$(UV) pip compile -q pyproject.toml --extra local --extra dev --extra torch -c requirements.lock \
+		--python-version 3.11 -o requirements-torch.lock
 	rm -rf airflow_automl.egg-info
+
+$(TORCH_STAMP): requirements-torch.lock pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing $(TORCH_VENV) --python python3
+	$(UV) pip sync -q --python $(TORCH_PY) requirements-torch.lock
+	$(UV) pip install -q --python $(TORCH_PY) --no-deps -e .
+	rm -rf airflow_automl.egg-info
+	touch $@
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The tests that need PyTorch (marked torch; `make test` skips them), in the torch extra's venv.
+test-torch: $(TORCH_STAMP)
+	$(TORCH_PY) -m pytest -q -p no:cacheprovider -m torch
 
 # The whole reliability suite: long fuzzing runs and the repeated kills `make test` leaves out.
 reliability: $(STAMP)
@@ -55,4 +74,4 @@ stack-test: $(STAMP)
 	AIRFLOW_AUTOML_STACK_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/stack
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .automl .airflow .stack
+	rm -rf $(VENV) $(TORCH_VENV) $(TOOLS) .automl .airflow .stack
