@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
+from airflow_automl.local.engine.torch_extra import neural_forecasting_available
+
 pytestmark = pytest.mark.integration
 
 ROLE = "arn:aws:iam::123456789012:role/automl"
@@ -154,6 +156,7 @@ def test_a_related_column_without_values_for_the_horizon_fails_the_job_naming_it
     assert "Column 'promotion'" in job["FailureReason"] and "Filling.promotion.futurefill" in job["FailureReason"]
 
 
+@pytest.mark.skipif(neural_forecasting_available(), reason="the torch extra is installed: deepar and cnn-qr train")
 def test_neural_forecasters_are_refused_at_create_naming_the_extra(local_service):
     config = forecast_config(local_service, "demand")
     time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
@@ -163,7 +166,31 @@ def test_neural_forecasters_are_refused_at_create_naming_the_extra(local_service
     message = caught.value.response["Error"]["Message"]
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert "AlgorithmsConfig[0].AutoMLAlgorithms" in message and "deepar" in message
-    assert "airflow-automl[torch]" in message or "not trained by the local service" in message
+    assert "airflow-automl[torch]" in message
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(not neural_forecasting_available(),
+                    reason="needs the torch extra (PyTorch, Lightning); `make test-torch` installs it and runs this")
+def test_with_the_torch_extra_deepar_and_cnn_qr_train_on_the_service(local_service):
+    folder = local_service.file_root / "demand-neural"
+    folder.mkdir(parents=True, exist_ok=True)
+    demand().to_csv(folder / "demand.csv", index=False)
+    config = forecast_config(local_service, "demand-neural")
+    time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
+    time_series["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["deepar", "cnn-qr"]}]}
+    client = local_service.client()
+    client.create_auto_ml_job_v2(AutoMLJobName="demand-neural", **config)
+    job = wait_until_done(client, "demand-neural")
+    assert job["AutoMLJobStatus"] == "Completed", job.get("FailureReason")
+    names = [c["CandidateName"] for c in client.list_candidates_for_auto_ml_job(AutoMLJobName="demand-neural")["Candidates"]]
+    assert sorted(names) == ["demand-neural-CNN-QR-002", "demand-neural-DeepAR-001", "demand-neural-Ensemble-003"]
+    # Weekly seasonality plus noise of 1.5 around ~40 units, as for the other candidates.
+    assert 0 < job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"] < 0.1
+    forecast = pd.read_csv(local_path(job["BestCandidate"]["InferenceContainers"][0]["ModelDataUrl"]).parent.parent.parent
+                           / "forecasts" / job["BestCandidate"]["CandidateName"] / "forecast.csv")
+    assert len(forecast) == 3 * HORIZON
+    assert (forecast["p10"] <= forecast["p50"]).all() and (forecast["p50"] <= forecast["p90"]).all()
 
 
 def test_a_forecasting_job_is_described_by_v2_only(local_service, forecast_job):

@@ -5,8 +5,7 @@ check it at create time without importing AutoGluon."""
 import importlib.util
 
 TORCH_ALGORITHMS = ("nn-torch", "fastai")
-# Time-series forecasting algorithms that are neural networks; the local engine does not train
-# them yet, with or without PyTorch.
+# Time-series forecasting algorithms that are neural networks (gluonts' PyTorch models).
 TORCH_FORECAST_ALGORITHMS = ("deepar", "cnn-qr")
 TORCH_EXTRA = "airflow-automl[torch]"
 
@@ -26,17 +25,17 @@ def missing_torch_message(algorithms: tuple[str, ...] | list[str]) -> str | None
     )
 
 
-def untrained_forecast_message(algorithms: tuple[str, ...] | list[str]) -> str | None:
+def neural_forecasting_available() -> bool:
+    """gluonts' PyTorch models train with Lightning, which the extra brings along with torch."""
+    return torch_available() and importlib.util.find_spec("lightning") is not None
+
+
+def missing_torch_forecast_message(algorithms: tuple[str, ...] | list[str]) -> str | None:
     """Why these forecasting algorithms can't train here, or None when they can."""
     neural = [a for a in algorithms if a in TORCH_FORECAST_ALGORITHMS]
-    if not neural:
+    if not neural or neural_forecasting_available():
         return None
-    if not torch_available():
-        return (
-            f"AutoMLAlgorithms {', '.join(neural)} need PyTorch, which is not installed; "
-            f"install the optional extra {TORCH_EXTRA} or choose among prophet, arima, npts, ets"
-        )
     return (
-        f"AutoMLAlgorithms {', '.join(neural)} are not trained by the local service yet; "
-        "choose among prophet, arima, npts, ets"
+        f"AutoMLAlgorithms {', '.join(neural)} need PyTorch and Lightning, which are not installed; "
+        f"install the optional extra {TORCH_EXTRA} or choose among prophet, arima, npts, ets"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow_automl.apiversions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
 from airflow_automl.forecasting_spec import CONFIG_PATH as TIME_SERIES_PATH
-from airflow_automl.local.engine.torch_extra import missing_torch_message, untrained_forecast_message
+from airflow_automl.local.engine.torch_extra import missing_torch_message, missing_torch_forecast_message
 from airflow_automl.local.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from airflow_automl.local.jobspec import JobSpec, check_holiday_country, job_spec_from_request, require_trainable
 from airflow_automl.local.operations.base import Operations, list_query
@@ -67,10 +67,10 @@ class AutoMLJobOperations(Operations):
 
     @staticmethod
     def _check_algorithms_installed(spec: JobSpec, request: dict) -> None:
-        """nn-torch and fastai need the optional torch extra: refuse them up front rather than
-        fail the job minutes later."""
+        """nn-torch and fastai, deepar and cnn-qr need the optional torch extra: refuse them up
+        front rather than fail the job minutes later."""
         if spec.time_series is not None:
-            reason = untrained_forecast_message(spec.algorithms)
+            reason = missing_torch_forecast_message(spec.algorithms)
             path = f"{TIME_SERIES_PATH}.CandidateGenerationConfig.AlgorithmsConfig"
         else:
             reason = missing_torch_message(spec.algorithms)

@@ -61,7 +61,7 @@ from airflow_automl.local.engine.forecasting.series import (
 )
 from airflow_automl.local.engine.forecasting.serving import write_manifest
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
-from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS
+from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
 
 if TYPE_CHECKING:
@@ -202,9 +202,10 @@ def _write_leaderboard(ctx: JobContext, placement: Placement, trained: list[Trai
 
 
 def _algorithms(spec: JobSpec) -> list[str]:
-    """The chosen algorithms in training order; all but the neural ones when none is chosen."""
+    """The chosen algorithms in training order; when none is chosen, all of them (the neural ones
+    only where PyTorch is installed)."""
     chosen = [a for a in spec.algorithms if a in FORECASTERS] if spec.algorithms else [
-        a for a in FORECASTERS if a not in TORCH_FORECAST_ALGORITHMS]
+        a for a in FORECASTERS if a not in TORCH_FORECAST_ALGORITHMS or neural_forecasting_available()]
     return [a for a in FORECASTERS if a in chosen]
 
 
@@ -290,7 +291,9 @@ def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesD
 
 
 _LIBRARIES = {"npts": "gluonts NPTSPredictor", "ets": "statsforecast AutoETS", "arima": "statsforecast AutoARIMA",
-              "prophet": "prophet Prophet", "ensemble": "weighted average of the other candidates"}
+              "prophet": "prophet Prophet", "deepar": "gluonts DeepAREstimator (PyTorch)",
+              "cnn-qr": "gluonts TemporalFusionTransformerEstimator (PyTorch), a quantile network standing in for CNN-QR",
+              "ensemble": "weighted average of the other candidates"}
 
 
 def _model_archive(description: dict, forecast_csv: bytes) -> bytes:

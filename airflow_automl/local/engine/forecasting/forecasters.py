@@ -6,11 +6,14 @@ for every series of a history:
 - npts: gluonts' NPTSPredictor (non-parametric, sample based; no PyTorch);
 - prophet: Prophet, one model per series, with the HolidayConfig country's public holidays (from
   the holidays package) as a regressor counting the holidays in each time step, one regressor
-  per related time series, and quantiles from its predictive samples.
+  per related time series, and quantiles from its predictive samples;
+- deepar, cnn-qr (the torch extra): gluonts' PyTorch DeepAR (quantiles from its sample paths) and,
+  standing in for CNN-QR, gluonts' Temporal Fusion Transformer, a quantile network (quantiles
+  output directly, p50 as the point forecast); each trained twice, not once per window.
 
 A forecaster reads a series frame (series.py): the history, and, when the data has related time
-series, their values for the steps to forecast as future rows (target empty). ETS and NPTS
-ignore related time series.
+series, their values for the steps to forecast as future rows (target empty). ETS, NPTS, DeepAR
+and CNN-QR ignore related time series.
 
 A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...);
 backtest predictions add the window's number.
@@ -19,9 +22,11 @@ backtest predictions add the window's number.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -48,6 +53,17 @@ NPTS_SAMPLES = 200
 HOLIDAY_REGRESSOR = "public_holidays"
 # The algorithms that use related time series (the others forecast from the target alone).
 USES_RELATED = ("arima", "prophet")
+# The neural forecasters: small networks and few epochs, sized for a CPU; seeded, so a job
+# trained twice on the same data gives the same forecasts.
+NEURAL_SEED = 0
+NEURAL_MAX_EPOCHS = 10
+NEURAL_BATCHES_PER_EPOCH = 25
+NEURAL_BATCH_SIZE = 32
+DEEPAR_SAMPLES = 200
+# One fit may take at most this share of the job's time left, so the second fit, the forecasts
+# and the algorithms after it get some too; with less than NEURAL_MIN_FIT_SECONDS it does not start.
+NEURAL_FIT_SHARE = 0.5
+NEURAL_MIN_FIT_SECONDS = 1.0
 
 
 class OutOfTime(Exception):
@@ -217,29 +233,44 @@ def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
     return run
 
 
-def forecast_npts(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+def _gluonts_dataset(frame: pd.DataFrame, settings: Settings):
+    """The series' history as a gluonts dataset, in unique_id order (the order gluonts forecasts them)."""
     from gluonts.dataset.common import ListDataset
-    from gluonts.model.npts import NPTSPredictor
 
     history, _ = split_future(frame)
 
     frequency = settings.grid.pandas_frequency
-    series = list(history.groupby(SERIES_ID, sort=True))
-    dataset = ListDataset(
+    return ListDataset(
         [{"start": pd.Period(part[TIMESTAMP].iloc[0], freq=frequency), "target": part[TARGET].to_numpy(),
-          "item_id": series_id} for series_id, part in series],
+          "item_id": series_id} for series_id, part in history.groupby(SERIES_ID, sort=True)],
         freq=frequency,
     )
-    predictor = NPTSPredictor(prediction_length=horizon)
+
+
+def forecast_npts(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+    from gluonts.model.npts import NPTSPredictor
+
+    return _gluonts_forecast(NPTSPredictor(prediction_length=horizon), frame, horizon, settings, NPTS_SAMPLES)
+
+
+def _gluonts_forecast(predictor, frame: pd.DataFrame, horizon: int, settings: Settings,
+                      num_samples: int | None) -> pd.DataFrame:
+    """A gluonts predictor's forecast of the next horizon of every series: the mean of its sample
+    paths (num_samples) or, for a quantile model (None), its median; quantiles in level order."""
+    history, _ = split_future(frame)
     means, quantiles = [], {name: [] for name in settings.quantiles}
-    for forecast in predictor.predict(dataset, num_samples=NPTS_SAMPLES):
+    for forecast in predictor.predict(_gluonts_dataset(history, settings), num_samples=num_samples):
         settings.check_time()
-        means.append(forecast.mean)
+        means.append(forecast.mean if num_samples else forecast.quantile(0.5))
         for name, level in zip(settings.quantiles, settings.levels()):
             quantiles[name].append(forecast.quantile(level))
     first = int(history[STEP].max()) + 1
-    return _frame([series_id for series_id, _ in series], first, horizon, np.array(means),
-                  {name: np.array(values) for name, values in quantiles.items()})
+    forecast = _frame(sorted(history[SERIES_ID].unique()), first, horizon, np.array(means),
+                      {name: np.array(values) for name, values in quantiles.items()})
+    # A quantile network's outputs may cross; sample quantiles never do, so sorting changes nothing there.
+    ordered = sorted(settings.quantiles, key=lambda name: int(name[1:]))
+    forecast[ordered] = np.sort(forecast[ordered].to_numpy(), axis=1)
+    return forecast
 
 
 def holiday_counts(grid: Grid, steps: np.ndarray, country: str) -> np.ndarray:
@@ -293,6 +324,79 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
     return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
 
 
+def neural(build: Callable[[int, int, Settings, dict], object], num_samples: int | None):
+    """A PyTorch forecaster from gluonts: trained once on the history before the first backtest
+    window and applied to each window's history (no refit per window), then trained again on all
+    the data to forecast the next horizon: two fits whatever the number of windows."""
+
+    def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+        evaluated = backtest_series(frame, cutoffs)
+        predictor = _fit(build, evaluated[evaluated[STEP] <= cutoffs[0]], horizon, settings)
+        backtests = []
+        for window, cutoff in enumerate(cutoffs, start=1):
+            history = evaluated[evaluated[STEP] <= cutoff]
+            _seed()  # DeepAR's sample paths
+            backtests.append(_gluonts_forecast(predictor, history, horizon, settings, num_samples)
+                             .assign(**{WINDOW: window}))
+        final = _fit(build, frame, horizon, settings)
+        _seed()
+        return pd.concat(backtests, ignore_index=True), _gluonts_forecast(final, frame, horizon, settings, num_samples)
+
+    return run
+
+
+def _seed() -> None:
+    import lightning.pytorch as pl
+
+    pl.seed_everything(NEURAL_SEED, verbose=False)
+
+
+def _fit(build: Callable[[int, int, Settings, dict], object], history: pd.DataFrame, horizon: int, settings: Settings):
+    """Trains a network on these series for at most NEURAL_MAX_EPOCHS and, under a deadline, at
+    most a share of the time left (Lightning stops at the end of a batch and keeps the weights)."""
+    import lightning.pytorch  # noqa: F401  (sets its loggers to INFO when first imported)
+
+    settings.check_time()
+    for name in ("lightning.pytorch", "lightning.fabric", "gluonts.torch.model.estimator"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # a few lines per fit at INFO
+    trainer = {"max_epochs": NEURAL_MAX_EPOCHS, "accelerator": "cpu", "devices": 1, "logger": False,
+               "enable_progress_bar": False, "enable_model_summary": False}
+    if settings.deadline is not None:
+        seconds = (settings.deadline - time.monotonic()) * NEURAL_FIT_SHARE
+        if seconds < NEURAL_MIN_FIT_SECONDS:
+            raise OutOfTime()
+        trainer["max_time"] = timedelta(seconds=seconds)
+    # Enough context for two horizons and one seasonal cycle; shorter series are padded.
+    context = max(2 * horizon, settings.grid.season_length)
+    # gluonts keeps the best epoch's weights through a Lightning checkpoint file.
+    with tempfile.TemporaryDirectory(prefix="automl-forecast-") as checkpoints:
+        trainer["default_root_dir"] = checkpoints
+        _seed()
+        predictor = build(horizon, context, settings, trainer).train(_gluonts_dataset(history, settings))
+    settings.check_time()
+    return predictor
+
+
+def _deepar(horizon: int, context: int, settings: Settings, trainer: dict):
+    from gluonts.torch.model.deepar import DeepAREstimator
+
+    return DeepAREstimator(
+        freq=settings.grid.pandas_frequency, prediction_length=horizon, context_length=context,
+        num_layers=2, hidden_size=20, batch_size=NEURAL_BATCH_SIZE,
+        num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH, trainer_kwargs=trainer)
+
+
+def _quantile_network(horizon: int, context: int, settings: Settings, trainer: dict):
+    """CNN-QR's stand-in: the Temporal Fusion Transformer, a multi-horizon network trained on the
+    quantile loss that outputs each quantile directly (plus p50, the point forecast)."""
+    from gluonts.torch.model.tft import TemporalFusionTransformerEstimator
+
+    return TemporalFusionTransformerEstimator(
+        freq=settings.grid.pandas_frequency, prediction_length=horizon, context_length=context,
+        quantiles=sorted({*settings.levels(), 0.5}), hidden_dim=16, variable_dim=16, num_heads=2,
+        batch_size=NEURAL_BATCH_SIZE, num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH, trainer_kwargs=trainer)
+
+
 # The API's algorithm names, in the order the job trains them (fast ones first). Each takes the
 # series, the horizon, the backtest windows' cutoffs and the settings, and returns the windows'
 # predictions (with their window number) and the forecast of the next horizon. With no cutoffs
@@ -302,8 +406,12 @@ FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[
     "ets": _statsforecast("AutoETS"),
     "arima": _statsforecast("AutoARIMA"),
     "prophet": rolling(forecast_prophet),
+    # PyTorch (the torch extra); refused at create without it.
+    "deepar": neural(_deepar, DEEPAR_SAMPLES),
+    "cnn-qr": neural(_quantile_network, None),
 }
-LABELS = {"npts": "NPTS", "ets": "ETS", "arima": "ARIMA", "prophet": "Prophet", "ensemble": "Ensemble"}
+LABELS = {"npts": "NPTS", "ets": "ETS", "arima": "ARIMA", "prophet": "Prophet", "deepar": "DeepAR",
+          "cnn-qr": "CNN-QR", "ensemble": "Ensemble"}
 
 
 def ensemble(forecasts: list[pd.DataFrame], quantiles: tuple[str, ...], weights: list[float] | None = None,
