@@ -153,3 +153,17 @@ def test_a_fit_does_not_start_past_the_deadline(tmp_path):
 
 def test_with_pytorch_a_job_that_chooses_no_algorithm_trains_the_neural_ones_too(tmp_path):
     assert _algorithms(spec_for(tmp_path, None)) == ["npts", "ets", "arima", "prophet", "deepar", "cnn-qr"]
+
+
+@pytest.mark.parametrize("algorithm", ["deepar", "cnn-qr"])
+def test_a_served_neural_model_forecasts_the_history_a_request_sends(tmp_path, two_epochs, algorithm):
+    from tests.unit.test_forecast_serving import csv_body, forecast_csv, history, served
+
+    model = served(tmp_path, members=((f"d-{algorithm}-001", algorithm, 1.0),))
+    forecast = forecast_csv(model, csv_body(history("apples", 40), history("kiwis", 30, store="south", level=20)))
+    assert list(forecast["sku"]) == ["apples"] * 5 + ["kiwis"] * 5
+    assert np.isfinite(forecast[["p10", "p50", "p90", "mean"]].to_numpy()).all()
+    assert (forecast["p10"] <= forecast["p50"]).all() and (forecast["p50"] <= forecast["p90"]).all()
+    # Trained on these two items' history only, it still tells their levels (50 and 20) apart.
+    levels = forecast.groupby("sku")["p50"].mean()
+    assert levels["kiwis"] < levels["apples"], levels

@@ -14,6 +14,7 @@ import pytest
 from airflow_automl.local.engine.forecasting.serving import ForecastingModel, write_manifest
 from airflow_automl.local.engine.forecasting.series import series_from_frame
 from airflow_automl.local.engine.serving import ModelInputError, load_model
+from airflow_automl.local.engine.torch_extra import neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
 
 DAILY = TimeSeriesSpec(frequency="D", horizon=5, timestamp="day", item_id="sku", grouping=("store",),
@@ -62,8 +63,14 @@ def test_the_manifest_loads_as_a_forecasting_model(tmp_path):
     assert model.time_series == DAILY and model.origin == pd.Timestamp("2024-01-01")
 
 
-def test_a_manifest_naming_an_algorithm_this_installation_lacks_does_not_load(tmp_path):
-    with pytest.raises(ValueError, match="algorithm.*deepar"):
+def test_a_manifest_naming_an_unknown_algorithm_does_not_load(tmp_path):
+    with pytest.raises(ValueError, match="algorithm.*lstm-x"):
+        served(tmp_path, members=(("d-LSTM-001", "lstm-x", 1.0),))
+
+
+@pytest.mark.skipif(neural_forecasting_available(), reason="the torch extra is installed: deepar is served")
+def test_a_neural_model_without_the_torch_extra_does_not_load_naming_it(tmp_path):
+    with pytest.raises(ValueError, match=r"algorithm.*deepar.*airflow-automl\[torch\]"):
         served(tmp_path, members=(("d-DeepAR-001", "deepar", 1.0),))
 
 

@@ -327,20 +327,22 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
 def neural(build: Callable[[int, int, Settings, dict], object], num_samples: int | None):
     """A PyTorch forecaster from gluonts: trained once on the history before the first backtest
     window and applied to each window's history (no refit per window), then trained again on all
-    the data to forecast the next horizon: two fits whatever the number of windows."""
+    the data to forecast the next horizon: two fits whatever the number of windows (one, on the
+    history sent, for a served model)."""
 
     def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-        evaluated = backtest_series(frame, cutoffs)
-        predictor = _fit(build, evaluated[evaluated[STEP] <= cutoffs[0]], horizon, settings)
         backtests = []
-        for window, cutoff in enumerate(cutoffs, start=1):
-            history = evaluated[evaluated[STEP] <= cutoff]
-            _seed()  # DeepAR's sample paths
-            backtests.append(_gluonts_forecast(predictor, history, horizon, settings, num_samples)
-                             .assign(**{WINDOW: window}))
+        if cutoffs:
+            evaluated = backtest_series(frame, cutoffs)
+            predictor = _fit(build, evaluated[evaluated[STEP] <= cutoffs[0]], horizon, settings)
+            for window, cutoff in enumerate(cutoffs, start=1):
+                history = evaluated[evaluated[STEP] <= cutoff]
+                _seed()  # DeepAR's sample paths
+                backtests.append(_gluonts_forecast(predictor, history, horizon, settings, num_samples)
+                                 .assign(**{WINDOW: window}))
         final = _fit(build, frame, horizon, settings)
         _seed()
-        return pd.concat(backtests, ignore_index=True), _gluonts_forecast(final, frame, horizon, settings, num_samples)
+        return _concat(backtests), _gluonts_forecast(final, frame, horizon, settings, num_samples)
 
     return run
 

@@ -54,6 +54,7 @@ from airflow_automl.local.engine.forecasting.series import (
     target_only,
 )
 from airflow_automl.local.engine.serving import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
+from airflow_automl.local.engine.torch_extra import TORCH_EXTRA, TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,10 @@ def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
     unknown = [m["algorithm"] for m in manifest["members"] if m["algorithm"] not in FORECASTERS]
     if unknown:
         raise ValueError(f"{MANIFEST}: algorithm(s) {', '.join(unknown)} cannot be served by this installation")
+    neural = [m["algorithm"] for m in manifest["members"] if m["algorithm"] in TORCH_FORECAST_ALGORITHMS]
+    if neural and not neural_forecasting_available():
+        raise ValueError(f"{MANIFEST}: algorithm(s) {', '.join(neural)} need PyTorch and Lightning, which this "
+                         f"installation lacks; install the optional extra {TORCH_EXTRA}")
     return ForecastingModel(
         candidate_name=manifest["best_candidate"],
         target=manifest["target"],
