@@ -334,13 +334,13 @@ def neural(build: Callable[[int, int, Settings, dict], object], num_samples: int
         backtests = []
         if cutoffs:
             evaluated = backtest_series(frame, cutoffs)
-            predictor = _fit(build, evaluated[evaluated[STEP] <= cutoffs[0]], horizon, settings)
+            predictor = _fit_network(build, evaluated[evaluated[STEP] <= cutoffs[0]], horizon, settings)
             for window, cutoff in enumerate(cutoffs, start=1):
                 history = evaluated[evaluated[STEP] <= cutoff]
                 _seed()  # DeepAR's sample paths
                 backtests.append(_gluonts_forecast(predictor, history, horizon, settings, num_samples)
                                  .assign(**{WINDOW: window}))
-        final = _fit(build, frame, horizon, settings)
+        final = _fit_network(build, frame, horizon, settings)
         _seed()
         return _concat(backtests), _gluonts_forecast(final, frame, horizon, settings, num_samples)
 
@@ -353,7 +353,7 @@ def _seed() -> None:
     pl.seed_everything(NEURAL_SEED, verbose=False)
 
 
-def _fit(build: Callable[[int, int, Settings, dict], object], history: pd.DataFrame, horizon: int, settings: Settings):
+def _fit_network(build: Callable[[int, int, Settings, dict], object], history: pd.DataFrame, horizon: int, settings: Settings):
     """Trains a network on these series for at most NEURAL_MAX_EPOCHS and, under a deadline, at
     most a share of the time left (Lightning stops at the end of a batch and keeps the weights)."""
     import lightning.pytorch  # noqa: F401  (sets its loggers to INFO when first imported)
