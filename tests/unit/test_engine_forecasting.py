@@ -169,3 +169,30 @@ def test_a_frame_goes_on_the_grid_of_a_given_origin(tmp_path):
     with pytest.raises(SeriesDataError) as caught:
         series_from_frame(days.drop(columns="units"), spec.target, spec.time_series, "the request")
     assert caught.value.reason.startswith("TargetAttributeName 'units' is not a column of the request;")
+
+
+@pytest.mark.parametrize("algorithm", ["ets", "arima"])
+def test_statsforecast_candidates_check_the_deadline_before_each_series(algorithm):
+    """One AutoARIMA fit can take a minute, so a job's deadline is checked series by series:
+    a deadline that passes while the first series is fitted stops the candidate there."""
+    from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, OutOfTime, Settings
+    from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, TIMESTAMP, Grid
+
+    grid = Grid(1, "D", pd.Timestamp("2024-03-01"))
+    steps = np.arange(30)
+    frame = pd.concat([pd.DataFrame({SERIES_ID: item, STEP: steps, TIMESTAMP: grid.timestamps(steps),
+                                     TARGET: 10.0 + number + np.sin(steps)})
+                       for number, item in enumerate("abc")], ignore_index=True)
+    checks = []
+
+    class DeadlineAfterFirstSeries(Settings):
+        """The clock passes the deadline once the first series has been fitted."""
+
+        def check_time(self):
+            checks.append(len(checks))
+            if len(checks) > 1:
+                raise OutOfTime()
+
+    with pytest.raises(OutOfTime):
+        FORECASTERS[algorithm](frame, 2, [23, 25, 27], DeadlineAfterFirstSeries(grid, ("p10", "p50", "p90")))
+    assert len(checks) == 2
