@@ -347,7 +347,7 @@ def verdict(job_label: str, forecasts: dict[str, pd.DataFrame], actual: pd.DataF
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=int, default=300, help="the job's MaxAutoMLJobRuntimeInSeconds")
+    parser.add_argument("--budget", type=int, default=300, help="the job's MaxAutoMLJobRuntimeInSeconds, and each direct model's time limit")
     parser.add_argument("--datasets", default=",".join(DEFAULT_DATASETS), help=f"any of {', '.join(DATASETS)}")
     args = parser.parse_args()
     for name in args.datasets.split(","):
