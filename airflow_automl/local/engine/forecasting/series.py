@@ -259,25 +259,24 @@ def _parse_timestamps(values: pd.Series, column: str, where: str) -> pd.Series:
 
 
 def _numeric_target(values: pd.Series, column: str, where: str) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SeriesDataError(f"Target column {column!r} of {where} must be numeric: "
-                              f"{values.iloc[row]!r} in data row {row + 1} is not a number")
+    numbers = _numbers(values, f"Target column {column!r} of {where} must be numeric")
     if numbers.isna().all():
         raise SeriesDataError(f"Target column {column!r} of {where} has no values")
-    return numbers.astype(float)
+    return numbers
 
 
 def _numeric_related(values: pd.Series, column: str, where: str) -> pd.Series:
+    return _numbers(values, f"Column {column!r} of {where} is a related time series and must be numeric",
+                    hint="; a column that identifies the item belongs in TimeSeriesConfig.GroupingAttributeNames")
+
+
+def _numbers(values: pd.Series, rule: str, hint: str = "") -> pd.Series:
+    """The values as floats (empty ones NaN); the first value that is not a number fails the job."""
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() & values.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SeriesDataError(f"Column {column!r} of {where} is a related time series and must be numeric: "
-                              f"{values.iloc[row]!r} in data row {row + 1} is not a number; a column that "
-                              "identifies the item belongs in TimeSeriesConfig.GroupingAttributeNames")
+        raise SeriesDataError(f"{rule}: {values.iloc[row]!r} in data row {row + 1} is not a number{hint}")
     return numbers.astype(float)
 
 
