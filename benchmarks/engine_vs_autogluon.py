@@ -38,6 +38,7 @@ from airflow_automl.metrics import BINARY, DEFAULT_OBJECTIVE, MULTICLASS, REGRES
 from airflow_automl.local.engine.serving import load_model  # noqa: E402
 from airflow_automl.local.storage import Storage  # noqa: E402
 from airflow_automl.local.jobspec import Channel, JobSpec  # noqa: E402
+from memory_context import MemoryJobContext  # noqa: E402
 
 TARGET = "target"
 
@@ -97,35 +98,6 @@ DEFAULT_DATASETS = ("friedman1-16k (generated)", "multiclass (generated)", "clas
 STAGES = ("data analysis", "feature work", "training", "candidate archives", "reports", "deployment")
 
 
-@dataclass
-class BenchContext:
-    """A JobContext that keeps what the job reports in memory."""
-
-    storage: Storage
-    work_dir: Path
-    model_dir: Path
-    candidates: list = field(default_factory=list)
-    best: str | None = None
-
-    def set_secondary_status(self, status):
-        pass
-
-    def set_resolved_attributes(self, resolved):
-        pass
-
-    def add_candidate(self, candidate):
-        self.candidates.append(candidate)
-
-    def set_best_candidate(self, name):
-        self.best = name
-
-    def set_artifacts(self, artifacts):
-        pass
-
-    def should_stop(self):
-        return False
-
-
 def score(problem_type: str, metric: str, y_true, y_pred, probabilities=None, classes=None) -> float:
     return compute_metrics(problem_type, np.asarray(y_true), np.asarray(y_pred), probabilities, classes=classes)[metric]
 
@@ -154,7 +126,7 @@ def run_engine(root: Path, train: pd.DataFrame, test: pd.DataFrame, problem_type
     )
     (root / "work").mkdir()
     (root / "model").mkdir()
-    ctx = BenchContext(Storage([root]), root / "work", root / "model")
+    ctx = MemoryJobContext(Storage([root]), root / "work", root / "model")
     started = time.monotonic()
     outcome = run_job(spec, ctx)
     wall = time.monotonic() - started

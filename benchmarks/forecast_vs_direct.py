@@ -48,7 +48,7 @@ import queue
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -62,6 +62,7 @@ from airflow_automl.local.engine.forecasting.forecasters import MEAN
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, load_series, related_columns
 from airflow_automl.local.jobspec import job_spec_from_request
 from airflow_automl.local.storage import Storage
+from memory_context import MemoryJobContext
 
 QUANTILES = ("p10", "p50", "p90")
 BOOTSTRAP_DRAWS = 2000
@@ -128,37 +129,6 @@ def hourly_load() -> Dataset:
 
 DATASETS = {"store-weekly": store_weekly, "store-daily": store_daily, "hourly-load": hourly_load}
 DEFAULT_DATASETS = ("store-weekly", "store-daily")
-
-
-@dataclass
-class BenchContext:
-    storage: Storage
-    work_dir: Path
-    model_dir: Path
-    candidates: list = field(default_factory=list)
-    failures: list = field(default_factory=list)
-    best: str | None = None
-
-    def set_secondary_status(self, status):
-        pass
-
-    def set_resolved_attributes(self, resolved):
-        pass
-
-    def add_candidate(self, candidate):
-        self.candidates.append(candidate)
-
-    def set_best_candidate(self, name):
-        self.best = name
-
-    def set_artifacts(self, artifacts):
-        pass
-
-    def add_partial_failure(self, message):
-        self.failures.append(message)
-
-    def should_stop(self):
-        return False
 
 
 def spec_for(root: Path, folder: str, dataset: Dataset, budget: int, objective: str = "AverageWeightedQuantileLoss"):
@@ -277,7 +247,7 @@ def run(dataset: Dataset, budget: int, root: Path) -> None:
 
     (root / "work").mkdir()
     (root / "model").mkdir()
-    ctx = BenchContext(storage, root / "work", root / "model")
+    ctx = MemoryJobContext(storage, root / "work", root / "model")
     started = time.monotonic()
     outcome = run_job(spec_for(root, "train", dataset, budget), ctx)
     job_wall = time.monotonic() - started
