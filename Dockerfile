@@ -41,5 +41,5 @@ ARG AIRFLOW_VERSION
 COPY --chown=airflow:root pyproject.toml README.md /opt/airflow-automl/
 COPY --chown=airflow:root airflow_automl /opt/airflow-automl/airflow_automl
 # Pinning apache-airflow to the image's own version keeps pip from upgrading or downgrading it.
-# pandas: the example DAG generates its data with it (airflow_automl.datasets).
+# pandas: the example DAG generates its data with it (airflow_automl.examples.datasets).
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" pandas /opt/airflow-automl

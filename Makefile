@@ -57,21 +57,21 @@ reliability: $(STAMP)
 	AIRFLOW_AUTOML_RELIABILITY=full $(PY) -m pytest tests/reliability -q
 
 demo: $(STAMP)
-	$(PY) -m airflow_automl.demo
+	$(PY) -m devtools.demo
 
 # The local service and `airflow standalone` with dags/, state kept in .automl/, until Ctrl-C.
 up: $(STAMP)
-	$(PY) -m airflow_automl.demo --up
+	$(PY) -m devtools.demo --up
 
 # The production topology without containers (PostgreSQL, Redis, Celery workers, a separate
 # triggerer, moto as S3, the signed service), state kept in .stack/, until Ctrl-C.
 stack: $(STAMP)
-	$(PY) -m airflow_automl.stack
+	$(PY) -m devtools.stack
 
 # The stack's fault tests (a killed triggerer or worker, a restarted scheduler, the service down
 # for 30 s): too heavy for `make test`.
 stack-test: $(STAMP)
-	AIRFLOW_AUTOML_STACK_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/stack
+	AIRFLOW_AUTOML_STACK_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/devtools/test_stack_faults.py
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) $(TOOLS) .automl .airflow .stack

@@ -47,7 +47,7 @@ def _client(endpoint_url: str):
 
 
 def _train(client, work: Path, budget: int, algorithms: list[str]) -> list[dict]:
-    from airflow_automl.datasets import customer_churn
+    from airflow_automl.examples.datasets import customer_churn
 
     path = work / "files" / "train" / "train.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ def _train(client, work: Path, budget: int, algorithms: list[str]) -> list[dict]
 
 
 def _write_rows(path: Path, rows: int) -> None:
-    from airflow_automl.datasets import TARGET, customer_churn
+    from airflow_automl.examples.datasets import TARGET, customer_churn
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as out:
@@ -109,7 +109,7 @@ def _in_process(data_dir: Path, input_file: Path, output_file: Path) -> dict:
     import pandas as pd
 
     from airflow_automl.local.config import ServiceConfig
-    from airflow_automl.local.served_models import load_job_model
+    from airflow_automl.local.serving.loading import load_job_model
 
     os.nice(WORKER_NICENESS)
     started = time.monotonic()

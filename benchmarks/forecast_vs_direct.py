@@ -25,7 +25,7 @@ the holdout favours the direct side.
 
 Datasets (generated, deterministic):
 - store-weekly: daily unit sales of 120 products over 3 years (trend, weekly and yearly
-  seasonality, US holidays, promotions; airflow_automl.datasets.store_demand), forecast weekly
+  seasonality, US holidays, promotions; airflow_automl.examples.datasets.store_demand), forecast weekly
   (the job sums days into weeks), 8 weeks held out, season 52; the promotions are a related time
   series the job's ARIMA and Prophet use (their planned values for the held-out weeks are given
   as future rows), and so does AutoARIMA+related direct;
@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from airflow_automl.datasets import store_demand
+from airflow_automl.examples.datasets import store_demand
 from airflow_automl.local.engine import run_job
 from airflow_automl.local.engine.forecasting.backtest import metrics, seasonal_scale
 from airflow_automl.local.engine.forecasting.forecasters import MEAN

@@ -18,7 +18,7 @@ def start_service(work: Path) -> tuple[subprocess.Popen, str]:
         port = probe.getsockname()[1]
     (work / "files").mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--port", str(port), "--data-dir", str(work / "data"),
+        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--port", str(port), "--data-dir", str(work / "data"),
          "--file-root", str(work / "files"), "--log-level", "warning"],
         stdout=open(work / "service.log", "wb"), stderr=subprocess.STDOUT,
     )

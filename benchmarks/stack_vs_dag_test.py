@@ -36,7 +36,7 @@ def _seconds(start: str, end: str) -> float:
 
 
 def measure_stack(budget: int, rows: int, poll_interval: float) -> dict[str, float]:
-    from airflow_automl.stack import Stack
+    from devtools.stack import Stack
 
     state_dir = Path(tempfile.mkdtemp(prefix="airflow-automl-stack-bench-"))
     figures: dict[str, float] = {}
@@ -94,7 +94,7 @@ def _run_on_stack(stack, budget: int, rows: int) -> dict[str, float]:
 
 def measure_dag_test(budget: int, rows: int, poll_interval: float) -> dict[str, float]:
     """In this (child) process: the local service, a SQLite Airflow home, and dag.test() timed alone."""
-    from airflow_automl import demo
+    from devtools import demo
 
     work_dir = Path(tempfile.mkdtemp(prefix="airflow-automl-dagtest-bench-"))
     storage_root = work_dir / "storage"

@@ -85,7 +85,7 @@ def start_service(work: Path, max_active: int) -> tuple[subprocess.Popen, str]:
     (work / "files").mkdir(exist_ok=True)
     log = open(work / "service.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(work / "data"), "--file-root", str(work / "files"), "--log-level", "warning",
          "--max-concurrent-jobs", "1", "--max-active-jobs", str(max_active)],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from airflow_automl.example_storage import storage_uri, write_bytes
+from airflow_automl.examples.storage import storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
 
 AWS_CONN_ID = "aws_default"
@@ -45,7 +45,7 @@ with DAG(
     @task
     def write_training_data(params: dict[str, Any], run_id: str) -> dict[str, Any]:
         """Training data for the job, and a holdout the endpoint is tested on."""
-        from airflow_automl.datasets import churn_for_interval
+        from airflow_automl.examples.datasets import churn_for_interval
 
         end = datetime.now(timezone.utc).date()
         frame = churn_for_interval(end - timedelta(days=1), end).drop(columns=["customer_id"])

@@ -22,7 +22,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, task
 
-from airflow_automl.example_storage import storage_uri, write_bytes
+from airflow_automl.examples.storage import storage_uri, write_bytes
 
 AWS_CONN_ID = "aws_default"
 # The asset automl_retrain's training task updates (the same name there).

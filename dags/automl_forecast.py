@@ -32,7 +32,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from airflow_automl.example_storage import read_bytes, storage_uri, write_bytes
+from airflow_automl.examples.storage import read_bytes, storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
 from airflow_automl.operators.transform import FileOrS3TransformOperator
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
@@ -76,7 +76,7 @@ with DAG(
     def prepare_demand_history(params: dict[str, Any], data_interval_end=None) -> dict[str, Any]:
         """Extract the daily sales history up to the interval's end and the promotions planned for
         the forecast's weeks (here: generated) as CSV."""
-        from airflow_automl.datasets import store_demand
+        from airflow_automl.examples.datasets import store_demand
 
         context = get_current_context()
         end = (data_interval_end or context["dag_run"].run_after).date()

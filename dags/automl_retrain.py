@@ -18,7 +18,7 @@ Each run:
 
 The decision task returns ``{promoted, challenger_metric, champion_metric, margin,
 model_package_arn, reason}`` and writes the verdict as the run's note (through Airflow's REST API:
-see airflow_automl/run_note.py; without the ``airflow_api`` connection the note is skipped). A
+see airflow_automl/examples/run_note.py; without the ``airflow_api`` connection the note is skipped). A
 failed transform fails the run before anything is registered or deployed.
 
 When the job completes, the training task updates the Airflow asset ``churn_model``: its event
@@ -45,7 +45,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOp
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from airflow_automl.example_storage import read_bytes, storage_uri, write_bytes
+from airflow_automl.examples.storage import read_bytes, storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
 from airflow_automl.operators.transform import FileOrS3TransformOperator
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
@@ -113,8 +113,8 @@ with DAG(
         """Extract the interval's customers (here: generated), hold a slice out, write both as CSV."""
         import numpy as np
 
-        from airflow_automl.datasets import churn_for_interval
-        from airflow_automl.naming import automl_job_name
+        from airflow_automl.examples.datasets import churn_for_interval
+        from airflow_automl.utils.naming import automl_job_name
 
         context = get_current_context()
         # A manual run without a data interval takes the day before it was triggered.
@@ -264,8 +264,8 @@ with DAG(
         group's next version, Approved if it beats the champion by the margin, else Rejected."""
         import pandas as pd
 
-        from airflow_automl.promotion import decide, holdout_metric, parse_predictions
-        from airflow_automl.run_note import set_run_note
+        from airflow_automl.examples.promotion import decide, holdout_metric, parse_predictions
+        from airflow_automl.examples.run_note import set_run_note
 
         metric = candidate["objective_metric_name"]
         truth = pd.read_csv(io.BytesIO(read_bytes(data["holdout_labels_uri"], aws_conn_id=AWS_CONN_ID)))[TARGET].tolist()

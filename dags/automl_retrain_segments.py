@@ -24,7 +24,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from airflow_automl.example_storage import storage_uri, write_bytes
+from airflow_automl.examples.storage import storage_uri, write_bytes
 from airflow_automl.operators.automl import AutoMLJobOperator
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
 
@@ -91,7 +91,7 @@ with DAG(
         """Write each region's customers of the interval as its own training file."""
         from airflow.sdk import Variable
 
-        from airflow_automl.datasets import churn_for_interval
+        from airflow_automl.examples.datasets import churn_for_interval
 
         context = get_current_context()
         end = data_interval_end or context["dag_run"].run_after

@@ -66,7 +66,7 @@ class LocalService:
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.command = [
-            sys.executable, "-m", "airflow_automl.cli", "serve",
+            sys.executable, "-m", "airflow_automl.local.cli", "serve",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--data-dir", str(data_dir), "--file-root", str(file_root),
         ]
@@ -205,7 +205,7 @@ def task_result(dag_run, task_id: str):
 
 def print_interval(endpoint_url: str, dag_run, interval: str) -> bool:
     """The job's leaderboard and the verdict of one run; False if the run ended before a verdict."""
-    from airflow_automl.metrics import rank_candidates
+    from airflow_automl.sagemaker.metrics import rank_candidates
 
     best = task_result(dag_run, "check_best_candidate")
     decision = task_result(dag_run, "register_challenger")
@@ -362,7 +362,7 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     # Airflow's in-process API client imports starlette's test client, which warns about httpx.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    parser = argparse.ArgumentParser(prog="python -m airflow_automl.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)")
     parser.add_argument("--rows", type=int, default=3000, help="customers in the training data (default: %(default)s)")
     parser.add_argument("--work-dir", type=Path, help="keep the service data, storage and Airflow home here (default: a temp dir, removed at the end)")

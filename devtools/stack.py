@@ -30,8 +30,8 @@ from types import FrameType
 
 import psutil
 
-from airflow_automl.demo import free_port
-from airflow_automl.local.parentdeath import kill_with_parent
+from devtools.demo import free_port
+from airflow_automl.local.runs.parentdeath import kill_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = REPO_ROOT / "stack.env"
@@ -429,7 +429,7 @@ class Stack:
             env["AIRFLOW_AUTOML_ENGINE"] = self.service_engine
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         component = self._add("service", [
-            sys.executable, "-m", "airflow_automl.cli", "serve", "--host", "127.0.0.1", "--port", str(self.ports.service),
+            sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", "127.0.0.1", "--port", str(self.ports.service),
             "--data-dir", str(self.state_dir / "service"), "--s3-endpoint-url", self.s3_url,
             "--region", self.settings[REGION_SETTING],
         ], env)
@@ -524,7 +524,7 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_automl.stack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.stack", description=__doc__.splitlines()[0])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                         help="PostgreSQL's and Redis's data, the service's jobs, Airflow's home and every log (default: %(default)s)")
     args = parser.parse_args(argv)

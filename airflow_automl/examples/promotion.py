@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from airflow_automl.metrics import BINARY, MULTICLASS, REGRESSION, greater_is_better
+from airflow_automl.sagemaker.metrics import BINARY, MULTICLASS, REGRESSION, greater_is_better
 
 
 def parse_predictions(output: bytes, source: str) -> list[dict]:

@@ -23,9 +23,9 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_automl.apiversions import API_VERSIONS
-from airflow_automl.metrics import greater_is_better
-from airflow_automl.summary import AutoMLJobView, leaderboard_entry
+from airflow_automl.sagemaker.api_versions import API_VERSIONS
+from airflow_automl.sagemaker.metrics import greater_is_better
+from airflow_automl.utils.job_view import AutoMLJobView, leaderboard_entry
 
 T = TypeVar("T")
 

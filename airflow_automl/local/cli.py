@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from airflow_automl.local.api import create_app
+    from airflow_automl.local.api.app import create_app
 
     if len(args.account_id) != 12 or not args.account_id.isdigit():
         raise SystemExit(f"--account-id {args.account_id!r}: must be 12 digits, as in AWS ARNs")

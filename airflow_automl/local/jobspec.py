@@ -11,11 +11,11 @@ import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from airflow_automl.apiversions import CREATE_OPERATIONS, TABULAR_CONFIG, get_path
-from airflow_automl.forecasting_spec import CONFIG_PATH as TIME_SERIES_PATH
-from airflow_automl.forecasting_spec import DEFAULT_QUANTILES, TIME_SERIES_CONFIG
-from airflow_automl.shapes import RequestValidationError
-from airflow_automl.spec import (
+from airflow_automl.sagemaker.api_versions import CREATE_OPERATIONS, TABULAR_CONFIG, get_path
+from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
+from airflow_automl.sagemaker.forecasting_rules import DEFAULT_QUANTILES, TIME_SERIES_CONFIG
+from airflow_automl.sagemaker.shapes import RequestValidationError
+from airflow_automl.sagemaker.rules import (
     DEFAULT_CHANNEL_TYPE,
     DEFAULT_COMPRESSION,
     DEFAULT_CONTENT_TYPE,

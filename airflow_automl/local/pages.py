@@ -23,11 +23,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from airflow_automl import metrics
-from airflow_automl.apiversions import V2
+from airflow_automl.sagemaker import metrics
+from airflow_automl.sagemaker.api_versions import V2
 from airflow_automl.local.errors import ResourceNotFound
 from airflow_automl.local.storage import Storage, StorageAccessError
-from airflow_automl.local.templating import HTML
+from airflow_automl.presentation.templating import HTML
 
 router = APIRouter()
 

@@ -14,12 +14,12 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from airflow.sdk.exceptions import TaskDeferralTimeout
 
-from airflow_automl.apiversions import API_VERSIONS, by_create_operation, CHANNEL_KEYS, PROBLEM_TYPE_CONFIG, TABULAR_CONFIG, V1, V2, ApiVersion
+from airflow_automl.sagemaker.api_versions import API_VERSIONS, by_create_operation, CHANNEL_KEYS, PROBLEM_TYPE_CONFIG, TABULAR_CONFIG, V1, V2, ApiVersion
 from airflow_automl.hooks.automl import JOB_REFUSED_CODES, AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
-from airflow_automl.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
+from airflow_automl.utils.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
 from airflow_automl.links.automl import AutoMLJobLink
-from airflow_automl.naming import add_naming_macro, automl_job_name, incremented_job_name
-from airflow_automl.summary import FAILED_STATUSES, AutoMLJobView
+from airflow_automl.utils.naming import add_naming_macro, automl_job_name, incremented_job_name
+from airflow_automl.utils.job_view import FAILED_STATUSES, AutoMLJobView
 from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
 
 if TYPE_CHECKING:
@@ -187,8 +187,8 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
 
     def build_request(self) -> tuple[str, dict[str, Any]]:
         """(operation, request): ``config`` with the convenience parameters merged in, coerced and validated."""
-        from airflow_automl.shapes import RequestValidationError, coerce_request
-        from airflow_automl.spec import validate_request
+        from airflow_automl.sagemaker.shapes import RequestValidationError, coerce_request
+        from airflow_automl.sagemaker.rules import validate_request
 
         if not isinstance(self.config, Mapping):
             raise AirflowFailException(f"config: must be a mapping (the API request), got {type(self.config).__name__}")

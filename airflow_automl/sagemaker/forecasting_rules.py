@@ -1,6 +1,6 @@
 """The rules of CreateAutoMLJobV2's TimeSeriesForecastingJobConfig that botocore's model states in
-prose (its patterns and limits are checked by airflow_automl.shapes first), as small rule functions
-that airflow_automl.spec runs for time-series requests.
+prose (its patterns and limits are checked by airflow_automl.sagemaker.shapes first), as small rule functions
+that airflow_automl.sagemaker.rules runs for time-series requests.
 
 Also the settings' documented defaults and units, shared by the local service's engine.
 """
@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_automl.shapes import RequestValidationError, got_value
+from airflow_automl.sagemaker.shapes import RequestValidationError, got_value
 
 if TYPE_CHECKING:
-    from airflow_automl.spec import AutoMLRequest
+    from airflow_automl.sagemaker.rules import AutoMLRequest
 
 TIME_SERIES_CONFIG = "TimeSeriesForecastingJobConfig"
 CONFIG_PATH = f"AutoMLProblemTypeConfig.{TIME_SERIES_CONFIG}"

@@ -2,9 +2,9 @@
 CreateAutoMLJobV2, written as small named rule functions.
 
 Used by the Airflow operator (before it submits) and by the local service (before it accepts
-a job), after the shape rules of botocore's model (airflow_automl.shapes). Where each setting
-lives in either API version comes from airflow_automl.apiversions, the objective metrics
-from airflow_automl.metrics.
+a job), after the shape rules of botocore's model (airflow_automl.sagemaker.shapes). Where each setting
+lives in either API version comes from airflow_automl.sagemaker.api_versions, the objective metrics
+from airflow_automl.sagemaker.metrics.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_automl.apiversions import API_VERSIONS, CREATE_OPERATIONS, TABULAR_CONFIG, V1, V2, get_path
-from airflow_automl.forecasting_spec import TIME_SERIES_CONFIG, check_time_series, explain_frequency
-from airflow_automl.metrics import NON_TABULAR_OBJECTIVES, OBJECTIVES
-from airflow_automl.shapes import RequestValidationError, got_value, validate_shape
+from airflow_automl.sagemaker.api_versions import API_VERSIONS, CREATE_OPERATIONS, TABULAR_CONFIG, V1, V2, get_path
+from airflow_automl.sagemaker.forecasting_rules import TIME_SERIES_CONFIG, check_time_series, explain_frequency
+from airflow_automl.sagemaker.metrics import NON_TABULAR_OBJECTIVES, OBJECTIVES
+from airflow_automl.sagemaker.shapes import RequestValidationError, got_value, validate_shape
 
 ENSEMBLING_ALGORITHMS: tuple[str, ...] = (
     "catboost", "extra-trees", "fastai", "lightgbm", "linear-learner", "nn-torch", "randomforest", "xgboost",

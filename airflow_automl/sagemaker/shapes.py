@@ -4,7 +4,7 @@ Shape rules for any ``sagemaker`` operation, read from botocore's service model:
 members, required members, types, lengths, ranges, enums and patterns (botocore's own
 client-side validator skips max, enum and pattern); and the coercion of strings that Airflow
 templates render into the numbers and booleans the shapes want. The AutoML rules the
-reference states in prose build on this, in airflow_automl.spec.
+reference states in prose build on this, in airflow_automl.sagemaker.rules.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_automl.hooks.automl import AutoMLHook
-from airflow_automl.lineage import openlineage_lineage, output_uris
-from airflow_automl.metrics import greater_is_better
+from airflow_automl.utils.lineage import openlineage_lineage, output_uris
+from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.links.automl import AutoMLJobLink
-from airflow_automl.naming import add_naming_macro
-from airflow_automl.summary import AutoMLJobView
+from airflow_automl.utils.naming import add_naming_macro
+from airflow_automl.utils.job_view import AutoMLJobView
 from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook
-from airflow_automl.summary import AutoMLJobView
+from airflow_automl.utils.job_view import AutoMLJobView
 from airflow_automl.triggers.poller import JobProgress, watch_job
 
 # Event statuses, one per way the wait can end.

@@ -47,7 +47,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from botocore.exceptions import BotoCoreError
 
-from airflow_automl.apiversions import API_VERSIONS
+from airflow_automl.sagemaker.api_versions import API_VERSIONS
 from airflow_automl.hooks.automl import (
     JOB_REFUSED_CODES,
     AutoMLApiError,
@@ -56,7 +56,7 @@ from airflow_automl.hooks.automl import (
     async_call_with_retries,
     is_retryable,
 )
-from airflow_automl.summary import TERMINAL_STATUSES, AutoMLJobView, progress_line
+from airflow_automl.utils.job_view import TERMINAL_STATUSES, AutoMLJobView, progress_line
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from airflow.sdk.exceptions import AirflowException
 from airflow.utils.session import create_session
 
 from airflow_automl.operators.automl import TAG_DAG_ID, TAG_MAP_INDEX, TAG_RUN_ID, TAG_TASK_ID
-from airflow_automl.summary import TERMINAL_STATUSES
+from airflow_automl.utils.job_view import TERMINAL_STATUSES
 from airflow_automl.ui import records, views
 from airflow_automl.ui.sagemaker import ConnectionRef, SageMakerReader
 from airflow_automl.ui.templates import ENV

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from airflow_automl.metrics import greater_is_better
+from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.links.automl import is_aws_endpoint
-from airflow_automl.summary import TERMINAL_STATUSES
+from airflow_automl.utils.job_view import TERMINAL_STATUSES
 from airflow_automl.ui.sagemaker import JobSnapshot
 
 LEADERBOARD_SORTS = ("rank", "name", "metric", "status")

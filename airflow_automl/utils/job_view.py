@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_automl.apiversions import API_VERSIONS, get_path
+from airflow_automl.sagemaker.api_versions import API_VERSIONS, get_path
 
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 FAILED_STATUSES = frozenset({"Failed", "Stopped"})

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_automl.summary import AutoMLJobView
+from airflow_automl.utils.job_view import AutoMLJobView
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -97,7 +97,7 @@ def openlineage_lineage(
     candidate_count: int | None = None,
 ) -> OperatorLineage:
     """OperatorLineage with these datasets and, when the job is known, its run facet."""
-    from airflow_automl.lineage_facets import operator_lineage
+    from airflow_automl.utils.openlineage_facets import operator_lineage
 
     return operator_lineage(
         inputs=[dataset_identifier(uri) for uri in inputs],

@@ -1,5 +1,5 @@
 """OpenLineage objects for an AutoML job. Imports OpenLineage: import this module only from code
-the OpenLineage provider calls (``airflow_automl.lineage`` does so lazily)."""
+the OpenLineage provider calls (``airflow_automl.utils.lineage`` does so lazily)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from attrs import define
 from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import RunFacet
 
-from airflow_automl.lineage import RUN_FACET_NAME
+from airflow_automl.utils.lineage import RUN_FACET_NAME
 
 
 @define

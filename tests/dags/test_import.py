@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_segments_example_maps_training_and_gates_per_segment(dag_bag):
 
 
 def test_storage_location_must_be_s3_or_file():
-    from airflow_automl.example_storage import storage_uri
+    from airflow_automl.examples.storage import storage_uri
 
     with pytest.raises(ValueError, match="storage_uri: 'http://example.com/x' is not an s3:// or file://"):
         storage_uri("http://example.com/x")

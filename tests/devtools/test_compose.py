@@ -21,7 +21,7 @@ from dotenv import dotenv_values
 
 from tests.fixtures.service import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -184,7 +184,7 @@ def test_service_command_uses_only_flags_the_cli_accepts(services):
     flags = [arg for arg in args if arg.startswith("--")]
     assert {"--host", "--port", "--data-dir", "--s3-endpoint-url"} <= set(flags)
     help_text = subprocess.run(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--help"],
+        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--help"],
         capture_output=True, text=True, check=True, timeout=120,
     ).stdout
     for flag in flags:
@@ -248,7 +248,7 @@ def test_airflow_resolves_the_connection_to_the_service_and_minio(services):
 def test_service_on_all_interfaces_requires_the_connections_signature(services):
     args = _command_args(services["automl-service"])
     assert args[args.index("--host") + 1] == "0.0.0.0"
-    from airflow_automl import cli
+    from airflow_automl.local import cli
 
     env = _env(services["automl-service"])
     access_key = args[args.index("--access-key-id") + 1] if "--access-key-id" in args else env[cli.ACCESS_KEY_ENV_VAR]
@@ -332,7 +332,7 @@ def test_service_image_default_command_says_what_it_needs(tmp_path):
     args[args.index("--data-dir") + 1] = str(tmp_path / "data")
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW_AUTOML_")}
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_automl.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "airflow_automl.local.cli", *args], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 2
     assert "AIRFLOW_AUTOML_ACCESS_KEY_ID" in result.stderr and "AIRFLOW_AUTOML_SECRET_ACCESS_KEY" in result.stderr
@@ -348,7 +348,7 @@ def test_service_image_default_command_serves_signed_requests_with_credentials_f
     env = dict(os.environ, AIRFLOW_AUTOML_ACCESS_KEY_ID="image-key", AIRFLOW_AUTOML_SECRET_ACCESS_KEY="image-secret")
     log_path = tmp_path / "service.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "airflow_automl.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "airflow_automl.local.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
@@ -371,7 +371,7 @@ def test_service_image_default_command_serves_signed_requests_with_credentials_f
         process.wait(timeout=30)
 
 
-# -- compose and `make stack` (airflow_automl/stack.py) start the same topology from the same settings --
+# -- compose and `make stack` (devtools/stack.py) start the same topology from the same settings --
 
 HOST_SETTINGS = (
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
@@ -386,7 +386,7 @@ COMPOSE_ONLY = {"AIRFLOW__CORE__AUTH_MANAGER", "DUMB_INIT_SETSID"}
 
 @pytest.fixture(scope="module")
 def stack_env():
-    from airflow_automl.stack import Ports, airflow_environment, read_settings, service_environment
+    from devtools.stack import Ports, airflow_environment, read_settings, service_environment
 
     settings = read_settings()
     ports = Ports(postgres=15432, redis=16379, s3=19000, service=18787, api=18080, scheduler_health=18974,
@@ -436,7 +436,7 @@ def test_compose_and_stack_run_the_service_with_the_same_credentials(services, s
 
 
 def test_stack_settings_file_refuses_a_line_without_a_value(tmp_path):
-    from airflow_automl.stack import read_settings
+    from devtools.stack import read_settings
 
     broken = tmp_path / "stack.env"
     broken.write_text("AIRFLOW__CORE__EXECUTOR=CeleryExecutor\nPOSTGRES_PASSWORD\n")

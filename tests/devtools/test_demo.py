@@ -23,7 +23,7 @@ DEMO_ARGS = ["--budget", "15", "--rows", "1000"]
 
 def _demo(*args: str, **popen) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.demo", *DEMO_ARGS, *args],
+        [sys.executable, "-m", "devtools.demo", *DEMO_ARGS, *args],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen,
     )
 
@@ -38,7 +38,7 @@ def _service_pids(marker: str) -> list[int]:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue  # ended while we looked
-        if "airflow_automl.cli serve" in command and marker in command:
+        if "airflow_automl.local.cli serve" in command and marker in command:
             found.append(int(proc.name))
     return found
 

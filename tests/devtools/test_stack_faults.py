@@ -28,7 +28,7 @@ import psutil
 import pytest
 import requests
 
-from airflow_automl.stack import Stack
+from devtools.stack import Stack
 from tests.fixtures.service import HELD_SCRIPTED_ENGINE
 
 pytestmark = pytest.mark.skipif(

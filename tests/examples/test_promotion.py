@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_automl.promotion import decide, holdout_metric, parse_predictions
+from airflow_automl.examples.promotion import decide, holdout_metric, parse_predictions
 
 
 def test_no_champion_promotes_the_challenger():

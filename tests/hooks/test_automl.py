@@ -9,7 +9,7 @@ import pytest
 
 from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook, RetryPolicy
 from tests.fixtures.airflow import aws_connection_env
-from tests.unit.provider_responder import SageMakerResponder, candidate, describe_answer, error
+from tests.fixtures.provider_responder import SageMakerResponder, candidate, describe_answer, error
 
 V2_REQUEST = {
     "AutoMLJobInputDataConfig": [

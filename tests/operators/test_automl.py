@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_automl.operators.automl import AutoMLJobOperator, detect_api_version
 from tests.fixtures.airflow import aws_connection_env
-from tests.unit.provider_responder import SageMakerResponder, candidate, describe_answer
+from tests.fixtures.provider_responder import SageMakerResponder, candidate, describe_answer
 
 ROLE = "arn:aws:iam::123456789012:role/automl"
 
@@ -197,7 +197,7 @@ def test_kill_without_stop_job_on_kill_leaves_the_job(responder):
 
 
 def test_run_tags_fit_sagemakers_tag_value_rule():
-    from airflow_automl.spec import validate_request
+    from airflow_automl.sagemaker.rules import validate_request
 
     ti = SimpleNamespace(dag_id="retrain.churn", run_id="manual__2026-11-27T10:00:00+00:00~retry", task_id="group.train",
                          map_index=3)

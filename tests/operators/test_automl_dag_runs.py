@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 import requests
 
-from airflow_automl.naming import automl_job_name
+from airflow_automl.utils.naming import automl_job_name
 from airflow_automl.triggers.automl import AutoMLJobTrigger
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service

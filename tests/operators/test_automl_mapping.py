@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 
-from airflow_automl.naming import automl_job_name
+from airflow_automl.utils.naming import automl_job_name
 from tests.fixtures.airflow import aws_connection_env, mapped_task_states, xcom_value
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 

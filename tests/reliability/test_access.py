@@ -39,7 +39,7 @@ def test_serve_refuses_a_non_loopback_host_without_credentials(tmp_path, host):
             pytest.skip("this machine has no non-loopback address")
     port = free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--host", host, "--port", str(port),
+        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", host, "--port", str(port),
          "--data-dir", str(tmp_path / "data")],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
@@ -118,7 +118,7 @@ def test_reports_show_hostile_column_names_as_text():
 
 def _model_dir_with_manifest(tmp_path, job_name: str, manifest: dict):
     from airflow_automl.local.config import ServiceConfig
-    from airflow_automl.local.served_models import model_dir
+    from airflow_automl.local.serving.loading import model_dir
 
     config = ServiceConfig(data_dir=tmp_path / "data")
     directory = model_dir(config, job_name)
@@ -129,7 +129,7 @@ def _model_dir_with_manifest(tmp_path, job_name: str, manifest: dict):
 
 @pytest.mark.parametrize("key", ["predictor_path", "model_path"])
 def test_a_manifest_pointing_outside_the_model_dir_is_not_loaded(tmp_path, key):
-    from airflow_automl.local.served_models import ModelLoadError, load_job_model
+    from airflow_automl.local.serving.loading import ModelLoadError, load_job_model
 
     planted = tmp_path / "planted.pkl"
     planted.write_bytes(b"not loaded")
@@ -143,7 +143,7 @@ def test_a_manifest_pointing_outside_the_model_dir_is_not_loaded(tmp_path, key):
 
 def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
     from airflow_automl.local.config import ServiceConfig
-    from airflow_automl.local.served_models import ModelLoadError, load_job_model, model_dir
+    from airflow_automl.local.serving.loading import ModelLoadError, load_job_model, model_dir
 
     config = ServiceConfig(data_dir=tmp_path / "data")
     elsewhere = tmp_path / "elsewhere"
@@ -189,7 +189,7 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
         assert service.client().list_models()["Models"] == []
     finally:
         service.stop()
-    from airflow_automl.shapes import sagemaker_model
+    from airflow_automl.sagemaker.shapes import sagemaker_model
 
     model = sagemaker_model()
 
@@ -279,7 +279,7 @@ def test_credentials_from_the_environment_allow_all_interfaces(tmp_path):
     port = free_port()
     env = dict(os.environ, AIRFLOW_AUTOML_ACCESS_KEY_ID="AKIDENV", AIRFLOW_AUTOML_SECRET_ACCESS_KEY="env-secret")
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
          "--data-dir", str(tmp_path / "data")],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

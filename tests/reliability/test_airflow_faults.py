@@ -23,7 +23,7 @@ from unittest import mock
 
 import pytest
 
-from airflow_automl.local.supervisor import ENDPOINT_RESTART_FAILURE_REASON
+from airflow_automl.local.runs.supervisor import ENDPOINT_RESTART_FAILURE_REASON
 from airflow_automl.operators.automl import AutoMLJobOperator
 from airflow_automl.triggers.automl import AutoMLJobTrigger
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value

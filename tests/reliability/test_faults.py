@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from botocore.exceptions import ConnectionClosedError
 from requests.exceptions import RequestException
 
-from airflow_automl.local.supervisor import RESTART_FAILURE_REASON
+from airflow_automl.local.runs.supervisor import RESTART_FAILURE_REASON
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 from tests.reliability.conftest import FULL
 

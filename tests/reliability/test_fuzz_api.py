@@ -16,10 +16,10 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_automl.shapes import sagemaker_model
+from airflow_automl.sagemaker.shapes import sagemaker_model
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 from tests.reliability.conftest import FULL, examples
-from tests.reliability.shapes import invalid_request, valid_structure
+from tests.fixtures.request_shapes import invalid_request, valid_structure
 
 pytestmark = pytest.mark.integration
 

@@ -48,7 +48,7 @@ _MEASURE = """
 import json, resource, sys
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 from pathlib import Path
 
 root = Path(sys.argv[1])

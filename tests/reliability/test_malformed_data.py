@@ -14,7 +14,7 @@ import pytest
 
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 
 PARQUET = "x-application/vnd.amazon+parquet"
 ROWS = 600

@@ -5,7 +5,6 @@ engine reads. Nothing is written outside the root."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 

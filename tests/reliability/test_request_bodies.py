@@ -11,7 +11,7 @@ import socket
 import pytest
 import requests
 
-from airflow_automl.local.request_body import DISCARD_MAX_BYTES
+from airflow_automl.local.api.request_body import DISCARD_MAX_BYTES
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
 pytestmark = pytest.mark.integration

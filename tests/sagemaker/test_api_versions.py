@@ -2,11 +2,11 @@
 
 import pytest
 
-from airflow_automl import apiversions
-from airflow_automl.apiversions import V1, V2, convert_request
+from airflow_automl.sagemaker import api_versions as apiversions
+from airflow_automl.sagemaker.api_versions import V1, V2, convert_request
 from airflow_automl.local.jobspec import job_spec_from_request
-from airflow_automl.spec import validate_request
-from tests.unit.test_spec import full_v1, full_v2, minimal_v1, minimal_v2
+from airflow_automl.sagemaker.rules import validate_request
+from tests.sagemaker.test_rules import full_v1, full_v2, minimal_v1, minimal_v2
 
 
 def test_each_version_names_its_operations_and_client_methods():

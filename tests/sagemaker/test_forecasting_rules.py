@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_automl import metrics, spec
+from airflow_automl.sagemaker import metrics
+from airflow_automl.sagemaker import rules as spec
 from airflow_automl.local import jobspec
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 V2 = "CreateAutoMLJobV2"
 CONFIG = "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from airflow_automl import metrics
-from airflow_automl.shapes import sagemaker_model
+from airflow_automl.sagemaker import metrics
+from airflow_automl.sagemaker.shapes import sagemaker_model
 
 
 def test_metric_direction():

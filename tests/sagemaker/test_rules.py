@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_automl import shapes, spec
+from airflow_automl.sagemaker import rules as spec
+from airflow_automl.sagemaker import shapes
 from airflow_automl.local import jobspec
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 V1 = "CreateAutoMLJob"
 V2 = "CreateAutoMLJobV2"

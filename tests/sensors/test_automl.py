@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, A
 
 from airflow_automl.sensors.automl import AutoMLBestCandidateSensor
 from tests.fixtures.airflow import aws_connection_env
-from tests.unit.provider_responder import SageMakerResponder, candidate, describe_answer
+from tests.fixtures.provider_responder import SageMakerResponder, candidate, describe_answer
 
 
 @pytest.fixture

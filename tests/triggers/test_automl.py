@@ -10,7 +10,7 @@ import pytest
 from airflow_automl.hooks import automl as hook_module
 from airflow_automl.triggers.automl import AutoMLJobTrigger
 from tests.fixtures.airflow import aws_connection_env
-from tests.unit.provider_responder import SageMakerResponder, candidate, describe_answer, error
+from tests.fixtures.provider_responder import SageMakerResponder, candidate, describe_answer, error
 
 
 @pytest.fixture

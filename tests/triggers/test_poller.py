@@ -27,7 +27,7 @@ from airflow_automl.triggers import poller as poller_module
 from airflow_automl.triggers.automl import AutoMLJobTrigger
 from airflow_automl.triggers.poller import DEFAULT_SETTINGS, PollerSettings, active_pollers
 from tests.fixtures.airflow import aws_connection_env
-from tests.unit.provider_responder import SageMakerResponder, describe_answer, error
+from tests.fixtures.provider_responder import SageMakerResponder, describe_answer, error
 
 CONN_ID = "automl_poller"
 INTERVAL = 0.05

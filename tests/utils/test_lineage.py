@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_automl.lineage import dataset_identifier, input_uris, job_mode, model_asset_extra, output_uris
-from airflow_automl.summary import AutoMLJobView
+from airflow_automl.utils.lineage import dataset_identifier, input_uris, job_mode, model_asset_extra, output_uris
+from airflow_automl.utils.job_view import AutoMLJobView
 
 V2_DESCRIBE = {
     "AutoMLJobName": "churn-20261130-abc123",

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_automl.naming import automl_job_name, incremented_job_name, is_valid_job_name
-from airflow_automl.shapes import JOB_NAME_PATTERN, compile_pattern
+from airflow_automl.utils.naming import automl_job_name, incremented_job_name, is_valid_job_name
+from airflow_automl.sagemaker.shapes import JOB_NAME_PATTERN, compile_pattern
 
 SAGEMAKER_NAME = compile_pattern(JOB_NAME_PATTERN)
 

@@ -1,7 +1,7 @@
 """The AWS JSON 1.1 protocol of the local service, driven by botocore's SageMaker model.
 
 POST / with ``X-Amz-Target: SageMaker.<Operation>`` and a JSON body. The body is validated
-against the operation's input shape (and the reference's rules, in airflow_automl.spec),
+against the operation's input shape (and the reference's rules, in airflow_automl.sagemaker.rules),
 dispatched to the SageMakerService method named after the operation, and the result serialized
 by the output shape: only the shape's members, no nulls, timestamps as epoch seconds.
 Errors answer HTTP 400 with ``{"__type": code, "message": text}``, as botocore expects.
@@ -32,8 +32,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
-from airflow_automl import shapes
-from airflow_automl import spec as job_spec
+from airflow_automl.sagemaker import rules as job_spec
+from airflow_automl.sagemaker import shapes
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import (
     InvocationError,
@@ -46,11 +46,11 @@ from airflow_automl.local.errors import (
     ValidationException,
 )
 from airflow_automl.local.operations.endpoints import MAX_PAYLOAD_BYTES, payload_too_large
-from airflow_automl.local.request_body import BodyTooLarge, connection_headers, discard_body, read_body
-from airflow_automl.local.service import SageMakerService
-from airflow_automl.local.sigv4 import AuthenticationError, SignatureVerifier
+from airflow_automl.local.api.request_body import BodyTooLarge, connection_headers, discard_body, read_body
+from airflow_automl.local.operations.service import SageMakerService
+from airflow_automl.local.api.sigv4 import AuthenticationError, SignatureVerifier
 from airflow_automl.local.store import InvalidPageToken, Store
-from airflow_automl.local.supervisor import Supervisor
+from airflow_automl.local.runs.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 

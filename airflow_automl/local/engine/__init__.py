@@ -152,7 +152,7 @@ def _write_definitions(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: s
 
 
 def resolve_objective(spec: JobSpec, problem_type: str) -> str:
-    from airflow_automl.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
+    from airflow_automl.sagemaker.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 
     metric = spec.metric_name or DEFAULT_OBJECTIVE[problem_type]
     if metric not in OBJECTIVES[problem_type]:

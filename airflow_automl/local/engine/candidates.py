@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_automl.local.engine.metrics import candidate_metrics
-from airflow_automl.metrics import objective_type
+from airflow_automl.sagemaker.metrics import objective_type
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec

@@ -29,7 +29,7 @@ from airflow_automl.local.engine.input_limits import (
 )
 from airflow_automl.local.engine.job import JobFailed
 from airflow_automl.local.storage import Storage, StorageAccessError
-from airflow_automl.metrics import BINARY, MULTICLASS, REGRESSION
+from airflow_automl.sagemaker.metrics import BINARY, MULTICLASS, REGRESSION
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec

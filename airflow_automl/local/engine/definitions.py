@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
-from airflow_automl.metrics import objective_type
+from airflow_automl.sagemaker.metrics import objective_type
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec

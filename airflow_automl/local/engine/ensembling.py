@@ -35,7 +35,7 @@ from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, S
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
 from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE, compute_metrics
-from airflow_automl.metrics import REGRESSION, greater_is_better, is_better
+from airflow_automl.sagemaker.metrics import REGRESSION, greater_is_better, is_better
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec

@@ -1,13 +1,13 @@
 """The engine's side of the objective metrics: their AutoGluon names, the extra metrics a
 candidate reports, and their values computed with scikit-learn on validation predictions.
-Names per problem type, defaults and directions live in airflow_automl.metrics."""
+Names per problem type, defaults and directions live in airflow_automl.sagemaker.metrics."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn import metrics as skm
 
-from airflow_automl.metrics import BINARY, MULTICLASS, OBJECTIVES, REGRESSION
+from airflow_automl.sagemaker.metrics import BINARY, MULTICLASS, OBJECTIVES, REGRESSION
 
 # Extra metrics SageMaker reports in CandidateMetrics besides the objective ones.
 EXTRA_METRICS = {REGRESSION: (), BINARY: ("LogLoss",), MULTICLASS: ("LogLoss",)}

@@ -18,8 +18,8 @@ from sklearn import metrics as skm
 
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.metrics import compute_metrics
-from airflow_automl.local.templating import HTML
-from airflow_automl.metrics import BINARY, REGRESSION, greater_is_better
+from airflow_automl.presentation.templating import HTML
+from airflow_automl.sagemaker.metrics import BINARY, REGRESSION, greater_is_better
 
 DATA_EXPLORATION_PATH = "documentation/data-exploration/DataExplorationReport.html"
 EXPLAINABILITY_PATH = "documentation/explainability/{candidate}/explainability_report.html"

@@ -38,8 +38,8 @@ from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.metrics import compute_metrics
-from airflow_automl.local.parentdeath import kill_with_parent
-from airflow_automl.metrics import REGRESSION, greater_is_better, is_better
+from airflow_automl.local.runs.parentdeath import kill_with_parent
+from airflow_automl.sagemaker.metrics import REGRESSION, greater_is_better, is_better
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec

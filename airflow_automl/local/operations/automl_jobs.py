@@ -7,14 +7,14 @@ worker process (supervisor.py, worker.py); the other operations read what the wo
 
 from __future__ import annotations
 
-from airflow_automl.apiversions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
-from airflow_automl.forecasting_spec import CONFIG_PATH as TIME_SERIES_PATH
+from airflow_automl.sagemaker.api_versions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
+from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
 from airflow_automl.local.engine.torch_extra import missing_torch_message, missing_torch_forecast_message
 from airflow_automl.local.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from airflow_automl.local.jobspec import JobSpec, check_holiday_country, job_spec_from_request, require_trainable
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.store import JobNameInUse, JobRecord, TooManyActiveJobs
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 DEFAULT_LIST_JOBS_MAX_RESULTS = 10
 DEFAULT_LIST_CANDIDATES_MAX_RESULTS = 10

@@ -28,7 +28,7 @@ from airflow_automl.local.errors import ModelError, ValidationError, ValidationE
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
-from airflow_automl.local.served_models import load_job_model
+from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.store import EndpointNameInUse, EndpointRecord, Store
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class EndpointRegistry:
             loaded = self.load(variant["JobName"], f'model {variant["ModelName"]} of endpoint {record.name}')
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
             raise ModelError(str(error), 500) from error
-        from airflow_automl.local.engine.serving import ModelInputError
+        from airflow_automl.local.serving.tabular import ModelInputError
 
         with loaded.lock:
             try:

@@ -15,7 +15,7 @@ from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.operations.models import ModelOperations
 from airflow_automl.local.store import TransformJobNameInUse, TransformJobRecord
 from airflow_automl.local.transform.settings import forecast_split_error, transform_settings
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS = 10
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.jobspec import JobSpec
 from airflow_automl.local.operations.endpoints import VARIANT_NAME
-from airflow_automl.local.served_models import load_job_model
+from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.store import (
     EndpointConfigNameInUse,
     EndpointNameInUse,

@@ -2,8 +2,8 @@
 worker processes.
 
 The Supervisor starts queued jobs (at most --max-concurrent-jobs at once, training and
-transform together), each in its own process (``python -m airflow_automl.local.worker`` or
-``airflow_automl.local.transform.worker``), watches them, ends a job whose worker died, and
+transform together), each in its own process (``python -m airflow_automl.local.runs.training`` or
+``airflow_automl.local.runs.transform``), watches them, ends a job whose worker died, and
 kills a worker that ignores a stop past a grace period or overruns its job's runtime limit. On
 start it ends what a previous service process left unfinished: its jobs end Failed (transform
 jobs being stopped end Stopped), and endpoints it was creating end Failed (their workers died
@@ -26,7 +26,7 @@ from typing import IO
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.store import ACTIVE_STATUSES, JobRecord, RunFenced, Store, TransformJobRecord
-from airflow_automl.local.worker import choose_best_candidate
+from airflow_automl.local.runs.training import choose_best_candidate
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _overrun_limit(max_runtime: float, grace: float) -> float:
 # What a worker process runs: an AutoML job (training) or a batch transform job.
 AUTOML = "training"
 TRANSFORM = "transform"
-_WORKER_MODULES = {AUTOML: "airflow_automl.local.worker", TRANSFORM: "airflow_automl.local.transform.worker"}
+_WORKER_MODULES = {AUTOML: "airflow_automl.local.runs.training", TRANSFORM: "airflow_automl.local.runs.transform"}
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The worker process that trains one AutoML job, never in the service's request path.
 
-The supervisor (supervisor.py) starts it as ``python -m airflow_automl.local.worker``. A worker
+The supervisor (supervisor.py) starts it as ``python -m airflow_automl.local.runs.training``. A worker
 runs the engine (``run_job(spec, ctx)``) with a JobContext backed by the store. Its writes
 carry the run id the supervisor gave it, so a worker whose job has ended writes nothing. A
 worker never outlives the service: on Linux the kernel kills it when the service dies
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.deployment import deploy_if_requested
-from airflow_automl.local.parentdeath import die_with_parent
-from airflow_automl.local.served_models import model_dir
+from airflow_automl.local.runs.deployment import deploy_if_requested
+from airflow_automl.local.runs.parentdeath import die_with_parent
+from airflow_automl.local.serving.loading import model_dir
 from airflow_automl.local.store import JobRecord, ListQuery, RunFenced, Store
-from airflow_automl.metrics import best_candidate
+from airflow_automl.sagemaker.metrics import best_candidate
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def become_worker(args: argparse.Namespace) -> ServiceConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = worker_arguments("python -m airflow_automl.local.worker", "Train one AutoML job for the local service.", argv)
+    args = worker_arguments("python -m airflow_automl.local.runs.training", "Train one AutoML job for the local service.", argv)
     config = become_worker(args)
     return run_worker(config, args.job_name, args.run_id)
 

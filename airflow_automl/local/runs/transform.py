@@ -1,6 +1,6 @@
 """The worker process that runs one batch transform job, never in the service's request path.
 
-The supervisor starts it as ``python -m airflow_automl.local.transform.worker`` with the same
+The supervisor starts it as ``python -m airflow_automl.local.runs.transform`` with the same
 command line, parent-death handling and run-id fencing as a training worker (worker.py). It
 loads the model the job's CreateModel named (the AutoML job's kept model, as endpoints load it),
 streams the input through it (runner.py) and ends the job Completed, Stopped or Failed.
@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.engine.job import JobFailed
-from airflow_automl.local.served_models import load_job_model
+from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.store import ModelRecord, Store
 from airflow_automl.local.transform.runner import TransformStopped, run_transform
@@ -27,8 +27,8 @@ from airflow_automl.local.transform.settings import (
     inference_keys,
     transform_settings,
 )
-from airflow_automl.local.worker import become_worker, worker_arguments
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.local.runs.training import become_worker, worker_arguments
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _finish(store: Store, name: str, run_id: str, status: str, reason: str | Non
 
 def main(argv: list[str] | None = None) -> int:
     args = worker_arguments(
-        "python -m airflow_automl.local.transform.worker", "Run one batch transform job for the local service.", argv
+        "python -m airflow_automl.local.runs.transform", "Run one batch transform job for the local service.", argv
     )
     config = become_worker(args)
     return run_transform_worker(config, args.job_name, args.run_id)

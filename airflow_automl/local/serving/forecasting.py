@@ -53,7 +53,7 @@ from airflow_automl.local.engine.forecasting.series import (
     series_from_frame,
     target_only,
 )
-from airflow_automl.local.engine.serving import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
+from airflow_automl.local.serving.tabular import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
 from airflow_automl.local.engine.torch_extra import TORCH_EXTRA, TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
 

@@ -25,7 +25,7 @@ def model_dir(config: ServiceConfig, job_name: str) -> Path:
 
 def load_job_model(config: ServiceConfig, job_name: str):
     """The job's served model, read only from the service's own job directory."""
-    from airflow_automl.local.engine.serving import load_model
+    from airflow_automl.local.serving.tabular import load_model
 
     directory = model_dir(config, job_name).resolve()
     jobs_root = (config.data_dir / "jobs").resolve()

@@ -178,7 +178,7 @@ def load_model(model_dir: Path):
         raise FileNotFoundError(f"{manifest_path}: the job kept no model (it trained no candidate)")
     manifest = json.loads(manifest_path.read_text())
     if manifest["framework"] == "forecasting":
-        from airflow_automl.local.engine.forecasting.serving import load_forecasting_model
+        from airflow_automl.local.serving.forecasting import load_forecasting_model
 
         return load_forecasting_model(manifest, model_dir)
     if manifest["framework"] == "autogluon":

@@ -21,7 +21,7 @@ from typing import Any
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 ROOT = "$"
 OUTPUT_KEY = "SageMakerOutput"

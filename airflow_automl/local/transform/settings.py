@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airflow_automl.local.transform.data_processing import JsonPathFilter
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 CSV = "text/csv"
 JSON_LINES = "application/jsonlines"

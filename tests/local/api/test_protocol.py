@@ -175,7 +175,7 @@ def test_aws_cli_creates_and_describes_a_job(service, tmp_path: Path):
 def test_a_bug_answers_internal_failure_500_and_is_logged(tmp_path, caplog):
     from fastapi.testclient import TestClient
 
-    from airflow_automl.local.api import create_app
+    from airflow_automl.local.api.app import create_app
     from airflow_automl.local.config import ServiceConfig
 
     app = create_app(ServiceConfig(data_dir=tmp_path / "data", engine=SCRIPTED_ENGINE))

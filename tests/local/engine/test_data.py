@@ -14,7 +14,7 @@ from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine.data import infer_problem_type, load_dataset
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 
 
 def _frame(rows=600, classes=2, seed=0):

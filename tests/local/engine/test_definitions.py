@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer
 
 from airflow_automl.local.engine import run_job
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 
 
 @pytest.mark.parametrize(

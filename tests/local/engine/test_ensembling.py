@@ -19,7 +19,7 @@ from sklearn.metrics import f1_score, mean_squared_error
 
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 
 
 def _path(uri: str) -> Path:
@@ -161,7 +161,7 @@ def test_kept_predictor_serves_the_best_candidate_with_original_labels(classific
 
 
 def test_served_model_answers_csv_and_json_like_autopilot(classification_job):
-    from airflow_automl.local.engine.serving import ModelInputError, load_model
+    from airflow_automl.local.serving.tabular import ModelInputError, load_model
 
     _, ctx, _, frame = classification_job
     model = load_model(ctx.model_dir)

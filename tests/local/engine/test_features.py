@@ -13,7 +13,7 @@ from airflow_automl.local.engine.data import load_dataset
 from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 
 
 @pytest.fixture

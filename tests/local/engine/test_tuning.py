@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine import tuning
 from airflow_automl.local.jobspec import Channel, JobSpec
-from tests.unit.engine_context import make_context
+from tests.fixtures.engine_context import make_context
 
 
 class SlowEstimator(ClassifierMixin, BaseEstimator):
@@ -89,7 +89,7 @@ def test_each_trial_is_a_candidate_and_the_best_is_kept(cancer_dir):
         assert candidate["FinalAutoMLJobObjectiveMetric"]["Value"] == pytest.approx(expected)
     leaderboard = pd.read_csv(cancer_dir / "out" / "tuning-job" / "leaderboard.csv")
     assert leaderboard["CandidateName"].iloc[0] == ctx.best_candidate
-    from airflow_automl.local.engine.serving import load_model
+    from airflow_automl.local.serving.tabular import load_model
 
     served = load_model(ctx.model_dir)
     assert served.candidate_name == ctx.best_candidate

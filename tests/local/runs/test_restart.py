@@ -141,7 +141,7 @@ def test_graceful_stop_ends_workers_and_jobs_fail_on_restart(service):
 
 def test_a_second_service_on_the_same_data_dir_is_refused(service):
     second = subprocess.run(
-        [sys.executable, "-m", "airflow_automl.cli", "serve", "--port", "0", "--data-dir", str(service.data_dir)],
+        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--port", "0", "--data-dir", str(service.data_dir)],
         capture_output=True, text=True, timeout=60,
     )
     assert second.returncode == 2

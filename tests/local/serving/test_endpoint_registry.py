@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.deployment import deploy_best_model, deploy_if_requested, generated_endpoint_name
+from airflow_automl.local.runs.deployment import deploy_best_model, deploy_if_requested, generated_endpoint_name
 from airflow_automl.local.errors import ModelError, ValidationError
 from airflow_automl.local.jobspec import JobSpec
 from airflow_automl.local.operations.endpoints import EndpointRegistry
-from airflow_automl.local.served_models import model_dir
+from airflow_automl.local.serving.loading import model_dir
 from airflow_automl.local.store import Store
-from airflow_automl.local.worker import StoreJobContext
+from airflow_automl.local.runs.training import StoreJobContext
 
 ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 

@@ -4,49 +4,16 @@ history refused naming the column and the rule."""
 
 from __future__ import annotations
 
-import io
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_automl.local.engine.forecasting.serving import ForecastingModel, write_manifest
-from airflow_automl.local.engine.forecasting.series import series_from_frame
-from airflow_automl.local.engine.serving import ModelInputError, load_model
+from airflow_automl.local.serving.forecasting import ForecastingModel
+from airflow_automl.local.serving.tabular import ModelInputError
 from airflow_automl.local.engine.torch_extra import neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
-
-DAILY = TimeSeriesSpec(frequency="D", horizon=5, timestamp="day", item_id="sku", grouping=("store",),
-                       quantiles=("p90", "p10", "p50"))
-
-
-def history(sku: str, days: int, start: str = "2024-03-01", level: float = 50.0, store: str = "north") -> pd.DataFrame:
-    day = np.arange(days)
-    units = level + 10 * np.sin(2 * np.pi * day / 7) + np.random.default_rng(len(sku)).normal(0, 1, days)
-    return pd.DataFrame({"sku": sku, "store": store, "day": pd.date_range(start, periods=days).strftime("%Y-%m-%d"),
-                         "units": units.round(2)})
-
-
-def served(tmp_path, members=(("ets", "ets", 1.0),), series: TimeSeriesSpec = DAILY,
-           origin: str = "2024-01-01") -> ForecastingModel:
-    """The model a job with this config and grid keeps, loaded as endpoints load it."""
-    columns = [series.item_id, *series.grouping, series.timestamp, "units"]
-    data = series_from_frame(history("x", 10, start=origin)[columns], "units", series, "the training data")
-    write_manifest(tmp_path, "units", series, data, "demand-ETS-002",
-                   [{"candidate": c, "algorithm": a, "weight": w} for c, a, w in members])
-    return load_model(tmp_path)
-
-
-def csv_body(*frames: pd.DataFrame) -> bytes:
-    return pd.concat(frames, ignore_index=True).to_csv(index=False).encode()
-
-
-def forecast_csv(model: ForecastingModel, body: bytes, accept: str = "text/csv") -> pd.DataFrame:
-    answer, media_type = model.render(model.parse(body, "text/csv"), accept)
-    assert media_type == "text/csv"
-    return pd.read_csv(io.BytesIO(answer), dtype={"store": str})
-
+from tests.fixtures.forecasting import DAILY, csv_body, forecast_csv, history, served
 
 def input_error(model: ForecastingModel, body: bytes, content_type: str = "text/csv") -> str:
     with pytest.raises(ModelInputError) as caught:

@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 
 from airflow_automl.local.engine import run_job
-from airflow_automl.local.engine.serving import load_model
-from tests.unit.test_engine_forecasting import write_job
-from tests.unit.test_forecasting_related import store_demand_frame
+from airflow_automl.local.serving.tabular import load_model
+from tests.fixtures.forecasting import store_demand_frame, write_job
 
 QUANTILES = ["p10", "p50", "p90"]
 
@@ -65,7 +64,7 @@ def test_an_item_not_seen_in_training_is_fitted_on_the_history_sent(tmp_path, ca
     raw, job_forecast, model = trained(tmp_path, "arima")
     seen = raw["sku"].iloc[0]
     newcomer = raw[raw["sku"] == seen].assign(sku="newcomer", units=lambda f: f["units"] * 2)
-    with caplog.at_level(logging.INFO, logger="airflow_automl.local.engine.forecasting.serving"):
+    with caplog.at_level(logging.INFO, logger="airflow_automl.local.serving.forecasting"):
         forecast = served_forecast(model, pd.concat([raw[raw["sku"] == seen], newcomer], ignore_index=True))
     assert "ARIMA fits 1 item(s) not seen in training on the history sent: newcomer" in caplog.text
     assert list(forecast["sku"].unique()) == [seen, "newcomer"]
@@ -90,7 +89,7 @@ def test_a_fitted_model_that_cannot_forecast_the_history_sent_is_replaced_by_a_f
 
 def test_a_fitted_model_file_outside_the_model_dir_is_not_loaded(tmp_path):
     from airflow_automl.local.config import ServiceConfig
-    from airflow_automl.local.served_models import ModelLoadError, load_job_model, model_dir
+    from airflow_automl.local.serving.loading import ModelLoadError, load_job_model, model_dir
 
     (tmp_path / "planted.pkl").write_bytes(b"not loaded")
     config = ServiceConfig(data_dir=tmp_path / "data")
@@ -104,14 +103,14 @@ def test_a_fitted_model_file_outside_the_model_dir_is_not_loaded(tmp_path):
 
 
 def test_fitted_models_that_cannot_be_read_leave_every_item_to_a_fresh_fit(tmp_path, caplog):
-    from tests.unit.test_forecast_serving import csv_body, forecast_csv, history, served
+    from tests.local.serving.test_forecasting import csv_body, forecast_csv, history, served
 
     served(tmp_path)  # a job's model of ETS, without fitted models
     manifest = json.loads((tmp_path / "model.json").read_text())
     manifest["members"][0]["fitted"] = "fitted-ets.pkl"
     (tmp_path / "model.json").write_text(json.dumps(manifest))
     (tmp_path / "fitted-ets.pkl").write_bytes(b"pickled by nothing this installation knows")
-    with caplog.at_level(logging.WARNING, logger="airflow_automl.local.engine.forecasting.serving"):
+    with caplog.at_level(logging.WARNING, logger="airflow_automl.local.serving.forecasting"):
         model = load_model(tmp_path)
     assert "fitted-ets.pkl: the ETS models fitted in training cannot be read" in caplog.text
     assert model.fitted == {"ets": {}}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_automl.local.transform.data_processing import JsonPathFilter, RecordError, RecordProcessor
-from airflow_automl.shapes import RequestValidationError
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 
 def select(expression: str, record):

@@ -59,10 +59,10 @@ from airflow_automl.local.engine.forecasting.series import (
     load_series,
     target_only,
 )
-from airflow_automl.local.engine.forecasting.serving import write_manifest
+from airflow_automl.local.serving.forecasting import write_manifest
 from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
-from airflow_automl.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
+from airflow_automl.sagemaker.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec

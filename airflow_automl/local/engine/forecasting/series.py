@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from airflow_automl.forecasting_spec import parse_frequency
+from airflow_automl.sagemaker.forecasting_rules import parse_frequency
 from airflow_automl.local.engine.data import load_channel
 from airflow_automl.local.engine.job import JobFailed
 

@@ -28,7 +28,7 @@ from airflow_automl.local.engine.forecasting.series import load_series  # noqa: 
 from airflow_automl.local.engine.job import StageTimes  # noqa: E402
 from airflow_automl.local.jobspec import job_spec_from_request  # noqa: E402
 from airflow_automl.local.storage import Storage  # noqa: E402
-from tests.unit.engine_context import make_context  # noqa: E402
+from tests.fixtures.engine_context import make_context  # noqa: E402
 
 HORIZON = 5
 QUANTILES = ["p5", "p30", "p50", "p95"]
@@ -157,7 +157,7 @@ def test_with_pytorch_a_job_that_chooses_no_algorithm_trains_the_neural_ones_too
 
 @pytest.mark.parametrize("algorithm", ["deepar", "cnn-qr"])
 def test_a_served_neural_model_forecasts_the_history_a_request_sends(tmp_path, two_epochs, algorithm):
-    from tests.unit.test_forecast_serving import csv_body, forecast_csv, history, served
+    from tests.fixtures.forecasting import csv_body, forecast_csv, history, served
 
     model = served(tmp_path, members=((f"d-{algorithm}-001", algorithm, 1.0),))
     forecast = forecast_csv(model, csv_body(history("apples", 40), history("kiwis", 30, store="south", level=20)))

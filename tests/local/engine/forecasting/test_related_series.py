@@ -26,7 +26,7 @@ from airflow_automl.local.engine.forecasting.series import (
     related_columns,
     split_future,
 )
-from tests.unit.test_engine_forecasting import failure, write_job
+from tests.fixtures.forecasting import failure, store_demand_frame, write_job
 
 
 def daily_with_price(days: int = 12, future: int = 2, items=("a", "b")) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def test_a_backtest_window_sees_the_windows_actual_related_values():
 
 def promoted_demand(items: int = 4, days: int = 120, horizon: int = 14):
     """store_demand's first items, daily, with the last ``horizon`` days as future rows."""
-    from airflow_automl.datasets import store_demand
+    from airflow_automl.examples.datasets import store_demand
 
     raw = store_demand(items, date(2025, 1, 1), date(2025, 1, 1) + pd.Timedelta(days=days - horizon),
                        future_days=horizon)
@@ -224,16 +224,9 @@ def test_a_job_forecasts_the_future_rows_steps_and_says_which_candidates_used_th
         assert backtest["day"].max() < forecast["day"].min() and backtest["units"].notna().all()
 
 
-def store_demand_frame(items: int, days: int, horizon: int) -> pd.DataFrame:
-    from airflow_automl.datasets import store_demand
-
-    start = date(2025, 1, 1)
-    return store_demand(items, start, start + pd.Timedelta(days=days - horizon), future_days=horizon)
-
-
 def test_a_served_model_reads_each_items_future_rows_after_its_own_history():
-    from airflow_automl.local.engine.forecasting.serving import ForecastingModel
-    from airflow_automl.local.engine.serving import ModelInputError
+    from airflow_automl.local.serving.forecasting import ForecastingModel
+    from airflow_automl.local.serving.tabular import ModelInputError
     from airflow_automl.local.jobspec import TimeSeriesSpec
 
     series = TimeSeriesSpec(frequency="D", horizon=3, timestamp="day", item_id="sku")

@@ -8,44 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_automl.local.engine import JobFailed
 from airflow_automl.local.engine.forecasting.backtest import metrics
 from airflow_automl.local.engine.forecasting.series import load_series
-from airflow_automl.local.jobspec import job_spec_from_request
-from tests.unit.engine_context import make_context
-
-
-def write_job(tmp_path, frame: pd.DataFrame, **config) -> tuple:
-    data = tmp_path / "data"
-    data.mkdir()
-    frame.to_csv(data / "demand.csv", index=False)
-    time_series = {
-        "ForecastFrequency": "D", "ForecastHorizon": 2,
-        "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "day",
-                             "ItemIdentifierAttributeName": "sku"},
-        **config,
-    }
-    request = {
-        "AutoMLJobName": "demand",
-        "AutoMLJobInputDataConfig": [{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                                      "S3Uri": data.as_uri()}}}],
-        "OutputDataConfig": {"S3OutputPath": (tmp_path / "out").as_uri()},
-        "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": time_series},
-        "RoleArn": "arn:aws:iam::123456789012:role/automl",
-    }
-    return job_spec_from_request("CreateAutoMLJobV2", request), make_context(tmp_path)
+from tests.fixtures.forecasting import failure, write_job
 
 
 def daily(days: int = 12, items=("a", "b")) -> pd.DataFrame:
     return pd.DataFrame([{"sku": item, "day": f"2024-03-{d + 1:02d}", "units": float(d + i)}
                          for i, item in enumerate(items) for d in range(days)])
-
-
-def failure(tmp_path, frame, **config) -> str:
-    spec, ctx = write_job(tmp_path, frame, **config)
-    with pytest.raises(JobFailed) as caught:
-        load_series(ctx.storage, spec)
-    return caught.value.reason
 
 
 def test_unparseable_timestamps_name_the_column_and_the_value(tmp_path):
