@@ -33,9 +33,10 @@ from sklearn import datasets  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from airflow_automl.local.engine import run_job  # noqa: E402
-from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE, compute_metrics  # noqa: E402
+from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE  # noqa: E402
+from airflow_automl.sagemaker.metric_values import compute_metrics  # noqa: E402
 from airflow_automl.sagemaker.metrics import BINARY, DEFAULT_OBJECTIVE, MULTICLASS, REGRESSION, greater_is_better  # noqa: E402
-from airflow_automl.local.serving.tabular import load_model  # noqa: E402
+from airflow_automl.local.serving.loading import load_model  # noqa: E402
 from airflow_automl.local.storage import Storage  # noqa: E402
 from airflow_automl.local.jobspec import Channel, JobSpec  # noqa: E402
 from memory_context import MemoryJobContext  # noqa: E402

@@ -15,7 +15,6 @@ Usage: python benchmarks/sagemaker_stand_in.py --port-file FILE   (writes its po
 from __future__ import annotations
 
 import argparse
-import bisect
 import json
 import threading
 import time

@@ -39,7 +39,7 @@ def parse_predictions(output: bytes, source: str) -> list[dict]:
 
 def holdout_metric(metric_name: str, truth: list, predictions: list[dict], source: str) -> float:
     """The objective metric of predictions against the true values of the same rows."""
-    from airflow_automl.local.engine.metrics import compute_metrics
+    from airflow_automl.sagemaker.metric_values import compute_metrics
 
     if len(predictions) != len(truth):
         raise ValueError(f"{source}: {len(predictions)} predictions for {len(truth)} held-out rows")

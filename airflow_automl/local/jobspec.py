@@ -11,20 +11,25 @@ import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from airflow_automl.sagemaker.api_versions import CREATE_OPERATIONS, TABULAR_CONFIG, get_path
+from airflow_automl.sagemaker.api_versions import (
+    CREATE_OPERATIONS,
+    TABULAR_CONFIG,
+    get_path,
+)
+from airflow_automl.sagemaker.automl_request import DEFAULT_MODE, automl_request
 from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
-from airflow_automl.sagemaker.forecasting_rules import DEFAULT_QUANTILES, TIME_SERIES_CONFIG
-from airflow_automl.sagemaker.shapes import RequestValidationError
+from airflow_automl.sagemaker.forecasting_rules import (
+    DEFAULT_QUANTILES,
+    TIME_SERIES_CONFIG,
+)
 from airflow_automl.sagemaker.rules import (
     DEFAULT_CHANNEL_TYPE,
     DEFAULT_COMPRESSION,
     DEFAULT_CONTENT_TYPE,
-    DEFAULT_MODE,
     DEFAULT_VALIDATION_FRACTION,
-    automl_request,
     validate_request,
 )
-
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 TRAINED_PROBLEM_CONFIGS = (TABULAR_CONFIG, TIME_SERIES_CONFIG)
 

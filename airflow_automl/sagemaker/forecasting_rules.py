@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_automl.sagemaker.automl_request import AutoMLRequest
 from airflow_automl.sagemaker.shapes import RequestValidationError, got_value
-
-if TYPE_CHECKING:
-    from airflow_automl.sagemaker.rules import AutoMLRequest
 
 TIME_SERIES_CONFIG = "TimeSeriesForecastingJobConfig"
 CONFIG_PATH = f"AutoMLProblemTypeConfig.{TIME_SERIES_CONFIG}"

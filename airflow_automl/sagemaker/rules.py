@@ -9,14 +9,28 @@ from airflow_automl.sagemaker.metrics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
 
-from airflow_automl.sagemaker.api_versions import API_VERSIONS, CREATE_OPERATIONS, TABULAR_CONFIG, V1, V2, get_path
-from airflow_automl.sagemaker.forecasting_rules import TIME_SERIES_CONFIG, check_time_series, explain_frequency
+from airflow_automl.sagemaker.api_versions import (
+    CREATE_OPERATIONS,
+    V2,
+    get_path,
+)
+from airflow_automl.sagemaker.automl_request import (
+    AutoMLRequest,
+    automl_request,
+)
+from airflow_automl.sagemaker.forecasting_rules import (
+    TIME_SERIES_CONFIG,
+    check_time_series,
+    explain_frequency,
+)
 from airflow_automl.sagemaker.metrics import NON_TABULAR_OBJECTIVES, OBJECTIVES
-from airflow_automl.sagemaker.shapes import RequestValidationError, got_value, validate_shape
+from airflow_automl.sagemaker.shapes import (
+    RequestValidationError,
+    got_value,
+    validate_shape,
+)
 
 ENSEMBLING_ALGORITHMS: tuple[str, ...] = (
     "catboost", "extra-trees", "fastai", "lightgbm", "linear-learner", "nn-torch", "randomforest", "xgboost",
@@ -28,54 +42,9 @@ CONTENT_TYPES: tuple[str, ...] = ("text/csv;header=present", "x-application/vnd.
 DEFAULT_CONTENT_TYPE = "text/csv;header=present"
 DEFAULT_COMPRESSION = "None"
 DEFAULT_CHANNEL_TYPE = "training"
-DEFAULT_MODE = "AUTO"
 DEFAULT_VALIDATION_FRACTION = 0.2
 MAX_OUTPUT_PATH_LENGTH = 512
 MAX_TABULAR_CANDIDATES = 750
-
-
-@dataclass(frozen=True)
-class AutoMLRequest:
-    """A CreateAutoMLJob or V2 request, with the paths where each setting lives."""
-
-    request: Mapping
-    api_version: int
-    problem_config: str | None  # V2: the AutoMLProblemTypeConfig member; V1: TabularJobConfig
-
-    @property
-    def tabular(self) -> bool:
-        return self.problem_config == TABULAR_CONFIG
-
-    def path(self, setting: str) -> str:
-        return API_VERSIONS[self.api_version].path(setting, str(self.problem_config))
-
-    def value(self, setting: str) -> Any:
-        return get_path(self.request, self.path(setting))
-
-    @property
-    def mode(self) -> str:
-        return self.value("mode") or DEFAULT_MODE
-
-    def channels(self) -> Iterator[tuple[str, Mapping]]:
-        for index, channel in enumerate(self.request.get(self.path("channels")) or ()):
-            yield f"{self.path('channels')}[{index}]", channel
-
-    def targets(self) -> Iterator[tuple[str, str]]:
-        """(path, target column) for every place the request names one."""
-        if self.api_version == 1:
-            for path, channel in self.channels():
-                yield f"{path}.TargetAttributeName", channel.get("TargetAttributeName")
-        elif self.tabular:
-            yield self.path("target"), self.value("target")
-
-    def sample_weights(self) -> Iterator[tuple[str, str]]:
-        """(path, weight column) for every place the request names one."""
-        if self.api_version == 1:
-            for path, channel in self.channels():
-                if channel.get("SampleWeightAttributeName") is not None:
-                    yield f"{path}.SampleWeightAttributeName", channel["SampleWeightAttributeName"]
-        elif self.tabular and self.value("sample_weight") is not None:
-            yield self.path("sample_weight"), self.value("sample_weight")
 
 
 def _rule_metric_allowed_for_problem(job: AutoMLRequest) -> None:
@@ -269,14 +238,6 @@ SEMANTIC_RULES: tuple[Callable[[AutoMLRequest], None], ...] = (
     _rule_unique_tag_keys,
     check_time_series,
 )
-
-
-def automl_request(operation: str, request: Mapping) -> AutoMLRequest:
-    if operation == V1.create_operation:
-        return AutoMLRequest(request, 1, TABULAR_CONFIG)
-    problem_configs = request.get("AutoMLProblemTypeConfig") or {}
-    chosen = next((name for name, value in problem_configs.items() if value is not None), None)
-    return AutoMLRequest(request, 2, chosen)
 
 
 def validate_request(operation: str, request: Mapping) -> None:

@@ -2,7 +2,7 @@
 
 Two consumers read it:
 - OpenLineage: the operator's and the sensor's ``get_openlineage_facets_on_*`` methods turn a job
-  into datasets and a run facet. The OpenLineage classes live in ``lineage_facets`` and are
+  into datasets and a run facet. The OpenLineage classes live in ``openlineage_facets`` and are
   imported only inside ``openlineage_lineage()``, which only the OpenLineage provider calls, so
   without ``apache-airflow-providers-openlineage`` nothing here needs it.
 - Airflow assets: ``model_asset_extra()`` is the extra of the asset event the operator emits when
@@ -102,5 +102,6 @@ def openlineage_lineage(
     return operator_lineage(
         inputs=[dataset_identifier(uri) for uri in inputs],
         outputs=[dataset_identifier(uri) for uri in outputs],
+        run_facet_name=RUN_FACET_NAME,
         run_facts=run_facts(view, candidate_count) if view is not None else None,
     )

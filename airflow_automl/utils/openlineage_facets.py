@@ -10,7 +10,6 @@ from attrs import define
 from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import RunFacet
 
-from airflow_automl.utils.lineage import RUN_FACET_NAME
 
 
 @define
@@ -34,10 +33,14 @@ class AutoMLJobRunFacet(RunFacet):
 
 
 def operator_lineage(
-    *, inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], run_facts: dict[str, Any] | None
+    *,
+    inputs: list[tuple[str, str]],
+    outputs: list[tuple[str, str]],
+    run_facet_name: str,
+    run_facts: dict[str, Any] | None,
 ) -> OperatorLineage:
     return OperatorLineage(
         inputs=[Dataset(namespace=namespace, name=name) for namespace, name in inputs],
         outputs=[Dataset(namespace=namespace, name=name) for namespace, name in outputs],
-        run_facets={RUN_FACET_NAME: AutoMLJobRunFacet(**run_facts)} if run_facts is not None else {},
+        run_facets={run_facet_name: AutoMLJobRunFacet(**run_facts)} if run_facts is not None else {},
     )

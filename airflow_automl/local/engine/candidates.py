@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_automl.local.engine.metrics import candidate_metrics
+from airflow_automl.sagemaker.metric_values import candidate_metrics
 from airflow_automl.sagemaker.metrics import objective_type
 
 if TYPE_CHECKING:

@@ -31,10 +31,11 @@ from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_
 
 from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
-from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE, compute_metrics
+from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
+from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.sagemaker.metrics import REGRESSION, greater_is_better, is_better
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ ALGORITHM_MODELS = {
     "fastai": "FASTAI",
 }
 PREDICTOR_DIR = "predictor"
-MODEL_MANIFEST = "model.json"
 # How long past MaxAutoMLJobRuntimeInSeconds a job may take to end gracefully: archive the
 # ensembles, write the leaderboard and the best candidate's reports (their time shrinks to fit).
 FINISHING_GRACE_SECONDS = 8.0

@@ -12,6 +12,9 @@ from typing import Protocol
 
 from airflow_automl.local.storage import Storage
 
+# The file a job keeps in ctx.model_dir to describe its best candidate's model: what serving loads.
+MODEL_MANIFEST = "model.json"
+
 
 class JobFailed(Exception):
     """The job cannot go on; `reason` becomes its FailureReason and names the file, column or

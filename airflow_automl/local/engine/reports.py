@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.metrics import compute_metrics
+from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.presentation.templating import HTML
 from airflow_automl.sagemaker.metrics import BINARY, REGRESSION, greater_is_better
 

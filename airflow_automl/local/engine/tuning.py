@@ -35,9 +35,9 @@ from airflow_automl.local.engine.candidates import (
     candidate_name,
 )
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
-from airflow_automl.local.engine.metrics import compute_metrics
+from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.local.runs.parentdeath import kill_with_parent
 from airflow_automl.sagemaker.metrics import REGRESSION, greater_is_better, is_better
 
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 HPO_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
 DEFAULT_TRIALS = 250  # SageMaker's default MaxCandidates
 MODEL_FILE = "model.pkl"
-MODEL_MANIFEST = "model.json"
 SKLEARN_DIR = "sklearn"
 # Trials run in children of a fork server: a fresh process, unlike the job's own, has no
 # OpenMP/BLAS thread pools that a plain fork would copy in a locked state.

@@ -28,6 +28,7 @@ from airflow_automl.local.errors import ModelError, ValidationError, ValidationE
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
+from airflow_automl.local.serving.formats import ACCEPT_TYPES, CONTENT_TYPES, CSV, JSON, JSON_LINES, ModelInputError
 from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.store import EndpointNameInUse, EndpointRecord, Store
 
@@ -41,11 +42,6 @@ DEFAULT_LIST_ENDPOINTS_MAX_RESULTS = 10
 MAX_LOADED_MODELS_ENV_VAR = "AIRFLOW_AUTOML_MAX_LOADED_MODELS"
 DEFAULT_MAX_LOADED_MODELS = 4
 
-CSV = "text/csv"
-JSON = "application/json"
-JSON_LINES = "application/jsonlines"
-CONTENT_TYPES = (CSV, JSON, JSON_LINES)
-ACCEPT_TYPES = (CSV, JSON, JSON_LINES, "*/*")
 
 
 def _runtime_limits() -> tuple[int, str]:
@@ -206,8 +202,6 @@ class EndpointRegistry:
             loaded = self.load(variant["JobName"], f'model {variant["ModelName"]} of endpoint {record.name}')
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
             raise ModelError(str(error), 500) from error
-        from airflow_automl.local.serving.tabular import ModelInputError
-
         with loaded.lock:
             try:
                 frame = loaded.model.parse(body, kind)

@@ -26,7 +26,7 @@ import io
 import json
 import logging
 import pickle
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,52 +46,23 @@ from airflow_automl.local.engine.forecasting.series import (
     SERIES_ID,
     STEP,
     TARGET,
-    TIMESTAMP,
     Grid,
     SeriesData,
     SeriesDataError,
     series_from_frame,
     target_only,
 )
-from airflow_automl.local.serving.tabular import CSV, JSON, JSON_LINES, MANIFEST, ModelInputError
+from airflow_automl.local.engine.forecasting.manifest import PROBLEM_TYPE
+from airflow_automl.local.engine.job import MODEL_MANIFEST
+from airflow_automl.local.serving.formats import CSV, JSON, JSON_LINES, ModelInputError
 from airflow_automl.local.engine.torch_extra import TORCH_EXTRA, TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
 
 log = logging.getLogger(__name__)
 
-FRAMEWORK = "forecasting"  # model.json's "framework", as load_model dispatches on it
-PROBLEM_TYPE = "TimeSeriesForecasting"
 WHERE = "the request"  # how messages name the data sent
 # Errors a forecasting library raises on history it cannot model (the engine's MODEL_ERRORS).
 _MODEL_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
-
-
-def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, data: SeriesData,
-                   candidate_name: str, members: list[dict],
-                   fitted: dict[str, dict[str, FittedSeries]] | None = None) -> None:
-    """model.json of a forecasting job's best candidate. members: [{"candidate", "algorithm",
-    "weight"}], one for a single algorithm, several for the ensemble; fitted: candidate name ->
-    the models its algorithm fitted by series id (ETS, ARIMA), each member's kept beside model.json."""
-    members = [dict(member) for member in members]
-    for member in members:
-        models = (fitted or {}).get(member["candidate"])
-        if models:
-            member["fitted"] = f"fitted-{member['algorithm']}.pkl"
-            (Path(model_dir) / member["fitted"]).write_bytes(pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL))
-    manifest = {
-        "framework": FRAMEWORK,
-        "problem_type": PROBLEM_TYPE,
-        "best_candidate": candidate_name,
-        "target": target,
-        "time_series": {**asdict(time_series), "grouping": list(time_series.grouping),
-                        "quantiles": list(time_series.quantiles)},
-        "grid_origin": data.grid.origin.isoformat(),
-        "season_length": data.grid.season_length,
-        # Columns beyond the item, timestamp and target the job's series kept (related time series).
-        "related": [c for c in data.frame.columns if c not in (SERIES_ID, STEP, TIMESTAMP, TARGET)],
-        "members": members,
-    }
-    (Path(model_dir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
 
 def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
@@ -102,10 +73,10 @@ def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
     series["quantiles"] = tuple(series["quantiles"])
     unknown = [m["algorithm"] for m in manifest["members"] if m["algorithm"] not in FORECASTERS]
     if unknown:
-        raise ValueError(f"{MANIFEST}: algorithm(s) {', '.join(unknown)} cannot be served by this installation")
+        raise ValueError(f"{MODEL_MANIFEST}: algorithm(s) {', '.join(unknown)} cannot be served by this installation")
     neural = [m["algorithm"] for m in manifest["members"] if m["algorithm"] in TORCH_FORECAST_ALGORITHMS]
     if neural and not neural_forecasting_available():
-        raise ValueError(f"{MANIFEST}: algorithm(s) {', '.join(neural)} need PyTorch and Lightning, which this "
+        raise ValueError(f"{MODEL_MANIFEST}: algorithm(s) {', '.join(neural)} need PyTorch and Lightning, which this "
                          f"installation lacks; install the optional extra {TORCH_EXTRA}")
     return ForecastingModel(
         candidate_name=manifest["best_candidate"],

@@ -1,6 +1,6 @@
 """Serving a job's best model from its model directory, for the service's endpoints.
 
-`load_model(model_dir)` reads the manifest (model.json) the engine wrote and returns a model
+`load_tabular_model(manifest, model_dir)` turns the manifest the engine wrote into a model
 that answers SageMaker Autopilot's inference formats: text/csv rows without a header, in the
 training data's feature order, or JSON; predictions as CSV or as Autopilot's JSON. A
 forecasting job's model (forecasting/serving.py) reads history and answers quantile forecasts
@@ -17,16 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MANIFEST = "model.json"
-CSV = "text/csv"
-JSON = "application/json"
-JSON_LINES = "application/jsonlines"  # one row per line in, one prediction per line out
-# What Autopilot's inference containers can answer per row (SAGEMAKER_INFERENCE_OUTPUT).
-INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
-
-
-class ModelInputError(ValueError):
-    """The request body does not fit the model's input; the message says why."""
+from airflow_automl.local.serving.formats import CSV, INFERENCE_KEYS, JSON, JSON_LINES, ModelInputError
 
 
 @dataclass
@@ -169,18 +160,8 @@ class ServedModel:
         return pd.DataFrame(rows, columns=self.feature_columns)
 
 
-def load_model(model_dir: Path):
-    """The best candidate kept in a job's model directory: a ServedModel, or for a forecasting
-    job a ForecastingModel (forecasting/serving.py), which answers with the same parse/render."""
-    model_dir = Path(model_dir)
-    manifest_path = model_dir / MANIFEST
-    if not manifest_path.exists():
-        raise FileNotFoundError(f"{manifest_path}: the job kept no model (it trained no candidate)")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest["framework"] == "forecasting":
-        from airflow_automl.local.serving.forecasting import load_forecasting_model
-
-        return load_forecasting_model(manifest, model_dir)
+def load_tabular_model(manifest: dict, model_dir: Path) -> ServedModel:
+    """The best candidate of a tabular job, as its manifest describes it."""
     if manifest["framework"] == "autogluon":
         from autogluon.tabular import TabularPredictor
 

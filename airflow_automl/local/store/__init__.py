@@ -35,7 +35,8 @@ from airflow_automl.local.store.model_registry import (
     PackageNameInUse,
 )
 from airflow_automl.local.store.models import ModelNameInUse, ModelRecord, ModelStore
-from airflow_automl.local.store.paging import InvalidPageToken, ListQuery, Page
+from airflow_automl.local.store.page_tokens import InvalidPageToken
+from airflow_automl.local.store.paging import ListQuery, Page
 from airflow_automl.local.store.tags import TagStore
 from airflow_automl.local.store.transform_jobs import (
     TRANSFORM_ACTIVE_STATUSES,

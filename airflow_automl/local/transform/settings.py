@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow_automl.local.serving.formats import CSV, JSON, JSON_LINES
 from airflow_automl.local.transform.data_processing import JsonPathFilter
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
-CSV = "text/csv"
-JSON_LINES = "application/jsonlines"
-JSON = "application/json"
-CONTENT_TYPES = (CSV, JSON_LINES)
-ACCEPT_TYPES = (CSV, JSON_LINES, JSON)
+# What a transform's records may be, and what it may ask the predictions in.
+TRANSFORM_CONTENT_TYPES = (CSV, JSON_LINES)
+TRANSFORM_ACCEPT_TYPES = (CSV, JSON_LINES, JSON)
 DEFAULT_MAX_PAYLOAD_MB = 6  # SageMaker's default MaxPayloadInMB
 MAX_PAYLOAD_MB = 100  # SageMaker's limit on MaxPayloadInMB
 MB = 1024 * 1024
@@ -90,7 +89,7 @@ def transform_settings(request: dict) -> TransformSettings:
             f"{data_type!r} is not supported by the local service; use S3Prefix or ManifestFile",
         )
     content_type = _media_type(transform_input.get("ContentType")) or CSV
-    if content_type not in CONTENT_TYPES:
+    if content_type not in TRANSFORM_CONTENT_TYPES:
         raise RequestValidationError(
             "TransformInput.ContentType",
             f"{transform_input.get('ContentType')!r} is not supported; the model reads {CSV} or {JSON_LINES}",
@@ -101,9 +100,9 @@ def transform_settings(request: dict) -> TransformSettings:
             "TransformInput.SplitType", f"{split_type!r} is not supported for {content_type}; use Line or None"
         )
     accept = _media_type(output.get("Accept")) or (CSV if content_type == CSV else JSON_LINES)
-    if accept not in ACCEPT_TYPES:
+    if accept not in TRANSFORM_ACCEPT_TYPES:
         raise RequestValidationError(
-            "TransformOutput.Accept", f"{output.get('Accept')!r} is not supported; use {', '.join(ACCEPT_TYPES)}"
+            "TransformOutput.Accept", f"{output.get('Accept')!r} is not supported; use {', '.join(TRANSFORM_ACCEPT_TYPES)}"
         )
     payload_mb = request.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
     if payload_mb > MAX_PAYLOAD_MB:

@@ -161,7 +161,8 @@ def test_kept_predictor_serves_the_best_candidate_with_original_labels(classific
 
 
 def test_served_model_answers_csv_and_json_like_autopilot(classification_job):
-    from airflow_automl.local.serving.tabular import ModelInputError, load_model
+    from airflow_automl.local.serving.formats import ModelInputError
+    from airflow_automl.local.serving.loading import load_model
 
     _, ctx, _, frame = classification_job
     model = load_model(ctx.model_dir)

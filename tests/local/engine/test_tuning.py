@@ -89,7 +89,7 @@ def test_each_trial_is_a_candidate_and_the_best_is_kept(cancer_dir):
         assert candidate["FinalAutoMLJobObjectiveMetric"]["Value"] == pytest.approx(expected)
     leaderboard = pd.read_csv(cancer_dir / "out" / "tuning-job" / "leaderboard.csv")
     assert leaderboard["CandidateName"].iloc[0] == ctx.best_candidate
-    from airflow_automl.local.serving.tabular import load_model
+    from airflow_automl.local.serving.loading import load_model
 
     served = load_model(ctx.model_dir)
     assert served.candidate_name == ctx.best_candidate

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from airflow_automl.local.serving.forecasting import ForecastingModel
-from airflow_automl.local.serving.tabular import ModelInputError
+from airflow_automl.local.serving.formats import ModelInputError
 from airflow_automl.local.engine.torch_extra import neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
 from tests.fixtures.forecasting import DAILY, csv_body, forecast_csv, history, served

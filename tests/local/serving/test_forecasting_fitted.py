@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from airflow_automl.local.engine import run_job
-from airflow_automl.local.serving.tabular import load_model
+from airflow_automl.local.serving.loading import load_model
 from tests.fixtures.forecasting import store_demand_frame, write_job
 
 QUANTILES = ["p10", "p50", "p90"]

@@ -44,7 +44,6 @@ from airflow_automl.local.engine.forecasting.backtest import (
 from airflow_automl.local.engine.forecasting.forecasters import (
     FORECASTERS,
     LABELS,
-    MEAN,
     USES_RELATED,
     FittedSeries,
     OutOfTime,
@@ -59,8 +58,8 @@ from airflow_automl.local.engine.forecasting.series import (
     load_series,
     target_only,
 )
-from airflow_automl.local.serving.forecasting import write_manifest
-from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.forecasting.manifest import write_manifest
+from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.sagemaker.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
 
@@ -299,7 +298,7 @@ _LIBRARIES = {"npts": "gluonts NPTSPredictor", "ets": "statsforecast AutoETS", "
 def _model_archive(description: dict, forecast_csv: bytes) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for member, content in (("model.json", json.dumps(description, indent=2).encode()), ("forecast.csv", forecast_csv)):
+        for member, content in ((MODEL_MANIFEST, json.dumps(description, indent=2).encode()), ("forecast.csv", forecast_csv)):
             info = tarfile.TarInfo(member)
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))

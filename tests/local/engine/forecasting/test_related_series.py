@@ -226,7 +226,7 @@ def test_a_job_forecasts_the_future_rows_steps_and_says_which_candidates_used_th
 
 def test_a_served_model_reads_each_items_future_rows_after_its_own_history():
     from airflow_automl.local.serving.forecasting import ForecastingModel
-    from airflow_automl.local.serving.tabular import ModelInputError
+    from airflow_automl.local.serving.formats import ModelInputError
     from airflow_automl.local.jobspec import TimeSeriesSpec
 
     series = TimeSeriesSpec(frequency="D", horizon=3, timestamp="day", item_id="sku")
