@@ -16,13 +16,9 @@ def get_provider_info() -> dict:
                 "tags": ["aws"],
             }
         ],
-        "operators": [
-            {"integration-name": "SageMaker AutoML", "python-modules": ["airflow_automl.operators.automl"]}
-        ],
+        "operators": [{"integration-name": "SageMaker AutoML", "python-modules": ["airflow_automl.operators.automl"]}],
         "sensors": [{"integration-name": "SageMaker AutoML", "python-modules": ["airflow_automl.sensors.automl"]}],
         "hooks": [{"integration-name": "SageMaker AutoML", "python-modules": ["airflow_automl.hooks.automl"]}],
-        "triggers": [
-            {"integration-name": "SageMaker AutoML", "python-modules": ["airflow_automl.triggers.automl"]}
-        ],
+        "triggers": [{"integration-name": "SageMaker AutoML", "python-modules": ["airflow_automl.triggers.automl"]}],
         "extra-links": ["airflow_automl.links.automl.AutoMLJobLink"],
     }

@@ -40,8 +40,11 @@ WORKER_NICENESS = 10  # what the service's workers add to their own niceness
 
 def _client(endpoint_url: str):
     return boto3.client(
-        "sagemaker", endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="benchmark", aws_secret_access_key="benchmark",
+        "sagemaker",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="benchmark",
+        aws_secret_access_key="benchmark",
         config=botocore.config.Config(retries={"max_attempts": 1}),
     )
 
@@ -53,15 +56,24 @@ def _train(client, work: Path, budget: int, algorithms: list[str]) -> list[dict]
     path.parent.mkdir(parents=True, exist_ok=True)
     customer_churn(3000, seed=0).to_csv(path, index=False)
     client.create_auto_ml_job_v2(
-        AutoMLJobName=JOB, RoleArn=ROLE,
-        AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
-                                   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                                   "S3Uri": path.parent.as_uri()}}}],
+        AutoMLJobName=JOB,
+        RoleArn=ROLE,
+        AutoMLJobInputDataConfig=[
+            {
+                "ChannelType": "training",
+                "ContentType": "text/csv;header=present",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": path.parent.as_uri()}},
+            }
+        ],
         OutputDataConfig={"S3OutputPath": (work / "files" / "output").as_uri()},
-        AutoMLProblemTypeConfig={"TabularJobConfig": {
-            "TargetAttributeName": "churned", "Mode": "ENSEMBLING",
-            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]},
-            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": budget}}},
+        AutoMLProblemTypeConfig={
+            "TabularJobConfig": {
+                "TargetAttributeName": "churned",
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]},
+                "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": budget},
+            }
+        },
     )
     while True:
         job = client.describe_auto_ml_job_v2(AutoMLJobName=JOB)
@@ -85,9 +97,15 @@ def _write_rows(path: Path, rows: int) -> None:
 
 def _transform(client, work: Path, name: str, input_dir: Path) -> tuple[float, int]:
     client.create_transform_job(
-        TransformJobName=name, ModelName="bench-model", BatchStrategy="MultiRecord", MaxPayloadInMB=PAYLOAD_MB,
-        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_dir.as_uri()}},
-                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformJobName=name,
+        ModelName="bench-model",
+        BatchStrategy="MultiRecord",
+        MaxPayloadInMB=PAYLOAD_MB,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_dir.as_uri()}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
         TransformOutput={"S3OutputPath": (work / "files" / "out" / name).as_uri(), "AssembleWith": "Line"},
         TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
     )
@@ -119,14 +137,22 @@ def _in_process(data_dir: Path, input_file: Path, output_file: Path) -> dict:
         line_bytes = max(1, len(sample.readline()))
     rows = 0
     with open(output_file, "w") as out:
-        reader = pd.read_csv(input_file, header=None, names=model.feature_columns,
-                             chunksize=max(1, PAYLOAD_MB * 1024 * 1024 // line_bytes))
+        reader = pd.read_csv(
+            input_file,
+            header=None,
+            names=model.feature_columns,
+            chunksize=max(1, PAYLOAD_MB * 1024 * 1024 // line_bytes),
+        )
         for chunk in reader:
             pd.Series(model.predict(chunk)).to_csv(out, index=False, header=False)
             rows += len(chunk)
     ended = time.monotonic()
-    return {"rows": rows, "seconds": ended - started, "predict_seconds": ended - loaded,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    return {
+        "rows": rows,
+        "seconds": ended - started,
+        "predict_seconds": ended - loaded,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
 
 
 def main() -> None:
@@ -155,21 +181,36 @@ def main() -> None:
                 size_mb = (input_dir / "customers.csv").stat().st_size / 1e6
                 transform_seconds, transform_peak = _transform(client, work, f"bench-{rows}", input_dir)
                 answer = subprocess.run(
-                    [sys.executable, __file__, "--in-process", str(work / "data"),
-                     str(input_dir / "customers.csv"), str(work / f"in-process-{rows}.csv")],
-                    check=True, capture_output=True, text=True,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--in-process",
+                        str(work / "data"),
+                        str(input_dir / "customers.csv"),
+                        str(work / f"in-process-{rows}.csv"),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
                 )
                 direct = json.loads(answer.stdout.strip().splitlines()[-1])
                 transform_rate = rows / transform_seconds
                 direct_rate = direct["rows"] / direct["seconds"]
                 print(f"\n{rows:,} rows ({size_mb:.0f} MB of CSV)")
-                print(f"  batch transform  {transform_seconds:7.1f} s  {transform_rate:9,.0f} rows/s  "
-                      f"peak RSS {transform_peak} MiB  (TransformStartTime..EndTime, model load included)")
-                print(f"  in-process       {direct['seconds']:7.1f} s  {direct_rate:9,.0f} rows/s  "
-                      f"peak RSS {direct['peak_rss_mib']} MiB  (model load included; predicting alone "
-                      f"{direct['predict_seconds']:.1f} s)")
-                print(f"  ratio            {transform_rate / direct_rate:.2f} (target >= 0.5)   "
-                      f"peak RSS {transform_peak / direct['peak_rss_mib']:.2f}x (target within 20%)", flush=True)
+                print(
+                    f"  batch transform  {transform_seconds:7.1f} s  {transform_rate:9,.0f} rows/s  "
+                    f"peak RSS {transform_peak} MiB  (TransformStartTime..EndTime, model load included)"
+                )
+                print(
+                    f"  in-process       {direct['seconds']:7.1f} s  {direct_rate:9,.0f} rows/s  "
+                    f"peak RSS {direct['peak_rss_mib']} MiB  (model load included; predicting alone "
+                    f"{direct['predict_seconds']:.1f} s)"
+                )
+                print(
+                    f"  ratio            {transform_rate / direct_rate:.2f} (target >= 0.5)   "
+                    f"peak RSS {transform_peak / direct['peak_rss_mib']:.2f}x (target within 20%)",
+                    flush=True,
+                )
                 for leftover in (input_dir / "customers.csv", work / f"in-process-{rows}.csv"):
                     leftover.unlink()
         finally:

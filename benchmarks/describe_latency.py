@@ -64,10 +64,12 @@ def _start_training(endpoint_url: str, files: Path) -> None:
     _client(endpoint_url).create_auto_ml_job(
         AutoMLJobName=JOB_NAME,
         RoleArn=ROLE,
-        InputDataConfig=[{
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": (files / "benchmark").as_uri()}},
-            "TargetAttributeName": "target",
-        }],
+        InputDataConfig=[
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": (files / "benchmark").as_uri()}},
+                "TargetAttributeName": "target",
+            }
+        ],
         OutputDataConfig={"S3OutputPath": (files / "output").as_uri()},
         AutoMLJobConfig={
             "Mode": "ENSEMBLING",
@@ -110,8 +112,9 @@ def _describer(endpoint_url: str, client_kind: str):
     return describe
 
 
-def _client_process(endpoint_url: str, client_kind: str, threads: int, duration: float, interval: float, start_at: float,
-                    results) -> None:
+def _client_process(
+    endpoint_url: str, client_kind: str, threads: int, duration: float, interval: float, start_at: float, results
+) -> None:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -156,14 +159,19 @@ def _cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(endpoint_url: str, client_kind: str, clients: int, processes: int, duration: float, interval: float) -> dict:
+def measure(
+    endpoint_url: str, client_kind: str, clients: int, processes: int, duration: float, interval: float
+) -> dict:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start_at = time.time() + 5 + clients * 0.05  # time for every client to connect
     shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     workers = [
-        context.Process(target=_client_process, args=(endpoint_url, client_kind, share, duration, interval, start_at, results))
-        for share in shares if share
+        context.Process(
+            target=_client_process, args=(endpoint_url, client_kind, share, duration, interval, start_at, results)
+        )
+        for share in shares
+        if share
     ]
     for worker in workers:
         worker.start()
@@ -200,13 +208,23 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--processes", type=int, default=5, help="client processes the clients are spread over")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of measurement per run")
-    parser.add_argument("--interval", type=float, action="append",
-                        help="seconds between one client's calls; 0 = closed loop (repeatable; default: 0 and 1)")
-    parser.add_argument("--client", choices=["boto3", "http"], action="append",
-                        help="boto3 clients, or bare HTTP connections sending the same request "
-                        "(repeatable; default: both)")
-    parser.add_argument("--endpoint-url", help="measure a running service (it must have a job named "
-                        f"{JOB_NAME!r}); default: start one and a training job")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        action="append",
+        help="seconds between one client's calls; 0 = closed loop (repeatable; default: 0 and 1)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=["boto3", "http"],
+        action="append",
+        help="boto3 clients, or bare HTTP connections sending the same request (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        help="measure a running service (it must have a job named "
+        f"{JOB_NAME!r}); default: start one and a training job",
+    )
     args = parser.parse_args()
     intervals = args.interval or [0.0, 1.0]
     client_kinds = args.client or ["boto3", "http"]
@@ -221,8 +239,10 @@ def main() -> int:
                 service, endpoint_url = start_service(work)
                 _start_training(endpoint_url, work / "files")
                 _wait_until_training(endpoint_url)
-            print(f"DescribeAutoMLJob, {args.clients} concurrent clients in {args.processes} processes, "
-                  f"{args.duration:.0f} s per run, while job {JOB_NAME!r} trains; {os.cpu_count()} CPUs")
+            print(
+                f"DescribeAutoMLJob, {args.clients} concurrent clients in {args.processes} processes, "
+                f"{args.duration:.0f} s per run, while job {JOB_NAME!r} trains; {os.cpu_count()} CPUs"
+            )
             for client_kind, interval in [(kind, interval) for kind in client_kinds for interval in intervals]:
                 service_pid = service.pid if service is not None else None
                 cpu_before = _cpu_seconds(service_pid)
@@ -231,15 +251,20 @@ def main() -> int:
                 # The service's own CPU per call (including its supervisor; not the clients' or training's).
                 service_cpu = (
                     f"  service CPU/call={(cpu_after - cpu_before) / figures['calls'] * 1000:.2f} ms"
-                    if cpu_before is not None and cpu_after is not None else ""
+                    if cpu_before is not None and cpu_after is not None
+                    else ""
                 )
                 job = _client(endpoint_url).describe_auto_ml_job(AutoMLJobName=JOB_NAME)
-                mode = f"{client_kind}, " + ("closed loop" if not interval else f"a call per client every {interval:g} s")
-                print(f"  {mode:38s} calls={figures['calls']:6d} errors={figures['errors']} "
-                      f"throughput={figures['throughput']:7.1f}/s  p50={figures['p50']:6.1f} ms  "
-                      f"p90={figures['p90']:6.1f} ms  p99={figures['p99']:6.1f} ms  max={figures['max']:6.1f} ms  "
-                      f"(job afterwards: {job['AutoMLJobStatus']}/{job['AutoMLJobSecondaryStatus']}){service_cpu}"
-                      f"  load average {os.getloadavg()[0]:.1f}")
+                mode = f"{client_kind}, " + (
+                    "closed loop" if not interval else f"a call per client every {interval:g} s"
+                )
+                print(
+                    f"  {mode:38s} calls={figures['calls']:6d} errors={figures['errors']} "
+                    f"throughput={figures['throughput']:7.1f}/s  p50={figures['p50']:6.1f} ms  "
+                    f"p90={figures['p90']:6.1f} ms  p99={figures['p99']:6.1f} ms  max={figures['max']:6.1f} ms  "
+                    f"(job afterwards: {job['AutoMLJobStatus']}/{job['AutoMLJobSecondaryStatus']}){service_cpu}"
+                    f"  load average {os.getloadavg()[0]:.1f}"
+                )
                 for error in figures["first_errors"]:
                     print(f"    error: {error}")
         finally:

@@ -31,8 +31,11 @@ ROLE = "arn:aws:iam::123456789012:role/benchmark"
 
 def _client(endpoint_url: str, service: str = "sagemaker"):
     return boto3.client(
-        service, endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="benchmark", aws_secret_access_key="benchmark",
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="benchmark",
+        aws_secret_access_key="benchmark",
         config=botocore.config.Config(retries={"max_attempts": 1}),
     )
 
@@ -46,17 +49,25 @@ def _train(client, work: Path, name: str, seed: int) -> None:
     header = ",".join([f"f{i}" for i in range(8)] + ["target"])
     np.savetxt(path, np.column_stack([features, target]), delimiter=",", header=header, comments="", fmt="%.5f")
     client.create_auto_ml_job_v2(
-        AutoMLJobName=name, RoleArn=ROLE,
-        AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
-                                   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                                   "S3Uri": path.parent.as_uri()}}}],
+        AutoMLJobName=name,
+        RoleArn=ROLE,
+        AutoMLJobInputDataConfig=[
+            {
+                "ChannelType": "training",
+                "ContentType": "text/csv;header=present",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": path.parent.as_uri()}},
+            }
+        ],
         OutputDataConfig={"S3OutputPath": (work / "files" / "output").as_uri()},
-        AutoMLProblemTypeConfig={"TabularJobConfig": {
-            "TargetAttributeName": "target", "Mode": "ENSEMBLING",
-            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm"]}]},
-            "CompletionCriteria": {"MaxCandidates": 1, "MaxAutoMLJobRuntimeInSeconds": 600}}},
+        AutoMLProblemTypeConfig={
+            "TabularJobConfig": {
+                "TargetAttributeName": "target",
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm"]}]},
+                "CompletionCriteria": {"MaxCandidates": 1, "MaxAutoMLJobRuntimeInSeconds": 600},
+            }
+        },
     )
-
 
 
 def _wait_job(client, name: str) -> list[dict]:
@@ -99,15 +110,24 @@ def main() -> None:
             for variant, name in (("a", "update-bench-a"), ("b", "update-bench-b")):
                 containers = _wait_job(client, name)
                 client.create_model(ModelName=f"model-{variant}", ExecutionRoleArn=ROLE, Containers=containers)
-                client.create_endpoint_config(EndpointConfigName=f"config-{variant}", ProductionVariants=[
-                    {"VariantName": variant, "ModelName": f"model-{variant}", "InitialInstanceCount": 1,
-                     "InstanceType": "ml.m5.large"}])
+                client.create_endpoint_config(
+                    EndpointConfigName=f"config-{variant}",
+                    ProductionVariants=[
+                        {
+                            "VariantName": variant,
+                            "ModelName": f"model-{variant}",
+                            "InitialInstanceCount": 1,
+                            "InstanceType": "ml.m5.large",
+                        }
+                    ],
+                )
             client.create_endpoint(EndpointName="update-bench", EndpointConfigName="config-a")
             if _wait_in_service(client, "update-bench")["EndpointStatus"] != "InService":
                 raise SystemExit("the endpoint failed to start")
 
-            body = "\n".join(",".join(f"{v:.3f}" for v in np.random.default_rng(1).normal(size=8))
-                             for _ in range(args.rows)).encode()
+            body = "\n".join(
+                ",".join(f"{v:.3f}" for v in np.random.default_rng(1).normal(size=8)) for _ in range(args.rows)
+            ).encode()
             records: list[tuple[float, float, str | None]] = []  # (start, latency, variant or None on failure)
             errors: list[str] = []
             stop = threading.Event()
@@ -150,12 +170,18 @@ def main() -> None:
     during = [latency for started, latency, _ in records if any(s <= started <= e for s, e in swaps)]
     steady = [latency for started, latency, _ in records if started < swaps[0][0]]
     swap_seconds = [end - start for start, end in swaps]
-    print(f"requests            {len(records)} in {elapsed:.1f} s = {len(records) / elapsed:.1f} req/s (one closed-loop client, {args.rows} row(s) each)")
+    print(
+        f"requests            {len(records)} in {elapsed:.1f} s = {len(records) / elapsed:.1f} req/s (one closed-loop client, {args.rows} row(s) each)"
+    )
     print(f"failed invocations  {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     print(f"variant switches    {switches} for {args.updates} updates")
     print(f"UpdateEndpoint to InService  median {np.median(swap_seconds):.2f} s, max {max(swap_seconds):.2f} s")
-    print(f"latency steady      p50 {_percentile(steady, 50):.1f} ms  p99 {_percentile(steady, 99):.1f} ms  ({len(steady)} requests)")
-    print(f"latency during swap p50 {_percentile(during, 50):.1f} ms  p99 {_percentile(during, 99):.1f} ms  ({len(during)} requests)")
+    print(
+        f"latency steady      p50 {_percentile(steady, 50):.1f} ms  p99 {_percentile(steady, 99):.1f} ms  ({len(steady)} requests)"
+    )
+    print(
+        f"latency during swap p50 {_percentile(during, 50):.1f} ms  p99 {_percentile(during, 99):.1f} ms  ({len(during)} requests)"
+    )
 
 
 if __name__ == "__main__":

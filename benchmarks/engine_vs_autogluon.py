@@ -20,26 +20,26 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see airflow_automl.local.engine
 
-import importlib.util  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import importlib.util
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn import datasets  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import numpy as np
+import pandas as pd
+from memory_context import MemoryJobContext
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
 
-from airflow_automl.local.engine import run_job  # noqa: E402
-from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE  # noqa: E402
-from airflow_automl.sagemaker.metric_values import compute_metrics  # noqa: E402
-from airflow_automl.sagemaker.metrics import BINARY, DEFAULT_OBJECTIVE, MULTICLASS, REGRESSION, greater_is_better  # noqa: E402
-from airflow_automl.local.serving.loading import load_model  # noqa: E402
-from airflow_automl.local.storage import Storage  # noqa: E402
-from airflow_automl.local.jobspec import Channel, JobSpec  # noqa: E402
-from memory_context import MemoryJobContext  # noqa: E402
+from airflow_automl.local.engine import run_job
+from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
+from airflow_automl.local.jobspec import Channel, JobSpec
+from airflow_automl.local.serving.loading import load_model
+from airflow_automl.local.storage import Storage
+from airflow_automl.sagemaker.metric_values import compute_metrics
+from airflow_automl.sagemaker.metrics import BINARY, DEFAULT_OBJECTIVE, MULTICLASS, REGRESSION, greater_is_better
 
 TARGET = "target"
 
@@ -200,21 +200,27 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=60, help="seconds per run (MaxAutoMLJobRuntimeInSeconds / time_limit)")
+    parser.add_argument(
+        "--budget", type=int, default=60, help="seconds per run (MaxAutoMLJobRuntimeInSeconds / time_limit)"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="train/test splits per dataset (seeds 0, 1, ...)")
-    parser.add_argument("--datasets", default=",".join(DEFAULT_DATASETS), help=f"comma-separated, from: {', '.join(DATASETS)}")
+    parser.add_argument(
+        "--datasets", default=",".join(DEFAULT_DATASETS), help=f"comma-separated, from: {', '.join(DATASETS)}"
+    )
     parser.add_argument("--mode", default="ENSEMBLING", choices=("ENSEMBLING", "HYPERPARAMETER_TUNING"))
     parser.add_argument("--flaml", action="store_true", help="also run FLAML with the same budget")
     args = parser.parse_args()
 
     # Both runs share this process: import what they use first, so neither pays for imports
     # inside its timing (a job's worker process does pay for them once).
-    import airflow_automl.local.engine.ensembling  # noqa: F401
+    import airflow_automl.local.engine.ensembling
     import airflow_automl.local.engine.reports  # noqa: F401
 
     job_label = "job " + ("ENSEMBLING" if args.mode == "ENSEMBLING" else "HPO")
-    print(f"mode {args.mode}; budget {args.budget} s per run; {args.seeds} seeds; cores: {os.cpu_count()}; "
-          f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"mode {args.mode}; budget {args.budget} s per run; {args.seeds} seeds; cores: {os.cpu_count()}; "
+        f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     header = f"{'dataset':28} {'rows':>5} {'problem':24} {'metric':8} {'seed':>4} {'run':16} {'test score':>10} {'wall s':>7} {'models':>6}"
     print(header)
     print("-" * len(header))
@@ -231,9 +237,13 @@ def main() -> None:
             train, test = train_test_split(frame, test_size=test_size, random_state=seed, stratify=stratify)
             root = Path(tempfile.mkdtemp(prefix="engine-bench-"))
             try:
-                runs[job_label].append(run_engine(root / "engine", train, test, problem_type, metric, args.budget, args.mode))
+                runs[job_label].append(
+                    run_engine(root / "engine", train, test, problem_type, metric, args.budget, args.mode)
+                )
                 (root / "direct").mkdir()
-                runs["AutoGluon direct"].append(run_autogluon(root / "direct", train, test, problem_type, metric, args.budget))
+                runs["AutoGluon direct"].append(
+                    run_autogluon(root / "direct", train, test, problem_type, metric, args.budget)
+                )
                 if args.flaml:
                     flaml = run_flaml(train, test, problem_type, metric, args.budget)
                     if flaml:
@@ -243,15 +253,22 @@ def main() -> None:
             for run, results in runs.items():
                 if len(results) == seed + 1:
                     r = results[-1]
-                    print(f"{name:28} {len(frame):5d} {problem_type:24} {metric:8} {seed:4d} {run:16} {r.score:10.4f} "
-                          f"{r.wall:7.1f} {r.models:6d}", flush=True)
+                    print(
+                        f"{name:28} {len(frame):5d} {problem_type:24} {metric:8} {seed:4d} {run:16} {r.score:10.4f} "
+                        f"{r.wall:7.1f} {r.models:6d}",
+                        flush=True,
+                    )
         summaries.append((name, metric, runs))
 
     print()
-    print(f"Summary: budget {args.budget} s, {args.seeds} seeds; load average at end: "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    header = (f"{'dataset':28} {'metric':8} {'job mean ± std':>18} {'AutoGluon mean ± std':>22} {'within 1 std':>12} "
-              f"{'job wall s mean/max':>20} {'<= budget+10':>12}")
+    print(
+        f"Summary: budget {args.budget} s, {args.seeds} seeds; load average at end: "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    header = (
+        f"{'dataset':28} {'metric':8} {'job mean ± std':>18} {'AutoGluon mean ± std':>22} {'within 1 std':>12} "
+        f"{'job wall s mean/max':>20} {'<= budget+10':>12}"
+    )
     print(header)
     print("-" * len(header))
     for name, metric, runs in summaries:
@@ -263,10 +280,14 @@ def main() -> None:
         worse_by = (ag_mean - job_mean) if greater_is_better(metric) else (job_mean - ag_mean)
         within = worse_by <= ag_std
         wall_ok = max(walls) <= args.budget + 10
-        print(f"{name:28} {metric:8} {job_mean:9.4f} ± {job_std:6.4f} {ag_mean:13.4f} ± {ag_std:6.4f} {'yes' if within else 'NO':>12} "
-              f"{np.mean(walls):12.1f} / {max(walls):5.1f} {'yes' if wall_ok else 'NO':>12}")
+        print(
+            f"{name:28} {metric:8} {job_mean:9.4f} ± {job_std:6.4f} {ag_mean:13.4f} ± {ag_std:6.4f} {'yes' if within else 'NO':>12} "
+            f"{np.mean(walls):12.1f} / {max(walls):5.1f} {'yes' if wall_ok else 'NO':>12}"
+        )
     print()
-    print("Where the job's time went (mean seconds per run; archives run alongside training, so stages can add up to more than the wall time):")
+    print(
+        "Where the job's time went (mean seconds per run; archives run alongside training, so stages can add up to more than the wall time):"
+    )
     header = f"{'dataset':28} " + " ".join(f"{stage:>18}" for stage in STAGES) + f" {'wall':>7}"
     print(header)
     print("-" * len(header))

@@ -40,8 +40,11 @@ CYCLES = {"D": 7, "H": 24}  # time steps in the series' seasonal cycle
 
 def _client(endpoint_url: str, service: str = "sagemaker"):
     return boto3.client(
-        service, endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="benchmark", aws_secret_access_key="benchmark",
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="benchmark",
+        aws_secret_access_key="benchmark",
         config=botocore.config.Config(retries={"max_attempts": 1}, read_timeout=300),
     )
 
@@ -55,11 +58,15 @@ def demand(items: list[str], days: int, frequency: str) -> pd.DataFrame:
     for number, sku in enumerate(items):
         step = np.arange(steps)
         cycle = CYCLES[frequency]
-        units = (30 + 10 * (number % 5) + 8 * np.sin(2 * np.pi * step / cycle) + 0.1 * step / cycle
-                 + rng.normal(0, 1.5, steps))
+        units = (
+            30
+            + 10 * (number % 5)
+            + 8 * np.sin(2 * np.pi * step / cycle)
+            + 0.1 * step / cycle
+            + rng.normal(0, 1.5, steps)
+        )
         stamps = pd.date_range("2024-01-01", periods=steps, freq=frequency.lower() if frequency == "H" else "D")
-        frames.append(pd.DataFrame({"sku": sku, "date": stamps.strftime("%Y-%m-%d %H:%M:%S"),
-                                    "units": units.round(1)}))
+        frames.append(pd.DataFrame({"sku": sku, "date": stamps.strftime("%Y-%m-%d %H:%M:%S"), "units": units.round(1)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -68,19 +75,28 @@ def train(client, work: Path, algorithms: list[str], days: int, frequency: str) 
     folder.mkdir(parents=True, exist_ok=True)
     demand(["apples", "pears", "plums"], days, frequency).to_csv(folder / "demand.csv", index=False)
     client.create_auto_ml_job_v2(
-        AutoMLJobName="serving-bench", RoleArn=ROLE,
-        AutoMLJobInputDataConfig=[{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                                   "S3Uri": folder.as_uri()}}}],
+        AutoMLJobName="serving-bench",
+        RoleArn=ROLE,
+        AutoMLJobInputDataConfig=[
+            {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": folder.as_uri()}}}
+        ],
         OutputDataConfig={"S3OutputPath": (work / "files" / "output").as_uri()},
         AutoMLJobObjective={"MetricName": "WAPE"},
-        AutoMLProblemTypeConfig={"TimeSeriesForecastingJobConfig": {
-            "ForecastFrequency": frequency, "ForecastHorizon": HORIZONS[frequency],
-            "ForecastQuantiles": ["p10", "p50", "p90"],
-            "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
-                                 "ItemIdentifierAttributeName": "sku"},
-            "HolidayConfig": [{"CountryCode": "US"}],
-            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]},
-            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 3600}}},
+        AutoMLProblemTypeConfig={
+            "TimeSeriesForecastingJobConfig": {
+                "ForecastFrequency": frequency,
+                "ForecastHorizon": HORIZONS[frequency],
+                "ForecastQuantiles": ["p10", "p50", "p90"],
+                "TimeSeriesConfig": {
+                    "TargetAttributeName": "units",
+                    "TimestampAttributeName": "date",
+                    "ItemIdentifierAttributeName": "sku",
+                },
+                "HolidayConfig": [{"CountryCode": "US"}],
+                "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]},
+                "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 3600},
+            }
+        },
     )
     while True:
         job = client.describe_auto_ml_job_v2(AutoMLJobName="serving-bench")
@@ -113,23 +129,39 @@ def main() -> None:
             manifest = json.loads((model_dir / "model.json").read_text())
             print("served members:", ", ".join(f"{m['algorithm']} x{m['weight']}" for m in manifest["members"]))
             files = sorted(path for path in model_dir.rglob("*") if path.is_file())
-            print(f"model directory: {sum(path.stat().st_size for path in files) / 1024:.1f} KB (",
-                  ", ".join(f"{path.name} {path.stat().st_size / 1024:.1f} KB" for path in files), ")", sep="")
-            client.create_model(ModelName="bench-model", ExecutionRoleArn=ROLE,
-                                Containers=job["BestCandidate"]["InferenceContainers"])
-            client.create_endpoint_config(EndpointConfigName="bench-config", ProductionVariants=[{
-                "VariantName": "AllTraffic", "ModelName": "bench-model", "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large"}])
+            print(
+                f"model directory: {sum(path.stat().st_size for path in files) / 1024:.1f} KB (",
+                ", ".join(f"{path.name} {path.stat().st_size / 1024:.1f} KB" for path in files),
+                ")",
+                sep="",
+            )
+            client.create_model(
+                ModelName="bench-model", ExecutionRoleArn=ROLE, Containers=job["BestCandidate"]["InferenceContainers"]
+            )
+            client.create_endpoint_config(
+                EndpointConfigName="bench-config",
+                ProductionVariants=[
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": "bench-model",
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                ],
+            )
             client.create_endpoint(EndpointName="bench", EndpointConfigName="bench-config")
-            client.get_waiter("endpoint_in_service").wait(EndpointName="bench",
-                                                          WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+            client.get_waiter("endpoint_in_service").wait(
+                EndpointName="bench", WaiterConfig={"Delay": 0.5, "MaxAttempts": 240}
+            )
             runtime = _client(endpoint_url, "sagemaker-runtime")
             trained = ["apples", "pears", "plums"]
             everyone = trained + [f"new-{n}" for n in range(7)]
             horizon = HORIZONS[args.frequency]
-            print(f"{'items':>5} {'body KB':>8} {'first s':>8} {'median s':>9} {'worst s':>8}  "
-                  f"({args.repeats} requests each, {args.days} days of {args.frequency} history per item, "
-                  f"horizon {horizon})")
+            print(
+                f"{'items':>5} {'body KB':>8} {'first s':>8} {'median s':>9} {'worst s':>8}  "
+                f"({args.repeats} requests each, {args.days} days of {args.frequency} history per item, "
+                f"horizon {horizon})"
+            )
             for count in (int(size) for size in args.sizes.split(",")):
                 body = demand(everyone[:count], args.days, args.frequency).to_csv(index=False).encode()
                 seconds = []
@@ -140,8 +172,10 @@ def main() -> None:
                     seconds.append(time.monotonic() - started)
                     assert rows == count * horizon, rows
                 rest = seconds[1:] or seconds
-                print(f"{count:>5} {len(body) / 1024:>8.1f} {seconds[0]:>8.2f} {statistics.median(rest):>9.2f} "
-                      f"{max(rest):>8.2f}")
+                print(
+                    f"{count:>5} {len(body) / 1024:>8.1f} {seconds[0]:>8.2f} {statistics.median(rest):>9.2f} "
+                    f"{max(rest):>8.2f}"
+                )
         finally:
             process.terminate()
             process.wait(timeout=30)

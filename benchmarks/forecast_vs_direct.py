@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from memory_context import MemoryJobContext
 
 from airflow_automl.examples.datasets import store_demand
 from airflow_automl.local.engine import run_job
@@ -62,7 +63,6 @@ from airflow_automl.local.engine.forecasting.forecasters import MEAN
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, load_series, related_columns
 from airflow_automl.local.jobspec import job_spec_from_request
 from airflow_automl.local.storage import Storage
-from memory_context import MemoryJobContext
 
 QUANTILES = ("p10", "p50", "p90")
 BOOTSTRAP_DRAWS = 2000
@@ -73,23 +73,32 @@ DIRECT_MODELS = ("AutoETS", "AutoARIMA", "AutoARIMA" + WITH_RELATED, "SeasonalNa
 @dataclass
 class Dataset:
     name: str
-    frame: pd.DataFrame          # the raw rows, as a user's CSV holds them
-    holdout_start: str           # first timestamp held out
-    config: dict                 # TimeSeriesForecastingJobConfig without CompletionCriteria
+    frame: pd.DataFrame  # the raw rows, as a user's CSV holds them
+    holdout_start: str  # first timestamp held out
+    config: dict  # TimeSeriesForecastingJobConfig without CompletionCriteria
 
 
 def store_weekly() -> Dataset:
     end = date(2026, 11, 23)  # a Monday: weeks run Monday to Sunday
     start = end - timedelta(weeks=156)
     frame = store_demand(120, start, end)
-    return Dataset("store-weekly", frame, str(end - timedelta(weeks=8)), {
-        "ForecastFrequency": "W", "ForecastHorizon": 8,
-        "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
-                             "ItemIdentifierAttributeName": "sku"},
-        # futurefill lets the full data (read for the holdout's actual values) load without future rows.
-        "Transformations": {"Aggregation": {"units": "sum"}, "Filling": {"promotion": {"futurefill": "zero"}}},
-        "HolidayConfig": [{"CountryCode": "US"}],
-    })
+    return Dataset(
+        "store-weekly",
+        frame,
+        str(end - timedelta(weeks=8)),
+        {
+            "ForecastFrequency": "W",
+            "ForecastHorizon": 8,
+            "TimeSeriesConfig": {
+                "TargetAttributeName": "units",
+                "TimestampAttributeName": "date",
+                "ItemIdentifierAttributeName": "sku",
+            },
+            # futurefill lets the full data (read for the holdout's actual values) load without future rows.
+            "Transformations": {"Aggregation": {"units": "sum"}, "Filling": {"promotion": {"futurefill": "zero"}}},
+            "HolidayConfig": [{"CountryCode": "US"}],
+        },
+    )
 
 
 def store_daily() -> Dataset:
@@ -97,14 +106,23 @@ def store_daily() -> Dataset:
     frame = store_demand(220, end - timedelta(days=728), end)
     # Products 121 to 220: none of them is in store-weekly.
     frame = frame[frame["sku"].isin(sorted(frame["sku"].unique())[120:])].reset_index(drop=True)
-    return Dataset("store-daily", frame, str(end - timedelta(days=14)), {
-        "ForecastFrequency": "D", "ForecastHorizon": 14,
-        "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
-                             "ItemIdentifierAttributeName": "sku"},
-        # futurefill lets the full data (read for the holdout's actual values) load without future rows.
-        "Transformations": {"Filling": {"promotion": {"futurefill": "zero"}}},
-        "HolidayConfig": [{"CountryCode": "US"}],
-    })
+    return Dataset(
+        "store-daily",
+        frame,
+        str(end - timedelta(days=14)),
+        {
+            "ForecastFrequency": "D",
+            "ForecastHorizon": 14,
+            "TimeSeriesConfig": {
+                "TargetAttributeName": "units",
+                "TimestampAttributeName": "date",
+                "ItemIdentifierAttributeName": "sku",
+            },
+            # futurefill lets the full data (read for the holdout's actual values) load without future rows.
+            "Transformations": {"Filling": {"promotion": {"futurefill": "zero"}}},
+            "HolidayConfig": [{"CountryCode": "US"}],
+        },
+    )
 
 
 def hourly_load() -> Dataset:
@@ -118,13 +136,25 @@ def hourly_load() -> Dataset:
         weekly = 1 - rng.uniform(0.05, 0.3) * (weekday >= 5)
         weather = 1 + 0.1 * np.cumsum(rng.normal(0, 0.05, len(hours))).clip(-2, 2)
         load = base * daily * weekly * weather * rng.lognormal(0, 0.05, len(hours))
-        frames.append(pd.DataFrame({"meter": f"meter-{number:03d}", "hour": hours.strftime("%Y-%m-%d %H:00"),
-                                    "kwh": load.round(2)}))
-    return Dataset("hourly-load", pd.concat(frames, ignore_index=True), str(hours[-24]), {
-        "ForecastFrequency": "H", "ForecastHorizon": 24,
-        "TimeSeriesConfig": {"TargetAttributeName": "kwh", "TimestampAttributeName": "hour",
-                             "ItemIdentifierAttributeName": "meter"},
-    })
+        frames.append(
+            pd.DataFrame(
+                {"meter": f"meter-{number:03d}", "hour": hours.strftime("%Y-%m-%d %H:00"), "kwh": load.round(2)}
+            )
+        )
+    return Dataset(
+        "hourly-load",
+        pd.concat(frames, ignore_index=True),
+        str(hours[-24]),
+        {
+            "ForecastFrequency": "H",
+            "ForecastHorizon": 24,
+            "TimeSeriesConfig": {
+                "TargetAttributeName": "kwh",
+                "TimestampAttributeName": "hour",
+                "ItemIdentifierAttributeName": "meter",
+            },
+        },
+    )
 
 
 DATASETS = {"store-weekly": store_weekly, "store-daily": store_daily, "hourly-load": hourly_load}
@@ -132,21 +162,29 @@ DEFAULT_DATASETS = ("store-weekly", "store-daily")
 
 
 def spec_for(root: Path, folder: str, dataset: Dataset, budget: int, objective: str = "AverageWeightedQuantileLoss"):
-    config = {**dataset.config, "ForecastQuantiles": list(QUANTILES),
-              "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": budget}}
-    return job_spec_from_request("CreateAutoMLJobV2", {
-        "AutoMLJobName": f"bench-{dataset.name}",
-        "AutoMLJobInputDataConfig": [{"DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": (root / folder).as_uri()}}}],
-        "OutputDataConfig": {"S3OutputPath": (root / "output").as_uri()},
-        "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": config},
-        "AutoMLJobObjective": {"MetricName": objective},
-        "RoleArn": "arn:aws:iam::123456789012:role/automl",
-    })
+    config = {
+        **dataset.config,
+        "ForecastQuantiles": list(QUANTILES),
+        "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": budget},
+    }
+    return job_spec_from_request(
+        "CreateAutoMLJobV2",
+        {
+            "AutoMLJobName": f"bench-{dataset.name}",
+            "AutoMLJobInputDataConfig": [
+                {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": (root / folder).as_uri()}}}
+            ],
+            "OutputDataConfig": {"S3OutputPath": (root / "output").as_uri()},
+            "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": config},
+            "AutoMLJobObjective": {"MetricName": objective},
+            "RoleArn": "arn:aws:iam::123456789012:role/automl",
+        },
+    )
 
 
-def _forecast_series_by_series(model_name: str, season: int, frame: pd.DataFrame, horizon: int,
-                               results: multiprocessing.Queue) -> None:
+def _forecast_series_by_series(
+    model_name: str, season: int, frame: pd.DataFrame, horizon: int, results: multiprocessing.Queue
+) -> None:
     """In the child process: one statsforecast fit per series, each forecast sent as soon as it
     is made (p10/p50/p90 from the 80 % interval), then None. A model name ending in WITH_RELATED
     fits with the related time series as exogenous regressors (their future rows give the values
@@ -164,22 +202,35 @@ def _forecast_series_by_series(model_name: str, season: int, frame: pd.DataFrame
         model = getattr(statsforecast.models, base_name)(season_length=season)
         forecaster = StatsForecast(models=[model], freq=1, n_jobs=1)
         try:
-            result = forecaster.forecast(df=history[[SERIES_ID, "ds", TARGET, *regressors]], h=horizon, level=[80],
-                                         X_df=future[[SERIES_ID, "ds", *regressors]] if regressors else None)
-        except Exception:  # noqa: BLE001 - statsforecast raises a bare Exception on rank-deficient regressors
+            result = forecaster.forecast(
+                df=history[[SERIES_ID, "ds", TARGET, *regressors]],
+                h=horizon,
+                level=[80],
+                X_df=future[[SERIES_ID, "ds", *regressors]] if regressors else None,
+            )
+        except Exception:
             if not regressors:
                 raise
             result = forecaster.forecast(df=history[[SERIES_ID, "ds", TARGET]], h=horizon, level=[80])
         name = repr(model)
-        results.put(pd.DataFrame({SERIES_ID: result[SERIES_ID], STEP: result["ds"], MEAN: result[name],
-                                  "p10": result[f"{name}-lo-80"], "p50": result[name],
-                                  "p90": result[f"{name}-hi-80"]}))
+        results.put(
+            pd.DataFrame(
+                {
+                    SERIES_ID: result[SERIES_ID],
+                    STEP: result["ds"],
+                    MEAN: result[name],
+                    "p10": result[f"{name}-lo-80"],
+                    "p50": result[name],
+                    "p90": result[f"{name}-hi-80"],
+                }
+            )
+        )
     results.put(None)
 
 
 @dataclass
 class DirectRun:
-    forecast: pd.DataFrame | None   # None: stopped at the budget
+    forecast: pd.DataFrame | None  # None: stopped at the budget
     series_done: int
     wall: float
 
@@ -224,11 +275,14 @@ def score(forecast: pd.DataFrame, actual: pd.DataFrame, scale: pd.Series) -> dic
 
 def run(dataset: Dataset, budget: int, root: Path) -> None:
     series_config = dataset.config["TimeSeriesConfig"]
-    held_out = pd.to_datetime(dataset.frame[series_config["TimestampAttributeName"]]) >= pd.Timestamp(dataset.holdout_start)
+    held_out = pd.to_datetime(dataset.frame[series_config["TimestampAttributeName"]]) >= pd.Timestamp(
+        dataset.holdout_start
+    )
     # The job trains on the rest; the held-out rows stay as future rows (target empty), which
     # carry the related time series' values (the planned promotions) for the steps forecast.
-    train_frame = dataset.frame.assign(**{series_config["TargetAttributeName"]: dataset.frame[
-        series_config["TargetAttributeName"]].where(~held_out)})
+    train_frame = dataset.frame.assign(
+        **{series_config["TargetAttributeName"]: dataset.frame[series_config["TargetAttributeName"]].where(~held_out)}
+    )
     for folder, frame in (("full", dataset.frame), ("train", train_frame)):
         (root / folder).mkdir(parents=True)
         frame.to_csv(root / folder / "data.csv", index=False)
@@ -241,9 +295,11 @@ def run(dataset: Dataset, budget: int, root: Path) -> None:
     season = train.grid.season_length
     scale = seasonal_scale(train.frame, last + 1, season)
     series_count = train.frame[SERIES_ID].nunique()
-    print(f"\n{dataset.name}: {series_count} series, {train.time_steps} time steps of "
-          f"{dataset.config['ForecastFrequency']} for training, {horizon} held out, season {season}, "
-          f"budget {budget} s for the job and for each direct model")
+    print(
+        f"\n{dataset.name}: {series_count} series, {train.time_steps} time steps of "
+        f"{dataset.config['ForecastFrequency']} for training, {horizon} held out, season {season}, "
+        f"budget {budget} s for the job and for each direct model"
+    )
 
     (root / "work").mkdir()
     (root / "model").mkdir()
@@ -252,29 +308,38 @@ def run(dataset: Dataset, budget: int, root: Path) -> None:
     outcome = run_job(spec_for(root, "train", dataset, budget), ctx)
     job_wall = time.monotonic() - started
     job_forecast = pd.read_csv(root / "output" / f"bench-{dataset.name}" / "forecasts" / ctx.best / "forecast.csv")
-    item, timestamp = (dataset.config["TimeSeriesConfig"][key] for key in
-                       ("ItemIdentifierAttributeName", "TimestampAttributeName"))
+    item, timestamp = (
+        dataset.config["TimeSeriesConfig"][key] for key in ("ItemIdentifierAttributeName", "TimestampAttributeName")
+    )
     job_forecast = job_forecast.rename(columns={item: SERIES_ID})
     job_forecast[STEP] = train.grid.step_index(pd.to_datetime(job_forecast[timestamp]))
     job_label = f"job (best: {ctx.best.split('-')[-2]})"
     leaderboard = ", ".join(
-        f"{c['CandidateName'].split('-')[-2]} {c['FinalAutoMLJobObjectiveMetric']['Value']:.4f}" for c in ctx.candidates)
-    print(f"  job: {outcome.secondary_status} in {job_wall:.1f} s, backtest AverageWeightedQuantileLoss: {leaderboard}"
-          + (f"; partial failures: {ctx.failures}" if ctx.failures else ""))
+        f"{c['CandidateName'].split('-')[-2]} {c['FinalAutoMLJobObjectiveMetric']['Value']:.4f}" for c in ctx.candidates
+    )
+    print(
+        f"  job: {outcome.secondary_status} in {job_wall:.1f} s, backtest AverageWeightedQuantileLoss: {leaderboard}"
+        + (f"; partial failures: {ctx.failures}" if ctx.failures else "")
+    )
 
     forecasts = {job_label: job_forecast}
     print(f"  {'method':<24} {'WAPE':>8} {'MASE':>8} {'avg wQL':>8} {'wall s':>8}")
     print(f"  {job_label:<24} {_row(score(job_forecast, actual, scale))} {job_wall:8.1f}")
-    labels = {"AutoETS": "AutoETS direct", "AutoARIMA": "AutoARIMA direct",
-              "AutoARIMA" + WITH_RELATED: "AutoARIMA+related direct", "SeasonalNaive": "seasonal naive"}
+    labels = {
+        "AutoETS": "AutoETS direct",
+        "AutoARIMA": "AutoARIMA direct",
+        "AutoARIMA" + WITH_RELATED: "AutoARIMA+related direct",
+        "SeasonalNaive": "seasonal naive",
+    }
     for model_name in DIRECT_MODELS:
         if model_name.endswith(WITH_RELATED) and not related_columns(train.frame):
             continue
         fitted = direct(model_name, season, train.frame, horizon, budget)
         label = labels[model_name]
         if fitted.forecast is None:
-            print(f"  {label:<24} did not finish in {budget} s ({fitted.series_done} of {series_count} series "
-                  f"forecast)")
+            print(
+                f"  {label:<24} did not finish in {budget} s ({fitted.series_done} of {series_count} series forecast)"
+            )
             continue
         forecasts[label] = fitted.forecast
         print(f"  {label:<24} {_row(score(fitted.forecast, actual, scale))} {fitted.wall:8.1f}")
@@ -290,15 +355,24 @@ def series_losses(forecast: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     quantile loss as 2 * mean pinball loss over the quantiles, absolute actual value)."""
     joined = actual[[SERIES_ID, STEP, TARGET]].merge(forecast, on=[SERIES_ID, STEP], how="left")
     y = joined[TARGET].to_numpy(float)
-    pinball = sum(np.maximum(level * (y - joined[name]), (level - 1) * (y - joined[name]))
-                  for name, level in ((q, int(q[1:]) / 100) for q in QUANTILES))
-    parts = pd.DataFrame({SERIES_ID: joined[SERIES_ID], "error": np.abs(y - joined[MEAN]),
-                          "quantile_loss": 2 * pinball / len(QUANTILES), "actual": np.abs(y)})
+    pinball = sum(
+        np.maximum(level * (y - joined[name]), (level - 1) * (y - joined[name]))
+        for name, level in ((q, int(q[1:]) / 100) for q in QUANTILES)
+    )
+    parts = pd.DataFrame(
+        {
+            SERIES_ID: joined[SERIES_ID],
+            "error": np.abs(y - joined[MEAN]),
+            "quantile_loss": 2 * pinball / len(QUANTILES),
+            "actual": np.abs(y),
+        }
+    )
     return parts.groupby(SERIES_ID).sum().sort_index()
 
 
-def bootstrap_difference(job: pd.DataFrame, other: pd.DataFrame, column: str,
-                         rng: np.random.Generator) -> tuple[float, float, float]:
+def bootstrap_difference(
+    job: pd.DataFrame, other: pd.DataFrame, column: str, rng: np.random.Generator
+) -> tuple[float, float, float]:
     """The job's pooled ratio (WAPE for "error", average wQL for "quantile_loss") minus the
     other's, and a 95 % percentile interval of it over resampled series."""
     draws = rng.integers(0, len(job), size=(BOOTSTRAP_DRAWS, len(job)))
@@ -321,8 +395,10 @@ def verdict(job_label: str, forecasts: dict[str, pd.DataFrame], actual: pd.DataF
         assert part.index.equals(job.index)
         intervals[label] = bootstrap_difference(job, part, "error", rng)
         quantile = bootstrap_difference(job, part, "quantile_loss", rng)
-        print(f"    {label:<22} WAPE {intervals[label][0]:+.4f} [{intervals[label][1]:+.4f}, {intervals[label][2]:+.4f}]"
-              f"   avg wQL {quantile[0]:+.4f} [{quantile[1]:+.4f}, {quantile[2]:+.4f}]")
+        print(
+            f"    {label:<22} WAPE {intervals[label][0]:+.4f} [{intervals[label][1]:+.4f}, {intervals[label][2]:+.4f}]"
+            f"   avg wQL {quantile[0]:+.4f} [{quantile[1]:+.4f}, {quantile[2]:+.4f}]"
+        )
     fitted = [label for label in ("AutoETS direct", "AutoARIMA direct", "AutoARIMA+related direct") if label in wape]
     if "seasonal naive" not in intervals or not fitted:
         print("  target: not measurable (seasonal naive or both AutoETS and AutoARIMA did not finish in the budget)")
@@ -330,13 +406,20 @@ def verdict(job_label: str, forecasts: dict[str, pd.DataFrame], actual: pd.DataF
     best = min(fitted, key=wape.get)
     beats_naive = intervals["seasonal naive"][2] < 0
     within_noise = intervals[best][1] <= 0
-    print(f"  target: beats seasonal naive: {'yes' if beats_naive else 'no'}; within noise of the best direct model "
-          f"({best}): {'yes' if within_noise else 'no'} -> {'met' if beats_naive and within_noise else 'NOT met'}")
+    print(
+        f"  target: beats seasonal naive: {'yes' if beats_naive else 'no'}; within noise of the best direct model "
+        f"({best}): {'yes' if within_noise else 'no'} -> {'met' if beats_naive and within_noise else 'NOT met'}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=int, default=300, help="the job's MaxAutoMLJobRuntimeInSeconds, and each direct model's time limit")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=300,
+        help="the job's MaxAutoMLJobRuntimeInSeconds, and each direct model's time limit",
+    )
     parser.add_argument("--datasets", default=",".join(DEFAULT_DATASETS), help=f"any of {', '.join(DATASETS)}")
     args = parser.parse_args()
     for name in args.datasets.split(","):

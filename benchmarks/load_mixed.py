@@ -38,8 +38,11 @@ JOBS = ("load-mixed-a", "load-mixed-b")
 
 def _client(endpoint_url: str):
     return boto3.client(
-        "sagemaker", endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="benchmark", aws_secret_access_key="benchmark",
+        "sagemaker",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="benchmark",
+        aws_secret_access_key="benchmark",
         config=botocore.config.Config(retries={"max_attempts": 1}),
     )
 
@@ -55,12 +58,19 @@ def _start_jobs(endpoint_url: str, files: Path, runtime: int) -> None:
         header = ",".join([f"f{i}" for i in range(12)] + ["target"])
         np.savetxt(path, np.column_stack([features, target]), delimiter=",", header=header, comments="", fmt="%.5f")
         client.create_auto_ml_job(
-            AutoMLJobName=name, RoleArn=ROLE,
-            InputDataConfig=[{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": path.parent.as_uri()}},
-                              "TargetAttributeName": "target"}],
+            AutoMLJobName=name,
+            RoleArn=ROLE,
+            InputDataConfig=[
+                {
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": path.parent.as_uri()}},
+                    "TargetAttributeName": "target",
+                }
+            ],
             OutputDataConfig={"S3OutputPath": (files / "output").as_uri()},
-            AutoMLJobConfig={"Mode": "ENSEMBLING",
-                             "CompletionCriteria": {"MaxCandidates": 50, "MaxAutoMLJobRuntimeInSeconds": runtime}},
+            AutoMLJobConfig={
+                "Mode": "ENSEMBLING",
+                "CompletionCriteria": {"MaxCandidates": 50, "MaxAutoMLJobRuntimeInSeconds": runtime},
+            },
             Tags=[{"Key": "benchmark", "Value": f"job-{index}"}],
         )
 
@@ -95,8 +105,16 @@ def _requests(arn: str) -> list[tuple[str, dict]]:
     ]
 
 
-def _client_process(endpoint_url: str, arn: str, threads: int, rate_per_thread: float, offsets: list[float],
-                    start_at: float, duration: float, results) -> None:
+def _client_process(
+    endpoint_url: str,
+    arn: str,
+    threads: int,
+    rate_per_thread: float,
+    offsets: list[float],
+    start_at: float,
+    duration: float,
+    results,
+) -> None:
     parsed = urlparse(endpoint_url)
     mix = _requests(arn)
     latencies: list[float] = []
@@ -114,8 +132,12 @@ def _client_process(endpoint_url: str, arn: str, threads: int, rate_per_thread: 
             time.sleep(max(0.0, scheduled - time.time()))
             operation, body = chooser.choice(mix)
             try:
-                connection.request("POST", "/", json.dumps(body), {
-                    "X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"})
+                connection.request(
+                    "POST",
+                    "/",
+                    json.dumps(body),
+                    {"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+                )
                 response = connection.getresponse()
                 payload = response.read()
                 if response.status != 200:
@@ -158,8 +180,19 @@ def measure(endpoint_url: str, rate: float, duration: float, processes: int, thr
     results = context.Queue()
     start_at = time.time() + 5
     workers = [
-        context.Process(target=_client_process, args=(
-            endpoint_url, arn, threads, rate_per_thread, offsets[p * threads:(p + 1) * threads], start_at, duration, results))
+        context.Process(
+            target=_client_process,
+            args=(
+                endpoint_url,
+                arn,
+                threads,
+                rate_per_thread,
+                offsets[p * threads : (p + 1) * threads],
+                start_at,
+                duration,
+                results,
+            ),
+        )
         for p in range(processes)
     ]
     for worker in workers:
@@ -198,7 +231,9 @@ def main() -> int:
                 _wait_until_training(endpoint_url)
             result = measure(endpoint_url, args.rate, args.duration, args.processes, args.threads)
             client = _client(endpoint_url)
-            states = {name: client.describe_auto_ml_job(AutoMLJobName=name)["AutoMLJobSecondaryStatus"] for name in JOBS}
+            states = {
+                name: client.describe_auto_ml_job(AutoMLJobName=name)["AutoMLJobSecondaryStatus"] for name in JOBS
+            }
         finally:
             if process is not None:
                 process.terminate()
@@ -209,12 +244,16 @@ def main() -> int:
     print(f"mixed Describe/List load: target {args.rate:.0f} req/s for {args.duration:.0f} s while two jobs train")
     print(f"  requests sent {sent}  achieved {sent / args.duration:.1f} req/s  errors {sum(errors.values())}")
     if latencies:
-        print(f"  latency from scheduled time: p50 {statistics.median(latencies) * 1000:.1f} ms  "
-              f"p90 {_percentile(latencies, 0.90) * 1000:.1f} ms  p99 {_percentile(latencies, 0.99) * 1000:.1f} ms  "
-              f"max {max(latencies) * 1000:.1f} ms")
+        print(
+            f"  latency from scheduled time: p50 {statistics.median(latencies) * 1000:.1f} ms  "
+            f"p90 {_percentile(latencies, 0.90) * 1000:.1f} ms  p99 {_percentile(latencies, 0.99) * 1000:.1f} ms  "
+            f"max {max(latencies) * 1000:.1f} ms"
+        )
     for operation, values in sorted(result["by_operation"].items()):
-        print(f"    {operation:<28} n={len(values):<6} p50 {statistics.median(values) * 1000:6.1f} ms  "
-              f"p99 {_percentile(values, 0.99) * 1000:7.1f} ms")
+        print(
+            f"    {operation:<28} n={len(values):<6} p50 {statistics.median(values) * 1000:6.1f} ms  "
+            f"p99 {_percentile(values, 0.99) * 1000:7.1f} ms"
+        )
     for message, count in errors.most_common(5):
         print(f"  error x{count}: {message}")
     print(f"  jobs at the end: {states}")

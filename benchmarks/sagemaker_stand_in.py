@@ -38,8 +38,14 @@ class Jobs:
             now = time.time()
             for i in range(n):
                 name = f"{prefix}-{i:05d}"
-                row = {"name": name, "seq": len(self.rows), "created": now, "modified": now,
-                       "status": "InProgress", "secondary": "TrainingModels"}
+                row = {
+                    "name": name,
+                    "seq": len(self.rows),
+                    "created": now,
+                    "modified": now,
+                    "status": "InProgress",
+                    "secondary": "TrainingModels",
+                }
                 self.rows.append(row)
                 self.by_name[name] = row
             return now
@@ -58,11 +64,19 @@ class Jobs:
                     next_token = str(row["seq"])
                     break
                 page.append(dict(row))
-        answer: dict[str, Any] = {"AutoMLJobSummaries": [
-            {"AutoMLJobName": r["name"], "AutoMLJobArn": ARN.format(name=r["name"]), "AutoMLJobStatus": r["status"],
-             "AutoMLJobSecondaryStatus": r["secondary"], "CreationTime": r["created"], "LastModifiedTime": r["modified"]}
-            for r in page
-        ]}
+        answer: dict[str, Any] = {
+            "AutoMLJobSummaries": [
+                {
+                    "AutoMLJobName": r["name"],
+                    "AutoMLJobArn": ARN.format(name=r["name"]),
+                    "AutoMLJobStatus": r["status"],
+                    "AutoMLJobSecondaryStatus": r["secondary"],
+                    "CreationTime": r["created"],
+                    "LastModifiedTime": r["modified"],
+                }
+                for r in page
+            ]
+        }
         if next_token is not None:
             answer["NextToken"] = next_token
         return 200, answer
@@ -74,10 +88,15 @@ class Jobs:
         if row is None:
             return 400, {"__type": "ResourceNotFound", "message": f"Job {name} does not exist"}
         return 200, {
-            "AutoMLJobName": name, "AutoMLJobArn": ARN.format(name=name), "AutoMLJobStatus": row["status"],
-            "AutoMLJobSecondaryStatus": row["secondary"], "CreationTime": row["created"],
-            "LastModifiedTime": row["modified"], "RoleArn": "arn:aws:iam::123456789012:role/automl",
-            "AutoMLJobInputDataConfig": [], "OutputDataConfig": {"S3OutputPath": "s3://bench/out"},
+            "AutoMLJobName": name,
+            "AutoMLJobArn": ARN.format(name=name),
+            "AutoMLJobStatus": row["status"],
+            "AutoMLJobSecondaryStatus": row["secondary"],
+            "CreationTime": row["created"],
+            "LastModifiedTime": row["modified"],
+            "RoleArn": "arn:aws:iam::123456789012:role/automl",
+            "AutoMLJobInputDataConfig": [],
+            "OutputDataConfig": {"S3OutputPath": "s3://bench/out"},
             "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "label"}},
         }
 
@@ -98,15 +117,18 @@ def serve(port_file: Path) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
             if self.path == "/burst":
                 status, payload = 200, {"created_at": jobs.burst(body["prefix"], int(body["n"]))}
             else:
                 operation = self.headers.get("X-Amz-Target", "").split(".")[-1]
                 handler = operations.get(operation)
-                status, payload = handler(body) if handler else (
-                    400, {"__type": "UnknownOperationException", "message": f"{operation} is not served here"})
+                status, payload = (
+                    handler(body)
+                    if handler
+                    else (400, {"__type": "UnknownOperationException", "message": f"{operation} is not served here"})
+                )
             data = json.dumps(payload).encode()
             self.send_response(status)  # adds the Date header
             self.send_header("Content-Type", "application/x-amz-json-1.1")

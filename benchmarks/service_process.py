@@ -18,9 +18,22 @@ def start_service(work: Path) -> tuple[subprocess.Popen, str]:
         port = probe.getsockname()[1]
     (work / "files").mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--port", str(port), "--data-dir", str(work / "data"),
-         "--file-root", str(work / "files"), "--log-level", "warning"],
-        stdout=open(work / "service.log", "wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "airflow_automl.local.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(work / "data"),
+            "--file-root",
+            str(work / "files"),
+            "--log-level",
+            "warning",
+        ],
+        stdout=open(work / "service.log", "wb"),
+        stderr=subprocess.STDOUT,
     )
     endpoint_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -32,7 +32,9 @@ DAG_ID = "automl_retrain"
 
 
 def _seconds(start: str, end: str) -> float:
-    return (datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+    return (
+        datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
+    ).total_seconds()
 
 
 def measure_stack(budget: int, rows: int, poll_interval: float) -> dict[str, float]:
@@ -66,7 +68,9 @@ def measure_stack(budget: int, rows: int, poll_interval: float) -> dict[str, flo
 
 def _run_on_stack(stack, budget: int, rows: int) -> dict[str, float]:
     api = stack.api_url
-    token = requests.post(f"{api}/auth/token", json=dict(zip(("username", "password"), stack.login)), timeout=30).json()["access_token"]
+    token = requests.post(
+        f"{api}/auth/token", json=dict(zip(("username", "password"), stack.login)), timeout=30
+    ).json()["access_token"]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     deadline = time.monotonic() + 120
@@ -80,7 +84,10 @@ def _run_on_stack(stack, budget: int, rows: int) -> dict[str, float]:
     triggered = time.monotonic()
     run_id = session.post(f"{api}/api/v2/dags/{DAG_ID}/dagRuns", json=body, timeout=30).json()["dag_run_id"]
     session.patch(f"{api}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=30).raise_for_status()
-    while (run := session.get(f"{api}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", timeout=30).json())["state"] not in ("success", "failed"):
+    while (run := session.get(f"{api}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", timeout=30).json())["state"] not in (
+        "success",
+        "failed",
+    ):
         if time.monotonic() - triggered > budget * 3 + 600:
             raise RuntimeError(f"run {run_id} still {run['state']}")
         time.sleep(2)
@@ -105,7 +112,7 @@ def measure_dag_test(budget: int, rows: int, poll_interval: float) -> dict[str, 
         demo.configure_airflow(work_dir / "airflow", service.endpoint_url)
         os.environ["AUTOML_POLL_INTERVAL_SECONDS"] = str(poll_interval)
         demo.migrate_airflow_db()
-        logical_date = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        logical_date = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
         started = time.monotonic()
         dag_run = demo.run_dag(storage_root.as_uri(), budget, rows, logical_date)
         elapsed = time.monotonic() - started
@@ -119,10 +126,16 @@ def measure_dag_test(budget: int, rows: int, poll_interval: float) -> dict[str, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)")
+    parser.add_argument(
+        "--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)"
+    )
     parser.add_argument("--rows", type=int, default=3000, help="customers in the training data (default: %(default)s)")
-    parser.add_argument("--poll-interval", type=float, default=15.0,
-                        help="seconds between the trigger's looks, on both (default: stack.env's %(default)s)")
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=15.0,
+        help="seconds between the trigger's looks, on both (default: stack.env's %(default)s)",
+    )
     parser.add_argument("--dag-test-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dag_test_child:
@@ -133,9 +146,21 @@ def main() -> int:
     for name, value in figures.items():
         print(f"  {name:<40} {value:7.1f}", flush=True)
     child = subprocess.run(
-        [sys.executable, __file__, "--dag-test-child", "--budget", str(args.budget), "--rows", str(args.rows),
-         "--poll-interval", str(args.poll_interval)],
-        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+        [
+            sys.executable,
+            __file__,
+            "--dag-test-child",
+            "--budget",
+            str(args.budget),
+            "--rows",
+            str(args.rows),
+            "--poll-interval",
+            str(args.poll_interval),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
     )
     for name, value in json.loads(child.stdout.strip().splitlines()[-1]).items():
         print(f"  {name:<40} {value:7.1f}", flush=True)

@@ -85,10 +85,30 @@ def start_service(work: Path, max_active: int) -> tuple[subprocess.Popen, str]:
     (work / "files").mkdir(exist_ok=True)
     log = open(work / "service.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(work / "data"), "--file-root", str(work / "files"), "--log-level", "warning",
-         "--max-concurrent-jobs", "1", "--max-active-jobs", str(max_active)],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "airflow_automl.local.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(work / "data"),
+            "--file-root",
+            str(work / "files"),
+            "--log-level",
+            "warning",
+            "--max-concurrent-jobs",
+            "1",
+            "--max-active-jobs",
+            str(max_active),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -107,8 +127,12 @@ def sagemaker_client(endpoint: str):
     import botocore.config
 
     return boto3.client(
-        "sagemaker", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
-        aws_secret_access_key="bench", config=botocore.config.Config(retries={"max_attempts": 1}),
+        "sagemaker",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=botocore.config.Config(retries={"max_attempts": 1}),
     )
 
 
@@ -122,11 +146,15 @@ def create_jobs(endpoint: str, work: Path, names: list[str]) -> None:
         client = sagemaker_client(endpoint)
         for name in batch:
             client.create_auto_ml_job_v2(
-                AutoMLJobName=name, RoleArn=ROLE,
-                AutoMLJobInputDataConfig=[{
-                    "ChannelType": "training", "ContentType": "text/csv;header=present",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data_uri}},
-                }],
+                AutoMLJobName=name,
+                RoleArn=ROLE,
+                AutoMLJobInputDataConfig=[
+                    {
+                        "ChannelType": "training",
+                        "ContentType": "text/csv;header=present",
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data_uri}},
+                    }
+                ],
                 OutputDataConfig={"S3OutputPath": output_uri},
                 AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
             )
@@ -219,15 +247,21 @@ def run_configuration(args: argparse.Namespace) -> dict:
         gc.collect()
         rss_before = rss_kib()
         tasks = [
-            asyncio.create_task(wait_one(trigger_class(job_name=name, aws_conn_id=CONN_ID, poll_interval=args.interval)))
+            asyncio.create_task(
+                wait_one(trigger_class(job_name=name, aws_conn_id=CONN_ID, poll_interval=args.interval))
+            )
             for name in names
         ]
         # Registration: every trigger has looked at its job once.
         registration_started = time.monotonic()
         if args.mode == "shared":
-            while not (pollers := poller_module.active_pollers()) or not all(
-                watch.looked for poller in pollers for watches in poller._watches.values() for watch in watches
-            ) or sum(p.watched_jobs() for p in pollers) < args.n:
+            while (
+                not (pollers := poller_module.active_pollers())
+                or not all(
+                    watch.looked for poller in pollers for watches in poller._watches.values() for watch in watches
+                )
+                or sum(p.watched_jobs() for p in pollers) < args.n
+            ):
                 await asyncio.sleep(0.1)
         else:
             while calls["DescribeAutoMLJobV2"] < args.n:
@@ -255,7 +289,9 @@ def run_configuration(args: argparse.Namespace) -> dict:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        delays = [fired_at[name][0] - completed_at[name] for name in chosen if name in fired_at and name in completed_at]
+        delays = [
+            fired_at[name][0] - completed_at[name] for name in chosen if name in fired_at and name in completed_at
+        ]
         return {
             "mode": args.mode,
             "n": args.n,
@@ -332,7 +368,9 @@ def run_burst(args: argparse.Namespace) -> dict:
         burst_at = time.time()
         requests.post(f"{args.endpoint}/burst", json={"prefix": "burst", "n": args.n}, timeout=60).raise_for_status()
         tasks = [
-            asyncio.create_task(wait_one(AutoMLJobTrigger(job_name=name, aws_conn_id=CONN_ID, poll_interval=args.interval)))
+            asyncio.create_task(
+                wait_one(AutoMLJobTrigger(job_name=name, aws_conn_id=CONN_ID, poll_interval=args.interval))
+            )
             for name in names
         ]
         rng = random.Random(args.n)
@@ -344,7 +382,9 @@ def run_burst(args: argparse.Namespace) -> dict:
         while True:
             pollers = poller_module.active_pollers()
             watched = sum(p.watched_jobs() for p in pollers)
-            looked = all(watch.looked for poller in pollers for watches in poller._watches.values() for watch in watches)
+            looked = all(
+                watch.looked for poller in pollers for watches in poller._watches.values() for watch in watches
+            )
             if (watched + len(fired) >= args.n and looked) or all(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.5)
@@ -358,7 +398,9 @@ def run_burst(args: argparse.Namespace) -> dict:
         for task in tasks:
             task.cancel()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-        errors = [repr(o) for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
+        errors = [
+            repr(o) for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)
+        ]
         delays = [fired[name][0][0] - completed_at[name] for name in chosen if name in fired and name in completed_at]
         delays_after_registration = [
             fired[name][0][0] - completed_at[name]
@@ -380,7 +422,9 @@ def run_burst(args: argparse.Namespace) -> dict:
             "missed": sorted(name for name in chosen if name not in fired),
             "fired_twice": sorted(name for name, events in fired.items() if len(events) > 1),
             "fired_unended": sorted(set(fired) - set(chosen)),
-            "wrong_status": sorted(name for name in chosen if any(status != "stopped" for _, status in fired.get(name, []))),
+            "wrong_status": sorted(
+                name for name in chosen if any(status != "stopped" for _, status in fired.get(name, []))
+            ),
             "delays": delays,
             "delays_after_registration": delays_after_registration,
             "trigger_errors": errors[:5],
@@ -412,13 +456,17 @@ def print_burst(result: dict) -> None:
     def count(start: float, stop: float, kind: str | None = None) -> int:
         return sum(1 for at, k in kinds if start <= at < stop and (kind is None or k == kind))
 
-    print(f"{n} jobs created at once, {n} triggers registered at once, interval {interval:g} s; every trigger "
-          f"had looked at its job {result['registered_after_seconds']} s after the burst; run {run_seconds:.0f} s")
+    print(
+        f"{n} jobs created at once, {n} triggers registered at once, interval {interval:g} s; every trigger "
+        f"had looked at its job {result['registered_after_seconds']} s after the burst; run {run_seconds:.0f} s"
+    )
     print(f"{'minute':>6} | {'List':>6} | {'Describe: registration':>22} | {'sweep':>6} | {'end':>4}")
     for minute in range(int(run_seconds // 60)):
         start, stop = minute * 60, (minute + 1) * 60
-        print(f"{minute + 1:>6} | {count(start, stop, 'list'):>6} | {count(start, stop, 'registration'):>22} | "
-              f"{count(start, stop, 'sweep'):>6} | {count(start, stop, 'end'):>4}")
+        print(
+            f"{minute + 1:>6} | {count(start, stop, 'list'):>6} | {count(start, stop, 'registration'):>22} | "
+            f"{count(start, stop, 'sweep'):>6} | {count(start, stop, 'end'):>4}"
+        )
     first_all = count(0, 120) / 2
     first = (count(0, 120) - count(0, 120, "registration")) / 2
     steady = count(run_seconds - 120, run_seconds) / 2
@@ -428,26 +476,40 @@ def print_burst(result: dict) -> None:
     rss_end_per_job = (result["rss_kib_end"] - result["rss_kib_before"]) * 1024 / 1000 / n
     spurious = len(result["fired_twice"]) + len(result["fired_unended"]) + len(result["wrong_status"])
     print()
-    print(f"calls/min over the first 2 minutes: {first_all:.1f} in all; {first:.1f} without the {count(0, 120, 'registration')} "
-          f"registration describes (one per new trigger, in any design)")
-    print(f"calls/min in steady state (the last 2 minutes): {steady:.1f}; first 2 minutes without registrations / steady "
-          f"= {first / steady:.2f}x (target <= 3x); with them {first_all / steady:.0f}x")
-    print(f"one Describe per job per interval: {design:.0f} calls/min; steady state makes {design / steady:.0f}x fewer "
-          f"(target >= 300x)")
-    print(f"RSS per watched job: {rss_per_job:.1f} KB once registered, {rss_end_per_job:.1f} KB at the end "
-          f"(target <= 50 KB; RSS {result['rss_kib_before']} -> {result['rss_kib_registered']} -> {result['rss_kib_end']} KiB)")
+    print(
+        f"calls/min over the first 2 minutes: {first_all:.1f} in all; {first:.1f} without the {count(0, 120, 'registration')} "
+        f"registration describes (one per new trigger, in any design)"
+    )
+    print(
+        f"calls/min in steady state (the last 2 minutes): {steady:.1f}; first 2 minutes without registrations / steady "
+        f"= {first / steady:.2f}x (target <= 3x); with them {first_all / steady:.0f}x"
+    )
+    print(
+        f"one Describe per job per interval: {design:.0f} calls/min; steady state makes {design / steady:.0f}x fewer "
+        f"(target >= 300x)"
+    )
+    print(
+        f"RSS per watched job: {rss_per_job:.1f} KB once registered, {rss_end_per_job:.1f} KB at the end "
+        f"(target <= 50 KB; RSS {result['rss_kib_before']} -> {result['rss_kib_registered']} -> {result['rss_kib_end']} KiB)"
+    )
     if delays:
-        print(f"event delay after a job's end: max {max(delays):.2f} s, median {statistics.median(delays):.2f} s "
-              f"over {len(delays)} ends (target <= interval + 2 s = {interval + 2:g} s)")
+        print(
+            f"event delay after a job's end: max {max(delays):.2f} s, median {statistics.median(delays):.2f} s "
+            f"over {len(delays)} ends (target <= interval + 2 s = {interval + 2:g} s)"
+        )
         later = result["delays_after_registration"]
         if later:
-            print(f"  of which {len(later)} ended after every trigger had registered: max {max(later):.2f} s, "
-                  f"median {statistics.median(later):.2f} s")
+            print(
+                f"  of which {len(later)} ended after every trigger had registered: max {max(later):.2f} s, "
+                f"median {statistics.median(later):.2f} s"
+            )
     if result["trigger_error_count"]:
         print(f"TRIGGERS FAILED: {result['trigger_error_count']}, e.g. {result['trigger_errors']}")
-    print(f"ends: {result['ended']}, each fired once: {result['ended_fired_once']}, missed: {len(result['missed'])}; "
-          f"spurious events: {spurious} (second events {len(result['fired_twice'])}, "
-          f"for jobs that did not end {len(result['fired_unended'])}, wrong status {len(result['wrong_status'])})")
+    print(
+        f"ends: {result['ended']}, each fired once: {result['ended_fired_once']}, missed: {len(result['missed'])}; "
+        f"spurious events: {spurious} (second events {len(result['fired_twice'])}, "
+        f"for jobs that did not end {len(result['fired_unended'])}, wrong status {len(result['wrong_status'])})"
+    )
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -456,7 +518,8 @@ def burst_run(args: argparse.Namespace, work: Path) -> dict:
     port_file = work / "stand-in.port"
     stand_in = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "benchmarks" / "sagemaker_stand_in.py"), "--port-file", str(port_file)],
-        stdout=open(work / "stand-in.log", "wb"), stderr=subprocess.STDOUT,
+        stdout=open(work / "stand-in.log", "wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -474,7 +537,9 @@ def burst_run(args: argparse.Namespace, work: Path) -> dict:
 def configuration_process(args: argparse.Namespace, mode: str, n: int, prefix: str, work: Path) -> dict:
     result_path = work / f"{prefix}.json"
     connection = {
-        "conn_type": "aws", "login": "bench", "password": "bench",
+        "conn_type": "aws",
+        "login": "bench",
+        "password": "bench",
         "extra": {"endpoint_url": args.endpoint, "region_name": "us-east-1"},
     }
     env = {
@@ -483,13 +548,33 @@ def configuration_process(args: argparse.Namespace, mode: str, n: int, prefix: s
         "AIRFLOW_HOME": str(work / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(connection),
-        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
     }
     command = [
-        sys.executable, __file__, "--one", mode, "--n", str(n), "--prefix", prefix, "--endpoint", args.endpoint,
-        "--interval", str(args.interval), "--intervals", str(args.intervals),
-        "--completions", str(args.completions), "--result", str(result_path),
-        "--not-before", str(args.not_before), "--burst-minutes", str(args.burst_minutes),
+        sys.executable,
+        __file__,
+        "--one",
+        mode,
+        "--n",
+        str(n),
+        "--prefix",
+        prefix,
+        "--endpoint",
+        args.endpoint,
+        "--interval",
+        str(args.interval),
+        "--intervals",
+        str(args.intervals),
+        "--completions",
+        str(args.completions),
+        "--result",
+        str(result_path),
+        "--not-before",
+        str(args.not_before),
+        "--burst-minutes",
+        str(args.burst_minutes),
     ]
     with open(work / f"{prefix}.log", "wb") as log:
         subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=REPO_ROOT)
@@ -509,13 +594,24 @@ def print_table(results: list[dict], interval: float) -> None:
     def events(r):
         if not r:
             return "n/a"
-        good = r["fired_once"] == r["ended"] and not r["fired_twice"] and not r["fired_unended"] and not r["wrong_status"]
+        good = (
+            r["fired_once"] == r["ended"] and not r["fired_twice"] and not r["fired_unended"] and not r["wrong_status"]
+        )
         return f"{r['fired_once']}/{r['ended']}" + ("" if good else " WRONG")
 
     columns = [
-        ("N", 5), ("per-job calls/min", 17), ("design", 7), ("shared calls/min", 16), ("fewer vs design", 15), ("fewer vs measured", 17),
-        ("KB/job per-job", 14), ("KB/job shared", 13), ("delay s per-job max/med", 23),
-        ("delay s shared max/med", 22), ("events per-job", 14), ("events shared", 13),
+        ("N", 5),
+        ("per-job calls/min", 17),
+        ("design", 7),
+        ("shared calls/min", 16),
+        ("fewer vs design", 15),
+        ("fewer vs measured", 17),
+        ("KB/job per-job", 14),
+        ("KB/job shared", 13),
+        ("delay s per-job max/med", 23),
+        ("delay s shared max/med", 22),
+        ("events per-job", 14),
+        ("events shared", 13),
     ]
     print(" | ".join(f"{title:>{width}}" for title, width in columns))
     print("-+-".join("-" * width for _, width in columns))
@@ -529,14 +625,22 @@ def print_table(results: list[dict], interval: float) -> None:
             f"{shared['calls_per_minute']:.0f}" if shared else "n/a",
             f"{design / shared['calls_per_minute']:.0f}x" if shared and shared["calls_per_minute"] else "n/a",
             f"{per_job['calls_per_minute'] / shared['calls_per_minute']:.0f}x"
-            if shared and per_job and shared["calls_per_minute"] else "n/a",
-            kb(per_job), kb(shared), delay(per_job), delay(shared), events(per_job), events(shared),
+            if shared and per_job and shared["calls_per_minute"]
+            else "n/a",
+            kb(per_job),
+            kb(shared),
+            delay(per_job),
+            delay(shared),
+            events(per_job),
+            events(shared),
         ]
         print(" | ".join(f"{str(cell):>{width}}" for cell, (_, width) in zip(cells, columns)))
     print()
     for r in results:
-        print(f"{r['mode']:>7} N={r['n']:<5} registration: {r['registration_calls']} calls in {r['registration_seconds']} s; "
-              f"window {r['window_seconds']:.0f} s: {r['calls_by_operation']}; RSS {r['rss_kib_before']} -> {r['rss_kib_after']} KiB")
+        print(
+            f"{r['mode']:>7} N={r['n']:<5} registration: {r['registration_calls']} calls in {r['registration_seconds']} s; "
+            f"window {r['window_seconds']:.0f} s: {r['calls_by_operation']}; RSS {r['rss_kib_before']} -> {r['rss_kib_after']} KiB"
+        )
 
 
 def main() -> int:
@@ -545,13 +649,25 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="poll interval of every trigger (s)")
     parser.add_argument("--intervals", type=int, default=2, help="length of the measured window, in intervals")
     parser.add_argument("--completions", type=int, default=10, help="jobs ended during each window")
-    parser.add_argument("--per-job-max", type=int, default=2000,
-                        help="largest N run with one Describe per job (2,000 takes ~4 minutes and ~3.5 GB)")
+    parser.add_argument(
+        "--per-job-max",
+        type=int,
+        default=2000,
+        help="largest N run with one Describe per job (2,000 takes ~4 minutes and ~3.5 GB)",
+    )
     parser.add_argument("--modes", nargs="+", default=["per-job", "shared"])
-    parser.add_argument("--burst", type=int, metavar="N",
-                        help="instead: N jobs arriving at once, against the in-memory SageMaker stand-in")
-    parser.add_argument("--burst-minutes", type=int, default=5,
-                        help="length of the --burst run (at least 4; longer when registering takes more than 3 minutes less)")
+    parser.add_argument(
+        "--burst",
+        type=int,
+        metavar="N",
+        help="instead: N jobs arriving at once, against the in-memory SageMaker stand-in",
+    )
+    parser.add_argument(
+        "--burst-minutes",
+        type=int,
+        default=5,
+        help="length of the --burst run (at least 4; longer when registering takes more than 3 minutes less)",
+    )
     # Internal: run one configuration (used by the parent in a fresh process).
     parser.add_argument("--one", choices=["per-job", "shared", "burst"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -584,17 +700,17 @@ def main() -> int:
         try:
             create_jobs(args.endpoint, work, ["bench-idle-runner"])
             started = time.monotonic()
-            names = {
-                (mode, n): [f"{mode[:1]}{n}-{i:04d}" for i in range(n)] for mode, n in configurations
-            }
+            names = {(mode, n): [f"{mode[:1]}{n}-{i:04d}" for i in range(n)] for mode, n in configurations}
             create_jobs(args.endpoint, work, [name for batch in names.values() for name in batch])
             # Measure after the creations have aged out of the shared poller's overlap window.
             from airflow_automl.triggers.poller import DEFAULT_SETTINGS
 
             args.not_before = time.time() + DEFAULT_SETTINGS.overlap_seconds + args.interval
-            print(f"created {total_jobs} InProgress jobs in {time.monotonic() - started:.1f} s; "
-                  f"interval {args.interval} s, window {args.intervals} intervals, {args.completions} jobs end per window",
-                  flush=True)
+            print(
+                f"created {total_jobs} InProgress jobs in {time.monotonic() - started:.1f} s; "
+                f"interval {args.interval} s, window {args.intervals} intervals, {args.completions} jobs end per window",
+                flush=True,
+            )
             results = []
             for mode, n in configurations:
                 result = configuration_process(args, mode, n, f"{mode[:1]}{n}", work)

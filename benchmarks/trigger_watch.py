@@ -181,18 +181,28 @@ def main() -> None:
     rss_watching = result["rss_all_watching"] or result["peak_rss"]
 
     print(f"AutoMLJobTrigger watch: {args.jobs} jobs, poll_interval {args.poll_interval:g} s, one event loop")
-    print(f"  events: {len(result['received'])} ({', '.join(sorted(set(result['statuses'].values())))}), "
-          f"exactly one per job: {len(result['received']) == args.jobs}")
+    print(
+        f"  events: {len(result['received'])} ({', '.join(sorted(set(result['statuses'].values())))}), "
+        f"exactly one per job: {len(result['received']) == args.jobs}"
+    )
     print(f"  all {args.jobs} triggers polling {all_polling - start:.1f} s after the first started")
-    print(f"  API calls/min, all jobs watched: {steady_calls / steady_seconds * 60:,.0f} "
-          f"(one Describe per job per interval would be {args.jobs * 60 / args.poll_interval:,.0f}); "
-          f"total calls {sum(per_second.values()):,}")
-    print(f"  RSS: before {rss_before:.0f} MB, all watching {rss_watching:.0f} MB, peak {result['peak_rss']:.0f} MB; "
-          f"per watched job {(rss_watching - rss_before) * 1024 / args.jobs:,.0f} KB")
-    print(f"  completion -> event delay: p50 {statistics.median(delays):.2f} s, "
-          f"p95 {delays[int(len(delays) * 0.95) - 1]:.2f} s, max {delays[-1]:.2f} s "
-          f"(bound: one poll interval = {args.poll_interval:g} s)")
-    print(f"  wall time {time.time() - start:.0f} s; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"  API calls/min, all jobs watched: {steady_calls / steady_seconds * 60:,.0f} "
+        f"(one Describe per job per interval would be {args.jobs * 60 / args.poll_interval:,.0f}); "
+        f"total calls {sum(per_second.values()):,}"
+    )
+    print(
+        f"  RSS: before {rss_before:.0f} MB, all watching {rss_watching:.0f} MB, peak {result['peak_rss']:.0f} MB; "
+        f"per watched job {(rss_watching - rss_before) * 1024 / args.jobs:,.0f} KB"
+    )
+    print(
+        f"  completion -> event delay: p50 {statistics.median(delays):.2f} s, "
+        f"p95 {delays[int(len(delays) * 0.95) - 1]:.2f} s, max {delays[-1]:.2f} s "
+        f"(bound: one poll interval = {args.poll_interval:g} s)"
+    )
+    print(
+        f"  wall time {time.time() - start:.0f} s; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
@@ -30,7 +30,7 @@ with DAG(
     dag_id="automl_deploy_endpoint",
     description="AutoML V2 job that deploys its best model to an endpoint, then calls the endpoint",
     schedule=None,
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     params={
         "storage_uri": Param("", type="string", description="s3://bucket/prefix or file:///path"),
@@ -47,7 +47,7 @@ with DAG(
         """Training data for the job, and a holdout the endpoint is tested on."""
         from airflow_automl.examples.datasets import churn_for_interval
 
-        end = datetime.now(timezone.utc).date()
+        end = datetime.now(UTC).date()
         frame = churn_for_interval(end - timedelta(days=1), end).drop(columns=["customer_id"])
         holdout = frame.sample(n=int(params["holdout_rows"]), random_state=7)
         train = frame.drop(index=holdout.index)
@@ -136,4 +136,3 @@ with DAG(
 
     data >> train_and_deploy
     invoke_endpoint(data, train_and_deploy.output)
-

@@ -17,7 +17,7 @@ Variable ``automl_storage_uri`` (or the ``storage_uri`` param), as for the retra
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, task
@@ -34,12 +34,13 @@ with DAG(
     dag_id="automl_deploy_model",
     description="Stage each new churn model the retraining DAG trains",
     schedule=[CHURN_MODEL],
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     params={
         "storage_uri": Param(
-            "", type="string",
+            "",
+            type="string",
             description="s3://bucket/prefix or file:///path; empty: the Variable automl_storage_uri",
         ),
     },
@@ -62,7 +63,11 @@ with DAG(
             raise ValueError(f"asset {CHURN_MODEL.name}: the event's extra lacks {missing}; got {sorted(extra)}")
         return {
             **extra,
-            "announced_by": {"dag_id": event.source_dag_id, "run_id": event.source_run_id, "task_id": event.source_task_id},
+            "announced_by": {
+                "dag_id": event.source_dag_id,
+                "run_id": event.source_run_id,
+                "task_id": event.source_task_id,
+            },
             "announced_at": event.timestamp.isoformat(),
         }
 
@@ -84,7 +89,7 @@ with DAG(
     @task
     def stage(model: dict[str, Any], params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         storage = storage_uri(params.get("storage_uri", ""))
-        record = {**model, "staged_by_run_id": run_id, "staged_at": datetime.now(timezone.utc).isoformat()}
+        record = {**model, "staged_by_run_id": run_id, "staged_at": datetime.now(UTC).isoformat()}
         text = json.dumps(record, indent=2)
         write_bytes(f"{storage}/staging/releases/{model['job_name']}.json", text.encode(), aws_conn_id=AWS_CONN_ID)
         write_bytes(f"{storage}/staging/model.json", text.encode(), aws_conn_id=AWS_CONN_ID)

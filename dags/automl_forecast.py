@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
@@ -51,21 +51,28 @@ with DAG(
     description="Retrain the weekly demand forecast with SageMaker AutoML and publish the next weeks' forecast",
     # Mondays at 06:00 UTC, each run covering the week before.
     schedule=CronDataIntervalTimetable("0 6 * * 1", timezone="UTC"),
-    start_date=datetime(2026, 1, 5, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 5, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
     params={
         "storage_uri": Param(
-            "", type="string",
+            "",
+            type="string",
             description="s3://bucket/prefix or file:///path; empty: the Variable automl_storage_uri",
         ),
         "items": Param(50, type="integer", minimum=1, description="products to forecast"),
-        "history_weeks": Param(104, type="integer", minimum=4 * HORIZON_WEEKS,
-                               description="weeks of daily sales history the job learns from"),
+        "history_weeks": Param(
+            104,
+            type="integer",
+            minimum=4 * HORIZON_WEEKS,
+            description="weeks of daily sales history the job learns from",
+        ),
         "wape_threshold": Param(0.3, type="number", description="the best candidate's WAPE must be at most this"),
         "max_runtime_seconds": Param(
-            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=10,
+            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")),
+            type="integer",
+            minimum=10,
             description="training budget of the job",
         ),
     },
@@ -106,36 +113,44 @@ with DAG(
         task_id="train_forecaster",
         job_name="{{ automl_job_name('demand') }}",
         config={
-            "AutoMLJobInputDataConfig": [{
-                "DataSource": {"S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": "{{ ti.xcom_pull(task_ids='prepare_demand_history')['history_uri'] }}",
-                }},
-                "ContentType": "text/csv;header=present",
-            }],
+            "AutoMLJobInputDataConfig": [
+                {
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": "{{ ti.xcom_pull(task_ids='prepare_demand_history')['history_uri'] }}",
+                        }
+                    },
+                    "ContentType": "text/csv;header=present",
+                }
+            ],
             "OutputDataConfig": {
                 "S3OutputPath": "{{ ti.xcom_pull(task_ids='prepare_demand_history')['storage_uri'] }}/forecast-models"
             },
             "AutoMLJobObjective": {"MetricName": "WAPE"},
-            "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": {
-                "ForecastFrequency": "W",
-                "ForecastHorizon": HORIZON_WEEKS,
-                "ForecastQuantiles": QUANTILES,
-                "TimeSeriesConfig": {
-                    "TargetAttributeName": "units",
-                    "TimestampAttributeName": "date",
-                    "ItemIdentifierAttributeName": "sku",
-                },
-                # Days are summed into weeks (a related column such as promotion is averaged);
-                # a day without a row sold nothing and had no promotion.
-                "Transformations": {
-                    "Aggregation": {"units": "sum"},
-                    "Filling": {"units": {"middlefill": "zero", "backfill": "zero"},
-                                "promotion": {"middlefill": "zero", "backfill": "zero", "futurefill": "zero"}},
-                },
-                "HolidayConfig": [{"CountryCode": "US"}],
-                "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": "{{ params.max_runtime_seconds }}"},
-            }},
+            "AutoMLProblemTypeConfig": {
+                "TimeSeriesForecastingJobConfig": {
+                    "ForecastFrequency": "W",
+                    "ForecastHorizon": HORIZON_WEEKS,
+                    "ForecastQuantiles": QUANTILES,
+                    "TimeSeriesConfig": {
+                        "TargetAttributeName": "units",
+                        "TimestampAttributeName": "date",
+                        "ItemIdentifierAttributeName": "sku",
+                    },
+                    # Days are summed into weeks (a related column such as promotion is averaged);
+                    # a day without a row sold nothing and had no promotion.
+                    "Transformations": {
+                        "Aggregation": {"units": "sum"},
+                        "Filling": {
+                            "units": {"middlefill": "zero", "backfill": "zero"},
+                            "promotion": {"middlefill": "zero", "backfill": "zero", "futurefill": "zero"},
+                        },
+                    },
+                    "HolidayConfig": [{"CountryCode": "US"}],
+                    "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": "{{ params.max_runtime_seconds }}"},
+                }
+            },
             "RoleArn": "{{ var.value.get('automl_role_arn', '" + DEFAULT_ROLE_ARN + "') }}",
         },
         tags={"project": "demand"},
@@ -209,8 +224,10 @@ with DAG(
         forecast = pd.read_csv(io.BytesIO(raw))
         published = f"{prepared['folder']}/forecast.csv"
         write_bytes(published, raw, aws_conn_id=AWS_CONN_ID)
-        print(f"Forecast of {forecast['sku'].nunique()} products for the weeks of {forecast['date'].min()} "
-              f"to {forecast['date'].max()} written to {published}")
+        print(
+            f"Forecast of {forecast['sku'].nunique()} products for the weeks of {forecast['date'].min()} "
+            f"to {forecast['date'].max()} written to {published}"
+        )
         return {
             "forecast_uri": published,
             "job_name": candidate["job_name"],

@@ -38,7 +38,7 @@ import hashlib
 import io
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
@@ -82,26 +82,38 @@ with DAG(
     description="Retrain the churn model daily with SageMaker AutoML; promote it if it beats the champion on a holdout",
     # Daily at midnight UTC, each run covering the previous day: its data interval.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 1, "retry_delay": RETRY_DELAY},
     params={
         "storage_uri": Param(
-            "", type="string",
+            "",
+            type="string",
             description="s3://bucket/prefix or file:///path; empty: the Variable automl_storage_uri",
         ),
         "rows": Param(3000, type="integer", minimum=500, description="customers in the interval's data"),
-        "holdout_fraction": Param(0.2, type="number", minimum=0.05, maximum=0.5,
-                                  description="share of the rows held out to score champion and challenger"),
+        "holdout_fraction": Param(
+            0.2,
+            type="number",
+            minimum=0.05,
+            maximum=0.5,
+            description="share of the rows held out to score champion and challenger",
+        ),
         "objective_metric": Param("AUC", enum=["AUC", "F1", "Accuracy", "BalancedAccuracy", "Precision", "Recall"]),
         "metric_threshold": Param(0.7, type="number", description="floor the best candidate must reach"),
-        "promotion_margin": Param(0.0, type="number", minimum=0,
-                                  description="how much better than the champion on the holdout the challenger must be"),
+        "promotion_margin": Param(
+            0.0,
+            type="number",
+            minimum=0,
+            description="how much better than the champion on the holdout the challenger must be",
+        ),
         "model_package_group": Param("churn-models", type="string", description="model registry group"),
         "endpoint_name": Param("churn-serving", type="string", description="endpoint serving the approved model"),
         "max_runtime_seconds": Param(
-            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=10,
+            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")),
+            type="integer",
+            minimum=10,
             description="training budget of the job",
         ),
     },
@@ -109,7 +121,9 @@ with DAG(
 ) as dag:
 
     @task
-    def prepare_training_data(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> dict[str, Any]:
+    def prepare_training_data(
+        params: dict[str, Any], data_interval_start=None, data_interval_end=None
+    ) -> dict[str, Any]:
         """Extract the interval's customers (here: generated), hold a slice out, write both as CSV."""
         import numpy as np
 
@@ -138,8 +152,9 @@ with DAG(
 
         write_bytes(f"{prefix}train/train.csv", csv(train), aws_conn_id=AWS_CONN_ID)
         # Autopilot's models read CSV rows without a header and without the target.
-        write_bytes(f"{prefix}holdout/features.csv", csv(holdout.drop(columns=[TARGET]), header=False),
-                    aws_conn_id=AWS_CONN_ID)
+        write_bytes(
+            f"{prefix}holdout/features.csv", csv(holdout.drop(columns=[TARGET]), header=False), aws_conn_id=AWS_CONN_ID
+        )
         write_bytes(f"{prefix}holdout/labels.csv", csv(holdout[[TARGET]]), aws_conn_id=AWS_CONN_ID)
         return {
             "storage_uri": storage,
@@ -209,8 +224,11 @@ with DAG(
         client = _sagemaker()
         group = params["model_package_group"]
         approved = client.list_model_packages(
-            ModelPackageGroupName=group, ModelApprovalStatus="Approved", SortBy="CreationTime",
-            SortOrder="Descending", MaxResults=1,
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
         )["ModelPackageSummaryList"]
         champion = approved[0]["ModelPackageArn"] if approved else None
         job_name = candidate["job_name"]
@@ -224,23 +242,29 @@ with DAG(
             models["champion"] = {"PrimaryContainer": {"ModelPackageName": champion, "Environment": INFERENCE_OUTPUT}}
         transforms = []
         for role_name, containers in models.items():
-            transforms.append({
-                "Model": {"ModelName": f"{job_name}-{role_name}", "ExecutionRoleArn": role, **containers},
-                "Transform": {
-                    "TransformJobName": f"{job_name}-{role_name}",
-                    "ModelName": f"{job_name}-{role_name}",
-                    "BatchStrategy": "MultiRecord",
-                    "TransformInput": {
-                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data["holdout_features_uri"]}},
-                        "ContentType": "text/csv",
-                        "SplitType": "Line",
+            transforms.append(
+                {
+                    "Model": {"ModelName": f"{job_name}-{role_name}", "ExecutionRoleArn": role, **containers},
+                    "Transform": {
+                        "TransformJobName": f"{job_name}-{role_name}",
+                        "ModelName": f"{job_name}-{role_name}",
+                        "BatchStrategy": "MultiRecord",
+                        "TransformInput": {
+                            "DataSource": {
+                                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data["holdout_features_uri"]}
+                            },
+                            "ContentType": "text/csv",
+                            "SplitType": "Line",
+                        },
+                        "TransformOutput": {
+                            "S3OutputPath": f"{data['storage_uri']}/scores/{job_name}/{role_name}/",
+                            "Accept": "application/jsonlines",
+                            "AssembleWith": "Line",
+                        },
+                        "TransformResources": {"InstanceType": INSTANCE_TYPE, "InstanceCount": 1},
                     },
-                    "TransformOutput": {"S3OutputPath": f"{data['storage_uri']}/scores/{job_name}/{role_name}/",
-                                        "Accept": "application/jsonlines",
-                                        "AssembleWith": "Line"},
-                    "TransformResources": {"InstanceType": INSTANCE_TYPE, "InstanceCount": 1},
-                },
-            })
+                }
+            )
         return transforms
 
     scoring = find_champion(check_best.output, data)
@@ -257,7 +281,10 @@ with DAG(
 
     @task
     def register_challenger(
-        candidate: dict[str, Any], data: dict[str, Any], scoring: list[dict[str, Any]], params: dict[str, Any],
+        candidate: dict[str, Any],
+        data: dict[str, Any],
+        scoring: list[dict[str, Any]],
+        params: dict[str, Any],
         dag_run=None,
     ) -> dict[str, Any]:
         """Both models' objective metric on the held-out rows; the challenger registered as the
@@ -268,7 +295,9 @@ with DAG(
         from airflow_automl.examples.run_note import set_run_note
 
         metric = candidate["objective_metric_name"]
-        truth = pd.read_csv(io.BytesIO(read_bytes(data["holdout_labels_uri"], aws_conn_id=AWS_CONN_ID)))[TARGET].tolist()
+        truth = pd.read_csv(io.BytesIO(read_bytes(data["holdout_labels_uri"], aws_conn_id=AWS_CONN_ID)))[
+            TARGET
+        ].tolist()
         features_name = data["holdout_features_uri"].rsplit("/", 1)[1]
         values, champion_package_arn = {}, None
         for transform in scoring:
@@ -285,15 +314,25 @@ with DAG(
 
         storage, job_name = data["storage_uri"], candidate["job_name"]
         metrics_uri = f"{storage}/scores/{job_name}/metrics.json"
-        write_bytes(metrics_uri, json.dumps({
-            "metric": metric, "holdout_rows": len(truth), "champion_package_arn": champion_package_arn,
-            **verdict.as_dict(),
-        }, indent=2).encode(), aws_conn_id=AWS_CONN_ID)
+        write_bytes(
+            metrics_uri,
+            json.dumps(
+                {
+                    "metric": metric,
+                    "holdout_rows": len(truth),
+                    "champion_package_arn": champion_package_arn,
+                    **verdict.as_dict(),
+                },
+                indent=2,
+            ).encode(),
+            aws_conn_id=AWS_CONN_ID,
+        )
         client = _sagemaker()
         group = params["model_package_group"]
         try:
-            client.create_model_package_group(ModelPackageGroupName=group,
-                                              ModelPackageGroupDescription="churn models trained by automl_retrain")
+            client.create_model_package_group(
+                ModelPackageGroupName=group, ModelPackageGroupDescription="churn models trained by automl_retrain"
+            )
         except client.exceptions.ClientError as error:
             if not error.response["Error"]["Message"].startswith("Model Package Group already exists"):
                 raise
@@ -357,13 +396,15 @@ with DAG(
             },
             "EndpointConfig": {
                 "EndpointConfigName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
-                "ProductionVariants": [{
-                    "VariantName": "AllTraffic",
-                    "ModelName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
-                    "InitialInstanceCount": 1,
-                    "InstanceType": INSTANCE_TYPE,
-                    "InitialVariantWeight": 1.0,
-                }],
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": "{{ ti.xcom_pull(task_ids='register_challenger')['serving_model'] }}",
+                        "InitialInstanceCount": 1,
+                        "InstanceType": INSTANCE_TYPE,
+                        "InitialVariantWeight": 1.0,
+                    }
+                ],
             },
             "Endpoint": {
                 "EndpointName": "{{ params.endpoint_name }}",
@@ -382,8 +423,9 @@ with DAG(
         endpoint = params["endpoint_name"]
         described = _sagemaker().describe_endpoint(EndpointName=endpoint)
         if described["EndpointConfigName"] != decision["serving_model"]:
-            raise RuntimeError(f"endpoint {endpoint} serves {described['EndpointConfigName']}, "
-                               f"not {decision['serving_model']}")
+            raise RuntimeError(
+                f"endpoint {endpoint} serves {described['EndpointConfigName']}, not {decision['serving_model']}"
+            )
         features = read_bytes(data["holdout_features_uri"], aws_conn_id=AWS_CONN_ID).decode().splitlines()
         rows = "\n".join(features[:SMOKE_ROWS]) + "\n"
         answer = _sagemaker("sagemaker-runtime").invoke_endpoint(
@@ -393,8 +435,12 @@ with DAG(
         if len(predictions) != min(SMOKE_ROWS, len(features)):
             raise RuntimeError(f"endpoint {endpoint}: {len(predictions)} predictions for {SMOKE_ROWS} rows")
         print(f"endpoint {endpoint} ({decision['serving_model']}) answered {predictions}")
-        return {"endpoint": endpoint, "model": decision["serving_model"],
-                "variant": answer.get("InvokedProductionVariant"), "predictions": predictions}
+        return {
+            "endpoint": endpoint,
+            "model": decision["serving_model"],
+            "variant": answer.get("InvokedProductionVariant"),
+            "predictions": predictions,
+        }
 
     data >> train >> check_best
     promoted(decision) >> deploy >> smoke_check(decision, data)

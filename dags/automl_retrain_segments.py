@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
@@ -68,18 +68,21 @@ with DAG(
     dag_id="automl_retrain_segments",
     description="Retrain one churn model per region daily with SageMaker AutoML, gated per region",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
     params={
         "storage_uri": Param(
-            "", type="string",
+            "",
+            type="string",
             description="s3://bucket/prefix or file:///path; empty: the Variable automl_storage_uri",
         ),
         "rows": Param(4000, type="integer", minimum=500, description="customers in the interval's data, all regions"),
         "max_runtime_seconds": Param(
-            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")), type="integer", minimum=10,
+            int(os.environ.get("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "3600")),
+            type="integer",
+            minimum=10,
             description="training budget of each region's job",
         ),
     },
@@ -105,15 +108,17 @@ with DAG(
             buffer = io.StringIO()
             rows.to_csv(buffer, index=False)
             write_bytes(f"{prefix}train.csv", buffer.getvalue().encode(), aws_conn_id=AWS_CONN_ID)
-            segments.append({
-                "segment": segment,
-                "rows": len(rows),
-                "train_uri": prefix,
-                "output_uri": f"{storage}/segments/{segment}/models",
-                "metric_threshold": threshold,
-                "max_runtime_seconds": int(params["max_runtime_seconds"]),
-                "role_arn": role_arn,
-            })
+            segments.append(
+                {
+                    "segment": segment,
+                    "rows": len(rows),
+                    "train_uri": prefix,
+                    "output_uri": f"{storage}/segments/{segment}/models",
+                    "metric_threshold": threshold,
+                    "max_runtime_seconds": int(params["max_runtime_seconds"]),
+                    "role_arn": role_arn,
+                }
+            )
         return segments
 
     segments = prepare_segments()
@@ -140,9 +145,7 @@ with DAG(
     def report(passed: list[dict[str, Any]]) -> dict[str, Any]:
         """Which regions' new models passed their gate, with their scores."""
         models = {
-            summary["job_name"]: round(float(summary["objective_metric_value"]), 4)
-            for summary in passed
-            if summary
+            summary["job_name"]: round(float(summary["objective_metric_value"]), 4) for summary in passed if summary
         }
         print(f"{len(models)} of {len(SEGMENTS)} regions passed: {models}")
         return {"passed": models, "regions": len(SEGMENTS)}

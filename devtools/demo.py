@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 import warnings
 from contextlib import closing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -66,16 +66,27 @@ class LocalService:
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.command = [
-            sys.executable, "-m", "airflow_automl.local.cli", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--data-dir", str(data_dir), "--file-root", str(file_root),
+            sys.executable,
+            "-m",
+            "airflow_automl.local.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(data_dir),
+            "--file-root",
+            str(file_root),
         ]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         # Otherwise another process on the port would answer the health check in our place.
         if not port_is_free(self.port):
-            raise RuntimeError(f"port {self.port}: already in use on 127.0.0.1; stop what uses it or choose another port")
+            raise RuntimeError(
+                f"port {self.port}: already in use on 127.0.0.1; stop what uses it or choose another port"
+            )
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
@@ -94,7 +105,9 @@ class LocalService:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass  # not listening yet
             time.sleep(0.3)
-        raise RuntimeError(f"local service did not answer {self.endpoint_url}/health within {SERVICE_READY_TIMEOUT:.0f}s")
+        raise RuntimeError(
+            f"local service did not answer {self.endpoint_url}/health within {SERVICE_READY_TIMEOUT:.0f}s"
+        )
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -172,15 +185,20 @@ def sagemaker(endpoint_url: str, service: str = "sagemaker"):
     import boto3
 
     return boto3.client(
-        service, endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="local-demo-key", aws_secret_access_key="local-demo-secret",
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="local-demo-key",
+        aws_secret_access_key="local-demo-secret",
     )
 
 
 def leaderboard(endpoint_url: str, job_name: str) -> list[dict]:
     candidates: list[dict] = []
-    for page in sagemaker(endpoint_url).get_paginator("list_candidates_for_auto_ml_job").paginate(
-        AutoMLJobName=job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+    for page in (
+        sagemaker(endpoint_url)
+        .get_paginator("list_candidates_for_auto_ml_job")
+        .paginate(AutoMLJobName=job_name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending")
     ):
         candidates.extend(page["Candidates"])
     return candidates
@@ -188,16 +206,18 @@ def leaderboard(endpoint_url: str, job_name: str) -> list[dict]:
 
 def task_result(dag_run, task_id: str):
     """What a task of the run returned (its XCom), or None."""
-    from sqlalchemy import select
-
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         row = session.scalars(
             select(XComModel).where(
-                XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-                XComModel.task_id == task_id, XComModel.key == "return_value", XComModel.map_index == -1,
+                XComModel.dag_id == dag_run.dag_id,
+                XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+                XComModel.map_index == -1,
             )
         ).first()
         return None if row is None else XComModel.deserialize_value(row)
@@ -225,11 +245,16 @@ def print_interval(endpoint_url: str, dag_run, interval: str) -> bool:
         shown = f"{value:9.4f}" if value is not None else f"{'-':>9}"
         print(f"  {rank:>2}  {candidate['CandidateName']:<{width}}  {shown}  {candidate['CandidateStatus']}")
     champion = decision["champion_metric"]
-    print(f"Holdout {metric}: challenger {decision['challenger_metric']:.4f}, champion "
-          + (f"{champion:.4f}" if champion is not None else "none") + f" (margin {decision['margin']:g})")
+    print(
+        f"Holdout {metric}: challenger {decision['challenger_metric']:.4f}, champion "
+        + (f"{champion:.4f}" if champion is not None else "none")
+        + f" (margin {decision['margin']:g})"
+    )
     verdict = "PROMOTED" if decision["promoted"] else "REJECTED"
-    print(f"Verdict: {verdict} {decision['model_package_arn'].rsplit('/', 2)[-2]}/"
-          f"{decision['model_package_arn'].rsplit('/', 1)[-1]}: {decision['reason']}")
+    print(
+        f"Verdict: {verdict} {decision['model_package_arn'].rsplit('/', 2)[-2]}/"
+        f"{decision['model_package_arn'].rsplit('/', 1)[-1]}: {decision['reason']}"
+    )
     return True
 
 
@@ -240,10 +265,14 @@ def print_registry(endpoint_url: str, group: str, endpoint: str) -> None:
     for page in client.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
         for summary in page["ModelPackageSummaryList"]:
             package = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            metrics = {k: v for k, v in package.get("CustomerMetadataProperties", {}).items() if k.startswith("holdout_")}
+            metrics = {
+                k: v for k, v in package.get("CustomerMetadataProperties", {}).items() if k.startswith("holdout_")
+            }
             shown = ", ".join(f"{k.removeprefix('holdout_')} {float(v):.4f}" for k, v in metrics.items())
-            print(f"  version {summary['ModelPackageVersion']}  {summary['ModelApprovalStatus']:<8}  "
-                  f"holdout {shown}  {package.get('ModelPackageDescription', '')}")
+            print(
+                f"  version {summary['ModelPackageVersion']}  {summary['ModelApprovalStatus']:<8}  "
+                f"holdout {shown}  {package.get('ModelPackageDescription', '')}"
+            )
     try:
         described = client.describe_endpoint(EndpointName=endpoint)
     except client.exceptions.ClientError as error:
@@ -252,8 +281,10 @@ def print_registry(endpoint_url: str, group: str, endpoint: str) -> None:
     config = client.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
     model_name = config["ProductionVariants"][0]["ModelName"]
     container = client.describe_model(ModelName=model_name).get("PrimaryContainer", {})
-    print(f"Endpoint {endpoint} ({described['EndpointStatus']}) serves model {model_name}"
-          + (f" = {container['ModelPackageName']}" if container.get("ModelPackageName") else ""))
+    print(
+        f"Endpoint {endpoint} ({described['EndpointStatus']}) serves model {model_name}"
+        + (f" = {container['ModelPackageName']}" if container.get("ModelPackageName") else "")
+    )
 
 
 def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> int:
@@ -287,8 +318,12 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
             "AUTOML_POLL_INTERVAL_SECONDS": "10",
             # The retraining DAG writes its verdict as the run's note through the REST API, as this user.
             "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
-                {"conn_type": "http", "host": f"http://127.0.0.1:{airflow_port}", "login": UI_USER,
-                 "password": UI_PASSWORD}
+                {
+                    "conn_type": "http",
+                    "host": f"http://127.0.0.1:{airflow_port}",
+                    "login": UI_USER,
+                    "password": UI_PASSWORD,
+                }
             ),
             # standalone starts its components as `airflow ...` commands: the venv's.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -304,7 +339,10 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
         with open(log_path, "ab") as log:
             airflow = subprocess.Popen(
                 [str(Path(sys.executable).with_name("airflow")), "standalone"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         url = f"http://127.0.0.1:{airflow_port}"
         _wait_for_http(f"{url}/api/v2/version", airflow, timeout=300)
@@ -363,10 +401,18 @@ def main(argv: list[str] | None = None) -> int:
     # Airflow's in-process API client imports starlette's test client, which warns about httpx.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)")
+    parser.add_argument(
+        "--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)"
+    )
     parser.add_argument("--rows", type=int, default=3000, help="customers in the training data (default: %(default)s)")
-    parser.add_argument("--work-dir", type=Path, help="keep the service data, storage and Airflow home here (default: a temp dir, removed at the end)")
-    parser.add_argument("--up", action="store_true", help="instead: run the service and `airflow standalone` until Ctrl-C (make up)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="keep the service data, storage and Airflow home here (default: a temp dir, removed at the end)",
+    )
+    parser.add_argument(
+        "--up", action="store_true", help="instead: run the service and `airflow standalone` until Ctrl-C (make up)"
+    )
     parser.add_argument("--service-port", type=int, default=8787, help="with --up (default: %(default)s)")
     parser.add_argument("--airflow-port", type=int, default=8080, help="with --up (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -389,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_airflow(work_dir / "airflow", service.endpoint_url)
         print("Preparing Airflow (SQLite metadata database) ...", flush=True)
         migrate_airflow_db()
-        today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         states, reported = [], True
         # Two consecutive days: the first run has no champion, the second meets the first's model.
         for logical_date in (today - timedelta(days=2), today - timedelta(days=1)):

@@ -30,8 +30,8 @@ from types import FrameType
 
 import psutil
 
-from devtools.demo import free_port
 from airflow_automl.local.runs.parentdeath import kill_with_parent
+from devtools.demo import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = REPO_ROOT / "stack.env"
@@ -123,10 +123,14 @@ def airflow_environment(settings: Mapping[str, str], ports: Ports, home: Path) -
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
         # The retraining DAG writes its verdict as the run's note through the REST API, as this user.
-        "AIRFLOW_CONN_AIRFLOW_API": json.dumps({
-            "conn_type": "http", "host": f"http://127.0.0.1:{ports.api}",
-            "login": login, "password": settings["_AIRFLOW_WWW_USER_PASSWORD"],
-        }),
+        "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+            {
+                "conn_type": "http",
+                "host": f"http://127.0.0.1:{ports.api}",
+                "login": login,
+                "password": settings["_AIRFLOW_WWW_USER_PASSWORD"],
+            }
+        ),
         # The service's job pages link each job back to its Airflow task.
         "AIRFLOW_AUTOML_AIRFLOW_URL": f"http://127.0.0.1:{ports.api}",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -147,6 +151,7 @@ def service_environment(settings: Mapping[str, str], ports: Ports) -> dict[str, 
 
 
 # -- system packages ---------------------------------------------------------------------------
+
 
 def _postgres_bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[4]))
@@ -169,7 +174,9 @@ def ensure_system_packages() -> tuple[Path, Path]:
         subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(
             ["apt-get", "install", "-y", "-q", "--no-install-recommends", *SYSTEM_PACKAGES],
-            check=True, stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         )
     bin_dir, redis = _postgres_bin_dir(), shutil.which("redis-server")
     if bin_dir is None or redis is None:
@@ -178,6 +185,7 @@ def ensure_system_packages() -> tuple[Path, Path]:
 
 
 # -- processes ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Component:
@@ -195,8 +203,14 @@ class Component:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=REPO_ROOT, user=self.user,
+                self.command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=REPO_ROOT,
+                user=self.user,
             )
 
     @property
@@ -272,7 +286,9 @@ def _wait_until(check, what: str, watched: Component | list[Component], timeout:
         for component in watched:
             if not component.running():
                 code = component.process.returncode if component.process else None
-                raise RuntimeError(f"{component.name} exited ({code}) before {what}; its log {component.log_path}:\n{component.log_tail()}")
+                raise RuntimeError(
+                    f"{component.name} exited ({code}) before {what}; its log {component.log_path}:\n{component.log_tail()}"
+                )
         if check():
             return
         if time.monotonic() > deadline:
@@ -292,8 +308,13 @@ def _http_ok(url: str) -> bool:
 class Stack:
     """The topology's processes, started in dependency order and stopped in reverse."""
 
-    def __init__(self, state_dir: Path = DEFAULT_STATE_DIR, settings: Mapping[str, str] | None = None,
-                 overrides: Mapping[str, str] | None = None, service_engine: str | None = None):
+    def __init__(
+        self,
+        state_dir: Path = DEFAULT_STATE_DIR,
+        settings: Mapping[str, str] | None = None,
+        overrides: Mapping[str, str] | None = None,
+        service_engine: str | None = None,
+    ):
         self.state_dir = state_dir.resolve()
         self.settings = dict(settings if settings is not None else read_settings())
         self.settings.update(overrides or {})
@@ -310,8 +331,14 @@ class Stack:
 
     # The parts, each started by a method of its own so that tests can restart one.
 
-    def _add(self, name: str, command: list[str], env: Mapping[str, str], user: str | None = None,
-             stop_signal: int = signal.SIGTERM) -> Component:
+    def _add(
+        self,
+        name: str,
+        command: list[str],
+        env: Mapping[str, str],
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> Component:
         component = Component(name, command, dict(env), self.logs / f"{name}.log", user=user, stop_signal=stop_signal)
         self.components[name] = component
         component.start()
@@ -348,18 +375,48 @@ class Stack:
                 for path in (data, password_file):
                     os.chown(path, owner.pw_uid, owner.pw_gid)
             subprocess.run(
-                [str(bin_dir / "initdb"), "-D", str(data), "-U", user, f"--pwfile={password_file}",
-                 "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8"],
-                check=True, stdout=subprocess.DEVNULL, user=run_as, cwd="/",
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    user,
+                    f"--pwfile={password_file}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=peer",
+                    "-E",
+                    "UTF8",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                user=run_as,
+                cwd="/",
             )
             password_file.unlink()
         # Stopped with SIGINT, PostgreSQL's fast shutdown (SIGTERM would wait for every client to leave).
-        self._add("postgres", [
-            str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.ports.postgres),
-            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={socket_dir}",
-        ], {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}, user=run_as, stop_signal=signal.SIGINT)
-        _wait_until(lambda: self._create_database(user, password, database), "PostgreSQL accepts connections",
-                    self.components["postgres"], 60)
+        self._add(
+            "postgres",
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.ports.postgres),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={socket_dir}",
+            ],
+            {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
+            user=run_as,
+            stop_signal=signal.SIGINT,
+        )
+        _wait_until(
+            lambda: self._create_database(user, password, database),
+            "PostgreSQL accepts connections",
+            self.components["postgres"],
+            60,
+        )
 
     def _check_reachable_by_others(self) -> None:
         """PostgreSQL, running as another user, must be able to pass through every directory above its data."""
@@ -375,8 +432,14 @@ class Stack:
         import psycopg2
 
         try:
-            connection = psycopg2.connect(host="127.0.0.1", port=self.ports.postgres, user=user, password=password,
-                                          dbname="postgres", connect_timeout=3)
+            connection = psycopg2.connect(
+                host="127.0.0.1",
+                port=self.ports.postgres,
+                user=user,
+                password=password,
+                dbname="postgres",
+                connect_timeout=3,
+            )
         except psycopg2.OperationalError:
             return False  # still starting
         connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
@@ -396,7 +459,7 @@ class Stack:
         config.write_text(
             "# Celery's broker for this stack only: loopback, a port of its own, state in the stack's directory.\n"
             f"bind 127.0.0.1\nport {self.ports.redis}\nprotected-mode yes\ndir {data}\n"
-            "daemonize no\nappendonly yes\nsave \"\"\n"
+            'daemonize no\nappendonly yes\nsave ""\n'
         )
         component = self._add("redis", [str(redis_server), str(config)], {"PATH": os.environ.get("PATH", "")})
         _wait_until(lambda: self._redis_ping(), "Redis answers PING", component, 30)
@@ -411,14 +474,21 @@ class Stack:
 
     def start_s3(self) -> None:
         """moto's server standing in for MinIO, with the demo bucket."""
-        component = self._add("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.ports.s3)],
-                              {**os.environ, "PYTHONUNBUFFERED": "1"})
+        component = self._add(
+            "s3",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.ports.s3)],
+            {**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         _wait_until(lambda: _http_ok(f"{self.s3_url}/moto-api/"), "moto's server answers", component, 60)
         import boto3
 
-        s3 = boto3.client("s3", endpoint_url=self.s3_url, region_name=self.settings[REGION_SETTING],
-                          aws_access_key_id=self.settings["MINIO_ROOT_USER"],
-                          aws_secret_access_key=self.settings["MINIO_ROOT_PASSWORD"])
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.s3_url,
+            region_name=self.settings[REGION_SETTING],
+            aws_access_key_id=self.settings["MINIO_ROOT_USER"],
+            aws_secret_access_key=self.settings["MINIO_ROOT_PASSWORD"],
+        )
         bucket = self.settings["AUTOML_BUCKET"]
         if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             s3.create_bucket(Bucket=bucket)
@@ -428,11 +498,26 @@ class Stack:
         if self.service_engine:
             env["AIRFLOW_AUTOML_ENGINE"] = self.service_engine
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        component = self._add("service", [
-            sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", "127.0.0.1", "--port", str(self.ports.service),
-            "--data-dir", str(self.state_dir / "service"), "--s3-endpoint-url", self.s3_url,
-            "--region", self.settings[REGION_SETTING],
-        ], env)
+        component = self._add(
+            "service",
+            [
+                sys.executable,
+                "-m",
+                "airflow_automl.local.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.service),
+                "--data-dir",
+                str(self.state_dir / "service"),
+                "--s3-endpoint-url",
+                self.s3_url,
+                "--region",
+                self.settings[REGION_SETTING],
+            ],
+            env,
+        )
         _wait_until(lambda: _http_ok(f"{self.service_url}/health"), "the local service answers /health", component, 120)
 
     def migrate_airflow(self) -> None:
@@ -440,21 +525,35 @@ class Stack:
         login, password = self.login
         (self.airflow_home / "passwords.json").write_text(json.dumps({login: password}))
         with open(self.logs / "airflow-db-migrate.log", "ab") as log:
-            subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=self.env, check=True,
-                           stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, timeout=600)
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                env=self.env,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                timeout=600,
+            )
 
     def airflow_command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "airflow", *args]
 
     def start_api_server(self) -> None:
-        component = self._add("api-server", self.airflow_command(
-            "api-server", "--host", "127.0.0.1", "--port", str(self.ports.api), "--workers", "1"), self.env)
+        component = self._add(
+            "api-server",
+            self.airflow_command("api-server", "--host", "127.0.0.1", "--port", str(self.ports.api), "--workers", "1"),
+            self.env,
+        )
         _wait_until(lambda: _http_ok(f"{self.api_url}/api/v2/version"), "the api-server answers", component, 180)
 
     def start_scheduler(self) -> None:
         component = self._add("scheduler", self.airflow_command("scheduler"), self.env)
-        _wait_until(lambda: _http_ok(f"http://127.0.0.1:{self.ports.scheduler_health}/health"),
-                    "the scheduler's health check answers", component, 180)
+        _wait_until(
+            lambda: _http_ok(f"http://127.0.0.1:{self.ports.scheduler_health}/health"),
+            "the scheduler's health check answers",
+            component,
+            180,
+        )
 
     def start_dag_processor(self) -> None:
         self._add("dag-processor", self.airflow_command("dag-processor"), self.env)
@@ -464,8 +563,9 @@ class Stack:
 
     def start_worker(self, index: int) -> None:
         env = {**self.env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports.worker_logs[index - 1])}
-        self._add(f"worker-{index}", self.airflow_command(
-            "celery", "worker", "--celery-hostname", f"worker{index}@%h"), env)
+        self._add(
+            f"worker-{index}", self.airflow_command("celery", "worker", "--celery-hostname", f"worker{index}@%h"), env
+        )
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -486,6 +586,7 @@ class Stack:
 
     def wait_healthy(self, timeout: float = 180) -> None:
         """The api-server's view: scheduler, dag-processor and triggerer heartbeating; both workers answer Celery's ping."""
+
         def healthy() -> bool:
             try:
                 with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=3) as answer:
@@ -493,7 +594,10 @@ class Stack:
             except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
                 return False
             parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-            return all(health.get(part, {}).get("status") == "healthy" for part in parts) and self.workers_answering() == WORKERS
+            return (
+                all(health.get(part, {}).get("status") == "healthy" for part in parts)
+                and self.workers_answering() == WORKERS
+            )
 
         _wait_until(healthy, "every component reports healthy", list(self.components.values()), timeout)
 
@@ -525,8 +629,12 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                        help="PostgreSQL's and Redis's data, the service's jobs, Airflow's home and every log (default: %(default)s)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="PostgreSQL's and Redis's data, the service's jobs, Airflow's home and every log (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # Started by make, whose SIGTERM does not reach this process: make's end then stops the stack.

@@ -98,6 +98,7 @@ def _as_date(value: date | datetime) -> date:
 
 # --- store demand: many items' daily unit sales, for the forecasting example -----------------------
 
+
 def store_demand(items: int, start: date, end: date, country: str = "US", future_days: int = 0) -> pd.DataFrame:
     """Daily unit sales of ``items`` products from ``start`` up to (not including) ``end``, with
     columns sku, date, units and promotion (1 on promoted days); and ``future_days`` more days
@@ -127,16 +128,16 @@ def store_demand(items: int, start: date, end: date, country: str = "US", future
     frames = []
     for number in range(items):
         rng = np.random.default_rng(1000 + number)
-        level = rng.lognormal(mean=3.0, sigma=0.6)                   # about 20 units a day, 5 to 70
-        trend = rng.normal(0.0003, 0.0004)                           # relative change per day
+        level = rng.lognormal(mean=3.0, sigma=0.6)  # about 20 units a day, 5 to 70
+        trend = rng.normal(0.0003, 0.0004)  # relative change per day
         weekend = rng.uniform(0.1, 0.5)
         summer_item = rng.random() < 0.5
         season = np.cos(year_angle - (np.pi * 1.1 if summer_item else 0.0)) * rng.uniform(0.1, 0.35)
-        holiday_effect = rng.choice([-0.5, 0.6])                     # closed, or a gift item
+        holiday_effect = rng.choice([-0.5, 0.6])  # closed, or a gift item
         # Promotions: each day starts one with probability 1/40; it lasts 3 to 7 days.
         promotion = np.zeros(len(days), dtype=int)
         for begin in np.flatnonzero(np.random.default_rng(5000 + number).random(len(day_number)) < 1 / 40):
-            promotion[begin:begin + rng.integers(3, 8)] = 1
+            promotion[begin : begin + rng.integers(3, 8)] = 1
         expected = (
             level
             * (1 + trend * (day_number - 1500))
@@ -148,10 +149,14 @@ def store_demand(items: int, start: date, end: date, country: str = "US", future
         units = pd.Series(rng.poisson(expected))
         if future_days:
             units = units.astype("Int64").mask(~sold)  # not sold yet: empty
-        frames.append(pd.DataFrame({
-            "sku": f"sku-{number + 1:04d}",
-            "date": days.strftime("%Y-%m-%d"),
-            "units": units,
-            "promotion": promotion,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sku": f"sku-{number + 1:04d}",
+                    "date": days.strftime("%Y-%m-%d"),
+                    "units": units,
+                    "promotion": promotion,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

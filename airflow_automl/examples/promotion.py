@@ -27,7 +27,9 @@ def parse_predictions(output: bytes, source: str) -> list[dict]:
         try:
             document = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{source}, line {number}: not JSON ({error}); score with Accept application/jsonlines") from error
+            raise ValueError(
+                f"{source}, line {number}: not JSON ({error}); score with Accept application/jsonlines"
+            ) from error
         if isinstance(document, dict) and "predictions" in document:
             rows.extend(document["predictions"])
         elif isinstance(document, dict):
@@ -48,11 +50,13 @@ def holdout_metric(metric_name: str, truth: list, predictions: list[dict], sourc
         problem_type = BINARY if len(classes) == 2 else MULTICLASS
         predicted = np.array([str(row["predicted_label"]) for row in predictions])
         probabilities = np.array([row["probabilities"] for row in predictions], dtype=float)
-        values = compute_metrics(problem_type, np.array([str(v) for v in truth]), predicted, probabilities,
-                                 classes=np.array(classes))
+        values = compute_metrics(
+            problem_type, np.array([str(v) for v in truth]), predicted, probabilities, classes=np.array(classes)
+        )
     else:
-        values = compute_metrics(REGRESSION, np.array(truth, dtype=float),
-                                 np.array([row["score"] for row in predictions], dtype=float))
+        values = compute_metrics(
+            REGRESSION, np.array(truth, dtype=float), np.array([row["score"] for row in predictions], dtype=float)
+        )
     if metric_name not in values:
         raise ValueError(f"{source}: {metric_name} cannot be computed on the held-out rows (got {sorted(values)})")
     return values[metric_name]
@@ -74,11 +78,15 @@ def decide(metric_name: str, challenger: float, champion: float | None, margin: 
     """Promote the challenger if there is no champion, or if it beats the champion's metric on the
     same rows by at least ``margin`` (in the metric's direction) and by more than nothing."""
     if champion is None:
-        return Verdict(True, challenger, None, margin, f"no champion yet: {metric_name} {challenger:.4f} on the holdout")
+        return Verdict(
+            True, challenger, None, margin, f"no champion yet: {metric_name} {challenger:.4f} on the holdout"
+        )
     gain = (challenger - champion) if greater_is_better(metric_name) else (champion - challenger)
     if gain > 0 and gain >= margin:
         reason = f"{metric_name} {challenger:.4f} beats the champion's {champion:.4f} by {gain:.4f} (margin {margin:g})"
         return Verdict(True, challenger, champion, margin, reason)
-    reason = (f"{metric_name} {challenger:.4f} does not beat the champion's {champion:.4f} by the margin {margin:g} "
-              f"(difference {gain:+.4f})")
+    reason = (
+        f"{metric_name} {challenger:.4f} does not beat the champion's {champion:.4f} by the margin {margin:g} "
+        f"(difference {gain:+.4f})"
+    )
     return Verdict(False, challenger, champion, margin, reason)

@@ -49,23 +49,32 @@ def set_run_note(dag_id: str, run_id: str, note: str, conn_id: str = DEFAULT_CON
     if connection is None:
         log.info(
             "The run's note is not set: there is no Airflow connection %r (an http connection to the "
-            "api-server with a login allowed to edit DAG runs). The verdict: %s", conn_id, note,
+            "api-server with a login allowed to edit DAG runs). The verdict: %s",
+            conn_id,
+            note,
         )
         return False
     base = _base_url(connection)
     answer = requests.post(
-        f"{base}/auth/token", json={"username": connection.login, "password": connection.password},
+        f"{base}/auth/token",
+        json={"username": connection.login, "password": connection.password},
         timeout=TIMEOUT_SECONDS,
     )
     if answer.status_code >= 300:
-        raise RuntimeError(f"connection {conn_id}: {base}/auth/token refused the login ({answer.status_code}: {answer.text[:200]})")
+        raise RuntimeError(
+            f"connection {conn_id}: {base}/auth/token refused the login ({answer.status_code}: {answer.text[:200]})"
+        )
     token = answer.json()["access_token"]
     answer = requests.patch(
         f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
-        params={"update_mask": "note"}, json={"note": note},
-        headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_SECONDS,
+        params={"update_mask": "note"},
+        json={"note": note},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT_SECONDS,
     )
     if answer.status_code >= 300:
-        raise RuntimeError(f"connection {conn_id}: setting the note of {dag_id}/{run_id} failed ({answer.status_code}: {answer.text[:200]})")
+        raise RuntimeError(
+            f"connection {conn_id}: setting the note of {dag_id}/{run_id} failed ({answer.status_code}: {answer.text[:200]})"
+        )
     log.info("Run note: %s", note)
     return True

@@ -30,7 +30,9 @@ def write_bytes(uri: str, data: bytes, aws_conn_id: str = "aws_default") -> None
     if parts.scheme == "s3":
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        S3Hook(aws_conn_id=aws_conn_id).load_bytes(data, key=parts.path.lstrip("/"), bucket_name=parts.netloc, replace=True)
+        S3Hook(aws_conn_id=aws_conn_id).load_bytes(
+            data, key=parts.path.lstrip("/"), bucket_name=parts.netloc, replace=True
+        )
     elif parts.scheme == "file":
         path = Path(parts.path)
         path.parent.mkdir(parents=True, exist_ok=True)

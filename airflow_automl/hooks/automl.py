@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import tenacity
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.sdk.exceptions import AirflowException
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_automl.sagemaker.api_versions import API_VERSIONS
 from airflow_automl.sagemaker.metrics import greater_is_better
@@ -111,7 +110,10 @@ class RetryPolicy:
             wait=lambda state: self.delay(state.attempt_number),
             before_sleep=lambda state: log.warning(
                 "SageMaker %s: %s; retry %d in %.1fs",
-                operation, state.outcome.exception(), state.attempt_number, state.upcoming_sleep,
+                operation,
+                state.outcome.exception(),
+                state.attempt_number,
+                state.upcoming_sleep,
             ),
             reraise=True,  # the last error itself, for _as_api_error
         )
@@ -140,9 +142,7 @@ def call_with_retries(operation: str, call: Callable[[], T], policy: RetryPolicy
         raise _as_api_error(operation, error) from error
 
 
-async def async_call_with_retries(
-    operation: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy, log: Any
-) -> T:
+async def async_call_with_retries(operation: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy, log: Any) -> T:
     async def attempt() -> T:
         return await call()
 
@@ -177,9 +177,7 @@ class AutoMLHook(AwsBaseHook):
 
     def _call(self, method: str, **params: Any) -> Any:
         client = self.conn
-        return call_with_retries(
-            method, lambda: getattr(client, method)(**params), self.retry_policy, self.log
-        )
+        return call_with_retries(method, lambda: getattr(client, method)(**params), self.retry_policy, self.log)
 
     # --- sync ------------------------------------------------------------------------------
 

@@ -37,10 +37,7 @@ def automl_job_url(job_name: str, region_name: str | None, endpoint_url: str | N
         return f"{endpoint_url.rstrip('/')}/jobs/{name}"
     region = region_name or "us-east-1"
     domain = _CONSOLE_DOMAINS[_partition(region)]
-    return (
-        f"https://{region}.console.{domain}/sagemaker/home?region={region}"
-        f"#/automl-jobs/{name}/details"
-    )
+    return f"https://{region}.console.{domain}/sagemaker/home?region={region}#/automl-jobs/{name}/details"
 
 
 class AutoMLJobLink(BaseOperatorLink):

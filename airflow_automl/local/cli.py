@@ -49,30 +49,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: %(default)s)")
-    serve.add_argument("--data-dir", type=Path, default=Path(".automl"),
-                       help="where jobs, candidates, tags and models are kept (default: %(default)s)")
-    serve.add_argument("--file-root", type=_existing_dir, action="append", default=[], metavar="DIR",
-                       help="allow file:// URIs under DIR (repeatable); file:// is refused without one")
-    serve.add_argument("--s3-endpoint-url", metavar="URL",
-                       help="send s3:// traffic to this S3-compatible endpoint (default: AWS)")
-    serve.add_argument("--region", default="us-east-1", help="region in job ARNs and in the credential scope signed requests must name (default: %(default)s)")
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".automl"),
+        help="where jobs, candidates, tags and models are kept (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--file-root",
+        type=_existing_dir,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="allow file:// URIs under DIR (repeatable); file:// is refused without one",
+    )
+    serve.add_argument(
+        "--s3-endpoint-url", metavar="URL", help="send s3:// traffic to this S3-compatible endpoint (default: AWS)"
+    )
+    serve.add_argument(
+        "--region",
+        default="us-east-1",
+        help="region in job ARNs and in the credential scope signed requests must name (default: %(default)s)",
+    )
     serve.add_argument("--account-id", default="123456789012", help="account in job ARNs (default: %(default)s)")
-    serve.add_argument("--max-concurrent-jobs", type=_positive_int, default=2,
-                       help="jobs training at once; others wait (default: %(default)s)")
-    serve.add_argument("--max-active-jobs", type=_positive_int, default=50,
-                       help="jobs InProgress or Stopping before CreateAutoMLJob answers "
-                       "ResourceLimitExceeded (default: %(default)s)")
-    serve.add_argument("--stop-grace-seconds", type=float, default=10.0,
-                       help="time a job gets to honour StopAutoMLJob before its worker is killed "
-                       "(default: %(default)s)")
-    serve.add_argument("--access-key-id", metavar="ID", default=os.environ.get(ACCESS_KEY_ENV_VAR),
-                       help="with --secret-access-key: accept only requests signed (SigV4) with these "
-                       f"credentials (or set {ACCESS_KEY_ENV_VAR}); without them any credentials are accepted, "
-                       "and only a loopback --host is allowed")
-    serve.add_argument("--secret-access-key", metavar="SECRET",
-                       default=os.environ.get(SECRET_ENV_VAR),
-                       help=f"the secret of --access-key-id (or set {SECRET_ENV_VAR}, which keeps it out of "
-                       "the process list)")
+    serve.add_argument(
+        "--max-concurrent-jobs",
+        type=_positive_int,
+        default=2,
+        help="jobs training at once; others wait (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-active-jobs",
+        type=_positive_int,
+        default=50,
+        help="jobs InProgress or Stopping before CreateAutoMLJob answers ResourceLimitExceeded (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--stop-grace-seconds",
+        type=float,
+        default=10.0,
+        help="time a job gets to honour StopAutoMLJob before its worker is killed (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--access-key-id",
+        metavar="ID",
+        default=os.environ.get(ACCESS_KEY_ENV_VAR),
+        help="with --secret-access-key: accept only requests signed (SigV4) with these "
+        f"credentials (or set {ACCESS_KEY_ENV_VAR}); without them any credentials are accepted, "
+        "and only a loopback --host is allowed",
+    )
+    serve.add_argument(
+        "--secret-access-key",
+        metavar="SECRET",
+        default=os.environ.get(SECRET_ENV_VAR),
+        help=f"the secret of --access-key-id (or set {SECRET_ENV_VAR}, which keeps it out of the process list)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     return parser

@@ -36,6 +36,7 @@ class ResourceLimitExceeded(ServiceError):
 
 # -- SageMaker Runtime (InvokeEndpoint) --------------------------------------------------------
 
+
 class InvocationError(Exception):
     """An InvokeEndpoint request the runtime refuses."""
 

@@ -47,7 +47,8 @@ def require_trainable(spec_or_request: JobSpec | Mapping) -> None:
             raise RequestValidationError(
                 f"AutoMLProblemTypeConfig.{name}",
                 f"is not supported here: only tabular and time-series forecasting problems are trained locally "
-                f"(use {' or '.join(TRAINED_PROBLEM_CONFIGS)})")
+                f"(use {' or '.join(TRAINED_PROBLEM_CONFIGS)})",
+            )
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class TimeSeriesSpec:
     item_id: str
     grouping: tuple[str, ...] = ()
     quantiles: tuple[str, ...] = DEFAULT_QUANTILES
-    filling: dict | None = None          # column -> {method: value}
-    aggregation: dict | None = None      # target column -> method
+    filling: dict | None = None  # column -> {method: value}
+    aggregation: dict | None = None  # target column -> method
     holiday_country: str | None = None
 
     @classmethod
@@ -90,18 +91,20 @@ def check_holiday_country(spec: JobSpec) -> None:
     import holidays
 
     if country not in holidays.list_supported_countries():
-        raise RequestValidationError(f"{TIME_SERIES_PATH}.HolidayConfig[0].CountryCode",
-                                     f"has no holiday calendar here (the holidays package knows no {country!r}); "
-                                     "use an ISO 3166-1 alpha-2 code such as US, DE or FR")
+        raise RequestValidationError(
+            f"{TIME_SERIES_PATH}.HolidayConfig[0].CountryCode",
+            f"has no holiday calendar here (the holidays package knows no {country!r}); "
+            "use an ISO 3166-1 alpha-2 code such as US, DE or FR",
+        )
 
 
 @dataclass(frozen=True)
 class Channel:
     uri: str
-    data_type: str = "S3Prefix"                   # S3Prefix | ManifestFile
-    compression: str = DEFAULT_COMPRESSION        # None | Gzip
-    content_type: str = DEFAULT_CONTENT_TYPE      # text/csv;header=present | x-application/vnd.amazon+parquet
-    channel_type: str = DEFAULT_CHANNEL_TYPE      # training | validation
+    data_type: str = "S3Prefix"  # S3Prefix | ManifestFile
+    compression: str = DEFAULT_COMPRESSION  # None | Gzip
+    content_type: str = DEFAULT_CONTENT_TYPE  # text/csv;header=present | x-application/vnd.amazon+parquet
+    channel_type: str = DEFAULT_CHANNEL_TYPE  # training | validation
     target: str = ""
     sample_weight: str | None = None
 
@@ -115,10 +118,10 @@ class JobSpec:
     channels: tuple[Channel, ...]
     output_path: str
     target: str
-    problem_type: str | None = None               # None: inferred from the data
-    metric_name: str | None = None                # None: metrics.DEFAULT_OBJECTIVE of its problem type
+    problem_type: str | None = None  # None: inferred from the data
+    metric_name: str | None = None  # None: metrics.DEFAULT_OBJECTIVE of its problem type
     mode: str = DEFAULT_MODE
-    algorithms: tuple[str, ...] = ()              # empty: every algorithm of the mode
+    algorithms: tuple[str, ...] = ()  # empty: every algorithm of the mode
     max_candidates: int | None = None
     max_runtime_per_training_job: int | None = None
     max_job_runtime: int | None = None
@@ -196,8 +199,9 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
         target, sample_weight = config["TimeSeriesConfig"]["TargetAttributeName"], None
         channels = tuple(_channel(c, target, None) for _, c in job.channels())
     elif job.api_version == 1:
-        channels = tuple(_channel(c, c["TargetAttributeName"], c.get("SampleWeightAttributeName"))
-                         for _, c in job.channels())
+        channels = tuple(
+            _channel(c, c["TargetAttributeName"], c.get("SampleWeightAttributeName")) for _, c in job.channels()
+        )
         target = channels[0].target
         sample_weight = next((c.sample_weight for c in channels if c.channel_type == "training"), None)
     else:

@@ -15,7 +15,7 @@ import io
 import mimetypes
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -23,11 +23,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from airflow_automl.sagemaker import metrics
-from airflow_automl.sagemaker.api_versions import V2
 from airflow_automl.local.errors import ResourceNotFound
 from airflow_automl.local.storage import Storage, StorageAccessError
 from airflow_automl.presentation.templating import HTML
+from airflow_automl.sagemaker import metrics
+from airflow_automl.sagemaker.api_versions import V2
 
 router = APIRouter()
 
@@ -49,6 +49,7 @@ _PAGE_SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
     "X-Content-Type-Options": "nosniff",
 }
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -106,7 +107,9 @@ async def job_page(name: str, request: Request) -> HTMLResponse:
 
 
 @router.get("/jobs/{name}/artifacts")
-async def job_artifact(name: str, request: Request, uri: str = Query(..., description="a location the job reports")) -> Response:
+async def job_artifact(
+    name: str, request: Request, uri: str = Query(..., description="a location the job reports")
+) -> Response:
     job, candidates = await run_in_threadpool(_load_job, request, name)
     allowed = [location for _, location in _job_reports(job, candidates)]
     if not any(_is_within(uri, location) for location in allowed):
@@ -133,6 +136,7 @@ async def job_artifact(name: str, request: Request, uri: str = Query(..., descri
 
 
 # -- reading the job through the service's own operations -----------------------------------------
+
 
 def _load_job(request: Request, name: str) -> tuple[dict, list[dict]]:
     service = request.app.state.service
@@ -231,6 +235,7 @@ def _storage(request: Request) -> Storage:
 
 # -- turning the job into what the page shows --------------------------------------------------
 
+
 def _objective_metric_name(job: dict, candidates: list[dict]) -> str | None:
     """The metric the job optimises: resolved, else requested, else what its candidates report."""
     resolved = (job.get("ResolvedAttributes") or {}).get("AutoMLJobObjective") or {}
@@ -265,7 +270,11 @@ _BAR_GAP = 6
 
 def _chart(ranked: list[dict], best_name: str | None, job_name: str) -> dict | None:
     """Horizontal bars, one per scored candidate, drawn from zero: a bar's length is its value."""
-    scored = [(c.get("CandidateName") or "", metrics.objective_value(c)) for c in ranked if metrics.objective_value(c) is not None]
+    scored = [
+        (c.get("CandidateName") or "", metrics.objective_value(c))
+        for c in ranked
+        if metrics.objective_value(c) is not None
+    ]
     if not scored:
         return None
     values = [value for _, value in scored]
@@ -338,9 +347,9 @@ def _time(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, (int, float)):
-        value = datetime.fromtimestamp(value, tz=timezone.utc)
+        value = datetime.fromtimestamp(value, tz=UTC)
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return str(value)
 
 
@@ -383,7 +392,9 @@ _PAGE = HTML.from_string(
 <html lang="en"><head><meta charset="utf-8">
 {% if refresh %}<meta http-equiv="refresh" content="10">{% endif %}
 <title>AutoML job {{ name }}</title>
-<style>""" + _STYLE + """</style></head>
+<style>"""
+    + _STYLE
+    + """</style></head>
 <body>
 <h1>AutoML job <span id="job-name">{{ name }}</span></h1>
 <p><a href="/">All jobs</a></p>
@@ -448,7 +459,9 @@ _PAGE = HTML.from_string(
 
 _INDEX = HTML.from_string(
     """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>AutoML jobs</title><style>""" + _STYLE + """</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>AutoML jobs</title><style>"""
+    + _STYLE
+    + """</style></head>
 <body><h1>AutoML jobs</h1>
 <table id="jobs">
 <thead><tr><th>Job</th><th>Status</th><th>Created</th><th>Ended</th><th>Airflow task</th></tr></thead>
@@ -471,7 +484,9 @@ _INDEX = HTML.from_string(
 
 _LISTING = HTML.from_string(
     """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ uri }}</title><style>""" + _STYLE + """</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{{ uri }}</title><style>"""
+    + _STYLE
+    + """</style></head>
 <body><h1>{{ uri }}</h1><p><a href="/jobs/{{ name|urlencode }}">Back to job {{ name }}</a></p>
 <ul id="objects">{% for uri, href in objects %}<li><a href="{{ href }}">{{ uri }}</a></li>{% endfor %}</ul>
 </body></html>

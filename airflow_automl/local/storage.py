@@ -203,11 +203,7 @@ class Storage:
             parent = path.parent
             if not parent.is_dir():
                 return []
-            candidates = (
-                p
-                for p in parent.rglob("*")
-                if p.is_file() and str(p).startswith(str(path))
-            )
+            candidates = (p for p in parent.rglob("*") if p.is_file() and str(p).startswith(str(path)))
         found = []
         for candidate in candidates:
             # A symlink inside a root may point outside it: check every file, not only the prefix.
@@ -256,7 +252,7 @@ class _S3Stream:
     def close(self) -> None:
         self._body.close()
 
-    def __enter__(self) -> "_S3Stream":
+    def __enter__(self) -> _S3Stream:
         return self
 
     def __exit__(self, *exc_info) -> None:

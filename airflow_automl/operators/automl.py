@@ -14,13 +14,22 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from airflow.sdk.exceptions import TaskDeferralTimeout
 
-from airflow_automl.sagemaker.api_versions import API_VERSIONS, by_create_operation, CHANNEL_KEYS, PROBLEM_TYPE_CONFIG, TABULAR_CONFIG, V1, V2, ApiVersion
 from airflow_automl.hooks.automl import JOB_REFUSED_CODES, AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
-from airflow_automl.utils.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
 from airflow_automl.links.automl import AutoMLJobLink
-from airflow_automl.utils.naming import add_naming_macro, automl_job_name, incremented_job_name
-from airflow_automl.utils.job_view import FAILED_STATUSES, AutoMLJobView
+from airflow_automl.sagemaker.api_versions import (
+    API_VERSIONS,
+    CHANNEL_KEYS,
+    PROBLEM_TYPE_CONFIG,
+    TABULAR_CONFIG,
+    V1,
+    V2,
+    ApiVersion,
+    by_create_operation,
+)
 from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
+from airflow_automl.utils.job_view import FAILED_STATUSES, AutoMLJobView
+from airflow_automl.utils.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
+from airflow_automl.utils.naming import add_naming_macro, automl_job_name, incremented_job_name
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -171,8 +180,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         self._finished_job: AutoMLJobView | None = None
         if self.outlets and not wait_for_completion:
             raise ValueError(
-                "outlets: an asset event announces a finished job's model, so outlets need "
-                "wait_for_completion=True"
+                "outlets: an asset event announces a finished job's model, so outlets need wait_for_completion=True"
             )
 
     # --- templating and the request -------------------------------------------------------
@@ -187,8 +195,8 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
 
     def build_request(self) -> tuple[str, dict[str, Any]]:
         """(operation, request): ``config`` with the convenience parameters merged in, coerced and validated."""
-        from airflow_automl.sagemaker.shapes import RequestValidationError, coerce_request
         from airflow_automl.sagemaker.rules import validate_request
+        from airflow_automl.sagemaker.shapes import RequestValidationError, coerce_request
 
         if not isinstance(self.config, Mapping):
             raise AirflowFailException(f"config: must be a mapping (the API request), got {type(self.config).__name__}")
@@ -367,7 +375,9 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             if deadline is not None and time.time() >= deadline:
                 self._stop_for(name, f"it was still running after max_wait={self.max_wait}s")
                 raise AirflowException(f"AutoML job {name} did not finish within max_wait={self.max_wait}s")
-            time.sleep(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval, deadline - time.time())))
+            time.sleep(
+                self.poll_interval if deadline is None else max(0.0, min(self.poll_interval, deadline - time.time()))
+            )
 
     def _progress_line(self, view: AutoMLJobView) -> str:
         line = view.describe_progress()
@@ -464,7 +474,10 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         if not view.is_terminal:  # wait_for_completion=False: only the data it reads is known yet
             return openlineage_lineage(view, inputs=input_uris(view), outputs=[])
         return openlineage_lineage(
-            view, inputs=input_uris(view), outputs=output_uris(view), candidate_count=self._candidate_count(view.job_name)
+            view,
+            inputs=input_uris(view),
+            outputs=output_uris(view),
+            candidate_count=self._candidate_count(view.job_name),
         )
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
@@ -472,4 +485,6 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         view = self._ended_job()
         if view is None:  # failed before a job existed (an invalid request, a name taken)
             return openlineage_lineage(None, inputs=[], outputs=[])
-        return openlineage_lineage(view, inputs=input_uris(view), outputs=[], candidate_count=self._candidate_count(view.job_name))
+        return openlineage_lineage(
+            view, inputs=input_uris(view), outputs=[], candidate_count=self._candidate_count(view.job_name)
+        )

@@ -28,10 +28,14 @@ SETTING_PATHS: dict[str, tuple[str | None, str]] = {
     "problem_type": ("ProblemType", "{config}.ProblemType"),
     "mode": ("AutoMLJobConfig.Mode", "{config}.Mode"),
     "completion": ("AutoMLJobConfig.CompletionCriteria", "{config}.CompletionCriteria"),
-    "algorithms_config": ("AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
-                          "{config}.CandidateGenerationConfig.AlgorithmsConfig"),
-    "feature_specification": ("AutoMLJobConfig.CandidateGenerationConfig.FeatureSpecificationS3Uri",
-                              "{config}.FeatureSpecificationS3Uri"),
+    "algorithms_config": (
+        "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
+        "{config}.CandidateGenerationConfig.AlgorithmsConfig",
+    ),
+    "feature_specification": (
+        "AutoMLJobConfig.CandidateGenerationConfig.FeatureSpecificationS3Uri",
+        "{config}.FeatureSpecificationS3Uri",
+    ),
     "data_split": ("AutoMLJobConfig.DataSplitConfig", "DataSplitConfig"),
     "security": ("AutoMLJobConfig.SecurityConfig", "SecurityConfig"),
     "candidate_definitions_only": ("GenerateCandidateDefinitionsOnly", "{config}.GenerateCandidateDefinitionsOnly"),
@@ -78,18 +82,24 @@ class ApiVersion:
     def problem_type(self, description: Mapping[str, Any]) -> str | None:
         """The problem type of a Describe answer of this version: resolved, else as requested."""
         config_name = description.get("AutoMLProblemTypeConfigName")
-        return (get_path(description, RESOLVED_PROBLEM_TYPE_PATHS[self.number - 1])
-                or get_path(description, self.path("problem_type"))
-                # A V2 problem type that is not tabular (TimeSeriesForecasting, ...) is its config's name.
-                or (config_name if config_name not in (None, "Tabular") else None))
+        return (
+            get_path(description, RESOLVED_PROBLEM_TYPE_PATHS[self.number - 1])
+            or get_path(description, self.path("problem_type"))
+            # A V2 problem type that is not tabular (TimeSeriesForecasting, ...) is its config's name.
+            or (config_name if config_name not in (None, "Tabular") else None)
+        )
 
 
 V1 = ApiVersion(
-    1, "CreateAutoMLJob", "DescribeAutoMLJob",
+    1,
+    "CreateAutoMLJob",
+    "DescribeAutoMLJob",
     frozenset({"InputDataConfig", "ProblemType", "AutoMLJobConfig", "GenerateCandidateDefinitionsOnly"}),
 )
 V2 = ApiVersion(
-    2, "CreateAutoMLJobV2", "DescribeAutoMLJobV2",
+    2,
+    "CreateAutoMLJobV2",
+    "DescribeAutoMLJobV2",
     frozenset({"AutoMLJobInputDataConfig", "AutoMLProblemTypeConfig", "DataSplitConfig", "AutoMLComputeConfig"}),
 )
 API_VERSIONS = {1: V1, 2: V2}
@@ -124,6 +134,7 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 # A job keeps the create request it was given; Describe of the other version translates it member
 # by member, following AWS's guide for migrating V1 requests to V2.
 
+
 def convert_request(request: Mapping[str, Any], to: ApiVersion) -> dict[str, Any]:
     """A tabular create request of one version, rewritten as the other's (a copy)."""
     source = V1 if to is V2 else V2
@@ -144,15 +155,20 @@ def convert_request(request: Mapping[str, Any], to: ApiVersion) -> dict[str, Any
         ]
         for setting, key in CHANNEL_KEYS.items():
             # V1 repeats them per channel; the target is the first channel's, the weight the first one set.
-            value = next((c.get(key) for c in channels if c.get(key)), None) if setting == "sample_weight" else (
-                channels[0][key] if channels else None)
+            value = (
+                next((c.get(key) for c in channels if c.get(key)), None)
+                if setting == "sample_weight"
+                else (channels[0][key] if channels else None)
+            )
             if value is not None:
                 set_path(converted, to.path(setting), value)
     else:
         shared = {key: get_path(request, source.path(setting)) for setting, key in CHANNEL_KEYS.items()}
         converted[to.path("channels")] = [
-            {**{key: value for key, value in channel.items() if value is not None},
-             **{key: value for key, value in shared.items() if value is not None}}
+            {
+                **{key: value for key, value in channel.items() if value is not None},
+                **{key: value for key, value in shared.items() if value is not None},
+            }
             for channel in channels
         ]
     return converted

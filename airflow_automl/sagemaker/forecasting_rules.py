@@ -23,7 +23,12 @@ DEFAULT_QUANTILES: tuple[str, ...] = ("p10", "p50", "p90")
 # ForecastFrequency units, smallest first, with the values each takes: a value must not overlap
 # the next larger unit (1H, not 60min).
 FREQUENCY_UNITS: dict[str, range] = {
-    "min": range(1, 60), "H": range(1, 24), "D": range(1, 7), "W": range(1, 5), "M": range(1, 12), "Y": range(1, 2),
+    "min": range(1, 60),
+    "H": range(1, 24),
+    "D": range(1, 7),
+    "W": range(1, 5),
+    "M": range(1, 12),
+    "Y": range(1, 2),
 }
 FREQUENCY_UNIT_NAMES = {"min": "Minute", "H": "Hour", "D": "Day", "W": "Week", "M": "Month", "Y": "Year"}
 _FREQUENCY = re.compile(r"^(?P<count>\d*)(?P<unit>min|H|D|W|M|Y)$")
@@ -60,7 +65,8 @@ def explain_frequency(request: Mapping[str, Any]) -> None:
         raise RequestValidationError(
             f"{CONFIG_PATH}.ForecastFrequency",
             f"must not overlap the next larger unit: {FREQUENCY_UNIT_NAMES[unit]} takes "
-            f"{allowed.start}-{allowed.stop - 1} (e.g. 1H, not 60min) {got_value(frequency)}")
+            f"{allowed.start}-{allowed.stop - 1} (e.g. 1H, not 60min) {got_value(frequency)}",
+        )
 
 
 def _config(job: AutoMLRequest) -> Mapping[str, Any]:
@@ -73,15 +79,18 @@ def _rule_horizon(job: AutoMLRequest) -> None:
         raise RequestValidationError(
             f"{CONFIG_PATH}.ForecastHorizon",
             f"must be at most {MAX_FORECAST_HORIZON} time steps (and at most a quarter of the time steps "
-            f"in the data) {got_value(horizon)}")
+            f"in the data) {got_value(horizon)}",
+        )
 
 
 def _rule_quantiles(job: AutoMLRequest) -> None:
     seen: dict[str, int] = {}
     for index, quantile in enumerate(_config(job).get("ForecastQuantiles") or ()):
         if quantile in seen:
-            raise RequestValidationError(f"{CONFIG_PATH}.ForecastQuantiles[{index}]",
-                                         f"must be unique: {quantile!r} is also ForecastQuantiles[{seen[quantile]}]")
+            raise RequestValidationError(
+                f"{CONFIG_PATH}.ForecastQuantiles[{index}]",
+                f"must be unique: {quantile!r} is also ForecastQuantiles[{seen[quantile]}]",
+            )
         seen[quantile] = index
 
 
@@ -89,15 +98,21 @@ def _rule_series_columns(job: AutoMLRequest) -> None:
     """Target, timestamp, item identifier and grouping columns are distinct columns."""
     series = _config(job).get("TimeSeriesConfig") or {}
     seen: dict[str, str] = {}
-    named = [(key, series.get(key)) for key in
-             ("TargetAttributeName", "TimestampAttributeName", "ItemIdentifierAttributeName")]
-    named += [(f"GroupingAttributeNames[{i}]", name) for i, name in enumerate(series.get("GroupingAttributeNames") or ())]
+    named = [
+        (key, series.get(key))
+        for key in ("TargetAttributeName", "TimestampAttributeName", "ItemIdentifierAttributeName")
+    ]
+    named += [
+        (f"GroupingAttributeNames[{i}]", name) for i, name in enumerate(series.get("GroupingAttributeNames") or ())
+    ]
     for key, column in named:
         if column is None:
             continue
         if column in seen:
-            raise RequestValidationError(f"{CONFIG_PATH}.TimeSeriesConfig.{key}",
-                                         f"must name a column of its own: {column!r} is also {seen[column]}")
+            raise RequestValidationError(
+                f"{CONFIG_PATH}.TimeSeriesConfig.{key}",
+                f"must name a column of its own: {column!r} is also {seen[column]}",
+            )
         seen[column] = key
 
 
@@ -113,25 +128,30 @@ def _rule_filling(job: AutoMLRequest) -> None:
             if method.endswith("_value"):
                 base = method.removesuffix("_value")
                 if methods.get(base) != "value":
-                    raise RequestValidationError(f"{path}.{method}",
-                                                 f"is only allowed with {base!r}: 'value' (got {base!r}: {methods.get(base)!r})")
+                    raise RequestValidationError(
+                        f"{path}.{method}",
+                        f"is only allowed with {base!r}: 'value' (got {base!r}: {methods.get(base)!r})",
+                    )
                 try:
                     float(value)
                 except ValueError:
                     raise RequestValidationError(f"{path}.{method}", f"must be a number {got_value(value)}") from None
             elif method == "frontfill":
                 if column != target:
-                    raise RequestValidationError(f"{path}.frontfill",
-                                                 f"is supported for the target column {target!r} only")
+                    raise RequestValidationError(
+                        f"{path}.frontfill", f"is supported for the target column {target!r} only"
+                    )
                 if value != "none":
                     raise RequestValidationError(f"{path}.frontfill", f"must be 'none' {got_value(value)}")
             else:
                 if value not in FILLING_VALUES:
-                    raise RequestValidationError(f"{path}.{method}",
-                                                 f"must be one of {', '.join(FILLING_VALUES)} {got_value(value)}")
+                    raise RequestValidationError(
+                        f"{path}.{method}", f"must be one of {', '.join(FILLING_VALUES)} {got_value(value)}"
+                    )
                 if value == "value" and f"{method}_value" not in methods:
-                    raise RequestValidationError(f"{path}.{method}_value",
-                                                 f"is required when {method} is 'value' (the value to fill with)")
+                    raise RequestValidationError(
+                        f"{path}.{method}_value", f"is required when {method} is 'value' (the value to fill with)"
+                    )
 
 
 def _rule_aggregation(job: AutoMLRequest) -> None:
@@ -139,14 +159,18 @@ def _rule_aggregation(job: AutoMLRequest) -> None:
     target = (config.get("TimeSeriesConfig") or {}).get("TargetAttributeName")
     for column in (config.get("Transformations") or {}).get("Aggregation") or {}:
         if column != target:
-            raise RequestValidationError(f"{CONFIG_PATH}.Transformations.Aggregation.{column}",
-                                         f"aggregation is supported for the target column {target!r} only")
+            raise RequestValidationError(
+                f"{CONFIG_PATH}.Transformations.Aggregation.{column}",
+                f"aggregation is supported for the target column {target!r} only",
+            )
 
 
 def _rule_no_data_split(job: AutoMLRequest) -> None:
     if job.request.get("DataSplitConfig") is not None:
-        raise RequestValidationError("DataSplitConfig", "must not be set for time-series forecasting: "
-                                                        "the job splits the data into backtest windows itself")
+        raise RequestValidationError(
+            "DataSplitConfig",
+            "must not be set for time-series forecasting: the job splits the data into backtest windows itself",
+        )
 
 
 def _rule_channels(job: AutoMLRequest) -> None:
@@ -154,19 +178,31 @@ def _rule_channels(job: AutoMLRequest) -> None:
     for path, channel in job.channels():
         data_type = ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3DataType")
         if data_type not in (None, "S3Prefix"):
-            raise RequestValidationError(f"{path}.DataSource.S3DataSource.S3DataType",
-                                         f"must be S3Prefix for time-series forecasting {got_value(data_type)}")
+            raise RequestValidationError(
+                f"{path}.DataSource.S3DataSource.S3DataType",
+                f"must be S3Prefix for time-series forecasting {got_value(data_type)}",
+            )
         if (channel.get("CompressionType") or "None") != "None":
-            raise RequestValidationError(f"{path}.CompressionType",
-                                         "must be None for time-series forecasting (Gzip is for tabular data only)")
+            raise RequestValidationError(
+                f"{path}.CompressionType", "must be None for time-series forecasting (Gzip is for tabular data only)"
+            )
         if (channel.get("ChannelType") or "training") != "training":
-            raise RequestValidationError(f"{path}.ChannelType",
-                                         "must be training for time-series forecasting: the job takes its "
-                                         "backtest windows from the training data")
+            raise RequestValidationError(
+                f"{path}.ChannelType",
+                "must be training for time-series forecasting: the job takes its "
+                "backtest windows from the training data",
+            )
 
 
-TIME_SERIES_RULES = (_rule_channels, _rule_no_data_split, _rule_horizon, _rule_quantiles, _rule_series_columns,
-                     _rule_filling, _rule_aggregation)
+TIME_SERIES_RULES = (
+    _rule_channels,
+    _rule_no_data_split,
+    _rule_horizon,
+    _rule_quantiles,
+    _rule_series_columns,
+    _rule_filling,
+    _rule_aggregation,
+)
 
 
 def check_time_series(job: AutoMLRequest) -> None:

@@ -17,6 +17,7 @@ from airflow_automl.sagemaker.metrics import BINARY, MULTICLASS, OBJECTIVES, REG
 # Extra metrics SageMaker reports in CandidateMetrics besides the objective ones.
 EXTRA_METRICS = {REGRESSION: (), BINARY: ("LogLoss",), MULTICLASS: ("LogLoss",)}
 
+
 def metric_names(problem_type: str) -> tuple[str, ...]:
     """Every metric reported for a candidate of this problem type."""
     return OBJECTIVES[problem_type] + EXTRA_METRICS[problem_type]

@@ -46,15 +46,40 @@ NON_TABULAR_DEFAULT_OBJECTIVE: dict[str, str] = {
 }
 
 # Direction of every metric a candidate can report (botocore's AutoMLMetricExtendedEnum).
-GREATER_IS_BETTER = frozenset({
-    "AUC", "F1", "F1macro", "Accuracy", "BalancedAccuracy", "R2",
-    "Recall", "RecallMacro", "Precision", "PrecisionMacro",
-    "Rouge1", "Rouge2", "RougeL", "RougeLSum",
-})
-LOWER_IS_BETTER = frozenset({
-    "MSE", "RMSE", "MAE", "MAPE", "MASE", "WAPE", "AverageWeightedQuantileLoss", "LogLoss",
-    "InferenceLatency", "Perplexity", "ValidationLoss", "TrainingLoss",
-})
+GREATER_IS_BETTER = frozenset(
+    {
+        "AUC",
+        "F1",
+        "F1macro",
+        "Accuracy",
+        "BalancedAccuracy",
+        "R2",
+        "Recall",
+        "RecallMacro",
+        "Precision",
+        "PrecisionMacro",
+        "Rouge1",
+        "Rouge2",
+        "RougeL",
+        "RougeLSum",
+    }
+)
+LOWER_IS_BETTER = frozenset(
+    {
+        "MSE",
+        "RMSE",
+        "MAE",
+        "MAPE",
+        "MASE",
+        "WAPE",
+        "AverageWeightedQuantileLoss",
+        "LogLoss",
+        "InferenceLatency",
+        "Perplexity",
+        "ValidationLoss",
+        "TrainingLoss",
+    }
+)
 
 
 def greater_is_better(metric_name: str | None, objective_type: str | None = None) -> bool:

@@ -33,7 +33,14 @@ from airflow_automl.sagemaker.shapes import (
 )
 
 ENSEMBLING_ALGORITHMS: tuple[str, ...] = (
-    "catboost", "extra-trees", "fastai", "lightgbm", "linear-learner", "nn-torch", "randomforest", "xgboost",
+    "catboost",
+    "extra-trees",
+    "fastai",
+    "lightgbm",
+    "linear-learner",
+    "nn-torch",
+    "randomforest",
+    "xgboost",
 )
 HPO_ALGORITHMS: tuple[str, ...] = ("linear-learner", "mlp", "xgboost")
 TIME_SERIES_ALGORITHMS: tuple[str, ...] = ("cnn-qr", "deepar", "prophet", "arima", "npts", "ets")
@@ -58,16 +65,20 @@ def _rule_metric_allowed_for_problem(job: AutoMLRequest) -> None:
             allowed = sorted({m for metrics in OBJECTIVES.values() for m in metrics})
             if metric not in allowed:
                 raise RequestValidationError(
-                    path, f"must be a tabular objective metric, one of {', '.join(allowed)} {got_value(metric)}")
+                    path, f"must be a tabular objective metric, one of {', '.join(allowed)} {got_value(metric)}"
+                )
         elif metric not in OBJECTIVES[problem_type]:
             raise RequestValidationError(
-                path, f"must be one of {', '.join(OBJECTIVES[problem_type])} "
-                      f"for ProblemType {problem_type} {got_value(metric)}")
+                path,
+                f"must be one of {', '.join(OBJECTIVES[problem_type])} "
+                f"for ProblemType {problem_type} {got_value(metric)}",
+            )
         return
     allowed = NON_TABULAR_OBJECTIVES.get(job.problem_config)
     if allowed is not None and metric not in allowed:
         raise RequestValidationError(
-            path, f"must be one of {', '.join(allowed)} for {job.problem_config} {got_value(metric)}")
+            path, f"must be one of {', '.join(allowed)} for {job.problem_config} {got_value(metric)}"
+        )
 
 
 def _rule_algorithms_config(job: AutoMLRequest) -> None:
@@ -77,8 +88,10 @@ def _rule_algorithms_config(job: AutoMLRequest) -> None:
     if config is None:
         return
     if job.tabular and job.mode == "AUTO":
-        raise RequestValidationError(path, "must not be set when Mode is AUTO (set Mode to ENSEMBLING or "
-                                           "HYPERPARAMETER_TUNING to choose algorithms)")
+        raise RequestValidationError(
+            path,
+            "must not be set when Mode is AUTO (set Mode to ENSEMBLING or HYPERPARAMETER_TUNING to choose algorithms)",
+        )
     if len(config) != 1:
         raise RequestValidationError(path, f"must hold exactly one AutoMLAlgorithms entry (got {len(config)})")
     if job.tabular:
@@ -92,9 +105,12 @@ def _rule_algorithms_config(job: AutoMLRequest) -> None:
         item_path = f"{path}[0].AutoMLAlgorithms[{index}]"
         if job.tabular and algorithm in TIME_SERIES_ALGORITHMS:
             raise RequestValidationError(
-                item_path, f"{algorithm!r} is a time-series forecasting algorithm, not valid for tabular jobs")
+                item_path, f"{algorithm!r} is a time-series forecasting algorithm, not valid for tabular jobs"
+            )
         if algorithm not in allowed:
-            raise RequestValidationError(item_path, f"must be one of {', '.join(allowed)} for {context} {got_value(algorithm)}")
+            raise RequestValidationError(
+                item_path, f"must be one of {', '.join(allowed)} for {context} {got_value(algorithm)}"
+            )
 
 
 def _rule_validation_fraction(job: AutoMLRequest) -> None:
@@ -111,11 +127,13 @@ def _rule_endpoint_name(job: AutoMLRequest) -> None:
         return
     if deploy.get("AutoGenerateEndpointName"):
         if deploy.get("EndpointName") is not None:
-            raise RequestValidationError("ModelDeployConfig.EndpointName",
-                                         "must not be set when AutoGenerateEndpointName is true")
+            raise RequestValidationError(
+                "ModelDeployConfig.EndpointName", "must not be set when AutoGenerateEndpointName is true"
+            )
     elif deploy.get("EndpointName") is None:
-        raise RequestValidationError("ModelDeployConfig.EndpointName",
-                                     "is required when AutoGenerateEndpointName is false or absent")
+        raise RequestValidationError(
+            "ModelDeployConfig.EndpointName", "is required when AutoGenerateEndpointName is false or absent"
+        )
 
 
 def _rule_max_candidates(job: AutoMLRequest) -> None:
@@ -124,7 +142,9 @@ def _rule_max_candidates(job: AutoMLRequest) -> None:
     if candidates is None:
         return
     if job.tabular and not 1 <= candidates <= MAX_TABULAR_CANDIDATES:
-        raise RequestValidationError(path, f"must be at least 1 and at most {MAX_TABULAR_CANDIDATES} {got_value(candidates)}")
+        raise RequestValidationError(
+            path, f"must be at least 1 and at most {MAX_TABULAR_CANDIDATES} {got_value(candidates)}"
+        )
     if not job.tabular and candidates != 1:
         raise RequestValidationError(path, f"must be 1 for {job.problem_config} {got_value(candidates)}")
 
@@ -132,8 +152,10 @@ def _rule_max_candidates(job: AutoMLRequest) -> None:
 def _rule_output_path_length(job: AutoMLRequest) -> None:
     output_path = get_path(job.request, "OutputDataConfig.S3OutputPath")
     if output_path is not None and len(output_path) > MAX_OUTPUT_PATH_LENGTH:
-        raise RequestValidationError("OutputDataConfig.S3OutputPath",
-                                     f"must be {MAX_OUTPUT_PATH_LENGTH} characters or less (got {len(output_path)})")
+        raise RequestValidationError(
+            "OutputDataConfig.S3OutputPath",
+            f"must be {MAX_OUTPUT_PATH_LENGTH} characters or less (got {len(output_path)})",
+        )
 
 
 def _rule_channel_types(job: AutoMLRequest) -> None:
@@ -142,13 +164,15 @@ def _rule_channel_types(job: AutoMLRequest) -> None:
     for path, channel in job.channels():
         channel_type = channel.get("ChannelType") or DEFAULT_CHANNEL_TYPE
         if channel_type in seen:
-            raise RequestValidationError(f"{path}.ChannelType",
-                                         f"at most one {channel_type} channel is allowed "
-                                         f"({seen[channel_type]} is {channel_type} too)")
+            raise RequestValidationError(
+                f"{path}.ChannelType",
+                f"at most one {channel_type} channel is allowed ({seen[channel_type]} is {channel_type} too)",
+            )
         seen[channel_type] = path
     if seen and "training" not in seen:
-        raise RequestValidationError(job.path("channels"), "must include a training channel "
-                                                           "(ChannelType training, the default)")
+        raise RequestValidationError(
+            job.path("channels"), "must include a training channel (ChannelType training, the default)"
+        )
 
 
 def _rule_channel_data_source(job: AutoMLRequest) -> None:
@@ -164,8 +188,9 @@ def _rule_channel_content_type(job: AutoMLRequest) -> None:
     for path, channel in job.channels():
         content_type = channel.get("ContentType")
         if content_type is not None and content_type not in CONTENT_TYPES:
-            raise RequestValidationError(f"{path}.ContentType",
-                                         f"must be one of {', '.join(CONTENT_TYPES)} {got_value(content_type)}")
+            raise RequestValidationError(
+                f"{path}.ContentType", f"must be one of {', '.join(CONTENT_TYPES)} {got_value(content_type)}"
+            )
 
 
 def _rule_channels_agree(job: AutoMLRequest) -> None:
@@ -177,14 +202,17 @@ def _rule_channels_agree(job: AutoMLRequest) -> None:
     for path, channel in others:
         first_type = first.get("ContentType") or DEFAULT_CONTENT_TYPE
         if (channel.get("ContentType") or DEFAULT_CONTENT_TYPE) != first_type:
-            raise RequestValidationError(f"{path}.ContentType",
-                                         f"must equal {first_path}.ContentType ({first_type!r}): "
-                                         f"training and validation channels share it")
+            raise RequestValidationError(
+                f"{path}.ContentType",
+                f"must equal {first_path}.ContentType ({first_type!r}): training and validation channels share it",
+            )
         if job.api_version == 1 and channel.get("TargetAttributeName") != first.get("TargetAttributeName"):
-            raise RequestValidationError(f"{path}.TargetAttributeName",
-                                         f"must equal {first_path}.TargetAttributeName "
-                                         f"({first.get('TargetAttributeName')!r}): "
-                                         f"training and validation channels share it")
+            raise RequestValidationError(
+                f"{path}.TargetAttributeName",
+                f"must equal {first_path}.TargetAttributeName "
+                f"({first.get('TargetAttributeName')!r}): "
+                f"training and validation channels share it",
+            )
 
 
 def _rule_augmented_manifest(job: AutoMLRequest) -> None:
@@ -195,11 +223,14 @@ def _rule_augmented_manifest(job: AutoMLRequest) -> None:
             continue
         field_path = f"{path}.DataSource.S3DataSource.S3DataType"
         if job.api_version == 1:
-            raise RequestValidationError(field_path, "AugmentedManifestFile is available for CreateAutoMLJobV2 "
-                                                     "only; use S3Prefix or ManifestFile")
+            raise RequestValidationError(
+                field_path,
+                "AugmentedManifestFile is available for CreateAutoMLJobV2 only; use S3Prefix or ManifestFile",
+            )
         if job.tabular:
-            raise RequestValidationError(field_path, "AugmentedManifestFile is not available for tabular jobs; "
-                                                     "use S3Prefix or ManifestFile")
+            raise RequestValidationError(
+                field_path, "AugmentedManifestFile is not available for tabular jobs; use S3Prefix or ManifestFile"
+            )
 
 
 def _rule_sample_weight(job: AutoMLRequest) -> None:
@@ -207,8 +238,7 @@ def _rule_sample_weight(job: AutoMLRequest) -> None:
     targets = [target for _, target in job.targets()]
     for path, weight in job.sample_weights():
         if job.mode == "HYPERPARAMETER_TUNING":
-            raise RequestValidationError(path, "is supported in ENSEMBLING mode only "
-                                               "(Mode is HYPERPARAMETER_TUNING)")
+            raise RequestValidationError(path, "is supported in ENSEMBLING mode only (Mode is HYPERPARAMETER_TUNING)")
         if weight in targets:
             raise RequestValidationError(path, f"must differ from the target column {weight!r}")
 

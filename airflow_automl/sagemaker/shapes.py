@@ -37,6 +37,7 @@ JOB_NAME_PATTERN: str = sagemaker_model().shape_for("AutoMLJobName").metadata["p
 LOCAL_URI_PREFIX = "file://"
 _URI_SHAPES = frozenset({"S3Uri", "Url"})  # Url: ModelDataUrl of CreateModel's containers
 
+
 class RequestValidationError(ValueError):
     """A request broke a rule. ``field`` is the dotted path, ``rule`` says what was wrong."""
 
@@ -47,6 +48,7 @@ class RequestValidationError(ValueError):
 
 
 # --------------------------------------------------------------------------- patterns
+
 
 def _unicode_class(category: str) -> str:
     """Character-class body (ranges) for a Java \\p{..} class, which Python's re lacks."""
@@ -78,8 +80,9 @@ def _ranges_text(points: list[int]) -> str:
         elif point == previous + 1:
             previous = point
         else:
-            parts.append(re.escape(chr(start)) if start == previous
-                         else f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            parts.append(
+                re.escape(chr(start)) if start == previous else f"{re.escape(chr(start))}-{re.escape(chr(previous))}"
+            )
             start = previous = point
     return "".join(parts)
 
@@ -98,6 +101,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     (``(...)${1,128}``, a length the shape's min/max already bound); all are rewritten
     to what re understands.
     """
+
     def pair(match: re.Match[str]) -> str:
         high, low = int(match.group(1), 16), int(match.group(2), 16)
         return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
@@ -105,10 +109,10 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     translated = _QUANTIFIED_END.sub("$", _SURROGATE_PAIR.sub(pair, pattern))
     pieces, position = [], 0
     for match in _JAVA_CLASS.finditer(translated):
-        before = translated[:match.start()]
+        before = translated[: match.start()]
         inside_class = before.count("[") - before.count("\\[") > before.count("]") - before.count("\\]")
         body = _unicode_class(match.group(1))
-        pieces.append(translated[position:match.start()])
+        pieces.append(translated[position : match.start()])
         pieces.append(body if inside_class else f"[{body}]")
         position = match.end()
     pieces.append(translated[position:])
@@ -116,6 +120,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 # --------------------------------------------------------------------------- shape walker
+
 
 def _join(path: str, member: str) -> str:
     return f"{path}.{member}" if path else member
@@ -127,9 +132,17 @@ def got_value(value: Any) -> str:
 
 
 _TYPE_NAMES = {
-    "string": "a string", "integer": "an integer", "long": "an integer", "float": "a number",
-    "double": "a number", "boolean": "a boolean (true or false)", "list": "a list",
-    "map": "a map (object)", "structure": "an object", "timestamp": "a timestamp", "blob": "bytes",
+    "string": "a string",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "boolean": "a boolean (true or false)",
+    "list": "a list",
+    "map": "a map (object)",
+    "structure": "an object",
+    "timestamp": "a timestamp",
+    "blob": "bytes",
 }
 
 
@@ -144,8 +157,8 @@ def _is_number(value: Any) -> bool:
 
 # Epoch seconds a timestamp may hold: the years 1 to 9999, what a datetime can represent.
 _EPOCH_RANGE = (
-    datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc).timestamp(),
-    datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc).timestamp(),
+    datetime.datetime(1, 1, 1, tzinfo=datetime.UTC).timestamp(),
+    datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC).timestamp(),
 )
 
 

@@ -13,12 +13,12 @@ from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_automl.hooks.automl import AutoMLHook
-from airflow_automl.utils.lineage import openlineage_lineage, output_uris
-from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.links.automl import AutoMLJobLink
-from airflow_automl.utils.naming import add_naming_macro
-from airflow_automl.utils.job_view import AutoMLJobView
+from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
+from airflow_automl.utils.job_view import AutoMLJobView
+from airflow_automl.utils.lineage import openlineage_lineage, output_uris
+from airflow_automl.utils.naming import add_naming_macro
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -87,9 +87,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
         try:
             return float(self.metric_threshold)
         except (TypeError, ValueError) as error:
-            raise AirflowFailException(
-                f"metric_threshold: must be a number, got {self.metric_threshold!r}"
-            ) from error
+            raise AirflowFailException(f"metric_threshold: must be a number, got {self.metric_threshold!r}") from error
 
     def _describe(self) -> AutoMLJobView:
         if not self.job_name or not str(self.job_name).strip():
@@ -142,7 +140,9 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
 
     def execute(self, context: Context) -> Any:
         if self.job_name:
-            AutoMLJobLink.persist(context, self.job_name, self.hook.conn_region_name, self.hook.endpoint_url, self.aws_conn_id)
+            AutoMLJobLink.persist(
+                context, self.job_name, self.hook.conn_region_name, self.hook.endpoint_url, self.aws_conn_id
+            )
         if not self.deferrable:
             return super().execute(context)
         summary = self.evaluate(self._describe())

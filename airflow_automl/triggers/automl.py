@@ -9,8 +9,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_automl.hooks.automl import AutoMLApiError, AutoMLHook
-from airflow_automl.utils.job_view import AutoMLJobView
 from airflow_automl.triggers.poller import JobProgress, watch_job
+from airflow_automl.utils.job_view import AutoMLJobView
 
 # Event statuses, one per way the wait can end.
 SUCCESS = "success"

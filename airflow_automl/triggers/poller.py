@@ -40,14 +40,13 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from botocore.exceptions import BotoCoreError
 
-from airflow_automl.sagemaker.api_versions import API_VERSIONS
 from airflow_automl.hooks.automl import (
     JOB_REFUSED_CODES,
     AutoMLApiError,
@@ -56,6 +55,7 @@ from airflow_automl.hooks.automl import (
     async_call_with_retries,
     is_retryable,
 )
+from airflow_automl.sagemaker.api_versions import API_VERSIONS
 from airflow_automl.utils.job_view import TERMINAL_STATUSES, AutoMLJobView, progress_line
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,17 @@ class JobWatch:
     or cancelled.
     """
 
-    __slots__ = ("job_name", "key", "api_version", "poll_interval", "looked", "last_progress",
-                 "_poller", "_updates", "_closed")
+    __slots__ = (
+        "job_name",
+        "key",
+        "api_version",
+        "poll_interval",
+        "looked",
+        "last_progress",
+        "_poller",
+        "_updates",
+        "_closed",
+    )
 
     def __init__(self, poller: SharedJobPoller, job_name: str, api_version: int, poll_interval: float):
         self.job_name = job_name
@@ -295,8 +304,12 @@ class SharedJobPoller:
                 else:
                     self._failures += 1
                     delay = self._backoff()
-                    log.info("AutoML job poller for %s backs off %.1f s after %d troubled looks",
-                             self.key.endpoint_url or self.key.region_name, delay, self._failures)
+                    log.info(
+                        "AutoML job poller for %s backs off %.1f s after %d troubled looks",
+                        self.key.endpoint_url or self.key.region_name,
+                        delay,
+                        self._failures,
+                    )
                 await asyncio.sleep(max(0.0, delay))
 
     def _interval(self) -> float:
@@ -304,7 +317,7 @@ class SharedJobPoller:
 
     def _backoff(self) -> float:
         interval = self._interval()
-        ceiling = min(self.settings.max_backoff_seconds, interval * 2 ** self._failures)
+        ceiling = min(self.settings.max_backoff_seconds, interval * 2**self._failures)
         return max(interval, random.uniform(ceiling / 2, ceiling))
 
     # -- one look --------------------------------------------------------------------------------
@@ -353,7 +366,7 @@ class SharedJobPoller:
     async def _list_changes(self) -> bool:
         loop = asyncio.get_running_loop()
         params: dict[str, Any] = {
-            "LastModifiedTimeAfter": datetime.fromtimestamp(self._listed_since, tz=timezone.utc),
+            "LastModifiedTimeAfter": datetime.fromtimestamp(self._listed_since, tz=UTC),
             "SortBy": "CreationTime",
             "SortOrder": "Ascending",
             "PaginationConfig": {"PageSize": self.settings.list_page_size},
@@ -386,7 +399,9 @@ class SharedJobPoller:
                 log.warning(
                     "ListAutoMLJobs refused (%s); describing each of %d watched AutoML jobs every interval "
                     "instead, and asking again in %.0f s",
-                    error, len(self._watches), self.settings.list_retry_after_refusal_seconds,
+                    error,
+                    len(self._watches),
+                    self.settings.list_retry_after_refusal_seconds,
                 )
                 return True
             log.warning("Listing AutoML jobs failed, the next look covers the gap: %s", error)

@@ -11,22 +11,21 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from botocore.exceptions import BotoCoreError
-from fastapi import Depends, FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse
-
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from airflow.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 from airflow.utils.session import create_session
+from botocore.exceptions import BotoCoreError
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse
 
 from airflow_automl.operators.automl import TAG_DAG_ID, TAG_MAP_INDEX, TAG_RUN_ID, TAG_TASK_ID
-from airflow_automl.utils.job_view import TERMINAL_STATUSES
 from airflow_automl.ui import records, views
 from airflow_automl.ui.sagemaker import ConnectionRef, SageMakerReader
 from airflow_automl.ui.templates import ENV
+from airflow_automl.utils.job_view import TERMINAL_STATUSES
 
 URL_PREFIX = "/automl"
 HISTORY_RUNS = 25
@@ -97,13 +96,16 @@ def _presigner(connection: ConnectionRef):
 
     def presign(uri: str) -> str:
         if not hooks:
-            hooks.append(AwsBaseHook(aws_conn_id=connection.aws_conn_id, region_name=connection.region_name, client_type="s3"))
+            hooks.append(
+                AwsBaseHook(aws_conn_id=connection.aws_conn_id, region_name=connection.region_name, client_type="s3")
+            )
         return views.s3_console_or_presigned(hooks[0].conn, hooks[0].conn_region_name, uri)
 
     return presign
 
 
 # -- task instance tab: "AutoML job" -----------------------------------------------------------------
+
 
 @app.get(
     "/tasks/{dag_id}/{task_id}/{run_id:path}",
@@ -122,8 +124,12 @@ def task_tab(
     with create_session() as session:
         task = records.task_job(session, dag_id, run_id, task_id, index)
     if task is None:
-        return _page("error", 404, title="No such task instance",
-                     message=f"DAG {dag_id!r} has no task instance {task_id!r} (map index {index}) in run {run_id!r}.")
+        return _page(
+            "error",
+            404,
+            title="No such task instance",
+            message=f"DAG {dag_id!r} has no task instance {task_id!r} (map index {index}) in run {run_id!r}.",
+        )
     if not task.is_automl_task or task.job_name is None:
         running = task.is_automl_task and task.state not in ("success", "failed", "skipped", "upstream_failed")
         return _page("task", task=task, job=None, refresh_seconds=REFRESH_SECONDS if running else None)
@@ -133,9 +139,14 @@ def task_tab(
         endpoint_url = reader.hook(task.connection).endpoint_url
         artifacts = views.artifact_links(snapshot, endpoint_url, presign)
     except READ_ERRORS as error:
-        return _page("error", 502, title=f"AutoML job {task.job_name}",
-                     message=f"Could not read AutoML job {task.job_name} through connection "
-                     f"{task.connection.aws_conn_id!r}: {error}", refresh_seconds=REFRESH_SECONDS)
+        return _page(
+            "error",
+            502,
+            title=f"AutoML job {task.job_name}",
+            message=f"Could not read AutoML job {task.job_name} through connection "
+            f"{task.connection.aws_conn_id!r}: {error}",
+            refresh_seconds=REFRESH_SECONDS,
+        )
     describe, candidates = snapshot.describe, snapshot.candidates
     objective = views.Objective.of(describe, candidates)
     best = views.best_so_far(describe, candidates, objective)
@@ -143,7 +154,7 @@ def task_tab(
     rows = views.leaderboard_rows(candidates, objective, best_name, sort, descending=order == "desc")
     limit, used = views.max_runtime_seconds(describe), views.elapsed_seconds(describe)
     status = describe.get("AutoMLJobStatus")
-    problem = ((describe.get("ResolvedAttributes") or {}).get("AutoMLProblemTypeResolvedAttributes") or {})
+    problem = (describe.get("ResolvedAttributes") or {}).get("AutoMLProblemTypeResolvedAttributes") or {}
     return _page(
         "task",
         task=task,
@@ -172,8 +183,12 @@ def task_tab(
         },
         timeline=views.timeline(snapshot),
         rows=rows,
-        columns=[("rank", "#", "num"), ("name", "Candidate", ""), ("metric", objective.metric or "Objective", "num"),
-                 ("status", "Status", "")],
+        columns=[
+            ("rank", "#", "num"),
+            ("name", "Candidate", ""),
+            ("metric", objective.metric or "Objective", "num"),
+            ("status", "Status", ""),
+        ],
         sort_links=_sort_links(index, sort, order),
         chart=views.bar_chart(views.leaderboard_rows(candidates, objective, best_name, "rank", False), task.job_name),
         artifacts=artifacts,
@@ -193,6 +208,7 @@ def _sort_links(map_index: int, sort: str, order: str) -> dict[str, dict[str, st
 
 
 # -- DAG tab: "AutoML history" ------------------------------------------------------------------------
+
 
 @app.get(
     "/dags/{dag_id}/history",
@@ -214,8 +230,14 @@ def history_tab(dag_id: str) -> HTMLResponse:
             "threshold": run.threshold,
             "shown_threshold": views.format_number(run.threshold),
             "verdict": run.verdict,
-            "value": None, "shown_value": "", "status": None, "best_name": None, "best_label": None, "candidates": None,
-            "training_time": "", "error": None,
+            "value": None,
+            "shown_value": "",
+            "status": None,
+            "best_name": None,
+            "best_label": None,
+            "candidates": None,
+            "training_time": "",
+            "error": None,
         }
         try:
             snapshot = reader.job(task.connection, task.job_name)
@@ -240,8 +262,13 @@ def history_tab(dag_id: str) -> HTMLResponse:
         )
         rows.append(row)
     chronological = [
-        {"run_id": row["run_id"], "value": row["value"], "threshold": row["threshold"],
-         "label": f"{row['run_id']} ({row['job_name']})", "short": row["run_date"][5:10]}
+        {
+            "run_id": row["run_id"],
+            "value": row["value"],
+            "threshold": row["threshold"],
+            "label": f"{row['run_id']} ({row['job_name']})",
+            "short": row["run_date"][5:10],
+        }
         for row in reversed(rows)
     ]
     metric = objectives[0].metric if objectives else None
@@ -257,6 +284,7 @@ def history_tab(dag_id: str) -> HTMLResponse:
 
 
 # -- nav page: "AutoML jobs" -------------------------------------------------------------------------
+
 
 @app.get("/jobs", response_class=HTMLResponse)
 def jobs_page(
@@ -291,7 +319,9 @@ def jobs_page(
     created_by_airflow = [j for j in jobs if j["dag_id"] and j["run_id"] and j["task_id"]]
     with create_session() as session:
         states = records.run_states(session, [(j["dag_id"], j["run_id"]) for j in created_by_airflow])
-        untagged = [(j["dag_id"], j["run_id"], j["task_id"], j["name"]) for j in created_by_airflow if j["map_index"] is None]
+        untagged = [
+            (j["dag_id"], j["run_id"], j["task_id"], j["name"]) for j in created_by_airflow if j["map_index"] is None
+        ]
         map_indexes = records.map_indexes_of_jobs(session, untagged)
     for job in jobs:
         job["run_state"] = states.get((job["dag_id"], job["run_id"]))
@@ -299,7 +329,9 @@ def jobs_page(
             if job["map_index"] is None:
                 job["map_index"] = map_indexes.get(job["name"], -1)
             job["task_href"] = task_href(job["dag_id"], job["run_id"], job["task_id"], job["map_index"])
-    jobs.sort(key=lambda job: job["created_at"].timestamp() if isinstance(job["created_at"], datetime) else 0, reverse=True)
+    jobs.sort(
+        key=lambda job: job["created_at"].timestamp() if isinstance(job["created_at"], datetime) else 0, reverse=True
+    )
     return _page(
         "jobs",
         jobs=jobs,

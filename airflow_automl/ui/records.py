@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from airflow.models.dagrun import DagRun
 from airflow.models.renderedtifields import RenderedTaskInstanceFields
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.ui.sagemaker import ConnectionRef
@@ -83,8 +82,14 @@ def _task_job(ti_row: Any, link: dict[str, Any] | None) -> TaskJob:
 def task_job(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskJob | None:
     """The task instance and its job; None when there is no such task instance."""
     ti_row = session.execute(
-        select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.map_index,
-               TaskInstance.operator, TaskInstance.state).where(
+        select(
+            TaskInstance.dag_id,
+            TaskInstance.run_id,
+            TaskInstance.task_id,
+            TaskInstance.map_index,
+            TaskInstance.operator,
+            TaskInstance.state,
+        ).where(
             TaskInstance.dag_id == dag_id,
             TaskInstance.run_id == run_id,
             TaskInstance.task_id == task_id,
@@ -111,7 +116,9 @@ def dag_history(session: Session, dag_id: str, limit: int = 25) -> list[RunJob]:
         select(DagRun.id, DagRun.run_id, DagRun.run_after, DagRun.logical_date, DagRun.state)
         .where(
             DagRun.dag_id == dag_id,
-            DagRun.id.in_(select(XComModel.dag_run_id).where(XComModel.dag_id == dag_id, XComModel.key == AutoMLJobLink.key)),
+            DagRun.id.in_(
+                select(XComModel.dag_run_id).where(XComModel.dag_id == dag_id, XComModel.key == AutoMLJobLink.key)
+            ),
         )
         .order_by(DagRun.run_after.desc())
         .limit(limit)
@@ -127,10 +134,14 @@ def dag_history(session: Session, dag_id: str, limit: int = 25) -> list[RunJob]:
     tis = {
         (row.run_id, row.task_id, row.map_index): row
         for row in session.execute(
-            select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.map_index,
-                   TaskInstance.operator, TaskInstance.state).where(
-                TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids)
-            )
+            select(
+                TaskInstance.dag_id,
+                TaskInstance.run_id,
+                TaskInstance.task_id,
+                TaskInstance.map_index,
+                TaskInstance.operator,
+                TaskInstance.state,
+            ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids))
         )
     }
     jobs = [

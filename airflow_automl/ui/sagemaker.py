@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cachetools import LRUCache
@@ -94,7 +94,7 @@ class SageMakerReader:
         snapshot = JobSnapshot(describe, candidates, self._clock(), list(cached.observed) if cached else [])
         status = " / ".join(filter(None, (describe.get("AutoMLJobStatus"), describe.get("AutoMLJobSecondaryStatus"))))
         if not snapshot.observed or snapshot.observed[-1][0] != status:
-            snapshot.observed.append((status, datetime.now(timezone.utc)))
+            snapshot.observed.append((status, datetime.now(UTC)))
         with self._lock:
             self._jobs[key] = snapshot
         return snapshot
@@ -134,4 +134,3 @@ def _hook(connection: ConnectionRef) -> AutoMLHook:
     return AutoMLHook(
         aws_conn_id=connection.aws_conn_id, region_name=connection.region_name, retry_policy=PAGE_RETRY_POLICY
     )
-

@@ -44,13 +44,17 @@ svg text { font-size: 12px; fill: #1d2330; }
 .grid { stroke: #e8eaf0; stroke-width: 1; }
 """
 
-_BASE = """<!doctype html>
+_BASE = (
+    """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 {% if refresh_seconds %}<meta http-equiv="refresh" content="{{ refresh_seconds }}">{% endif %}
 <title>{% block title %}{% endblock %}</title>
-<style>""" + _STYLE + """</style></head>
+<style>"""
+    + _STYLE
+    + """</style></head>
 <body>{% block body %}{% endblock %}</body></html>
 """
+)
 
 _ERROR = """{% extends "base" %}{% block title %}{{ title }}{% endblock %}
 {% block body %}<h1>{{ title }}</h1><p id="read-error" class="error">{{ message }}</p>{% endblock %}"""

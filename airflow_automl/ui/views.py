@@ -4,14 +4,14 @@ the time budget, a sortable leaderboard, charts drawn from zero, links to report
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.links.automl import is_aws_endpoint
-from airflow_automl.utils.job_view import TERMINAL_STATUSES
+from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.ui.sagemaker import JobSnapshot
+from airflow_automl.utils.job_view import TERMINAL_STATUSES
 
 LEADERBOARD_SORTS = ("rank", "name", "metric", "status")
 
@@ -28,7 +28,7 @@ def format_number(value: float | None) -> str:
 
 def format_time(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return "" if value is None else str(value)
 
 
@@ -61,7 +61,9 @@ class Objective:
         best = (describe.get("BestCandidate") or {}).get("FinalAutoMLJobObjectiveMetric") or {}
         reported = [(c.get("FinalAutoMLJobObjectiveMetric") or {}) for c in candidates]
         metric = (
-            best.get("MetricName") or resolved.get("MetricName") or requested.get("MetricName")
+            best.get("MetricName")
+            or resolved.get("MetricName")
+            or requested.get("MetricName")
             or next((r.get("MetricName") for r in reported if r.get("MetricName")), None)
         )
         objective_type = best.get("Type") or next((r.get("Type") for r in reported if r.get("Type")), None)
@@ -91,7 +93,9 @@ def best_so_far(describe: dict[str, Any], candidates: list[dict[str, Any]], obje
 def max_runtime_seconds(describe: dict[str, Any]) -> float | None:
     """MaxAutoMLJobRuntimeInSeconds, wherever the API version put it."""
     problem_config = describe.get("AutoMLProblemTypeConfig") or {}
-    places = [describe.get("AutoMLJobConfig") or {}] + [value for value in problem_config.values() if isinstance(value, dict)]
+    places = [describe.get("AutoMLJobConfig") or {}] + [
+        value for value in problem_config.values() if isinstance(value, dict)
+    ]
     for place in places:
         value = _number((place.get("CompletionCriteria") or {}).get("MaxAutoMLJobRuntimeInSeconds"))
         if value:
@@ -103,7 +107,7 @@ def elapsed_seconds(describe: dict[str, Any], now: datetime | None = None) -> fl
     start = describe.get("CreationTime")
     if not isinstance(start, datetime):
         return None
-    end = describe.get("EndTime") if isinstance(describe.get("EndTime"), datetime) else now or datetime.now(timezone.utc)
+    end = describe.get("EndTime") if isinstance(describe.get("EndTime"), datetime) else now or datetime.now(UTC)
     return max(0.0, (end - start).total_seconds())
 
 
@@ -206,9 +210,7 @@ class Point:
     short: str
 
 
-def trend_chart(
-    runs: list[dict[str, Any]], width: int = 720, height: int = 240
-) -> dict[str, Any] | None:
+def trend_chart(runs: list[dict[str, Any]], width: int = 720, height: int = 240) -> dict[str, Any] | None:
     """The objective over runs (oldest left), one point per run with a value, the threshold dashed.
 
     A trend is read by its changes, so the value axis spans the values (padded), with ticks.

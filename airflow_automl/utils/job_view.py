@@ -37,7 +37,7 @@ def _json_safe(value: Any) -> Any:
 
 
 def progress_line(job_name: str, status: str, secondary_status: str | None) -> str:
-    """"AutoML job <name>: <status> / <secondary status>", the line logged on each change."""
+    """ "AutoML job <name>: <status> / <secondary status>", the line logged on each change."""
     line = f"AutoML job {job_name}: {status}"
     if secondary_status:
         line += f" / {secondary_status}"
@@ -82,10 +82,13 @@ class AutoMLJobView:
             output_path=(response.get("OutputDataConfig") or {}).get("S3OutputPath"),
             creation_time=_iso(response.get("CreationTime")),
             end_time=_iso(response.get("EndTime")),
-            input_uris=tuple(dict.fromkeys(
-                uri for channel in get_path(response, API_VERSIONS[api_version].path("channels")) or []
-                if (uri := get_path(channel, "DataSource.S3DataSource.S3Uri"))
-            )),
+            input_uris=tuple(
+                dict.fromkeys(
+                    uri
+                    for channel in get_path(response, API_VERSIONS[api_version].path("channels")) or []
+                    if (uri := get_path(channel, "DataSource.S3DataSource.S3Uri"))
+                )
+            ),
             mode=get_path(response, API_VERSIONS[api_version].path("mode")),
         )
 

@@ -11,7 +11,6 @@ from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import RunFacet
 
 
-
 @define
 class AutoMLJobRunFacet(RunFacet):
     """The SageMaker AutoML job a task ran or gated, and what it produced."""

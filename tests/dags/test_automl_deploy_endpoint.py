@@ -32,14 +32,23 @@ def test_v2_job_deploys_and_the_endpoint_answers(local_service, airflow_db, tmp_
     os.environ["AUTOML_POLL_INTERVAL_SECONDS"] = "1"
     try:
         dag = DagBag(dag_folder=str(dag_path)).dags["automl_deploy_endpoint"]
-        run = dag.test(run_conf={
-            "storage_uri": storage.as_uri(), "max_candidates": 2, "max_runtime_seconds": 120, "holdout_rows": 100,
-        })
+        run = dag.test(
+            run_conf={
+                "storage_uri": storage.as_uri(),
+                "max_candidates": 2,
+                "max_runtime_seconds": 120,
+                "holdout_rows": 100,
+            }
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)
 
-    assert task_states(run) == {"write_training_data": "success", "train_and_deploy": "success", "invoke_endpoint": "success"}
+    assert task_states(run) == {
+        "write_training_data": "success",
+        "train_and_deploy": "success",
+        "invoke_endpoint": "success",
+    }
     job = xcom_value(run, "train_and_deploy")
     scored = xcom_value(run, "invoke_endpoint")
     described = local_service.client().describe_auto_ml_job_v2(AutoMLJobName=job["job_name"])

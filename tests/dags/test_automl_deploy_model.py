@@ -83,7 +83,9 @@ def test_provider_operators_create_then_update_an_endpoint_from_the_jobs_xcom(sc
     assert set(task_states(run).values()) == {"success"}, task_states(run)
 
     client = scripted.client()
-    champion_containers = client.describe_auto_ml_job(AutoMLJobName="champion-job")["BestCandidate"]["InferenceContainers"]
+    champion_containers = client.describe_auto_ml_job(AutoMLJobName="champion-job")["BestCandidate"][
+        "InferenceContainers"
+    ]
     assert xcom_value(run, "create_model")["Model"]["Containers"] == champion_containers
     created = xcom_value(run, "create_endpoint")
     assert created["Endpoint"]["EndpointStatus"] == "InService"
@@ -92,7 +94,9 @@ def test_provider_operators_create_then_update_an_endpoint_from_the_jobs_xcom(sc
     assert updated["Endpoint"]["EndpointConfigName"] == "challenger-config"
     assert updated["Endpoint"]["EndpointStatus"] == "InService"
 
-    challenger_containers = client.describe_auto_ml_job(AutoMLJobName="challenger-job")["BestCandidate"]["InferenceContainers"]
+    challenger_containers = client.describe_auto_ml_job(AutoMLJobName="challenger-job")["BestCandidate"][
+        "InferenceContainers"
+    ]
     assert client.describe_model(ModelName="challenger")["Containers"] == challenger_containers
     response = scripted.client("sagemaker-runtime").invoke_endpoint(
         EndpointName="churn-serving", ContentType="text/csv", Body=b"2\n-1\n"

@@ -35,17 +35,27 @@ def test_weekly_forecast_trains_gates_and_publishes(local_service, airflow_db):
     os.environ["AUTOML_POLL_INTERVAL_SECONDS"] = "1"
     try:
         dag = DagBag(dag_folder=str(dag_path)).dags["automl_forecast"]
-        run = dag.test(run_conf={
-            "storage_uri": storage.as_uri(), "items": 4, "history_weeks": 40, "max_runtime_seconds": 180,
-            "wape_threshold": 0.3,
-        })
+        run = dag.test(
+            run_conf={
+                "storage_uri": storage.as_uri(),
+                "items": 4,
+                "history_weeks": 40,
+                "max_runtime_seconds": 180,
+                "wape_threshold": 0.3,
+            }
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)
 
-    assert task_states(run) == {"prepare_demand_history": "success", "train_forecaster": "success",
-                                "check_forecast_accuracy": "success", "plan_batch_forecast": "success",
-                                "batch_forecast": "success", "publish_forecast": "success"}
+    assert task_states(run) == {
+        "prepare_demand_history": "success",
+        "train_forecaster": "success",
+        "check_forecast_accuracy": "success",
+        "plan_batch_forecast": "success",
+        "batch_forecast": "success",
+        "publish_forecast": "success",
+    }
     prepared = xcom_value(run, "prepare_demand_history")
     trained = xcom_value(run, "train_forecaster")
     published = xcom_value(run, "publish_forecast")
@@ -56,8 +66,10 @@ def test_weekly_forecast_trains_gates_and_publishes(local_service, airflow_db):
     assert trained["objective_metric_name"] == "WAPE" and trained["objective_metric_value"] <= 0.3
     assert len(trained["leaderboard"]) >= 2
     # The promotions are a related time series: ARIMA and Prophet regress on them, ETS does not.
-    descriptions = [json.loads(path.read_text()) for path in
-                    (storage / "forecast-models" / trained["job_name"]).glob("explainability/*/candidate.json")]
+    descriptions = [
+        json.loads(path.read_text())
+        for path in (storage / "forecast-models" / trained["job_name"]).glob("explainability/*/candidate.json")
+    ]
     used = {d["algorithm"]: d["related_time_series"] for d in descriptions}
     assert used["arima"] == used["prophet"] == ["promotion"] and used["ets"] == []
 

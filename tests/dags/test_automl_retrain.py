@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -75,20 +75,24 @@ def run_day(loop, day: int, skill: str, manual_hour: int | None = None):
     ``manual_hour`` that day (a manual run has no logical date and its own run id)."""
     service, dag, skill_file = loop
     skill_file.write_text(skill)
-    when = datetime(2026, 3, day, manual_hour or 0, tzinfo=timezone.utc)
+    when = datetime(2026, 3, day, manual_hour or 0, tzinfo=UTC)
     return dag.test(
         logical_date=None if manual_hour is not None else when,
         run_after=when,
-        run_conf={"storage_uri": service.file_uri("storage"), "rows": 600, "metric_threshold": 0.5,
-                  "promotion_margin": 0.01, "max_runtime_seconds": 60},
+        run_conf={
+            "storage_uri": service.file_uri("storage"),
+            "rows": 600,
+            "metric_threshold": 0.5,
+            "promotion_margin": 0.01,
+            "max_runtime_seconds": 60,
+        },
     )
 
 
 def run_note(run) -> str | None:
-    from sqlalchemy import select
-
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         return session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one().note
@@ -166,7 +170,8 @@ def test_the_loop_approves_a_first_and_a_better_model_rejects_a_worse_one_and_su
     assert packages(service) == [(1, "Approved"), (2, "Approved"), (3, "Rejected")]
     assert serving(service) == f"{better['job_name']}-serving"
     answer = service.client("sagemaker-runtime").invoke_endpoint(
-        EndpointName=ENDPOINT, ContentType="text/csv",
+        EndpointName=ENDPOINT,
+        ContentType="text/csv",
         Body=b"north,0,2,month-to-month,fiber,electronic-check,95.5,191.0,3,1\n",
     )
     assert answer["Body"].read().decode().strip() in ("yes", "no")

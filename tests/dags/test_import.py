@@ -25,8 +25,17 @@ def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_b
     dag = dag_bag.dags["automl_retrain"]
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"  # runs see a real data interval
     assert dag.timetable.summary == "0 0 * * *"
-    order = ["prepare_training_data", "train_model", "check_best_candidate", "find_champion", "score_holdout",
-             "register_challenger", "promoted", "deploy_endpoint", "smoke_check"]
+    order = [
+        "prepare_training_data",
+        "train_model",
+        "check_best_candidate",
+        "find_champion",
+        "score_holdout",
+        "register_challenger",
+        "promoted",
+        "deploy_endpoint",
+        "smoke_check",
+    ]
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     train = dag.get_task("train_model")
@@ -37,14 +46,22 @@ def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_b
     score = dag.get_task("score_holdout")
     assert score.operator_name == "FileOrS3TransformOperator" and score.partial_kwargs["deferrable"] is True
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTransformOperator
+
     from airflow_automl.operators.transform import FileOrS3TransformOperator
 
     assert issubclass(FileOrS3TransformOperator, SageMakerTransformOperator)
     deploy = dag.get_task("deploy_endpoint")
     assert type(deploy).__name__ == "SageMakerEndpointOperator" and deploy.deferrable is True
     # Storage, budget, registry and endpoint come from params, so the same DAG runs on file://, MinIO and S3.
-    assert {"storage_uri", "metric_threshold", "max_runtime_seconds", "promotion_margin", "model_package_group",
-            "endpoint_name", "holdout_fraction"} <= set(dag.params)
+    assert {
+        "storage_uri",
+        "metric_threshold",
+        "max_runtime_seconds",
+        "promotion_margin",
+        "model_package_group",
+        "endpoint_name",
+        "holdout_fraction",
+    } <= set(dag.params)
 
 
 def test_endpoint_example_uses_the_v2_api_and_deploys(dag_bag):

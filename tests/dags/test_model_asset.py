@@ -48,7 +48,10 @@ class AirflowProcess:
         self.log_path = log_path
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "airflow", *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -70,10 +73,9 @@ class AirflowProcess:
 
 
 def deploy_runs() -> list:
-    from sqlalchemy import select
-
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         runs = session.scalars(select(DagRun).where(DagRun.dag_id == DEPLOY_DAG_ID)).all()
@@ -82,10 +84,9 @@ def deploy_runs() -> list:
 
 
 def consumed_event_sources(run) -> list[tuple[str, str, str]]:
-    from sqlalchemy import select
-
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         loaded = session.scalars(select(DagRun).where(DagRun.id == run.id)).one()
@@ -134,14 +135,25 @@ def test_deployment_dag_runs_on_the_new_model_and_reads_its_location(airflow_db,
             bag = DagBag(dag_folder=str(dags_folder / "automl_retrain.py"))
             assert bag.import_errors == {}
             training = bag.dags["automl_retrain"].test(
-                run_conf={"storage_uri": storage.as_uri(), "rows": 600, "max_runtime_seconds": 60, "metric_threshold": 0.5}
+                run_conf={
+                    "storage_uri": storage.as_uri(),
+                    "rows": 600,
+                    "max_runtime_seconds": 60,
+                    "metric_threshold": 0.5,
+                }
             )
             assert set(task_states(training).values()) == {"success"}, task_states(training)
             summary = xcom_value(training, "train_model")
 
             # The scheduler's workers run tasks through the api-server's execution API: it comes first.
-            components.append(AirflowProcess("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)],
-                                             dict(os.environ), tmp_path / "api-server.log"))
+            components.append(
+                AirflowProcess(
+                    "api-server",
+                    ["api-server", "--host", "127.0.0.1", "--port", str(port)],
+                    dict(os.environ),
+                    tmp_path / "api-server.log",
+                )
+            )
             deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
             while True:
                 components[0].check_alive()

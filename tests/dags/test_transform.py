@@ -29,13 +29,21 @@ def stack(tmp_path_factory, s3_endpoint):
     s3.put_object(Bucket=BUCKET, Key="train/train.csv", Body=b"x,label\n1,1\n-2,0\n")
     # A holdout as scoring reads it: an id, the feature, the true label; no header.
     s3.put_object(Bucket=BUCKET, Key="holdout/day-1.csv", Body=b"a,3,1\nb,-1,0\nc,2,0\n")
-    service = start_service(tmp_path_factory.mktemp("transform-dag"), engine=SCRIPTED_ENGINE,
-                            s3_endpoint_url=s3_endpoint)
+    service = start_service(
+        tmp_path_factory.mktemp("transform-dag"), engine=SCRIPTED_ENGINE, s3_endpoint_url=s3_endpoint
+    )
     # SageMaker calls go to the service, S3 calls to the S3 endpoint: service_config per client.
     connection = {
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"region_name": "us-east-1", "service_config": {
-            "sagemaker": {"endpoint_url": service.endpoint_url}, "s3": {"endpoint_url": s3_endpoint}}},
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {
+            "region_name": "us-east-1",
+            "service_config": {
+                "sagemaker": {"endpoint_url": service.endpoint_url},
+                "s3": {"endpoint_url": s3_endpoint},
+            },
+        },
     }
     with mock.patch.dict(os.environ, {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection)}):
         yield service, s3

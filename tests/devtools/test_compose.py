@@ -89,7 +89,9 @@ def test_depends_on_names_real_services_and_waits_for_health(services):
                 assert condition == "service_completed_successfully", (name, dependency)
             else:
                 assert condition == "service_healthy", (name, dependency)
-                assert services[dependency].get("healthcheck"), f"{name} waits for {dependency}'s health, which has no check"
+                assert services[dependency].get("healthcheck"), (
+                    f"{name} waits for {dependency}'s health, which has no check"
+                )
 
 
 def test_airflow_components_run_their_airflow_3_commands(services):
@@ -185,7 +187,10 @@ def test_service_command_uses_only_flags_the_cli_accepts(services):
     assert {"--host", "--port", "--data-dir", "--s3-endpoint-url"} <= set(flags)
     help_text = subprocess.run(
         [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--help"],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     for flag in flags:
         assert re.search(rf"(^|[\s,\[]){re.escape(flag)}\b", help_text), f"`airflow-automl serve` has no {flag} option"
@@ -227,7 +232,12 @@ def test_example_dag_runs_with_laptop_sized_budget_and_path_style_s3(services):
     assert conn["extra"]["config_kwargs"]["s3"]["addressing_style"] == "path"
     # The DAG reads these names.
     dag_source = (ROOT / "dags" / "automl_retrain.py").read_text()
-    for name in ("AUTOML_DEFAULT_MAX_RUNTIME_SECONDS", "AUTOML_POLL_INTERVAL_SECONDS", "automl_storage_uri", "automl_role_arn"):
+    for name in (
+        "AUTOML_DEFAULT_MAX_RUNTIME_SECONDS",
+        "AUTOML_POLL_INTERVAL_SECONDS",
+        "automl_storage_uri",
+        "automl_role_arn",
+    ):
         assert name in dag_source
     assert "AIRFLOW_VAR_AUTOML_ROLE_ARN" in env
 
@@ -266,7 +276,9 @@ def test_celery_executor_with_two_workers_and_redis_as_broker(services):
         assert broker.scheme == "redis" and broker.hostname == "redis", name
         backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
         assert backend.scheme == urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).scheme, name
-        assert backend.hostname == "postgres" and backend.path == urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).path
+        assert (
+            backend.hostname == "postgres" and backend.path == urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).path
+        )
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
     assert services["airflow-worker"]["deploy"]["replicas"] == 2
 
@@ -298,7 +310,7 @@ def test_airflow_image_tag_names_the_version_it_is_built_from(compose, services)
     version = re.fullmatch(r"airflow-automl/airflow:(\$\{AIRFLOW_VERSION[^}]*\})", common["image"]).group(1)
     assert common["build"]["args"]["AIRFLOW_VERSION"] == version
     text = DOCKERFILE.read_text()
-    airflow_stage = text[text.index("AS airflow"):]
+    airflow_stage = text[text.index("AS airflow") :]
     # Declared again inside the stage, or RUN sees it empty.
     assert re.search(r"^ARG AIRFLOW_VERSION\s*$", airflow_stage, flags=re.MULTILINE)
     assert '"apache-airflow==${AIRFLOW_VERSION}"' in airflow_stage
@@ -315,7 +327,9 @@ def test_build_context_leaves_out_local_state_and_keeps_what_the_dockerfile_copi
         assert local_state in patterns, f".dockerignore does not leave out {local_state}"
     for copied in re.findall(r"^COPY (?:--\S+ )?(.+) \S+$", DOCKERFILE.read_text(), flags=re.MULTILINE):
         for source in copied.split():
-            assert not any(fnmatch(source, pattern) for pattern in patterns), f".dockerignore leaves out {source}, which the Dockerfile copies"
+            assert not any(fnmatch(source, pattern) for pattern in patterns), (
+                f".dockerignore leaves out {source}, which the Dockerfile copies"
+            )
 
 
 def _service_image_default_command() -> list[str]:
@@ -348,7 +362,9 @@ def test_service_image_default_command_serves_signed_requests_with_credentials_f
     env = dict(os.environ, AIRFLOW_AUTOML_ACCESS_KEY_ID="image-key", AIRFLOW_AUTOML_SECRET_ACCESS_KEY="image-secret")
     log_path = tmp_path / "service.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "airflow_automl.local.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "airflow_automl.local.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
@@ -359,11 +375,21 @@ def test_service_image_default_command_serves_signed_requests_with_credentials_f
             except requests.ConnectionError:
                 pass
             time.sleep(0.1)
-        client = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
-                              aws_access_key_id="image-key", aws_secret_access_key="image-secret")
+        client = boto3.client(
+            "sagemaker",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="image-key",
+            aws_secret_access_key="image-secret",
+        )
         assert client.list_auto_ml_jobs()["AutoMLJobSummaries"] == []
-        stranger = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
-                                aws_access_key_id="other", aws_secret_access_key="other")
+        stranger = boto3.client(
+            "sagemaker",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="other",
+            aws_secret_access_key="other",
+        )
         with pytest.raises(stranger.exceptions.ClientError):
             stranger.list_auto_ml_jobs()
     finally:
@@ -389,9 +415,21 @@ def stack_env():
     from devtools.stack import Ports, airflow_environment, read_settings, service_environment
 
     settings = read_settings()
-    ports = Ports(postgres=15432, redis=16379, s3=19000, service=18787, api=18080, scheduler_health=18974,
-                  triggerer_logs=18794, worker_logs=(18793, 18795))
-    return settings, airflow_environment(settings, ports, Path("/nonexistent/airflow-home")), service_environment(settings, ports)
+    ports = Ports(
+        postgres=15432,
+        redis=16379,
+        s3=19000,
+        service=18787,
+        api=18080,
+        scheduler_health=18974,
+        triggerer_logs=18794,
+        worker_logs=(18793, 18795),
+    )
+    return (
+        settings,
+        airflow_environment(settings, ports, Path("/nonexistent/airflow-home")),
+        service_environment(settings, ports),
+    )
 
 
 def _comparable(url: str) -> tuple:
@@ -417,7 +455,10 @@ def test_compose_and_stack_airflow_settings_differ_only_in_hosts_and_ports(servi
         assert set(env) - set(airflow_env) <= COMPOSE_ONLY, f"{name} has settings make stack lacks"
         for key in HOST_SETTINGS:
             assert _comparable(env[key]) == _comparable(airflow_env[key]), (name, key)
-        compose_conn, stack_conn = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"]), json.loads(airflow_env["AIRFLOW_CONN_AWS_DEFAULT"])
+        compose_conn, stack_conn = (
+            json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"]),
+            json.loads(airflow_env["AIRFLOW_CONN_AWS_DEFAULT"]),
+        )
         for conn in (compose_conn, stack_conn):
             conn["extra"]["endpoint_url"] = urlsplit(conn["extra"]["endpoint_url"]).scheme
             s3 = conn["extra"]["service_config"]["s3"]
@@ -430,7 +471,10 @@ def test_compose_and_stack_run_the_service_with_the_same_credentials(services, s
     env = _env(services["automl-service"])
     args = _command_args(services["automl-service"])
     compose_credentials = (args[args.index("--access-key-id") + 1], env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"])
-    assert compose_credentials == (service_env["AIRFLOW_AUTOML_ACCESS_KEY_ID"], service_env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"])
+    assert compose_credentials == (
+        service_env["AIRFLOW_AUTOML_ACCESS_KEY_ID"],
+        service_env["AIRFLOW_AUTOML_SECRET_ACCESS_KEY"],
+    )
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         assert env[key] == service_env[key], key
 

@@ -24,7 +24,11 @@ DEMO_ARGS = ["--budget", "15", "--rows", "1000"]
 def _demo(*args: str, **popen) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "devtools.demo", *DEMO_ARGS, *args],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
     )
 
 
@@ -71,8 +75,12 @@ def test_demo_runs_two_intervals_and_prints_leaderboards_verdicts_registry_and_e
     status = "Approved" if verdict.group(1) == "PROMOTED" else "Rejected"
     assert re.search(rf"^  version 2  {status}\s+holdout AUC 0\.\d{{4}}", output, flags=re.M)
     serving = 2 if status == "Approved" else 1
-    assert re.search(rf"^Endpoint churn-serving \(InService\) serves model churn-\S+-serving = "
-                     rf"arn:aws:sagemaker:us-east-1:\d{{12}}:model-package/churn-models/{serving}$", output, flags=re.M)
+    assert re.search(
+        rf"^Endpoint churn-serving \(InService\) serves model churn-\S+-serving = "
+        rf"arn:aws:sagemaker:us-east-1:\d{{12}}:model-package/churn-models/{serving}$",
+        output,
+        flags=re.M,
+    )
     assert re.search(r"^DAG runs success, success; the whole demo took \d+s\.$", output, flags=re.M)
 
 

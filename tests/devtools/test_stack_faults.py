@@ -76,12 +76,18 @@ class AirflowAPI:
 
     def log(self, run_id: str, task_id: str, try_number: int) -> str:
         """A try's log as the UI shows it, with the sources it was read from."""
-        found = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-                          params={"full_content": "true"}, headers={"Accept": "application/json"})
+        found = self.call(
+            "GET",
+            f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            params={"full_content": "true"},
+            headers={"Accept": "application/json"},
+        )
         return json.dumps(found["content"])
 
     def xcom(self, run_id: str, task_id: str) -> Any:
-        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")["value"]
+        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")[
+            "value"
+        ]
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float, interval: float = 1.0) -> Any:
@@ -116,7 +122,12 @@ class StackUnderTest:
         if hold:
             self.s3.put_object(Bucket=self.bucket, Key=f"{name}/models/hold", Body=b"")
         # The scripted engine's best candidate scores 0.65.
-        return {"storage_uri": f"s3://{self.bucket}/{name}", "rows": 500, "max_runtime_seconds": 60, "metric_threshold": 0.6}
+        return {
+            "storage_uri": f"s3://{self.bucket}/{name}",
+            "rows": 500,
+            "max_runtime_seconds": 60,
+            "metric_threshold": 0.6,
+        }
 
     def release(self, name: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=f"{name}/models/hold")
@@ -125,8 +136,12 @@ class StackUnderTest:
         return {job["AutoMLJobName"] for job in self.sagemaker.list_auto_ml_jobs(MaxResults=100)["AutoMLJobSummaries"]}
 
     def wait_for_task_state(self, run_id: str, task_id: str, state: str, timeout: float = 180) -> dict[str, Any]:
-        return wait_for(lambda: (ti := self.api.task(run_id, task_id))["state"] == state and ti,
-                        f"{task_id} of {run_id} {state}", timeout, interval=0.5)
+        return wait_for(
+            lambda: (ti := self.api.task(run_id, task_id))["state"] == state and ti,
+            f"{task_id} of {run_id} {state}",
+            timeout,
+            interval=0.5,
+        )
 
     def wait_for_success(self, run_id: str) -> dict[str, Any]:
         def ended() -> dict[str, Any] | None:
@@ -144,8 +159,12 @@ class StackUnderTest:
         """Lines holding every one of ``texts`` in the stack's logs (its components' and Airflow's
         task and trigger logs)."""
         paths = [*self.stack.logs.glob("*.log"), *(self.stack.airflow_home / "logs").rglob("*.log")]
-        return [line for path in paths for line in path.read_text(errors="replace").splitlines()
-                if all(text in line for text in texts)]
+        return [
+            line
+            for path in paths
+            for line in path.read_text(errors="replace").splitlines()
+            if all(text in line for text in texts)
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -213,20 +232,31 @@ def test_triggerer_killed_while_the_job_runs_a_new_one_takes_over(stack):
     # The UI reads a deferred task's log from the triggerer's log server, which accepts the request
     # only when both share [api] secret_key (stack.env); otherwise Airflow says so in the log.
     triggerer_logs = f":{stack.stack.ports.triggerer_logs}/log/"
-    log = wait_for(lambda: (text := stack.api.log(run_id, "train_model", 1)) and triggerer_logs in text and text,
-                   "the deferred task's log served by the triggerer", 60)
+    log = wait_for(
+        lambda: (text := stack.api.log(run_id, "train_model", 1)) and triggerer_logs in text and text,
+        "the deferred task's log served by the triggerer",
+        60,
+    )
     assert "secret_key" not in log
 
     stack.stack.components["triggerer"].kill()
     stack.stack.start_triggerer()
     # A triggerer takes over another's triggers once that one has missed its heartbeats (30 s).
-    wait_for(lambda: (trigger := stack.api.task(run_id, "train_model").get("trigger")) and trigger["triggerer_id"]
-             not in (None, old_triggerer), "the new triggerer took over the trigger", 120)
+    wait_for(
+        lambda: (
+            (trigger := stack.api.task(run_id, "train_model").get("trigger"))
+            and trigger["triggerer_id"] not in (None, old_triggerer)
+        ),
+        "the new triggerer took over the trigger",
+        120,
+    )
     stack.release("triggerer")
 
     stack.wait_for_success(run_id)
     assert stack.api.tasks(run_id)["train_model"] == ("success", 1)
-    assert stack.job_names() - before == {stack.api.xcom(run_id, "train_model")["job_name"]}, "exactly one job for the run"
+    assert stack.job_names() - before == {stack.api.xcom(run_id, "train_model")["job_name"]}, (
+        "exactly one job for the run"
+    )
 
 
 def _worker_running(stack: StackUnderTest, pid: int):
@@ -245,7 +275,8 @@ def test_worker_killed_while_train_model_runs_the_task_is_retried(stack):
     def running_with_pid() -> dict[str, Any] | None:
         ti = stack.api.task(run_id, "train_model")
         assert ti["state"] not in ("deferred", "success", "failed"), (
-            f"train_model went {ti['state']} before the test could kill its worker")
+            f"train_model went {ti['state']} before the test could kill its worker"
+        )
         return ti if ti["state"] == "running" and ti["pid"] else None
 
     ti = wait_for(running_with_pid, "train_model running", 180, interval=0.1)
@@ -254,7 +285,9 @@ def test_worker_killed_while_train_model_runs_the_task_is_retried(stack):
 
     stack.wait_for_success(run_id)
     assert stack.api.tasks(run_id)["train_model"] == ("success", 2), "train_model was retried once"
-    assert stack.job_names() - before == {stack.api.xcom(run_id, "train_model")["job_name"]}, "exactly one job for the run"
+    assert stack.job_names() - before == {stack.api.xcom(run_id, "train_model")["job_name"]}, (
+        "exactly one job for the run"
+    )
     stack.stack.start_worker(int(name.removeprefix("worker-")))
 
 
@@ -284,13 +317,19 @@ def test_service_down_30_s_while_the_trigger_waits_the_trigger_backs_off_and_the
     triggerer.signal_group(signal.SIGSTOP)
     try:
         stack.release("outage")
-        wait_for(lambda: stack.sagemaker.describe_auto_ml_job_v2(AutoMLJobName=job_name)["AutoMLJobStatus"] == "Completed",
-                 f"job {job_name} completed", 30, interval=0.2)
+        wait_for(
+            lambda: stack.sagemaker.describe_auto_ml_job_v2(AutoMLJobName=job_name)["AutoMLJobStatus"] == "Completed",
+            f"job {job_name} completed",
+            30,
+            interval=0.2,
+        )
         stack.stack.components["service"].stop()
     finally:
         triggerer.signal_group(signal.SIGCONT)
     time.sleep(30)
-    assert stack.api.task(run_id, "train_model")["state"] == "deferred", "the trigger must still wait while the service is down"
+    assert stack.api.task(run_id, "train_model")["state"] == "deferred", (
+        "the trigger must still wait while the service is down"
+    )
     stack.stack.start_service()
 
     stack.wait_for_success(run_id)

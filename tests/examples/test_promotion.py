@@ -27,10 +27,14 @@ def test_the_challenger_must_beat_the_champion_by_the_margin_in_the_metrics_dire
 
 def test_metric_from_transform_output_batches():
     def batch(rows):
-        return json.dumps({"predictions": [
-            {"predicted_label": label, "probability": max(p), "probabilities": p, "labels": ["no", "yes"]}
-            for label, p in rows
-        ]})
+        return json.dumps(
+            {
+                "predictions": [
+                    {"predicted_label": label, "probability": max(p), "probabilities": p, "labels": ["no", "yes"]}
+                    for label, p in rows
+                ]
+            }
+        )
 
     output = "\n".join([batch([("yes", [0.2, 0.8]), ("no", [0.9, 0.1])]), batch([("yes", [0.4, 0.6])])]) + "\n"
     rows = parse_predictions(output.encode(), "out")

@@ -94,7 +94,11 @@ def test_v1_and_v2_describe_give_the_same_view(responder, hook):
     responder.on("DescribeAutoMLJobV2", describe_answer("job-1", "Completed", "Completed", best=best, v2=True))
     v1, v2 = hook.describe_job("job-1", 1), hook.describe_job("job-1", 2)
     for view in (v1, v2):
-        assert (view.status, view.problem_type, view.objective_metric_name) == ("Completed", "BinaryClassification", "F1")
+        assert (view.status, view.problem_type, view.objective_metric_name) == (
+            "Completed",
+            "BinaryClassification",
+            "F1",
+        )
         assert view.best_candidate_name == "c-best" and view.objective_metric_value == pytest.approx(0.93)
         assert view.model_artifacts == ["s3://bucket/out/c-best/model.tar.gz"]
     summary_v1, summary_v2 = v1.to_summary(), v2.to_summary()
@@ -106,9 +110,11 @@ def test_v1_and_v2_describe_give_the_same_view(responder, hook):
 def test_find_job_tells_missing_from_existing(responder, hook):
     responder.on(
         "DescribeAutoMLJobV2",
-        lambda body: describe_answer("here", "InProgress")
-        if body["AutoMLJobName"] == "here"
-        else error("ResourceNotFound", f"Job {body['AutoMLJobName']} does not exist"),
+        lambda body: (
+            describe_answer("here", "InProgress")
+            if body["AutoMLJobName"] == "here"
+            else error("ResourceNotFound", f"Job {body['AutoMLJobName']} does not exist")
+        ),
     )
     assert hook.find_job("missing") is None
     assert hook.find_job("here").status == "InProgress"
@@ -143,7 +149,9 @@ def test_leaderboard_sorts_by_the_metrics_direction(responder, hook):
 
 def test_create_tags_the_job_and_returns_its_arn(responder, hook):
     responder.on("CreateAutoMLJobV2", (200, {"AutoMLJobArn": "arn:aws:sagemaker:us-east-1:1:automl-job/j"}))
-    arn = hook.create_job("j", {**V2_REQUEST, "Tags": [{"Key": "team", "Value": "ml"}]}, api_version=2, tags={"airflow:run_id": "r"})
+    arn = hook.create_job(
+        "j", {**V2_REQUEST, "Tags": [{"Key": "team", "Value": "ml"}]}, api_version=2, tags={"airflow:run_id": "r"}
+    )
     assert arn.endswith("automl-job/j")
     sent = responder.calls[0][1]
     assert sent["AutoMLJobName"] == "j"

@@ -35,7 +35,10 @@ def test_persist_stores_the_link_inputs_and_the_url_before_the_task_ends():
     ti = SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value))
     AutoMLJobLink.persist({"ti": ti}, "churn-1", "eu-west-1", None, "aws_prod")
     assert pushed["automl_job_link"] == {
-        "job_name": "churn-1", "region_name": "eu-west-1", "endpoint_url": None, "aws_conn_id": "aws_prod"
+        "job_name": "churn-1",
+        "region_name": "eu-west-1",
+        "endpoint_url": None,
+        "aws_conn_id": "aws_prod",
     }
     # The key Airflow's UI reads, so the link works while the task is still deferred.
     assert pushed[AutoMLJobLink().xcom_key].startswith("https://eu-west-1.console.aws.amazon.com/sagemaker/")

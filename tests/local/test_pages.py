@@ -71,7 +71,9 @@ def _page(local_service, name: str) -> requests.Response:
 
 def _leaderboard_rows(page: str) -> list[tuple[str, str]]:
     body = page.split('<table id="leaderboard">', 1)[1].split("</table>", 1)[0]
-    return re.findall(r'<tr class="[^"]*" data-candidate="([^"]+)">.*?<td class="num metric">([^<]*)</td>', body, flags=re.S)
+    return re.findall(
+        r'<tr class="[^"]*" data-candidate="([^"]+)">.*?<td class="num metric">([^<]*)</td>', body, flags=re.S
+    )
 
 
 def test_page_shows_status_best_candidate_and_metric(local_service, jobs):
@@ -87,8 +89,11 @@ def test_page_shows_status_best_candidate_and_metric(local_service, jobs):
 
 def test_leaderboard_lists_every_candidate_best_first_with_its_score(local_service, jobs):
     rows = _leaderboard_rows(_page(local_service, TRAINED_JOB).text)
-    scored = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in jobs["candidates"]
-              if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None}
+    scored = {
+        c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"]
+        for c in jobs["candidates"]
+        if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None
+    }
     assert len(scored) >= 2
     assert [name for name, _ in rows][: len(scored)] == sorted(scored, key=scored.get, reverse=True)
     for name, shown in rows[: len(scored)]:
@@ -99,7 +104,11 @@ def test_leaderboard_lists_every_candidate_best_first_with_its_score(local_servi
 def test_chart_draws_one_bar_per_scored_candidate_longest_for_the_best(local_service, jobs):
     page = _page(local_service, TRAINED_JOB).text
     svg = page.split('<svg id="candidate-chart"', 1)[1].split("</svg>", 1)[0]
-    bars = re.findall(r'<g class="bar( best)?" data-candidate="([^"]+)" data-value="([^"]+)">.*?<rect [^>]*width="([0-9.]+)"', svg, flags=re.S)
+    bars = re.findall(
+        r'<g class="bar( best)?" data-candidate="([^"]+)" data-value="([^"]+)">.*?<rect [^>]*width="([0-9.]+)"',
+        svg,
+        flags=re.S,
+    )
     scored = [c for c in jobs["candidates"] if c.get("FinalAutoMLJobObjectiveMetric", {}).get("Value") is not None]
     assert len(bars) == len(scored)
     widths = {name: float(width) for _, name, _, width in bars}
@@ -120,7 +129,9 @@ def test_leaderboard_seconds_are_the_candidates_fit_times(local_service, jobs):
     csv_path = local_service.file_root / "pages" / "output" / TRAINED_JOB / "leaderboard.csv"
     fit = pd.read_csv(io.StringIO(csv_path.read_text())).set_index("CandidateName")["FitTimeSeconds"]
     body = _page(local_service, TRAINED_JOB).text.split('<table id="leaderboard">', 1)[1]
-    shown = dict(re.findall(r'data-candidate="([^"]+)">(?:(?!</tr>).)*?<td class="num seconds">([^<]*)</td>', body, flags=re.S))
+    shown = dict(
+        re.findall(r'data-candidate="([^"]+)">(?:(?!</tr>).)*?<td class="num seconds">([^<]*)</td>', body, flags=re.S)
+    )
     assert set(fit.index) <= set(shown)
     for name in fit.index:
         assert float(shown[name]) == pytest.approx(fit[name], abs=0.05)
@@ -128,7 +139,9 @@ def test_leaderboard_seconds_are_the_candidates_fit_times(local_service, jobs):
 
 
 def test_status_is_said_once_and_the_root_lists_the_jobs(local_service, jobs):
-    status_line = re.search(r'<p><span id="job-status".*?</p>', _page(local_service, TRAINED_JOB).text, flags=re.S).group(0)
+    status_line = re.search(
+        r'<p><span id="job-status".*?</p>', _page(local_service, TRAINED_JOB).text, flags=re.S
+    ).group(0)
     assert re.sub(r"<[^>]+>", " ", status_line).split().count("Completed") == 1
     index = requests.get(f"{local_service.endpoint_url}/", timeout=30)
     assert index.status_code == 200

@@ -1,7 +1,7 @@
 """AutoMLJobOperator: request building, coercion, validation before any call, and event handling."""
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from unittest import mock
 
@@ -48,7 +48,10 @@ def test_conveniences_build_a_v2_tabular_request():
 def test_v1_config_keys_choose_v1_and_conveniences_merge_in():
     config = {
         "InputDataConfig": [
-            {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/old"}}, "TargetAttributeName": "x"}
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/old"}},
+                "TargetAttributeName": "x",
+            }
         ],
         "OutputDataConfig": {"S3OutputPath": "s3://b/out"},
         "AutoMLJobConfig": {"CompletionCriteria": {"MaxCandidates": "10"}},
@@ -59,7 +62,10 @@ def test_v1_config_keys_choose_v1_and_conveniences_merge_in():
     channel = request["InputDataConfig"][0]
     assert channel["DataSource"]["S3DataSource"]["S3Uri"] == "s3://b/new"
     assert channel["TargetAttributeName"] == "y"
-    assert request["AutoMLJobConfig"]["CompletionCriteria"] == {"MaxCandidates": 10, "MaxAutoMLJobRuntimeInSeconds": 600}
+    assert request["AutoMLJobConfig"]["CompletionCriteria"] == {
+        "MaxCandidates": 10,
+        "MaxAutoMLJobRuntimeInSeconds": 600,
+    }
     assert config["InputDataConfig"][0]["TargetAttributeName"] == "x", "the operator's config must not be mutated"
 
 
@@ -74,8 +80,11 @@ def test_api_version_detection():
 
 def test_a_rule_violation_fails_before_any_call_naming_field_and_rule():
     op = operator(
-        input_uri="s3://b/in", target_attribute="y", output_path="s3://b/out",
-        problem_type="Regression", objective_metric="F1",
+        input_uri="s3://b/in",
+        target_attribute="y",
+        output_path="s3://b/out",
+        problem_type="Regression",
+        objective_metric="F1",
     )
     with mock.patch("airflow_automl.hooks.automl.AutoMLHook._call") as call:
         with pytest.raises(AirflowFailException, match=r"AutoMLJobObjective\.MetricName: .*F1") as caught:
@@ -116,9 +125,14 @@ def test_every_field_is_templated_including_nested_config_and_the_naming_macro()
             role_arn=ROLE,
             params={"candidates": 3, "target": "churned"},
         )
-    run = SimpleNamespace(logical_date=datetime(2026, 11, 27, tzinfo=timezone.utc), dag_id=dag.dag_id)
-    context = {"run_id": "manual__2026-11-27", "dag": dag, "dag_run": run, "ds": "2026-11-27",
-               "params": {"candidates": 3, "target": "churned"}}
+    run = SimpleNamespace(logical_date=datetime(2026, 11, 27, tzinfo=UTC), dag_id=dag.dag_id)
+    context = {
+        "run_id": "manual__2026-11-27",
+        "dag": dag,
+        "dag_run": run,
+        "ds": "2026-11-27",
+        "params": {"candidates": 3, "target": "churned"},
+    }
     op.render_template_fields(context)
     assert op.job_name.startswith("churn-20261127-") and len(op.job_name) == 21
     assert op.input_uri == "s3://bucket/2026-11-27/"
@@ -171,7 +185,8 @@ def test_execute_complete_timeout_stops_the_job(responder):
     responder.on("StopAutoMLJob", (200, {}))
     with pytest.raises(AirflowException, match="deadline"):
         operator(aws_conn_id="automl_operator").execute_complete(
-            context={}, event={"status": "timeout", "job_name": "j", "message": "AutoML job j was still running at the deadline"}
+            context={},
+            event={"status": "timeout", "job_name": "j", "message": "AutoML job j was still running at the deadline"},
         )
     assert ("StopAutoMLJob", {"AutoMLJobName": "j"}) in responder.calls
 
@@ -199,10 +214,16 @@ def test_kill_without_stop_job_on_kill_leaves_the_job(responder):
 def test_run_tags_fit_sagemakers_tag_value_rule():
     from airflow_automl.sagemaker.rules import validate_request
 
-    ti = SimpleNamespace(dag_id="retrain.churn", run_id="manual__2026-11-27T10:00:00+00:00~retry", task_id="group.train",
-                         map_index=3)
+    ti = SimpleNamespace(
+        dag_id="retrain.churn", run_id="manual__2026-11-27T10:00:00+00:00~retry", task_id="group.train", map_index=3
+    )
     tags = AutoMLJobOperator.run_tags({"ti": ti})
     assert tags["airflow:run_id"] == "manual__2026-11-27T10:00:00+00:00_retry"
     assert tags["airflow:map_index"] == "3"
-    validate_request("AddTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:automl-job/j",
-                                 "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
+    validate_request(
+        "AddTags",
+        {
+            "ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:automl-job/j",
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        },
+    )

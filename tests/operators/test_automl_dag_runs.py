@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
 import requests
 
-from airflow_automl.utils.naming import automl_job_name
 from airflow_automl.triggers.automl import AutoMLJobTrigger
+from airflow_automl.utils.naming import automl_job_name
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
@@ -84,7 +84,9 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
     run = module.dag.test()
     assert task_states(run) == {"deferred": "success", "in_worker": "success", "gate_v1_job": "success"}
     assert xcom_value(run, "gate_v1_job")["best_candidate_name"] == xcom_value(run, "in_worker")["best_candidate_name"]
-    assert xcom_value(run, "gate_v1_job", key="_link_AutoMLJobLink") == xcom_value(run, "in_worker", key="_link_AutoMLJobLink")
+    assert xcom_value(run, "gate_v1_job", key="_link_AutoMLJobLink") == xcom_value(
+        run, "in_worker", key="_link_AutoMLJobLink"
+    )
     for task_id, prefix in (("deferred", "okdeferred"), ("in_worker", "okworker")):
         summary = xcom_value(run, task_id)
         assert summary["job_name"] == expected_name(prefix, run, dag_id="provider_success")
@@ -98,7 +100,9 @@ def test_deferrable_and_worker_waits_return_the_summary(scripted, dag_file):
         assert len(summary["leaderboard"]) == 3
         link = xcom_value(run, task_id, key="automl_job_link")
         assert link == {
-            "job_name": summary["job_name"], "region_name": "us-east-1", "endpoint_url": scripted.endpoint_url,
+            "job_name": summary["job_name"],
+            "region_name": "us-east-1",
+            "endpoint_url": scripted.endpoint_url,
             "aws_conn_id": "aws_default",
         }
         # What the UI shows: Airflow resolves the extra link when the task finishes.
@@ -165,8 +169,8 @@ def test_names_differ_across_runs_and_are_stable_within_one(scripted, dag_file):
                               wait_for_completion=False, **COMMON)
         """,
     )
-    first = module.dag.test(logical_date=datetime(2026, 11, 27, tzinfo=timezone.utc))
-    second = module.dag.test(logical_date=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    first = module.dag.test(logical_date=datetime(2026, 11, 27, tzinfo=UTC))
+    second = module.dag.test(logical_date=datetime(2026, 11, 28, tzinfo=UTC))
     first_name, second_name = xcom_value(first, "train")["job_name"], xcom_value(second, "train")["job_name"]
     assert first_name.startswith("named-20261127-") and second_name.startswith("named-20261128-")
     assert first_name == expected_name("named", first, dag_id="provider_names")
@@ -204,8 +208,10 @@ def test_user_killing_a_deferred_task_stops_its_job(scripted):
         AutoMLJobName=name,
         RoleArn=ROLE,
         AutoMLJobInputDataConfig=[
-            {"ChannelType": "training",
-             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": scripted.file_uri("data/")}}}
+            {
+                "ChannelType": "training",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": scripted.file_uri("data/")}},
+            }
         ],
         OutputDataConfig={"S3OutputPath": scripted.file_uri("output")},
         AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
@@ -311,7 +317,12 @@ def test_action_if_job_exists(scripted, dag_file):
         """,
     )
     run = module.dag.test()
-    assert task_states(run) == {"first": "success", "increment": "success", "fail": "failed", "reattach_foreign": "failed"}
+    assert task_states(run) == {
+        "first": "success",
+        "increment": "success",
+        "fail": "failed",
+        "reattach_foreign": "failed",
+    }
     name = expected_name("exists", run, dag_id="provider_exists")
     assert xcom_value(run, "increment")["job_name"] == f"{name}-2"
     assert [job["AutoMLJobName"] for job in jobs_named(scripted, name)] == [name, f"{name}-2"]

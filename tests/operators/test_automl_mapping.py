@@ -39,8 +39,12 @@ def header(service, dag_id: str, **dag_args: str) -> str:
     segments = [
         {
             "AutoMLJobInputDataConfig": [
-                {"ChannelType": "training", "DataSource": {"S3DataSource": {
-                    "S3DataType": "S3Prefix", "S3Uri": service.file_uri(f"{segment}/")}}}
+                {
+                    "ChannelType": "training",
+                    "DataSource": {
+                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri(f"{segment}/")}
+                    },
+                }
             ],
             "OutputDataConfig": {"S3OutputPath": service.file_uri(f"output/{segment}")},
             "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "label", "ProblemType": problem}},

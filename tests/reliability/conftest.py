@@ -15,11 +15,16 @@ from hypothesis import HealthCheck, settings
 FULL = os.environ.get("AIRFLOW_AUTOML_RELIABILITY", "").lower() == "full"
 
 settings.register_profile(
-    "reliability-fast", max_examples=12, deadline=None, derandomize=False,
+    "reliability-fast",
+    max_examples=12,
+    deadline=None,
+    derandomize=False,
     suppress_health_check=list(HealthCheck),
 )
 settings.register_profile(
-    "reliability-full", max_examples=70, deadline=None,
+    "reliability-full",
+    max_examples=70,
+    deadline=None,
     suppress_health_check=list(HealthCheck),
 )
 

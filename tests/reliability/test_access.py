@@ -39,9 +39,22 @@ def test_serve_refuses_a_non_loopback_host_without_credentials(tmp_path, host):
             pytest.skip("this machine has no non-loopback address")
     port = free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", host, "--port", str(port),
-         "--data-dir", str(tmp_path / "data")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "airflow_automl.local.cli",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr
     assert "--access-key-id" in result.stderr and host in result.stderr
@@ -52,17 +65,24 @@ def test_serve_refuses_a_non_loopback_host_without_credentials(tmp_path, host):
 @pytest.mark.integration
 def test_serve_on_all_interfaces_with_credentials_requires_signed_requests(tmp_path):
     service = start_service(
-        tmp_path, engine=SCRIPTED_ENGINE, access_key_id="AKIDRELIABILITY", secret_access_key="s3cr3t-reliability",
+        tmp_path,
+        engine=SCRIPTED_ENGINE,
+        access_key_id="AKIDRELIABILITY",
+        secret_access_key="s3cr3t-reliability",
         extra_args=("--host", "0.0.0.0"),
     )
     try:
         assert service.client().list_auto_ml_jobs()["AutoMLJobSummaries"] == []
         unsigned = requests.post(
-            f"{service.endpoint_url}/", data=b"{}", timeout=10,
+            f"{service.endpoint_url}/",
+            data=b"{}",
+            timeout=10,
             headers={"X-Amz-Target": "SageMaker.ListAutoMLJobs", "Content-Type": "application/x-amz-json-1.1"},
         )
         assert unsigned.status_code in (400, 403) and unsigned.json()["__type"] in (
-            "MissingAuthenticationTokenException", "IncompleteSignatureException", "MissingAuthenticationToken",
+            "MissingAuthenticationTokenException",
+            "IncompleteSignatureException",
+            "MissingAuthenticationToken",
         ), unsigned.text
         service.secret_access_key = "wrong-secret"
         with pytest.raises(ClientError) as caught:
@@ -80,7 +100,10 @@ def test_job_page_shows_user_markup_as_text(tmp_path):
         client.create_auto_ml_job_v2(
             AutoMLJobName="fail-hostile",
             AutoMLJobInputDataConfig=[
-                {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+                {
+                    "ChannelType": "training",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}},
+                }
             ],
             OutputDataConfig={"S3OutputPath": "s3://b/out"},
             RoleArn="arn:aws:iam::123456789012:role/automl",
@@ -101,10 +124,17 @@ def test_job_page_shows_user_markup_as_text(tmp_path):
 
 def test_reports_show_hostile_column_names_as_text():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({HOSTILE: rng.normal(size=50), "plain": rng.choice([HOSTILE, "b"], 50), "label": rng.integers(0, 2, 50)})
+    frame = pd.DataFrame(
+        {HOSTILE: rng.normal(size=50), "plain": rng.choice([HOSTILE, "b"], 50), "label": rng.integers(0, 2, 50)}
+    )
     dataset = Dataset(
-        train=frame, validation=frame, target="label", problem_type="BinaryClassification", sample_weight=None,
-        input_bytes=0, validation_from_channel=False,
+        train=frame,
+        validation=frame,
+        target="label",
+        problem_type="BinaryClassification",
+        sample_weight=None,
+        input_bytes=0,
+        validation_from_channel=False,
     )
     for report in (
         data_exploration_report(HOSTILE, dataset),
@@ -115,6 +145,7 @@ def test_reports_show_hostile_column_names_as_text():
 
 
 # -- model artifacts come only from the service's own job directories ---------------------------
+
 
 def _model_dir_with_manifest(tmp_path, job_name: str, manifest: dict):
     from airflow_automl.local.config import ServiceConfig
@@ -136,7 +167,9 @@ def test_a_manifest_pointing_outside_the_model_dir_is_not_loaded(tmp_path, key):
     config = _model_dir_with_manifest(tmp_path, "victim", {"framework": "pickle", key: str(planted)})
     with pytest.raises(ModelLoadError, match="outside the job's model directory"):
         load_job_model(config, "victim")
-    config_relative = _model_dir_with_manifest(tmp_path / "second", "victim", {"framework": "pickle", key: "../../../../planted.pkl"})
+    config_relative = _model_dir_with_manifest(
+        tmp_path / "second", "victim", {"framework": "pickle", key: "../../../../planted.pkl"}
+    )
     with pytest.raises(ModelLoadError, match="outside"):
         load_job_model(config_relative, "victim")
 
@@ -179,7 +212,8 @@ def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
         client = service.client()
         client.create_model_package_group(ModelPackageGroupName="planted")
         package = client.create_model_package(
-            ModelPackageGroupName="planted", ModelApprovalStatus="Approved",
+            ModelPackageGroupName="planted",
+            ModelApprovalStatus="Approved",
             InferenceSpecification={"Containers": [{"Image": "local/scripted", "ModelDataUrl": planted.as_uri()}]},
         )["ModelPackageArn"]
         with pytest.raises(ClientError) as refused:
@@ -223,7 +257,10 @@ def test_artifact_links_cannot_climb_out_of_the_jobs_locations(tmp_path):
         service.client().create_auto_ml_job_v2(
             AutoMLJobName="artifact-climb",
             AutoMLJobInputDataConfig=[
-                {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+                {
+                    "ChannelType": "training",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}},
+                }
             ],
             OutputDataConfig={"S3OutputPath": output},
             RoleArn="arn:aws:iam::123456789012:role/automl",
@@ -231,8 +268,12 @@ def test_artifact_links_cannot_climb_out_of_the_jobs_locations(tmp_path):
         )
         job = service.wait_for_status("artifact-climb", timeout=60)
         location = job["AutoMLJobArtifacts"]["DataExplorationNotebookLocation"]
-        for climb in ("/%2e%2e/%2e%2e/%2e%2e/secret.txt", "/%2E%2E/%2E%2E/%2E%2E/secret.txt", "/../../../secret.txt",
-                      "/.%2e/.%2e/.%2e/secret.txt"):
+        for climb in (
+            "/%2e%2e/%2e%2e/%2e%2e/secret.txt",
+            "/%2E%2E/%2E%2E/%2E%2E/secret.txt",
+            "/../../../secret.txt",
+            "/.%2e/.%2e/.%2e/secret.txt",
+        ):
             answer = requests.get(
                 f"{service.endpoint_url}/jobs/artifact-climb/artifacts", params={"uri": location + climb}, timeout=30
             )
@@ -245,13 +286,19 @@ def test_artifact_links_cannot_climb_out_of_the_jobs_locations(tmp_path):
 @pytest.mark.integration
 def test_with_credentials_job_pages_need_them_too(tmp_path):
     service = start_service(
-        tmp_path, engine=SCRIPTED_ENGINE, access_key_id="AKIDPAGES", secret_access_key="pages-secret",
+        tmp_path,
+        engine=SCRIPTED_ENGINE,
+        access_key_id="AKIDPAGES",
+        secret_access_key="pages-secret",
     )
     try:
         service.client().create_auto_ml_job_v2(
             AutoMLJobName="guarded",
             AutoMLJobInputDataConfig=[
-                {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+                {
+                    "ChannelType": "training",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}},
+                }
             ],
             OutputDataConfig={"S3OutputPath": "s3://b/out"},
             RoleArn="arn:aws:iam::123456789012:role/automl",
@@ -279,9 +326,22 @@ def test_credentials_from_the_environment_allow_all_interfaces(tmp_path):
     port = free_port()
     env = dict(os.environ, AIRFLOW_AUTOML_ACCESS_KEY_ID="AKIDENV", AIRFLOW_AUTOML_SECRET_ACCESS_KEY="env-secret")
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
-         "--data-dir", str(tmp_path / "data")],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "airflow_automl.local.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
@@ -295,7 +355,9 @@ def test_credentials_from_the_environment_allow_all_interfaces(tmp_path):
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.2)
         unsigned = requests.post(
-            f"http://127.0.0.1:{port}/", data=b"{}", timeout=10,
+            f"http://127.0.0.1:{port}/",
+            data=b"{}",
+            timeout=10,
             headers={"X-Amz-Target": "SageMaker.ListAutoMLJobs", "Content-Type": "application/x-amz-json-1.1"},
         )
         assert unsigned.status_code in (400, 403), unsigned.text

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -31,7 +31,7 @@ from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, start_service
 
 ROLE = "arn:aws:iam::123456789012:role/automl"
 # Fixing both dates fixes the run id, so a second dag.test() is the same run again (a retry).
-LOGICAL_DATE = datetime(2026, 1, 2, tzinfo=timezone.utc)
+LOGICAL_DATE = datetime(2026, 1, 2, tzinfo=UTC)
 # Bounded waits for things that happen within seconds; generous because the host is shared.
 _WORKER_START_SECONDS = 90.0
 _STOP_WITHIN_SECONDS = 10.0
@@ -96,7 +96,11 @@ def start_worker(tmp_path: Path, module_name: str, dag_path: Path) -> subprocess
     try:
         return subprocess.Popen(
             [sys.executable, str(script), module_name, str(dag_path), LOGICAL_DATE.isoformat()],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     finally:
         log.close()
@@ -118,11 +122,13 @@ def wait_for_job_in_progress(service, prefix: str, worker: subprocess.Popen, tmp
         if jobs:
             return jobs[0]
         if worker.poll() is not None:
-            raise AssertionError(f"the worker exited with {worker.returncode} before its job ran:\n"
-                                 + worker_log(tmp_path, module_name))
+            raise AssertionError(
+                f"the worker exited with {worker.returncode} before its job ran:\n" + worker_log(tmp_path, module_name)
+            )
         time.sleep(0.2)
-    raise AssertionError(f"no InProgress job named {prefix}* within {_WORKER_START_SECONDS} s:\n"
-                         + worker_log(tmp_path, module_name))
+    raise AssertionError(
+        f"no InProgress job named {prefix}* within {_WORKER_START_SECONDS} s:\n" + worker_log(tmp_path, module_name)
+    )
 
 
 def signal_worker(worker: subprocess.Popen, signum: int) -> None:
@@ -211,8 +217,12 @@ def test_service_killed_while_deploying_leaves_nothing_creating(tmp_path):
         name, endpoint = "slowdeploy-1", "slowdeploy-endpoint"
         client.create_auto_ml_job_v2(
             AutoMLJobName=name,
-            AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {
-                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("data/")}}}],
+            AutoMLJobInputDataConfig=[
+                {
+                    "ChannelType": "training",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("data/")}},
+                }
+            ],
             OutputDataConfig={"S3OutputPath": service.file_uri("output")},
             RoleArn=ROLE,
             AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
@@ -274,7 +284,11 @@ def start_triggerer(tmp_path: Path, serialized: list, log_name: str) -> tuple[su
     with open(out, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(script), json.dumps(serialized)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.DEVNULL, start_new_session=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
     return process, out
 
@@ -296,8 +310,12 @@ def test_triggerer_killed_while_triggers_wait_then_restarted_fires_once_per_job(
     for name in names:
         client.create_auto_ml_job_v2(
             AutoMLJobName=name,
-            AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {
-                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("triggerer/")}}}],
+            AutoMLJobInputDataConfig=[
+                {
+                    "ChannelType": "training",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("triggerer/")}},
+                }
+            ],
             OutputDataConfig={"S3OutputPath": service.file_uri("output")},
             RoleArn=ROLE,
             AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},

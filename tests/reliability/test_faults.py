@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from requests.exceptions import RequestException
 
 from airflow_automl.local.runs.supervisor import RESTART_FAILURE_REASON
@@ -30,7 +29,13 @@ from tests.reliability.conftest import FULL
 pytestmark = pytest.mark.integration
 
 ACTIVE = ("InProgress", "Stopping")
-_CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, RequestException, ConnectionError)
+_CONNECTION_ERRORS = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+    RequestException,
+    ConnectionError,
+)
 
 
 def _request(name: str, input_uri: str, output_uri: str, max_candidates: int = 2) -> dict:
@@ -166,7 +171,8 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
             _check_after_restart(service, created, finished)
         client = service.client()
         interrupted = [
-            name for name in created
+            name
+            for name in created
             if client.describe_auto_ml_job_v2(AutoMLJobName=name).get("FailureReason") == RESTART_FAILURE_REASON
         ]
         assert interrupted, "no kill landed while a job was running: the test exercised nothing"
@@ -182,7 +188,9 @@ def test_a_killed_worker_fails_its_job_and_others_carry_on(tmp_path):
         for name in ("slow-victim", "crash-self", "slow-bystander"):
             client.create_auto_ml_job_v2(**_request(name, "s3://bucket/in/", "s3://bucket/out"))
         deadline = time.monotonic() + 60
-        while client.describe_auto_ml_job_v2(AutoMLJobName="slow-victim")["AutoMLJobSecondaryStatus"] != "TrainingModels":
+        while (
+            client.describe_auto_ml_job_v2(AutoMLJobName="slow-victim")["AutoMLJobSecondaryStatus"] != "TrainingModels"
+        ):
             assert time.monotonic() < deadline, "slow-victim never started training"
             time.sleep(0.1)
         workers = _children(service.process.pid)

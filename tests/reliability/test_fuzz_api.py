@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_automl.sagemaker.shapes import sagemaker_model
+from tests.fixtures.request_shapes import invalid_request, valid_structure
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 from tests.reliability.conftest import FULL, examples
-from tests.fixtures.request_shapes import invalid_request, valid_structure
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +73,38 @@ def test_the_fuzzed_operations_are_the_ones_the_service_implements(operations):
 
 
 IMPLEMENTED = [
-    "CreateAutoMLJob", "CreateAutoMLJobV2", "DescribeAutoMLJob", "DescribeAutoMLJobV2", "ListAutoMLJobs",
-    "ListCandidatesForAutoMLJob", "StopAutoMLJob", "AddTags", "ListTags", "DeleteTags",
-    "CreateModel", "DescribeModel", "ListModels", "DeleteModel", "CreateEndpointConfig", "DescribeEndpointConfig",
-    "ListEndpointConfigs", "DeleteEndpointConfig", "CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint",
-    "ListEndpoints", "DeleteEndpoint",
-    "CreateModelPackageGroup", "DescribeModelPackageGroup", "ListModelPackageGroups", "DeleteModelPackageGroup",
-    "CreateModelPackage", "DescribeModelPackage", "ListModelPackages", "UpdateModelPackage", "DeleteModelPackage",
+    "CreateAutoMLJob",
+    "CreateAutoMLJobV2",
+    "DescribeAutoMLJob",
+    "DescribeAutoMLJobV2",
+    "ListAutoMLJobs",
+    "ListCandidatesForAutoMLJob",
+    "StopAutoMLJob",
+    "AddTags",
+    "ListTags",
+    "DeleteTags",
+    "CreateModel",
+    "DescribeModel",
+    "ListModels",
+    "DeleteModel",
+    "CreateEndpointConfig",
+    "DescribeEndpointConfig",
+    "ListEndpointConfigs",
+    "DeleteEndpointConfig",
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "DescribeEndpoint",
+    "ListEndpoints",
+    "DeleteEndpoint",
+    "CreateModelPackageGroup",
+    "DescribeModelPackageGroup",
+    "ListModelPackageGroups",
+    "DeleteModelPackageGroup",
+    "CreateModelPackage",
+    "DescribeModelPackage",
+    "ListModelPackages",
+    "UpdateModelPackage",
+    "DeleteModelPackage",
 ]
 # Messages whose wording SageMaker fixes and clients parse, so they cannot lead with the member:
 # the Amazon provider's hook recognises an existing group by this prefix.
@@ -123,9 +148,17 @@ def test_requests_broken_at_one_member_are_rejected_naming_it(fuzz_service, oper
 
 
 def test_unknown_and_missing_targets_are_4xx(fuzz_service):
-    for target in (None, "", "SageMaker.", "SageMaker.NoSuchOperation", "Other.DescribeAutoMLJob",
-                   "SageMaker.CreateTrainingJob", "SageMaker.describe_auto_ml_job", "SageMaker.DescribeAutoMLJob\u00e9",
-                   "x" * 10_000):
+    for target in (
+        None,
+        "",
+        "SageMaker.",
+        "SageMaker.NoSuchOperation",
+        "Other.DescribeAutoMLJob",
+        "SageMaker.CreateTrainingJob",
+        "SageMaker.describe_auto_ml_job",
+        "SageMaker.DescribeAutoMLJob\u00e9",
+        "x" * 10_000,
+    ):
         response = post(fuzz_service, target, b"{}")
         assert 400 <= response.status_code < 500, (target, response.text)
         assert _error(response)[0], response.text
@@ -134,9 +167,20 @@ def test_unknown_and_missing_targets_are_4xx(fuzz_service):
 @pytest.mark.parametrize(
     "body",
     [
-        b"{", b"[]", b"null", b"42", b'"text"', b"\xff\xfe\x00garbage", b'{"AutoMLJobName": }',
-        b"[" * 100_000, b'{"a":' * 50_000, b'{"AutoMLJobName": 1e999999}', b'{"AutoMLJobName": ' + b"9" * 100_000 + b"}",
-        b'{"AutoMLJobName": "\\ud800"}', b'{"AutoMLJobName": NaN}', b'{"AutoMLJobName": "a\\u0000b"}',
+        b"{",
+        b"[]",
+        b"null",
+        b"42",
+        b'"text"',
+        b"\xff\xfe\x00garbage",
+        b'{"AutoMLJobName": }',
+        b"[" * 100_000,
+        b'{"a":' * 50_000,
+        b'{"AutoMLJobName": 1e999999}',
+        b'{"AutoMLJobName": ' + b"9" * 100_000 + b"}",
+        b'{"AutoMLJobName": "\\ud800"}',
+        b'{"AutoMLJobName": NaN}',
+        b'{"AutoMLJobName": "a\\u0000b"}',
     ],
     ids=lambda body: repr(body[:20]),
 )
@@ -146,9 +190,13 @@ def test_malformed_bodies_are_4xx(fuzz_service, body):
     assert _error(response)[0]
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x", "", "\u00e9/x"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x", "", "\u00e9/x"]
+)
 def test_wrong_content_types_are_4xx(fuzz_service, content_type):
-    response = post(fuzz_service, "SageMaker.ListAutoMLJobs", b"{}", content_type=content_type.encode("latin-1").decode("latin-1"))
+    response = post(
+        fuzz_service, "SageMaker.ListAutoMLJobs", b"{}", content_type=content_type.encode("latin-1").decode("latin-1")
+    )
     assert 400 <= response.status_code < 500, response.text
 
 
@@ -160,11 +208,19 @@ def test_huge_bodies_are_4xx(fuzz_service):
     assert call(fuzz_service, "ListAutoMLJobs", {}).status_code == 200
 
 
-@given(st.dictionaries(st.text(max_size=30), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20,
-), max_size=6))
+@given(
+    st.dictionaries(
+        st.text(max_size=30),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+            lambda children: (
+                st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+            ),
+            max_leaves=20,
+        ),
+        max_size=6,
+    )
+)
 @settings(max_examples=examples(10, 80))
 def test_arbitrary_json_objects_are_never_5xx(fuzz_service, request_body):
     for operation in ("CreateAutoMLJobV2", "ListAutoMLJobs", "ListCandidatesForAutoMLJob", "AddTags"):

@@ -27,8 +27,12 @@ def service(tmp_path_factory):
 
 def call(service, operation: str, body: str | dict) -> requests.Response:
     data = body if isinstance(body, str) else json.dumps(body)
-    return requests.post(service.endpoint_url + "/", data=data.encode(), timeout=30,
-                         headers={"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": CONTENT_TYPE})
+    return requests.post(
+        service.endpoint_url + "/",
+        data=data.encode(),
+        timeout=30,
+        headers={"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": CONTENT_TYPE},
+    )
 
 
 def assert_names(response: requests.Response, field: str) -> None:
@@ -42,7 +46,8 @@ def _create_request(name: str, uri: str, output: str, **extra) -> dict:
     return {
         "AutoMLJobName": name,
         "AutoMLJobInputDataConfig": [
-            {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}],
+            {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
+        ],
         "OutputDataConfig": {"S3OutputPath": output},
         "RoleArn": "arn:aws:iam::123456789012:role/automl",
         "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "label"}},
@@ -51,11 +56,14 @@ def _create_request(name: str, uri: str, output: str, **extra) -> dict:
 
 
 @pytest.mark.parametrize("raw", ['"inf"', '"-inf"', '"nan"', '"1e400"', "1e20", "-1e20", "1" + "0" * 400, "Infinity"])
-@pytest.mark.parametrize("operation, field", [
-    ("ListAutoMLJobs", "CreationTimeAfter"),
-    ("ListAutoMLJobs", "LastModifiedTimeBefore"),
-    ("ListEndpoints", "CreationTimeBefore"),
-])
+@pytest.mark.parametrize(
+    "operation, field",
+    [
+        ("ListAutoMLJobs", "CreationTimeAfter"),
+        ("ListAutoMLJobs", "LastModifiedTimeBefore"),
+        ("ListEndpoints", "CreationTimeBefore"),
+    ],
+)
 def test_timestamps_no_date_can_hold_are_refused_naming_the_field(service, operation, field, raw):
     assert_names(call(service, operation, f'{{"{field}": {raw}}}'), field)
 
@@ -96,8 +104,9 @@ def test_page_tokens_cannot_be_forged_or_edited(service):
         "x" * 2000 + "." + "y" * 20,
     ]
     for value in forged:
-        response = call(service, "ListAutoMLJobs",
-                        {"MaxResults": 1, "SortBy": "Name", "SortOrder": "Ascending", "NextToken": value})
+        response = call(
+            service, "ListAutoMLJobs", {"MaxResults": 1, "SortBy": "Name", "SortOrder": "Ascending", "NextToken": value}
+        )
         assert_names(response, "NextToken")
 
 
@@ -106,8 +115,11 @@ def test_a_file_uri_with_an_over_long_segment_is_refused_at_create(service):
     response = call(service, "CreateAutoMLJobV2", _create_request("long-segment", long_uri, service.file_uri("out")))
     assert_names(response, "S3Uri")
     assert "300 bytes" in response.json()["message"]
-    response = call(service, "CreateAutoMLJobV2", _create_request("long-output", service.file_uri("in/"),
-                                                                   service.file_uri(f"out/{LONG_SEGMENT}")))
+    response = call(
+        service,
+        "CreateAutoMLJobV2",
+        _create_request("long-output", service.file_uri("in/"), service.file_uri(f"out/{LONG_SEGMENT}")),
+    )
     assert_names(response, "S3OutputPath")
 
 

@@ -21,8 +21,8 @@ import pytest
 from airflow_automl.local.engine import JobFailed
 from airflow_automl.local.engine.data import load_channel, load_dataset
 from airflow_automl.local.engine.input_limits import InputLimits
-from airflow_automl.local.storage import Storage
 from airflow_automl.local.jobspec import Channel, JobSpec
+from airflow_automl.local.storage import Storage
 from tests.fixtures.service import REPO_ROOT
 
 PARQUET = "x-application/vnd.amazon+parquet"
@@ -66,8 +66,9 @@ print(json.dumps({"reason": reason, "peak_rss_mb": resource.getrusage(resource.R
 
 def measure_job(root: Path) -> dict:
     """Run the engine on root/data in a process of its own: its FailureReason and peak RSS."""
-    result = subprocess.run([sys.executable, "-c", _MEASURE, str(root)], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(root)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -89,8 +90,10 @@ def test_a_decompression_bomb_fails_early_with_bounded_memory(tmp_path, bomb):
     size = _bomb(data / "train.csv.gz", line, 400 * MiB)
     assert size < MiB  # under 1 MB of gzip, 400 MiB of CSV
     measured = measure_job(tmp_path)
-    print(f"\n{bomb}: {size / 1024:.0f} KB of gzip expanding to 400 MiB: peak RSS {measured['peak_rss_mb']:.0f} MB; "
-          f"{measured['reason']}")
+    print(
+        f"\n{bomb}: {size / 1024:.0f} KB of gzip expanding to 400 MiB: peak RSS {measured['peak_rss_mb']:.0f} MB; "
+        f"{measured['reason']}"
+    )
     assert "train.csv.gz" in measured["reason"], measured
     for word in words:
         assert word in measured["reason"], measured
@@ -98,6 +101,7 @@ def test_a_decompression_bomb_fails_early_with_bounded_memory(tmp_path, bomb):
 
 
 # -- each limit, with small limits so the files stay small -----------------------------------------
+
 
 def _rows(rows: int, extra_columns: int = 0) -> bytes:
     frame = pd.DataFrame({"a": np.arange(rows), "b": np.arange(rows) % 7, "label": np.arange(rows) % 2})
@@ -117,19 +121,41 @@ def _load(tmp_path: Path, files: dict[str, bytes], limits: InputLimits, **channe
     return caught.value.reason
 
 
-@pytest.mark.parametrize("limit, files, options, words", [
-    ("training_stored_bytes", {"part-1.csv": _rows(600), "part-2.csv": _rows(600)}, {},
-     ("part-2.csv", "training dataset is larger than", "as stored")),
-    ("decompressed_bytes", {"train.csv.gz": gzip.compress(_rows(5000))}, {"compression": "Gzip"},
-     ("train.csv.gz", "once decompressed")),
-    ("rows", {"train.csv": _rows(5000)}, {}, ("train.csv", "more than 3,000 rows")),
-    ("columns", {"train.csv": _rows(600, extra_columns=20)}, {}, ("train.csv", "23 columns", "at most 10 columns")),
-    ("line_bytes", {"train.csv": _rows(600) + b"1," + b"9" * 5000 + b",1\n"}, {}, ("train.csv", "line longer than")),
-    ("table_bytes", {"train.csv": _rows(50_000)}, {}, ("train.csv", "in memory once parsed")),
-])
+@pytest.mark.parametrize(
+    "limit, files, options, words",
+    [
+        (
+            "training_stored_bytes",
+            {"part-1.csv": _rows(600), "part-2.csv": _rows(600)},
+            {},
+            ("part-2.csv", "training dataset is larger than", "as stored"),
+        ),
+        (
+            "decompressed_bytes",
+            {"train.csv.gz": gzip.compress(_rows(5000))},
+            {"compression": "Gzip"},
+            ("train.csv.gz", "once decompressed"),
+        ),
+        ("rows", {"train.csv": _rows(5000)}, {}, ("train.csv", "more than 3,000 rows")),
+        ("columns", {"train.csv": _rows(600, extra_columns=20)}, {}, ("train.csv", "23 columns", "at most 10 columns")),
+        (
+            "line_bytes",
+            {"train.csv": _rows(600) + b"1," + b"9" * 5000 + b",1\n"},
+            {},
+            ("train.csv", "line longer than"),
+        ),
+        ("table_bytes", {"train.csv": _rows(50_000)}, {}, ("train.csv", "in memory once parsed")),
+    ],
+)
 def test_each_input_limit_fails_naming_the_file_and_the_limit(tmp_path, limit, files, options, words):
-    small = {"training_stored_bytes": 6_000, "decompressed_bytes": 20_000, "rows": 3000, "columns": 10,
-             "line_bytes": 1024, "table_bytes": 100_000}
+    small = {
+        "training_stored_bytes": 6_000,
+        "decompressed_bytes": 20_000,
+        "rows": 3000,
+        "columns": 10,
+        "line_bytes": 1024,
+        "table_bytes": 100_000,
+    }
     reason = _load(tmp_path, files, InputLimits(**{limit: small[limit]}), **options)
     for word in words:
         assert word in reason, reason
@@ -144,11 +170,15 @@ def test_a_parquet_file_over_its_row_limit_fails_before_it_is_read(tmp_path):
 
 # -- failure reasons that name the column and the rule (nested Parquet, a header without rows) -----
 
-@pytest.mark.parametrize("column, values, kind", [
-    ("tags", [[1, 2], [3]] * 300, "list"),
-    ("address", [{"city": "x", "zip": 1}] * 600, "struct"),
-    ("scores", [[("a", 1.0)]] * 600, "map"),
-])
+
+@pytest.mark.parametrize(
+    "column, values, kind",
+    [
+        ("tags", [[1, 2], [3]] * 300, "list"),
+        ("address", [{"city": "x", "zip": 1}] * 600, "struct"),
+        ("scores", [[("a", 1.0)]] * 600, "map"),
+    ],
+)
 def test_nested_parquet_columns_fail_naming_the_column(tmp_path, column, values, kind):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -177,15 +207,21 @@ def test_a_huge_header_with_data_rows_fails_for_its_length(tmp_path):
 
 # -- manifests list raw keys ---------------------------------------------------------------------------
 
+
 def _frame(rows: int = 600) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame({"a": rng.normal(size=rows), "label": rng.integers(0, 2, rows)})
 
 
 def _spec(tmp_path: Path, manifest_uri: str) -> JobSpec:
-    return JobSpec(name="manifest-job", api_version=1, target="label", mode="ENSEMBLING",
-                   channels=(Channel(uri=manifest_uri, target="label", data_type="ManifestFile"),),
-                   output_path=(tmp_path / "out").as_uri())
+    return JobSpec(
+        name="manifest-job",
+        api_version=1,
+        target="label",
+        mode="ENSEMBLING",
+        channels=(Channel(uri=manifest_uri, target="label", data_type="ManifestFile"),),
+        output_path=(tmp_path / "out").as_uri(),
+    )
 
 
 def test_file_manifest_entries_with_spaces_are_found(tmp_path):
@@ -218,8 +254,11 @@ def test_s3_manifest_entries_with_spaces_are_found(tmp_path, s3_endpoint):
     dataset = load_dataset(storage, _spec(tmp_path, "s3://training/train.manifest"))
     assert len(dataset.train) + len(dataset.validation) == 600
 
-    client.put_object(Bucket="training", Key="gone.manifest",
-                      Body=json.dumps([{"prefix": "s3://training/my data/"}, "part one.csv", "part 3.csv"]))
+    client.put_object(
+        Bucket="training",
+        Key="gone.manifest",
+        Body=json.dumps([{"prefix": "s3://training/my data/"}, "part one.csv", "part 3.csv"]),
+    )
     with pytest.raises(JobFailed) as caught:
         load_dataset(storage, _spec(tmp_path, "s3://training/gone.manifest"))
     assert "part 3.csv" in caught.value.reason and "do not exist" in caught.value.reason

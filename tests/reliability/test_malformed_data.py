@@ -22,7 +22,9 @@ ROWS = 600
 
 def _good(rows: int = ROWS) -> pd.DataFrame:
     rng = np.random.default_rng(7)
-    return pd.DataFrame({"a": rng.normal(size=rows), "b": rng.choice(["x", "y", "z"], rows), "label": rng.integers(0, 2, rows)})
+    return pd.DataFrame(
+        {"a": rng.normal(size=rows), "b": rng.choice(["x", "y", "z"], rows), "label": rng.integers(0, 2, rows)}
+    )
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -42,9 +44,19 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 # name -> (files {relative name: bytes}, channel options, spec options, words the reason must contain)
 CASES: dict[str, tuple[dict, dict, dict, tuple[str, ...]]] = {
     "utf16-encoded": ({"train.csv": _csv(_good()).decode().encode("utf-16")}, {}, {}, ("train.csv",)),
-    "latin1-bytes-in-header": ({"train.csv": b"caf\xe9,\xff\xfe,label\n" + _lines("", "{i},{i},{c}")[1:]}, {}, {}, ("train.csv",)),
+    "latin1-bytes-in-header": (
+        {"train.csv": b"caf\xe9,\xff\xfe,label\n" + _lines("", "{i},{i},{c}")[1:]},
+        {},
+        {},
+        ("train.csv",),
+    ),
     "random-binary": ({"train.csv": np.random.default_rng(1).bytes(50_000)}, {}, {}, ("train.csv",)),
-    "ragged-rows": ({"train.csv": _lines("a,b,label", "{i},{i},{c}") + b"1,2,3,4,5\n" + _lines("", "{i},{i},{c}")[1:]}, {}, {}, ("train.csv",)),
+    "ragged-rows": (
+        {"train.csv": _lines("a,b,label", "{i},{i},{c}") + b"1,2,3,4,5\n" + _lines("", "{i},{i},{c}")[1:]},
+        {},
+        {},
+        ("train.csv",),
+    ),
     "duplicate-header": ({"train.csv": _lines("a,a,label", "{i},{i},{c}")}, {}, {}, ("train.csv", "(a)", "duplicate")),
     "empty-header-name": ({"train.csv": _lines("a,,label", "{i},{i},{c}")}, {}, {}, ("train.csv", "empty")),
     "header-only": ({"train.csv": b"a,b,label\n"}, {}, {}, ("train.csv", "no data rows")),
@@ -52,8 +64,18 @@ CASES: dict[str, tuple[dict, dict, dict, tuple[str, ...]]] = {
     "zero-byte-gzip": ({"train.csv.gz": b""}, {"compression": "Gzip"}, {}, ("train.csv.gz", "empty")),
     "gzip-of-nothing": ({"train.csv.gz": gzip.compress(b"")}, {"compression": "Gzip"}, {}, ("train.csv.gz", "empty")),
     "not-really-gzip": ({"train.csv.gz": _csv(_good())}, {"compression": "Gzip"}, {}, ("train.csv.gz", "gzip")),
-    "truncated-gzip": ({"train.csv.gz": gzip.compress(_csv(_good()))[:300]}, {"compression": "Gzip"}, {}, ("train.csv.gz", "gzip")),
-    "parquet-that-is-csv": ({"train.parquet": _csv(_good())}, {"content_type": PARQUET}, {}, ("train.parquet", "Parquet")),
+    "truncated-gzip": (
+        {"train.csv.gz": gzip.compress(_csv(_good()))[:300]},
+        {"compression": "Gzip"},
+        {},
+        ("train.csv.gz", "gzip"),
+    ),
+    "parquet-that-is-csv": (
+        {"train.parquet": _csv(_good())},
+        {"content_type": PARQUET},
+        {},
+        ("train.parquet", "Parquet"),
+    ),
     "csv-that-is-parquet": ({"train.csv": _parquet(_good())}, {}, {}, ("train.csv",)),
     "target-all-null": ({"train.csv": _lines("a,b,label", "{i},{i},")}, {}, {}, ("label",)),
     "target-missing": ({"train.csv": _lines("a,b,outcome", "{i},{i},{c}")}, {}, {}, ("label", "not a column")),
@@ -61,20 +83,35 @@ CASES: dict[str, tuple[dict, dict, dict, tuple[str, ...]]] = {
     "only-the-target-column": ({"train.csv": _lines("label", "{c}")}, {}, {}, ("label", "feature")),
     "target-single-class": ({"train.csv": _lines("a,b,label", "{i},{i},1")}, {}, {}, ("label", "single class")),
     "target-huge-cardinality": (
-        {"train.csv": _lines("a,b,label", "{i},{i},class-{i}")}, {}, {"problem_type": "MulticlassClassification"},
+        {"train.csv": _lines("a,b,label", "{i},{i},class-{i}")},
+        {},
+        {"problem_type": "MulticlassClassification"},
         ("label", "classes"),
     ),
     "target-mixed-types-for-regression": (
-        {"train.csv": _lines("a,b,label", "{i},{i},{i}.5") + b"1,2,abc\n"}, {}, {"problem_type": "Regression"},
+        {"train.csv": _lines("a,b,label", "{i},{i},{i}.5") + b"1,2,abc\n"},
+        {},
+        {"problem_type": "Regression"},
         ("label", "non-numeric"),
     ),
     "too-few-rows": ({"train.csv": _lines("a,b,label", "{i},{i},{c}", rows=40)}, {}, {}, ("train.csv", "500")),
     "nul-bytes": ({"train.csv": _lines("a,b,label", "{i}\x00,\x00{i},{c}")}, {}, {}, ("train.csv", "NUL")),
     "files-with-different-headers": (
-        {"part-1.csv": _lines("a,b,label", "{i},{i},{c}"), "part-2.csv": _lines("a,c,label", "{i},{i},{c}")}, {}, {},
+        {"part-1.csv": _lines("a,b,label", "{i},{i},{c}"), "part-2.csv": _lines("a,c,label", "{i},{i},{c}")},
+        {},
+        {},
         ("part-1.csv", "part-2.csv", "header"),
     ),
-    "unterminated-quote": ({"train.csv": _lines("a,b,label", "{i},{i},{c}", rows=10) + b'1,"never closed,1\n' + _lines("", "{i},{i},{c}")[1:]}, {}, {}, ("train.csv",)),
+    "unterminated-quote": (
+        {
+            "train.csv": _lines("a,b,label", "{i},{i},{c}", rows=10)
+            + b'1,"never closed,1\n'
+            + _lines("", "{i},{i},{c}")[1:]
+        },
+        {},
+        {},
+        ("train.csv",),
+    ),
     "nothing-under-prefix": ({}, {}, {}, ("no objects",)),
 }
 

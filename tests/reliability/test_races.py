@@ -20,7 +20,10 @@ def _request(name: str, **extra) -> dict:
         **extra,
         "AutoMLJobName": name,
         "AutoMLJobInputDataConfig": [
-            {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}
+            {
+                "ChannelType": "training",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}},
+            }
         ],
         "OutputDataConfig": {"S3OutputPath": "s3://b/out"},
         "RoleArn": "arn:aws:iam::123456789012:role/automl",
@@ -57,7 +60,9 @@ def test_racing_tag_edits_stay_consistent(service):
     arn = service.client().create_auto_ml_job_v2(**_request("tag-race"))["AutoMLJobArn"]
 
     def add(index):
-        return _attempt(service, lambda c: c.add_tags(ResourceArn=arn, Tags=[{"Key": f"k{index % 10}", "Value": f"v{index}"}]))
+        return _attempt(
+            service, lambda c: c.add_tags(ResourceArn=arn, Tags=[{"Key": f"k{index % 10}", "Value": f"v{index}"}])
+        )
 
     def delete(index):
         return _attempt(service, lambda c: c.delete_tags(ResourceArn=arn, TagKeys=[f"k{index % 10}"]))
@@ -76,8 +81,7 @@ def test_stops_racing_a_jobs_end_leave_one_final_state(service):
     for name in names:
         client.create_auto_ml_job_v2(**_request(name))
     with ThreadPoolExecutor(max_workers=12) as pool:
-        outcomes = list(pool.map(
-            lambda n: _attempt(service, lambda c: c.stop_auto_ml_job(AutoMLJobName=n)), names * 2))
+        outcomes = list(pool.map(lambda n: _attempt(service, lambda c: c.stop_auto_ml_job(AutoMLJobName=n)), names * 2))
     assert {code for code, _ in outcomes} <= {"ok", "ValidationException", "ResourceNotFound"}, outcomes
     for name in names:
         job = service.wait_for_status(name, timeout=60)
@@ -105,8 +109,12 @@ def test_concurrent_creates_never_pass_the_active_job_limit(tmp_path):
     try:
         names = [f"slow-limit-{i}" for i in range(12)]
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
-            codes = [code for code, _ in pool.map(
-                lambda n: _attempt(limited, lambda c: c.create_auto_ml_job_v2(**_request(n))), names)]
+            codes = [
+                code
+                for code, _ in pool.map(
+                    lambda n: _attempt(limited, lambda c: c.create_auto_ml_job_v2(**_request(n))), names
+                )
+            ]
         assert codes.count("ok") == 3 and codes.count("ResourceLimitExceeded") == 9, codes
         listed = limited.client().list_auto_ml_jobs(StatusEquals="InProgress", MaxResults=100)["AutoMLJobSummaries"]
         assert len(listed) == 3

@@ -63,8 +63,9 @@ def open_service(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def signed_service(tmp_path_factory):
-    service = start_service(tmp_path_factory.mktemp("bodies-signed"), engine=SCRIPTED_ENGINE,
-                            access_key_id=KEY, secret_access_key=SECRET)
+    service = start_service(
+        tmp_path_factory.mktemp("bodies-signed"), engine=SCRIPTED_ENGINE, access_key_id=KEY, secret_access_key=SECRET
+    )
     yield service
     service.stop()
 
@@ -83,8 +84,9 @@ def test_a_12_mb_body_written_before_reading_gets_the_413_and_its_error_body(ope
 
 
 def test_an_invocation_over_6_mb_written_before_reading_gets_its_400(open_service):
-    status, _, payload = write_all_then_read(open_service.port, "/endpoints/anything/invocations",
-                                             {"Content-Type": "text/csv"}, 8 * MB)
+    status, _, payload = write_all_then_read(
+        open_service.port, "/endpoints/anything/invocations", {"Content-Type": "text/csv"}, 8 * MB
+    )
     assert status == 400, payload[:300]
     assert "6 MB" in json.loads(payload)["message"]
 
@@ -92,8 +94,11 @@ def test_an_invocation_over_6_mb_written_before_reading_gets_its_400(open_servic
 def test_an_endless_body_is_cut_off_after_a_bounded_read(open_service):
     """Past the limit plus DISCARD_MAX_BYTES, the service stops reading and closes the connection."""
     total = DISCARD_MAX_BYTES * 4
-    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {total}\r\n"
-            + "".join(f"{name}: {value}\r\n" for name, value in API_HEADERS.items()) + "\r\n")
+    head = (
+        f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {total}\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in API_HEADERS.items())
+        + "\r\n"
+    )
     sent = 0
     try:
         with socket.create_connection(("127.0.0.1", open_service.port), timeout=60) as conn:
@@ -109,8 +114,9 @@ def test_an_endless_body_is_cut_off_after_a_bounded_read(open_service):
 
 
 def test_an_unsigned_oversized_invocation_is_refused_as_unauthenticated(signed_service):
-    status, _, payload = write_all_then_read(signed_service.port, "/endpoints/anything/invocations",
-                                             {"Content-Type": "text/csv"}, 8 * MB)
+    status, _, payload = write_all_then_read(
+        signed_service.port, "/endpoints/anything/invocations", {"Content-Type": "text/csv"}, 8 * MB
+    )
     assert status == 403, payload[:300]
     assert json.loads(payload)["__type"] == "MissingAuthenticationTokenException"
     status, _, payload = write_all_then_read(signed_service.port, "/", API_HEADERS, 12 * MB)
@@ -118,7 +124,9 @@ def test_an_unsigned_oversized_invocation_is_refused_as_unauthenticated(signed_s
     assert json.loads(payload)["__type"] == "MissingAuthenticationTokenException"
 
 
-@pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc", "/jobs/anything", "/jobs/x/artifacts?uri=s3://b/k"])
+@pytest.mark.parametrize(
+    "path", ["/openapi.json", "/docs", "/redoc", "/jobs/anything", "/jobs/x/artifacts?uri=s3://b/k"]
+)
 def test_with_credentials_nothing_but_health_answers_without_them(signed_service, path):
     response = requests.get(signed_service.endpoint_url + path, timeout=10)
     assert response.status_code in (401, 403, 404), (path, response.status_code, response.text[:200])

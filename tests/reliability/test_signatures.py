@@ -36,10 +36,15 @@ class _SignOnly(SigV4Auth):
         return headers
 
 
-def signed(service, operation: str, body: dict, *, only=None, region="us-east-1", signing_name="sagemaker",
-           extra_headers=None) -> dict:
-    request = AWSRequest(method="POST", url=service.endpoint_url + "/", data=json.dumps(body).encode(), headers={
-        "X-Amz-Target": f"SageMaker.{operation}", "Content-Type": CONTENT_TYPE, **(extra_headers or {})})
+def signed(
+    service, operation: str, body: dict, *, only=None, region="us-east-1", signing_name="sagemaker", extra_headers=None
+) -> dict:
+    request = AWSRequest(
+        method="POST",
+        url=service.endpoint_url + "/",
+        data=json.dumps(body).encode(),
+        headers={"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": CONTENT_TYPE, **(extra_headers or {})},
+    )
     _SignOnly(Credentials(KEY, SECRET), signing_name, region, only).add_auth(request)
     return dict(request.headers.items())
 
@@ -50,13 +55,18 @@ def send(service, headers: dict, body: dict) -> requests.Response:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    service = start_service(tmp_path_factory.mktemp("signatures"), engine=SCRIPTED_ENGINE,
-                            access_key_id=KEY, secret_access_key=SECRET)
+    service = start_service(
+        tmp_path_factory.mktemp("signatures"), engine=SCRIPTED_ENGINE, access_key_id=KEY, secret_access_key=SECRET
+    )
     client = service.client()
     client.create_auto_ml_job_v2(
         AutoMLJobName="slow-signed",
         AutoMLJobInputDataConfig=[
-            {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}}],
+            {
+                "ChannelType": "training",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}},
+            }
+        ],
         OutputDataConfig={"S3OutputPath": "s3://b/out"},
         RoleArn="arn:aws:iam::123456789012:role/automl",
         AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
@@ -108,17 +118,25 @@ def test_an_unsigned_payload_cannot_carry_a_swapped_body(service):
 
 def test_every_x_amz_header_sent_must_be_signed(service):
     body = {"MaxResults": 1}
-    headers = signed(service, "ListAutoMLJobs", body, extra_headers={"X-Amz-Security-Token": "token"},
-                     only=("host", "x-amz-date", "x-amz-target", "content-type"))
+    headers = signed(
+        service,
+        "ListAutoMLJobs",
+        body,
+        extra_headers={"X-Amz-Security-Token": "token"},
+        only=("host", "x-amz-date", "x-amz-target", "content-type"),
+    )
     response = send(service, headers, body)
     assert response.status_code == 400, response.text
     assert "x-amz-security-token" in response.json()["message"]
 
 
-@pytest.mark.parametrize("region, signing_name, words", [
-    ("eu-west-1", "sagemaker", ("region", "us-east-1", "eu-west-1")),
-    ("us-east-1", "s3", ("service", "sagemaker", "s3")),
-])
+@pytest.mark.parametrize(
+    "region, signing_name, words",
+    [
+        ("eu-west-1", "sagemaker", ("region", "us-east-1", "eu-west-1")),
+        ("us-east-1", "s3", ("service", "sagemaker", "s3")),
+    ],
+)
 def test_the_credential_scope_must_name_this_region_and_service(service, region, signing_name, words):
     body = {"AutoMLJobName": "slow-signed"}
     headers = signed(service, "StopAutoMLJob", body, region=region, signing_name=signing_name)

@@ -2,9 +2,9 @@
 
 import pytest
 
+from airflow_automl.local.jobspec import job_spec_from_request
 from airflow_automl.sagemaker import api_versions as apiversions
 from airflow_automl.sagemaker.api_versions import V1, V2, convert_request
-from airflow_automl.local.jobspec import job_spec_from_request
 from airflow_automl.sagemaker.rules import validate_request
 from tests.sagemaker.test_rules import full_v1, full_v2, minimal_v1, minimal_v2
 
@@ -21,7 +21,8 @@ def test_paths_follow_the_table():
     assert V1.path("mode") == "AutoMLJobConfig.Mode"
     assert V2.path("mode") == "AutoMLProblemTypeConfig.TabularJobConfig.Mode"
     assert V2.path("completion", "TimeSeriesForecastingJobConfig") == (
-        "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig.CompletionCriteria")
+        "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig.CompletionCriteria"
+    )
     with pytest.raises(KeyError, match="InputDataConfig"):
         V1.path("target")  # V1 names the target on each channel
 
@@ -31,8 +32,10 @@ def test_a_v1_request_converted_to_v2_is_a_valid_request_for_the_same_job(build)
     request = build()
     converted = convert_request(request, V2)
     validate_request(V2.create_operation, converted)
-    original, translated = job_spec_from_request(V1.create_operation, request), job_spec_from_request(
-        V2.create_operation, converted)
+    original, translated = (
+        job_spec_from_request(V1.create_operation, request),
+        job_spec_from_request(V2.create_operation, converted),
+    )
     # The same job either way, but for the version that created it; V2 names one sample weight
     # column for every channel, where V1 may name it on the training channel alone.
     weighted = [{**channel, "sample_weight": original.sample_weight} for channel in original.to_dict()["channels"]]
@@ -44,8 +47,10 @@ def test_a_v2_request_survives_the_round_trip_through_v1(build):
     request = build()
     converted = convert_request(request, V1)
     validate_request(V1.create_operation, converted)
-    assert all(channel["TargetAttributeName"] == "price" or channel["TargetAttributeName"] == "y"
-               for channel in converted["InputDataConfig"])
+    assert all(
+        channel["TargetAttributeName"] == "price" or channel["TargetAttributeName"] == "y"
+        for channel in converted["InputDataConfig"]
+    )
     assert convert_request(converted, V2) == request
 
 
@@ -53,7 +58,8 @@ def test_problem_type_of_a_description_resolved_first_then_requested():
     v1 = {"ProblemType": "Regression"}
     assert V1.problem_type(v1) == "Regression"
     assert V1.problem_type({**v1, "ResolvedAttributes": {"ProblemType": "BinaryClassification"}}) == (
-        "BinaryClassification")
+        "BinaryClassification"
+    )
     v2 = {"AutoMLProblemTypeConfig": {"TabularJobConfig": {"ProblemType": "Regression"}}}
     assert V2.problem_type(v2) == "Regression"
     resolved = apiversions.resolved_attributes_v2({"ProblemType": "MulticlassClassification"})

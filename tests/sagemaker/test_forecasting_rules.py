@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_automl.local import jobspec
 from airflow_automl.sagemaker import metrics
 from airflow_automl.sagemaker import rules as spec
-from airflow_automl.local import jobspec
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
 V2 = "CreateAutoMLJobV2"
@@ -18,15 +18,20 @@ def forecast_request(**config) -> dict:
     time_series = {
         "ForecastFrequency": "1W",
         "ForecastHorizon": 4,
-        "TimeSeriesConfig": {"TargetAttributeName": "demand", "TimestampAttributeName": "week",
-                             "ItemIdentifierAttributeName": "sku"},
+        "TimeSeriesConfig": {
+            "TargetAttributeName": "demand",
+            "TimestampAttributeName": "week",
+            "ItemIdentifierAttributeName": "sku",
+        },
     }
     time_series.update(config)
     return {
         "AutoMLJobName": "demand-1",
-        "AutoMLJobInputDataConfig": [{
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/demand/"}},
-        }],
+        "AutoMLJobInputDataConfig": [
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/demand/"}},
+            }
+        ],
         "OutputDataConfig": {"S3OutputPath": "s3://bucket/output"},
         "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": time_series},
         "RoleArn": "arn:aws:iam::123456789012:role/automl",
@@ -45,12 +50,18 @@ def full_request() -> dict:
         ForecastHorizon=14,
         ForecastQuantiles=["p10", "p50", "p95"],
         Transformations={
-            "Filling": {"demand": {"frontfill": "none", "middlefill": "zero", "backfill": "value", "backfill_value": "2"},
-                        "price": {"middlefill": "median", "futurefill": "max"}},
+            "Filling": {
+                "demand": {"frontfill": "none", "middlefill": "zero", "backfill": "value", "backfill_value": "2"},
+                "price": {"middlefill": "median", "futurefill": "max"},
+            },
             "Aggregation": {"demand": "avg"},
         },
-        TimeSeriesConfig={"TargetAttributeName": "demand", "TimestampAttributeName": "day",
-                          "ItemIdentifierAttributeName": "sku", "GroupingAttributeNames": ["store"]},
+        TimeSeriesConfig={
+            "TargetAttributeName": "demand",
+            "TimestampAttributeName": "day",
+            "ItemIdentifierAttributeName": "sku",
+            "GroupingAttributeNames": ["store"],
+        },
         HolidayConfig=[{"CountryCode": "DE"}],
         CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets", "arima", "npts", "prophet"]}]},
         CompletionCriteria={"MaxCandidates": 1, "MaxAutoMLJobRuntimeInSeconds": 600},
@@ -79,8 +90,10 @@ def test_quantiles_default_to_p10_p50_p90():
     assert jobspec.job_spec_from_request(V2, forecast_request()).time_series.quantiles == ("p10", "p50", "p90")
 
 
-@pytest.mark.parametrize("frequency,unit", [("60min", "Minute"), ("24H", "Hour"), ("7D", "Day"), ("5W", "Week"),
-                                            ("12M", "Month"), ("2Y", "Year")])
+@pytest.mark.parametrize(
+    "frequency,unit",
+    [("60min", "Minute"), ("24H", "Hour"), ("7D", "Day"), ("5W", "Week"), ("12M", "Month"), ("2Y", "Year")],
+)
 def test_a_frequency_must_not_overlap_the_next_larger_unit(frequency, unit):
     error = refused(forecast_request(ForecastFrequency=frequency))
     assert error.field == f"{CONFIG}.ForecastFrequency"
@@ -106,12 +119,15 @@ def test_the_horizon_is_at_most_500_steps():
     assert error.field == f"{CONFIG}.ForecastHorizon" and "at most 500 time steps" in error.rule
 
 
-@pytest.mark.parametrize("quantiles,fragment,field", [
-    (["p10", "p20", "p30", "p40", "p50", "p60"], "at most 5", "ForecastQuantiles"),
-    (["p0"], "pattern", "ForecastQuantiles[0]"),
-    (["p100"], "", "ForecastQuantiles[0]"),
-    (["p50", "p50"], "must be unique", "ForecastQuantiles[1]"),
-])
+@pytest.mark.parametrize(
+    "quantiles,fragment,field",
+    [
+        (["p10", "p20", "p30", "p40", "p50", "p60"], "at most 5", "ForecastQuantiles"),
+        (["p0"], "pattern", "ForecastQuantiles[0]"),
+        (["p100"], "", "ForecastQuantiles[0]"),
+        (["p50", "p50"], "must be unique", "ForecastQuantiles[1]"),
+    ],
+)
 def test_quantiles_are_p1_to_p99_up_to_five_and_unique(quantiles, fragment, field):
     error = refused(forecast_request(ForecastQuantiles=quantiles))
     assert error.field == f"{CONFIG}.{field}", str(error)
@@ -119,21 +135,39 @@ def test_quantiles_are_p1_to_p99_up_to_five_and_unique(quantiles, fragment, fiel
 
 
 def test_series_columns_are_distinct():
-    error = refused(forecast_request(TimeSeriesConfig={
-        "TargetAttributeName": "demand", "TimestampAttributeName": "week", "ItemIdentifierAttributeName": "sku",
-        "GroupingAttributeNames": ["store", "sku"]}))
+    error = refused(
+        forecast_request(
+            TimeSeriesConfig={
+                "TargetAttributeName": "demand",
+                "TimestampAttributeName": "week",
+                "ItemIdentifierAttributeName": "sku",
+                "GroupingAttributeNames": ["store", "sku"],
+            }
+        )
+    )
     assert error.field == f"{CONFIG}.TimeSeriesConfig.GroupingAttributeNames[1]"
     assert "'sku' is also ItemIdentifierAttributeName" in error.rule
 
 
-@pytest.mark.parametrize("filling,field,fragment", [
-    ({"price": {"frontfill": "none"}}, "price.frontfill", "target column 'demand' only"),
-    ({"demand": {"frontfill": "zero"}}, "demand.frontfill", "must be 'none'"),
-    ({"demand": {"middlefill": "linear"}}, "demand.middlefill", "one of zero, value, median, mean, min, max"),
-    ({"demand": {"backfill": "value"}}, "demand.backfill_value", "is required when backfill is 'value'"),
-    ({"demand": {"backfill": "zero", "backfill_value": "3"}}, "demand.backfill_value", "only allowed with 'backfill'"),
-    ({"demand": {"futurefill": "value", "futurefill_value": "many"}}, "demand.futurefill_value", "must be a number"),
-])
+@pytest.mark.parametrize(
+    "filling,field,fragment",
+    [
+        ({"price": {"frontfill": "none"}}, "price.frontfill", "target column 'demand' only"),
+        ({"demand": {"frontfill": "zero"}}, "demand.frontfill", "must be 'none'"),
+        ({"demand": {"middlefill": "linear"}}, "demand.middlefill", "one of zero, value, median, mean, min, max"),
+        ({"demand": {"backfill": "value"}}, "demand.backfill_value", "is required when backfill is 'value'"),
+        (
+            {"demand": {"backfill": "zero", "backfill_value": "3"}},
+            "demand.backfill_value",
+            "only allowed with 'backfill'",
+        ),
+        (
+            {"demand": {"futurefill": "value", "futurefill_value": "many"}},
+            "demand.futurefill_value",
+            "must be a number",
+        ),
+    ],
+)
 def test_filling_rules(filling, field, fragment):
     error = refused(forecast_request(Transformations={"Filling": filling}))
     assert error.field == f"{CONFIG}.Transformations.Filling.{field}", str(error)
@@ -148,9 +182,12 @@ def test_aggregation_is_for_the_target_only():
 
 def test_one_training_channel_only():
     request = forecast_request()
-    request["AutoMLJobInputDataConfig"].append({
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/later/"}},
-        "ChannelType": "validation"})
+    request["AutoMLJobInputDataConfig"].append(
+        {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/later/"}},
+            "ChannelType": "validation",
+        }
+    )
     error = refused(request)
     assert error.field == "AutoMLJobInputDataConfig[1].ChannelType" and "must be training" in error.rule
 
@@ -162,12 +199,18 @@ def test_no_data_split_for_time_series():
     assert error.field == "DataSplitConfig" and "must not be set for time-series forecasting" in error.rule
 
 
-@pytest.mark.parametrize("change,field,fragment", [
-    ({"CompressionType": "Gzip"}, "CompressionType", "must be None"),
-    ({"ContentType": "image/png"}, "ContentType", "must be one of"),
-    ({"DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "s3://b/m"}}},
-     "DataSource.S3DataSource.S3DataType", "must be S3Prefix"),
-])
+@pytest.mark.parametrize(
+    "change,field,fragment",
+    [
+        ({"CompressionType": "Gzip"}, "CompressionType", "must be None"),
+        ({"ContentType": "image/png"}, "ContentType", "must be one of"),
+        (
+            {"DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "s3://b/m"}}},
+            "DataSource.S3DataSource.S3DataType",
+            "must be S3Prefix",
+        ),
+    ],
+)
 def test_time_series_channels(change, field, fragment):
     request = forecast_request()
     request["AutoMLJobInputDataConfig"][0].update(change)
@@ -206,4 +249,6 @@ def test_an_unknown_holiday_country_is_refused_by_the_local_service():
         jobspec.check_holiday_country(job)
     assert caught.value.field == f"{CONFIG}.HolidayConfig[0].CountryCode"
     assert "'QQ'" in caught.value.rule
-    jobspec.check_holiday_country(jobspec.job_spec_from_request(V2, forecast_request(HolidayConfig=[{"CountryCode": "US"}])))
+    jobspec.check_holiday_country(
+        jobspec.job_spec_from_request(V2, forecast_request(HolidayConfig=[{"CountryCode": "US"}]))
+    )

@@ -7,8 +7,18 @@ from airflow_automl.sagemaker.shapes import sagemaker_model
 
 
 def test_metric_direction():
-    for metric in ("AUC", "F1", "F1macro", "Accuracy", "BalancedAccuracy", "R2", "Recall", "RecallMacro",
-                   "Precision", "PrecisionMacro"):
+    for metric in (
+        "AUC",
+        "F1",
+        "F1macro",
+        "Accuracy",
+        "BalancedAccuracy",
+        "R2",
+        "Recall",
+        "RecallMacro",
+        "Precision",
+        "PrecisionMacro",
+    ):
         assert metrics.greater_is_better(metric), metric
     for metric in ("MSE", "RMSE", "MAE", "MAPE", "MASE", "WAPE", "AverageWeightedQuantileLoss", "LogLoss"):
         assert not metrics.greater_is_better(metric), metric
@@ -27,8 +37,11 @@ def test_metric_constants_agree_with_botocore():
         for metric in names:
             metrics.greater_is_better(metric)
     assert set(metrics.OBJECTIVES) == set(model.shape_for("ProblemType").enum)
-    assert metrics.DEFAULT_OBJECTIVE == {"Regression": "MSE", "BinaryClassification": "F1",
-                                         "MulticlassClassification": "Accuracy"}
+    assert metrics.DEFAULT_OBJECTIVE == {
+        "Regression": "MSE",
+        "BinaryClassification": "F1",
+        "MulticlassClassification": "Accuracy",
+    }
 
 
 def test_objective_type_outranks_the_name_and_an_unknown_name_is_an_error():
@@ -63,7 +76,10 @@ def test_ranking_puts_the_best_first_in_the_metric_direction_and_unscored_last()
 def test_ties_keep_their_order_unless_one_is_preferred():
     first, second = candidate("first", 0.8), candidate("second", 0.8)
     assert [c["CandidateName"] for c in metrics.rank_candidates([first, second])] == ["first", "second"]
-    assert [c["CandidateName"] for c in metrics.rank_candidates([first, second], prefer="second")] == ["second", "first"]
+    assert [c["CandidateName"] for c in metrics.rank_candidates([first, second], prefer="second")] == [
+        "second",
+        "first",
+    ]
     assert metrics.best_candidate([first, second])["CandidateName"] == "first"
     assert metrics.best_candidate([candidate("pending", None)]) is None
     assert metrics.best_candidate([]) is None

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_automl.local import jobspec
 from airflow_automl.sagemaker import rules as spec
 from airflow_automl.sagemaker import shapes
-from airflow_automl.local import jobspec
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
 V1 = "CreateAutoMLJob"
@@ -23,10 +23,12 @@ ROLE = "arn:aws:iam::123456789012:role/automl"
 def minimal_v1() -> dict:
     return {
         "AutoMLJobName": "churn-1",
-        "InputDataConfig": [{
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train/"}},
-            "TargetAttributeName": "y",
-        }],
+        "InputDataConfig": [
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train/"}},
+                "TargetAttributeName": "y",
+            }
+        ],
         "OutputDataConfig": {"S3OutputPath": "s3://bucket/output"},
         "RoleArn": ROLE,
     }
@@ -35,9 +37,11 @@ def minimal_v1() -> dict:
 def minimal_v2() -> dict:
     return {
         "AutoMLJobName": "churn-2",
-        "AutoMLJobInputDataConfig": [{
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train/"}},
-        }],
+        "AutoMLJobInputDataConfig": [
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train/"}},
+            }
+        ],
         "OutputDataConfig": {"S3OutputPath": "s3://bucket/output"},
         "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "y"}},
         "RoleArn": ROLE,
@@ -67,7 +71,9 @@ def full_v1() -> dict:
     request["AutoMLJobObjective"] = {"MetricName": "AUC"}
     request["AutoMLJobConfig"] = {
         "CompletionCriteria": {
-            "MaxCandidates": 10, "MaxRuntimePerTrainingJobInSeconds": 60, "MaxAutoMLJobRuntimeInSeconds": 600,
+            "MaxCandidates": 10,
+            "MaxRuntimePerTrainingJobInSeconds": 60,
+            "MaxAutoMLJobRuntimeInSeconds": 600,
         },
         "SecurityConfig": {
             "VolumeKmsKeyId": "alias/volume",
@@ -101,15 +107,17 @@ def full_v2() -> dict:
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/valid/"}},
         },
     ]
-    request["AutoMLProblemTypeConfig"] = {"TabularJobConfig": {
-        "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost", "mlp"]}]},
-        "CompletionCriteria": {"MaxCandidates": 5, "MaxAutoMLJobRuntimeInSeconds": 300},
-        "FeatureSpecificationS3Uri": "s3://bucket/features.json",
-        "Mode": "HYPERPARAMETER_TUNING",
-        "GenerateCandidateDefinitionsOnly": True,
-        "ProblemType": "Regression",
-        "TargetAttributeName": "price",
-    }}
+    request["AutoMLProblemTypeConfig"] = {
+        "TabularJobConfig": {
+            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost", "mlp"]}]},
+            "CompletionCriteria": {"MaxCandidates": 5, "MaxAutoMLJobRuntimeInSeconds": 300},
+            "FeatureSpecificationS3Uri": "s3://bucket/features.json",
+            "Mode": "HYPERPARAMETER_TUNING",
+            "GenerateCandidateDefinitionsOnly": True,
+            "ProblemType": "Regression",
+            "TargetAttributeName": "price",
+        }
+    }
     request["AutoMLJobObjective"] = {"MetricName": "RMSE"}
     request["SecurityConfig"] = {"VolumeKmsKeyId": "alias/volume"}
     request["DataSplitConfig"] = {"ValidationFraction": 0.1}
@@ -138,6 +146,7 @@ def assert_rejected(operation: str, request: dict, field: str, rule_fragment: st
 
 
 # ------------------------------------------------------------------ valid requests
+
 
 @pytest.mark.parametrize("operation,build", [(V1, minimal_v1), (V1, full_v1), (V2, minimal_v2), (V2, full_v2)])
 def test_valid_requests_pass(operation, build):
@@ -169,15 +178,22 @@ def test_require_trainable_accepts_tabular_and_time_series_requests_and_specs():
     jobspec.require_trainable(minimal_v2())
     jobspec.require_trainable(jobspec.job_spec_from_request(V1, minimal_v1()))
     request = minimal_v2()
-    request["AutoMLProblemTypeConfig"] = {"TimeSeriesForecastingJobConfig": {
-        "ForecastFrequency": "1D", "ForecastHorizon": 7,
-        "TimeSeriesConfig": {"TargetAttributeName": "demand", "TimestampAttributeName": "ts",
-                             "ItemIdentifierAttributeName": "item"},
-    }}
+    request["AutoMLProblemTypeConfig"] = {
+        "TimeSeriesForecastingJobConfig": {
+            "ForecastFrequency": "1D",
+            "ForecastHorizon": 7,
+            "TimeSeriesConfig": {
+                "TargetAttributeName": "demand",
+                "TimestampAttributeName": "ts",
+                "ItemIdentifierAttributeName": "item",
+            },
+        }
+    }
     jobspec.require_trainable(request)
 
 
 # ------------------------------------------------------------------ shape rules
+
 
 def test_job_name_must_match_the_whole_pattern():
     request = minimal_v1()
@@ -248,22 +264,28 @@ def test_max_candidates_upper_and_lower_bounds():
 def test_runtime_minimum():
     request = minimal_v2()
     tabular_v2(request)["CompletionCriteria"] = {"MaxAutoMLJobRuntimeInSeconds": 0}
-    assert_rejected(V2, request,
-                    "AutoMLProblemTypeConfig.TabularJobConfig.CompletionCriteria.MaxAutoMLJobRuntimeInSeconds",
-                    "must be at least 1")
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.TabularJobConfig.CompletionCriteria.MaxAutoMLJobRuntimeInSeconds",
+        "must be at least 1",
+    )
 
 
-@pytest.mark.parametrize("path,value,expected", [
-    (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), "10", "must be an integer (got '10')"),
-    (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), True, "must be an integer (got True)"),
-    (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), 2.5, "must be an integer"),
-    (("AutoMLJobConfig", "DataSplitConfig", "ValidationFraction"), "0.2", "must be a number"),
-    (("AutoMLJobConfig", "SecurityConfig", "EnableInterContainerTrafficEncryption"), "true", "must be a boolean"),
-    (("GenerateCandidateDefinitionsOnly",), 1, "must be a boolean"),
-    (("AutoMLJobName",), 12, "must be a string"),
-    (("Tags",), {"Key": "a", "Value": "b"}, "must be a list"),
-    (("AutoMLJobConfig",), [], "must be an object"),
-])
+@pytest.mark.parametrize(
+    "path,value,expected",
+    [
+        (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), "10", "must be an integer (got '10')"),
+        (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), True, "must be an integer (got True)"),
+        (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), 2.5, "must be an integer"),
+        (("AutoMLJobConfig", "DataSplitConfig", "ValidationFraction"), "0.2", "must be a number"),
+        (("AutoMLJobConfig", "SecurityConfig", "EnableInterContainerTrafficEncryption"), "true", "must be a boolean"),
+        (("GenerateCandidateDefinitionsOnly",), 1, "must be a boolean"),
+        (("AutoMLJobName",), 12, "must be a string"),
+        (("Tags",), {"Key": "a", "Value": "b"}, "must be a list"),
+        (("AutoMLJobConfig",), [], "must be an object"),
+    ],
+)
 def test_types_are_checked(path, value, expected):
     request = minimal_v1()
     target = request
@@ -348,7 +370,7 @@ def test_every_pattern_in_the_model_compiles():
 
 def test_java_pattern_translation():
     astral = shapes.compile_pattern(r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*")
-    assert astral.fullmatch("db\U0001F600\t") and not astral.fullmatch("a\x01")
+    assert astral.fullmatch("db\U0001f600\t") and not astral.fullmatch("a\x01")
     lambda_arn = shapes.compile_pattern(r"arn:[\p{Alnum}\-]+:lambda:[\p{Alnum}\-]+:[0-9]{12}:function:.*")
     assert lambda_arn.fullmatch("arn:aws:lambda:us-east-1:123456789012:function:f")
     assert not lambda_arn.fullmatch("arn:aws:lambda:us_east:123456789012:function:f")
@@ -359,12 +381,16 @@ def test_java_pattern_translation():
 def test_other_operations_use_the_same_walker():
     spec.validate_request("DescribeAutoMLJob", {"AutoMLJobName": "churn-1"})
     assert_rejected("DescribeAutoMLJob", {}, "AutoMLJobName", "is required")
-    spec.validate_request("ListAutoMLJobs", {
-        "CreationTimeAfter": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
-        "CreationTimeBefore": 1735689600,
-        "LastModifiedTimeAfter": "2024-01-01T00:00:00Z",
-        "StatusEquals": "Completed", "MaxResults": 10,
-    })
+    spec.validate_request(
+        "ListAutoMLJobs",
+        {
+            "CreationTimeAfter": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+            "CreationTimeBefore": 1735689600,
+            "LastModifiedTimeAfter": "2024-01-01T00:00:00Z",
+            "StatusEquals": "Completed",
+            "MaxResults": 10,
+        },
+    )
     assert_rejected("ListAutoMLJobs", {"MaxResults": 101}, "MaxResults", "must be at most 100")
     assert_rejected("ListAutoMLJobs", {"CreationTimeAfter": "last tuesday"}, "CreationTimeAfter", "must be a timestamp")
     assert_rejected("ListAutoMLJobs", {"SortBy": "Size"}, "SortBy", "must be one of")
@@ -372,13 +398,18 @@ def test_other_operations_use_the_same_walker():
 
 def test_map_keys_and_values_are_walked():
     request = minimal_v2()
-    request["AutoMLProblemTypeConfig"] = {"TextGenerationJobConfig": {
-        "BaseModelName": "Falcon7BInstruct",
-        "TextGenerationHyperParameters": {"epochCount": "5", "learning rate": "0.1"},
-    }}
-    assert_rejected(V2, request,
-                    "AutoMLProblemTypeConfig.TextGenerationJobConfig.TextGenerationHyperParameters['learning rate']",
-                    "must match pattern")
+    request["AutoMLProblemTypeConfig"] = {
+        "TextGenerationJobConfig": {
+            "BaseModelName": "Falcon7BInstruct",
+            "TextGenerationHyperParameters": {"epochCount": "5", "learning rate": "0.1"},
+        }
+    }
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.TextGenerationJobConfig.TextGenerationHyperParameters['learning rate']",
+        "must match pattern",
+    )
 
 
 def test_request_must_be_an_object():
@@ -387,6 +418,7 @@ def test_request_must_be_an_object():
 
 
 # ------------------------------------------------------------------ reference rules
+
 
 def test_metric_must_suit_the_problem_type():
     request = minimal_v1()
@@ -429,24 +461,36 @@ def test_non_tabular_metrics():
 def test_algorithms_must_belong_to_the_mode(mode, algorithm):
     request = minimal_v1()
     request["AutoMLJobConfig"] = {
-        "Mode": mode, "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost", algorithm]}]},
+        "Mode": mode,
+        "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost", algorithm]}]},
     }
-    assert_rejected(V1, request, "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms[1]",
-                    f"for Mode {mode}")
+    assert_rejected(
+        V1,
+        request,
+        "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms[1]",
+        f"for Mode {mode}",
+    )
 
 
 def test_every_listed_algorithm_of_each_mode_is_accepted():
-    for mode, algorithms in (("ENSEMBLING", spec.ENSEMBLING_ALGORITHMS), ("HYPERPARAMETER_TUNING", spec.HPO_ALGORITHMS)):
+    for mode, algorithms in (
+        ("ENSEMBLING", spec.ENSEMBLING_ALGORITHMS),
+        ("HYPERPARAMETER_TUNING", spec.HPO_ALGORITHMS),
+    ):
         request = minimal_v2()
         tabular_v2(request)["Mode"] = mode
-        tabular_v2(request)["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": list(algorithms)}]}
+        tabular_v2(request)["CandidateGenerationConfig"] = {
+            "AlgorithmsConfig": [{"AutoMLAlgorithms": list(algorithms)}]
+        }
         spec.validate_request(V2, request)
 
 
 def test_empty_algorithm_list_means_all_of_the_mode():
     request = minimal_v1()
-    request["AutoMLJobConfig"] = {"Mode": "ENSEMBLING",
-                                  "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": []}]}}
+    request["AutoMLJobConfig"] = {
+        "Mode": "ENSEMBLING",
+        "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": []}]},
+    }
     spec.validate_request(V1, request)
     assert jobspec.job_spec_from_request(V1, request).algorithms == ()
 
@@ -455,51 +499,77 @@ def test_time_series_algorithm_is_never_tabular():
     request = minimal_v2()
     tabular_v2(request)["Mode"] = "ENSEMBLING"
     tabular_v2(request)["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["deepar"]}]}
-    assert_rejected(V2, request,
-                    "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig[0]"
-                    ".AutoMLAlgorithms[0]", "time-series forecasting algorithm")
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms[0]",
+        "time-series forecasting algorithm",
+    )
 
 
 def test_time_series_config_takes_time_series_algorithms_only():
     request = minimal_v2()
-    request["AutoMLProblemTypeConfig"] = {"TimeSeriesForecastingJobConfig": {
-        "ForecastFrequency": "D", "ForecastHorizon": 3,
-        "TimeSeriesConfig": {"TargetAttributeName": "y", "TimestampAttributeName": "t",
-                             "ItemIdentifierAttributeName": "i"},
-        "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost"]}]},
-    }}
-    assert_rejected(V2, request, "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig.CandidateGenerationConfig"
-                                 ".AlgorithmsConfig[0].AutoMLAlgorithms[0]", "for time-series forecasting")
+    request["AutoMLProblemTypeConfig"] = {
+        "TimeSeriesForecastingJobConfig": {
+            "ForecastFrequency": "D",
+            "ForecastHorizon": 3,
+            "TimeSeriesConfig": {
+                "TargetAttributeName": "y",
+                "TimestampAttributeName": "t",
+                "ItemIdentifierAttributeName": "i",
+            },
+            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost"]}]},
+        }
+    }
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.TimeSeriesForecastingJobConfig.CandidateGenerationConfig"
+        ".AlgorithmsConfig[0].AutoMLAlgorithms[0]",
+        "for time-series forecasting",
+    )
 
 
 @pytest.mark.parametrize("mode", [None, "AUTO"])
 def test_no_algorithms_config_with_auto_mode(mode):
     request = minimal_v1()
-    request["AutoMLJobConfig"] = {"CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost"]}]}}
+    request["AutoMLJobConfig"] = {
+        "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost"]}]}
+    }
     if mode:
         request["AutoMLJobConfig"]["Mode"] = mode
-    assert_rejected(V1, request, "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
-                    "must not be set when Mode is AUTO")
+    assert_rejected(
+        V1, request, "AutoMLJobConfig.CandidateGenerationConfig.AlgorithmsConfig", "must not be set when Mode is AUTO"
+    )
 
 
 def test_algorithms_config_holds_exactly_one_entry():
     request = minimal_v2()
     tabular_v2(request)["Mode"] = "ENSEMBLING"
     tabular_v2(request)["CandidateGenerationConfig"] = {"AlgorithmsConfig": []}
-    assert_rejected(V2, request, "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
-                    "exactly one AutoMLAlgorithms entry (got 0)")
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
+        "exactly one AutoMLAlgorithms entry (got 0)",
+    )
     # Two entries: the botocore shape already caps the list at one.
     tabular_v2(request)["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost"]}] * 2}
-    assert_rejected(V2, request, "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
-                    "must have at most 1 items")
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig",
+        "must have at most 1 items",
+    )
 
 
 @pytest.mark.parametrize("fraction", [0, 0.0, 1, 1.0])
 def test_validation_fraction_is_strictly_between_0_and_1(fraction):
     request = minimal_v1()
     request["AutoMLJobConfig"] = {"DataSplitConfig": {"ValidationFraction": fraction}}
-    assert_rejected(V1, request, "AutoMLJobConfig.DataSplitConfig.ValidationFraction",
-                    "must be greater than 0 and less than 1")
+    assert_rejected(
+        V1, request, "AutoMLJobConfig.DataSplitConfig.ValidationFraction", "must be greater than 0 and less than 1"
+    )
     request = minimal_v2()
     request["DataSplitConfig"] = {"ValidationFraction": fraction}
     assert_rejected(V2, request, "DataSplitConfig.ValidationFraction", "must be greater than 0 and less than 1")
@@ -512,8 +582,11 @@ def test_endpoint_name_if_and_only_if_not_auto_generated():
     for deploy in ({"AutoGenerateEndpointName": False}, {}):
         request["ModelDeployConfig"] = deploy
         assert_rejected(V1, request, "ModelDeployConfig.EndpointName", "is required when AutoGenerateEndpointName")
-    for deploy in ({"AutoGenerateEndpointName": True}, {"EndpointName": "ep"},
-                   {"AutoGenerateEndpointName": False, "EndpointName": "ep"}):
+    for deploy in (
+        {"AutoGenerateEndpointName": True},
+        {"EndpointName": "ep"},
+        {"AutoGenerateEndpointName": False, "EndpointName": "ep"},
+    ):
         request["ModelDeployConfig"] = deploy
         spec.validate_request(V1, request)
 
@@ -521,8 +594,12 @@ def test_endpoint_name_if_and_only_if_not_auto_generated():
 def test_non_tabular_max_candidates_is_one():
     request = minimal_v2()
     request["AutoMLProblemTypeConfig"] = {"ImageClassificationJobConfig": {"CompletionCriteria": {"MaxCandidates": 2}}}
-    assert_rejected(V2, request, "AutoMLProblemTypeConfig.ImageClassificationJobConfig.CompletionCriteria.MaxCandidates",
-                    "must be 1 for ImageClassificationJobConfig")
+    assert_rejected(
+        V2,
+        request,
+        "AutoMLProblemTypeConfig.ImageClassificationJobConfig.CompletionCriteria.MaxCandidates",
+        "must be 1 for ImageClassificationJobConfig",
+    )
 
 
 def test_output_path_at_most_512_characters():
@@ -570,8 +647,9 @@ def test_channels_share_target_and_content_type():
     assert_rejected(V2, request, "AutoMLJobInputDataConfig[1].ContentType", "must equal")
 
 
-@pytest.mark.parametrize("operation,build,channels", [(V1, minimal_v1, "InputDataConfig"),
-                                                      (V2, minimal_v2, "AutoMLJobInputDataConfig")])
+@pytest.mark.parametrize(
+    "operation,build,channels", [(V1, minimal_v1, "InputDataConfig"), (V2, minimal_v2, "AutoMLJobInputDataConfig")]
+)
 def test_content_type_is_csv_or_parquet(operation, build, channels):
     request = build()
     request[channels][0]["ContentType"] = "application/json"
@@ -585,8 +663,9 @@ def test_augmented_manifest_is_v2_only_and_not_tabular():
     assert_rejected(V1, request, "InputDataConfig[0].DataSource.S3DataSource.S3DataType", "CreateAutoMLJobV2 only")
     request = minimal_v2()
     request["AutoMLJobInputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "AugmentedManifestFile"
-    assert_rejected(V2, request, "AutoMLJobInputDataConfig[0].DataSource.S3DataSource.S3DataType",
-                    "not available for tabular jobs")
+    assert_rejected(
+        V2, request, "AutoMLJobInputDataConfig[0].DataSource.S3DataSource.S3DataType", "not available for tabular jobs"
+    )
     request["AutoMLProblemTypeConfig"] = {"ImageClassificationJobConfig": {}}
     spec.validate_request(V2, request)
 
@@ -601,8 +680,9 @@ def test_sample_weights_only_without_hyperparameter_tuning():
     assert_rejected(V1, request, "InputDataConfig[0].SampleWeightAttributeName", "ENSEMBLING mode only")
     request = minimal_v2()
     tabular_v2(request).update(SampleWeightAttributeName="w", Mode="HYPERPARAMETER_TUNING")
-    assert_rejected(V2, request, "AutoMLProblemTypeConfig.TabularJobConfig.SampleWeightAttributeName",
-                    "ENSEMBLING mode only")
+    assert_rejected(
+        V2, request, "AutoMLProblemTypeConfig.TabularJobConfig.SampleWeightAttributeName", "ENSEMBLING mode only"
+    )
 
 
 def test_sample_weight_is_not_the_target():
@@ -611,8 +691,9 @@ def test_sample_weight_is_not_the_target():
     assert_rejected(V1, request, "InputDataConfig[0].SampleWeightAttributeName", "must differ from the target")
     request = minimal_v2()
     tabular_v2(request)["SampleWeightAttributeName"] = "y"
-    assert_rejected(V2, request, "AutoMLProblemTypeConfig.TabularJobConfig.SampleWeightAttributeName",
-                    "must differ from the target")
+    assert_rejected(
+        V2, request, "AutoMLProblemTypeConfig.TabularJobConfig.SampleWeightAttributeName", "must differ from the target"
+    )
 
 
 def test_tag_keys_are_unique():
@@ -624,6 +705,7 @@ def test_tag_keys_are_unique():
 
 # ------------------------------------------------------------------ constants
 
+
 def test_algorithm_constants_agree_with_botocore():
     model = shapes.sagemaker_model()
     algorithms = set(model.shape_for("AutoMLAlgorithm").enum)
@@ -632,11 +714,15 @@ def test_algorithm_constants_agree_with_botocore():
 
 # ------------------------------------------------------------------ coercion
 
+
 def test_coerce_converts_rendered_strings_by_shape():
     request = minimal_v1()
     request["AutoMLJobConfig"] = {
-        "CompletionCriteria": {"MaxCandidates": "30", "MaxAutoMLJobRuntimeInSeconds": " 600 ",
-                               "MaxRuntimePerTrainingJobInSeconds": "60.0"},
+        "CompletionCriteria": {
+            "MaxCandidates": "30",
+            "MaxAutoMLJobRuntimeInSeconds": " 600 ",
+            "MaxRuntimePerTrainingJobInSeconds": "60.0",
+        },
         "DataSplitConfig": {"ValidationFraction": "0.2"},
         "SecurityConfig": {"EnableInterContainerTrafficEncryption": "True"},
     }
@@ -646,8 +732,11 @@ def test_coerce_converts_rendered_strings_by_shape():
     coerced = shapes.coerce_request(V1, request)
     assert request == original, "the input must not be changed"
     config = coerced["AutoMLJobConfig"]
-    assert config["CompletionCriteria"] == {"MaxCandidates": 30, "MaxAutoMLJobRuntimeInSeconds": 600,
-                                            "MaxRuntimePerTrainingJobInSeconds": 60}
+    assert config["CompletionCriteria"] == {
+        "MaxCandidates": 30,
+        "MaxAutoMLJobRuntimeInSeconds": 600,
+        "MaxRuntimePerTrainingJobInSeconds": 60,
+    }
     assert config["DataSplitConfig"]["ValidationFraction"] == 0.2
     assert config["SecurityConfig"]["EnableInterContainerTrafficEncryption"] is True
     assert coerced["GenerateCandidateDefinitionsOnly"] is False
@@ -676,13 +765,16 @@ def test_coerce_v2_nested_numbers():
     assert coerced["DataSplitConfig"]["ValidationFraction"] == 0.3
 
 
-@pytest.mark.parametrize("path,value,expected", [
-    (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), "thirty", "must be an integer (got 'thirty')"),
-    (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), "2.5", "must be an integer"),
-    (("AutoMLJobConfig", "DataSplitConfig", "ValidationFraction"), "a fifth", "must be a number"),
-    (("AutoMLJobConfig", "DataSplitConfig", "ValidationFraction"), "nan", "must be a finite number"),
-    (("GenerateCandidateDefinitionsOnly",), "yes", "must be a boolean"),
-])
+@pytest.mark.parametrize(
+    "path,value,expected",
+    [
+        (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), "thirty", "must be an integer (got 'thirty')"),
+        (("AutoMLJobConfig", "CompletionCriteria", "MaxCandidates"), "2.5", "must be an integer"),
+        (("AutoMLJobConfig", "DataSplitConfig", "ValidationFraction"), "a fifth", "must be a number"),
+        (("AutoMLJobConfig", "DataSplitConfig", "ValidationFraction"), "nan", "must be a finite number"),
+        (("GenerateCandidateDefinitionsOnly",), "yes", "must be a boolean"),
+    ],
+)
 def test_coerce_rejects_unparseable_values(path, value, expected):
     request = minimal_v1()
     target = request
@@ -697,12 +789,21 @@ def test_coerce_rejects_unparseable_values(path, value, expected):
 
 # ------------------------------------------------------------------ JobSpec
 
+
 def test_minimal_v1_spec_gets_the_defaults():
     job = jobspec.job_spec_from_request(V1, minimal_v1())
     assert job.name == "churn-1" and job.api_version == 1
-    assert job.channels == (jobspec.Channel(uri="s3://bucket/train/", data_type="S3Prefix", compression="None",
-                                            content_type="text/csv;header=present", channel_type="training",
-                                            target="y", sample_weight=None),)
+    assert job.channels == (
+        jobspec.Channel(
+            uri="s3://bucket/train/",
+            data_type="S3Prefix",
+            compression="None",
+            content_type="text/csv;header=present",
+            channel_type="training",
+            target="y",
+            sample_weight=None,
+        ),
+    )
     assert job.target == "y" and job.output_path == "s3://bucket/output"
     assert (job.problem_type, job.metric_name, job.mode, job.algorithms) == (None, None, "AUTO", ())
     assert job.validation_fraction == 0.2
@@ -769,6 +870,7 @@ def test_job_spec_from_request_validates():
 
 # ------------------------------------------------------------------ properties
 
+
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.from_regex(shapes.JOB_NAME_PATTERN, fullmatch=True), st.text(max_size=40)))
 def test_job_name_accepted_exactly_when_pattern_and_length_allow(name):
@@ -782,12 +884,16 @@ def test_job_name_accepted_exactly_when_pattern_and_length_allow(name):
 
 
 @settings(max_examples=100, deadline=None)
-@given(candidates=st.integers(min_value=-10**6, max_value=10**6),
-       fraction=st.floats(min_value=-2, max_value=2, allow_nan=False))
+@given(
+    candidates=st.integers(min_value=-(10**6), max_value=10**6),
+    fraction=st.floats(min_value=-2, max_value=2, allow_nan=False),
+)
 def test_coerced_numbers_equal_their_rendered_text_and_are_then_judged(candidates, fraction):
     request = minimal_v1()
-    request["AutoMLJobConfig"] = {"CompletionCriteria": {"MaxCandidates": str(candidates)},
-                                  "DataSplitConfig": {"ValidationFraction": str(fraction)}}
+    request["AutoMLJobConfig"] = {
+        "CompletionCriteria": {"MaxCandidates": str(candidates)},
+        "DataSplitConfig": {"ValidationFraction": str(fraction)},
+    }
     coerced = shapes.coerce_request(V1, request)
     assert coerced["AutoMLJobConfig"]["CompletionCriteria"]["MaxCandidates"] == candidates
     assert coerced["AutoMLJobConfig"]["DataSplitConfig"]["ValidationFraction"] == fraction

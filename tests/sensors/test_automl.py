@@ -45,7 +45,9 @@ def test_running_job_is_not_done(responder):
     ("value", "metric", "objective_type", "threshold"),
     [(0.9, "F1", "Maximize", 0.85), (0.85, "AUC", "Maximize", "0.85"), (12.0, "MSE", "Minimize", 15)],
 )
-def test_best_candidate_that_meets_the_threshold_passes_with_the_summary(responder, value, metric, objective_type, threshold):
+def test_best_candidate_that_meets_the_threshold_passes_with_the_summary(
+    responder, value, metric, objective_type, threshold
+):
     finished(responder, value, metric, objective_type)
     result = sensor(metric_threshold=threshold).poke({})
     assert result.is_done

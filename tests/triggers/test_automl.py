@@ -75,7 +75,9 @@ def test_failed_and_stopped_jobs_carry_sagemakers_reason(responder, status, expe
 
 
 def test_transient_errors_that_outlast_retries_do_not_end_the_wait(responder):
-    answers = [error("ServiceUnavailable", "down", status=503)] * 12 + [describe_answer("job-1", "Completed", "Completed")]
+    answers = [error("ServiceUnavailable", "down", status=503)] * 12 + [
+        describe_answer("job-1", "Completed", "Completed")
+    ]
     responder.on("DescribeAutoMLJobV2", answers)
     (event,) = asyncio.run(all_events(make_trigger()))
     assert event.payload["status"] == "success"

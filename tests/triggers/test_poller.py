@@ -77,8 +77,13 @@ class JobTable:
         with self.lock:
             now = self.now()
             self.jobs[name] = {
-                "status": status, "secondary": secondary, "created": now, "modified": now, "seq": len(self.jobs),
-                "versions": [], "visible_at": now + self.listing_lag(),
+                "status": status,
+                "secondary": secondary,
+                "created": now,
+                "modified": now,
+                "seq": len(self.jobs),
+                "versions": [],
+                "visible_at": now + self.listing_lag(),
             }
 
     def set(self, name: str, status: str, secondary: str | None = None) -> None:
@@ -119,7 +124,9 @@ class JobTable:
         cursor = tuple(map(float, body["NextToken"].split(":"))) if body.get("NextToken") else None
         with self.lock:
             now = self.now()
-            listed = {name: self._as_listed(job, now) for name, job in self.jobs.items() if name not in self.hide_from_listing}
+            listed = {
+                name: self._as_listed(job, now) for name, job in self.jobs.items() if name not in self.hide_from_listing
+            }
             rows = sorted(
                 (job["created"], job["seq"], name, job)
                 for name, job in listed.items()
@@ -245,7 +252,9 @@ def test_jobs_that_end_while_a_listing_is_paging_are_not_lost(table):
     for name in names:
         table.add(name, secondary="AnalyzingData")
     # No overlap: only the look's own bookkeeping can catch the job that ended behind the cursor.
-    settings = PollerSettings(**{**FAST.__dict__, "list_page_size": 3, "overlap_seconds": 0.0, "listing_lag_seconds": 0.0})
+    settings = PollerSettings(
+        **{**FAST.__dict__, "list_page_size": 3, "overlap_seconds": 0.0, "listing_lag_seconds": 0.0}
+    )
     changed_during_walk: list[str] = []
 
     def end_jobs_behind_and_ahead_of_the_cursor(pages_served: int) -> None:
@@ -499,8 +508,9 @@ def test_no_end_is_missed_under_30s_of_clock_skew_with_a_listing_up_to_5s_late(t
     # Only the listing can find an end here: no sweep, and every job is described at registration
     # before it ends. The allowance is the shipped default; the skew is far beyond the overlap
     # that covers the first listing.
-    settings = PollerSettings(**{**FAST.__dict__, "overlap_seconds": 60.0,
-                                 "listing_lag_seconds": DEFAULT_SETTINGS.listing_lag_seconds})
+    settings = PollerSettings(
+        **{**FAST.__dict__, "overlap_seconds": 60.0, "listing_lag_seconds": DEFAULT_SETTINGS.listing_lag_seconds}
+    )
     rng = random.Random(skew)
     table.clock_offset = skew
     # Each change shows in the listing up to 5 s after Describe shows it; one in three exactly 5 s.

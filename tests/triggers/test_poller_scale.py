@@ -75,8 +75,11 @@ def test_one_poller_follows_real_jobs_to_one_event_each(service):
         # Stop the slow jobs once they are training (the listing has shown them InProgress).
         for name in ("slow-a1", "slow-a2"):
             await asyncio.to_thread(service.wait_for_status, name, ("InProgress",))
-            await wait_until(lambda n=name: client.describe_auto_ml_job_v2(AutoMLJobName=n)["AutoMLJobSecondaryStatus"]
-                             == "TrainingModels")
+            await wait_until(
+                lambda n=name: (
+                    client.describe_auto_ml_job_v2(AutoMLJobName=n)["AutoMLJobSecondaryStatus"] == "TrainingModels"
+                )
+            )
             await asyncio.to_thread(client.stop_auto_ml_job, AutoMLJobName=name)
         async with asyncio.timeout(120):
             events = {name: await task for name, task in tasks.items()}
@@ -87,8 +90,12 @@ def test_one_poller_follows_real_jobs_to_one_event_each(service):
     assert all(len(batch) == 1 for batch in events.values()), events
     statuses = {name: batch[0]["status"] for name, batch in events.items()}
     assert statuses == {
-        "ok-a1": "success", "ok-a2": "success", "ok-a3": "success",
-        "fail-a1": "failed", "slow-a1": "stopped", "slow-a2": "stopped",
+        "ok-a1": "success",
+        "ok-a2": "success",
+        "ok-a3": "success",
+        "fail-a1": "failed",
+        "slow-a1": "stopped",
+        "slow-a2": "stopped",
     }
     assert events["ok-a1"][0]["summary"]["best_candidate_name"] == "scripted-candidate-003"
     assert "scripted failure of job fail-a1" in events["fail-a1"][0]["message"]
@@ -130,5 +137,8 @@ def test_a_restarted_triggerer_gets_the_jobs_that_ended_while_it_was_down(servic
     events = asyncio.run(after_the_restart())
     assert fired_before == [] or all(len(batch) == 1 for batch in fired_before)
     assert {name: [e["status"] for e in batch] for name, batch in events.items()} == {
-        "ok-b1": ["success"], "ok-b2": ["success"], "slow-b1": ["stopped"], "slow-b2": ["stopped"],
+        "ok-b1": ["success"],
+        "ok-b2": ["success"],
+        "slow-b1": ["stopped"],
+        "slow-b2": ["stopped"],
     }

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -99,14 +99,15 @@ def retraining_runs(scripted_service, service_connection, airflow_db):
     runs = []
     for day in (27, 28):
         run = dag.test(
-            logical_date=datetime(2026, 11, day, tzinfo=timezone.utc),
+            logical_date=datetime(2026, 11, day, tzinfo=UTC),
             run_conf={"storage_uri": storage.as_uri(), "rows": 600, "max_runtime_seconds": 60, "metric_threshold": 0.6},
         )
         states = task_states(run)
         # The second run's challenger does not beat the champion: nothing to deploy.
         deployed = {"deploy_endpoint", "smoke_check"} if day == 28 else set()
         assert {task: state for task, state in states.items() if task not in deployed} == dict.fromkeys(
-            set(states) - deployed, "success"), states
+            set(states) - deployed, "success"
+        ), states
         assert {states[task] for task in deployed} <= {"skipped"}, states
         runs.append(run)
     return runs
@@ -120,7 +121,7 @@ def mapped_run(scripted_service, service_connection, airflow_db):
     (data_dir / "train.csv").write_text("x,label\n1,1\n-1,0\n")
     dag_path = _dags_folder() / f"{RUNNING_DAG}.py"
     dag_path.write_text(
-        f'''
+        f"""
 from datetime import datetime, timezone
 from airflow.sdk import DAG
 from airflow_automl.operators.automl import AutoMLJobOperator
@@ -139,7 +140,7 @@ with DAG({RUNNING_DAG!r}, schedule=None, start_date=datetime(2026, 1, 1, tzinfo=
         }},
         wait_for_completion=False,
     ).expand(job_name=["slow-ui-running", "ui-other-segment"])
-'''
+"""
     )
     from airflow.dag_processing.dagbag import DagBag
 
@@ -202,7 +203,9 @@ def _open_plugin_view(browser, url: str, view_name: str):
     wait = WebDriverWait(browser, 60, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
     browser.switch_to.default_content()
     browser.get(url)
-    frame = wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, f"iframe[title='{view_name}']")))
+    frame = wait.until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, f"iframe[title='{view_name}']"))
+    )
     browser.switch_to.frame(frame)
     wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "h1")))
     return wait
@@ -233,7 +236,9 @@ def test_the_plugin_refuses_unauthenticated_and_unknown_callers(airflow_ui, retr
         assert forged.status_code in (401, 403), path
 
 
-def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screenshot, airflow_ui, scripted_service, retraining_runs):
+def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(
+    browser, screenshot, airflow_ui, scripted_service, retraining_runs
+):
     run = retraining_runs[-1]
     summary = xcom_value(run, "train_model")
     job_name = summary["job_name"]
@@ -242,10 +247,14 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screensho
     task_url = f"{airflow_ui}/dags/automl_retrain/runs/{quote(run.run_id, safe='')}/tasks/train_model"
     browser.get(task_url)
     tab = WebDriverWait(browser, 60).until(
-        expected_conditions.element_to_be_clickable((By.XPATH, "//a[normalize-space()='AutoML job'] | //button[normalize-space()='AutoML job']"))
+        expected_conditions.element_to_be_clickable(
+            (By.XPATH, "//a[normalize-space()='AutoML job'] | //button[normalize-space()='AutoML job']")
+        )
     )
     tab.click()
-    frame = WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']")))
+    frame = WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']"))
+    )
     browser.switch_to.frame(frame)
     WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.ID, "job-name")))
 
@@ -269,7 +278,10 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screensho
     assert len(bars) == len(candidates)
     assert {bar.get_attribute("x") for bar in bars} == {zero.get_attribute("x1")}
     widths = [float(bar.get_attribute("width")) for bar in bars]
-    values = [float(group.get_attribute("data-value")) for group in browser.find_elements(By.CSS_SELECTOR, "#candidate-chart g.bar")]
+    values = [
+        float(group.get_attribute("data-value"))
+        for group in browser.find_elements(By.CSS_SELECTOR, "#candidate-chart g.bar")
+    ]
     assert all(abs(w / widths[0] - v / values[0]) < 0.01 for w, v in zip(widths, values))
     assert all(bar.size["width"] > 0 for bar in bars)
 
@@ -281,7 +293,9 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screensho
         uri = item.find_element(By.TAG_NAME, "code").text
         href = item.find_element(By.TAG_NAME, "a").get_attribute("href")
         assert href == f"{scripted_service.endpoint_url}/jobs/{job_name}/artifacts?uri={quote(uri, safe='')}"
-        assert requests.get(href, timeout=30).status_code != 403  # a location of this job (the scripted engine writes few files)
+        assert (
+            requests.get(href, timeout=30).status_code != 403
+        )  # a location of this job (the scripted engine writes few files)
 
     screenshot(browser, "ui-task-tab.png")
 
@@ -291,18 +305,23 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screensho
     assert browser.find_element(By.ID, "job-name").text == job_name
     browser.switch_to.default_content()
     browser.get(f"{run_path}/prepare_training_data/plugin/automl-job")
-    frame = WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']")))
+    frame = WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']"))
+    )
     browser.switch_to.frame(frame)
-    assert "not an AutoML task" in WebDriverWait(browser, 60).until(
-        expected_conditions.presence_of_element_located((By.ID, "not-automl"))
-    ).text
+    assert (
+        "not an AutoML task"
+        in WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.ID, "not-automl"))).text
+    )
 
     # Sorting: by the metric, ascending.
     browser.switch_to.default_content()
     browser.get(f"{task_url}/plugin/automl-job")
-    browser.switch_to.frame(WebDriverWait(browser, 60).until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']"))
-    ))
+    browser.switch_to.frame(
+        WebDriverWait(browser, 60).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AutoML job']"))
+        )
+    )
     WebDriverWait(browser, 60).until(
         expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "#leaderboard th a[data-sort='metric']"))
     ).click()
@@ -313,7 +332,9 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(browser, screensho
     assert ascending == sorted(shown)
 
 
-def test_the_task_tab_follows_a_running_mapped_job_until_it_completes(browser, airflow_ui, scripted_service, mapped_run):
+def test_the_task_tab_follows_a_running_mapped_job_until_it_completes(
+    browser, airflow_ui, scripted_service, mapped_run
+):
     run_url = f"{airflow_ui}/dags/{RUNNING_DAG}/runs/{quote(mapped_run.run_id, safe='')}/tasks/train_each/mapped"
     wait = _open_plugin_view(browser, f"{run_url}/0/plugin/automl-job", "AutoML job")
     assert browser.find_element(By.ID, "job-name").text == "slow-ui-running"
@@ -336,9 +357,14 @@ def test_the_task_tab_follows_a_running_mapped_job_until_it_completes(browser, a
 def test_the_history_tab_draws_one_point_per_run(browser, screenshot, airflow_ui, retraining_runs):
     _open_plugin_view(browser, f"{airflow_ui}/dags/automl_retrain/plugin/automl-history", "AutoML history")
     # (Other test modules may have run this DAG in the same metadata database, on other services.)
-    rows = {row.get_attribute("data-run-id"): row for row in browser.find_elements(By.CSS_SELECTOR, "#history tbody tr[data-run-id]")}
+    rows = {
+        row.get_attribute("data-run-id"): row
+        for row in browser.find_elements(By.CSS_SELECTOR, "#history tbody tr[data-run-id]")
+    }
     valued = [run_id for run_id, row in rows.items() if row.find_element(By.CSS_SELECTOR, "td.metric").text]
-    points = [p.get_attribute("data-run-id") for p in browser.find_elements(By.CSS_SELECTOR, "#trend-chart circle.point")]
+    points = [
+        p.get_attribute("data-run-id") for p in browser.find_elements(By.CSS_SELECTOR, "#trend-chart circle.point")
+    ]
     assert sorted(points) == sorted(valued)  # one point per run with an objective value
     ours = [run.run_id for run in retraining_runs]
     assert set(ours) <= set(points)
@@ -346,20 +372,29 @@ def test_the_history_tab_draws_one_point_per_run(browser, screenshot, airflow_ui
     assert order.index(ours[1]) < order.index(ours[0])  # newest first
     assert browser.find_elements(By.CSS_SELECTOR, "#trend-chart path.threshold")  # the sensor's 0.6
 
-    verdicts = {run_id: rows[run_id].find_element(By.CSS_SELECTOR, "td.verdict").text.splitlines()[0] for run_id in ours}
+    verdicts = {
+        run_id: rows[run_id].find_element(By.CSS_SELECTOR, "td.verdict").text.splitlines()[0] for run_id in ours
+    }
     assert verdicts == {ours[0]: "promoted", ours[1]: "kept previous"}
     for run in retraining_runs:
         row = rows[run.run_id]
         assert xcom_value(run, "train_model")["job_name"] in row.text
         assert "0.6000" in row.text  # the threshold the sensor rendered
         link = row.find_element(By.CSS_SELECTOR, "a[target='_top']").get_attribute("href")
-        assert link.endswith(f"/dags/automl_retrain/runs/{quote(run.run_id, safe='')}/tasks/train_model/plugin/automl-job")
+        assert link.endswith(
+            f"/dags/automl_retrain/runs/{quote(run.run_id, safe='')}/tasks/train_model/plugin/automl-job"
+        )
     screenshot(browser, "ui-history-tab.png")
 
 
-def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(browser, screenshot, airflow_ui, retraining_runs, mapped_run):
+def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(
+    browser, screenshot, airflow_ui, retraining_runs, mapped_run
+):
     _open_plugin_view(browser, f"{airflow_ui}/plugin/automl-jobs", "AutoML jobs")
-    listed = {row.get_attribute("data-job"): row.get_attribute("data-dag-id") for row in browser.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]")}
+    listed = {
+        row.get_attribute("data-job"): row.get_attribute("data-dag-id")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]")
+    }
     for run in retraining_runs:
         assert listed[xcom_value(run, "train_model")["job_name"]] == "automl_retrain"
     assert listed["slow-ui-running"] == RUNNING_DAG
@@ -374,8 +409,10 @@ def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(browser, screen
     browser.find_element(By.NAME, "name").send_keys("segment")
     browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
     WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
-        lambda b: [row.get_attribute("data-job") for row in b.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]")]
-        == ["ui-other-segment"]
+        lambda b: (
+            [row.get_attribute("data-job") for row in b.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]")]
+            == ["ui-other-segment"]
+        )
     )
     assert browser.find_element(By.NAME, "name").get_attribute("value") == "segment"
 
@@ -383,8 +420,15 @@ def test_the_jobs_page_joins_jobs_to_their_runs_and_filters_them(browser, screen
 def test_a_user_without_access_to_a_dag_does_not_see_its_jobs(airflow_ui, retraining_runs, mapped_run):
     cookies = {"_token": _token(airflow_ui, "outsider")}
     run_id = quote(retraining_runs[0].run_id, safe="")
-    assert requests.get(f"{airflow_ui}/automl/tasks/automl_retrain/train_model/{run_id}", cookies=cookies, timeout=30).status_code == 403
-    assert requests.get(f"{airflow_ui}/automl/dags/automl_retrain/history", cookies=cookies, timeout=30).status_code == 403
+    assert (
+        requests.get(
+            f"{airflow_ui}/automl/tasks/automl_retrain/train_model/{run_id}", cookies=cookies, timeout=30
+        ).status_code
+        == 403
+    )
+    assert (
+        requests.get(f"{airflow_ui}/automl/dags/automl_retrain/history", cookies=cookies, timeout=30).status_code == 403
+    )
 
     page = requests.get(f"{airflow_ui}/automl/jobs", cookies=cookies, timeout=30)
     assert page.status_code == 200

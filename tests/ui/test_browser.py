@@ -74,7 +74,9 @@ def _create_job(service, name: str, target: str, max_candidates: int) -> dict:
 def test_job_page_shows_status_leaderboard_and_chart(browser, scripted_service):
     job = _create_job(scripted_service, "browser-completed", "churned", max_candidates=5)
     assert job["AutoMLJobStatus"] == "Completed"
-    candidates = scripted_service.client().list_candidates_for_auto_ml_job(AutoMLJobName="browser-completed")["Candidates"]
+    candidates = scripted_service.client().list_candidates_for_auto_ml_job(AutoMLJobName="browser-completed")[
+        "Candidates"
+    ]
 
     browser.get(f"{scripted_service.endpoint_url}/jobs/browser-completed")
     assert browser.title == "AutoML job browser-completed"
@@ -96,7 +98,9 @@ def test_job_page_shows_status_leaderboard_and_chart(browser, scripted_service):
     assert [bar.get_attribute("data-candidate") for bar in best_bars] == [job["BestCandidate"]["CandidateName"]]
 
     report_links = browser.find_elements(By.CSS_SELECTOR, "#reports a")
-    assert report_links and all("/jobs/browser-completed/artifacts?uri=" in a.get_attribute("href") for a in report_links)
+    assert report_links and all(
+        "/jobs/browser-completed/artifacts?uri=" in a.get_attribute("href") for a in report_links
+    )
 
 
 def test_markup_in_a_failure_reason_is_text_not_html(browser, scripted_service):
@@ -111,6 +115,7 @@ def test_markup_in_a_failure_reason_is_text_not_html(browser, scripted_service):
 
 
 # -- the Airflow UI ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def retraining_run(scripted_service, airflow_db, tmp_path_factory):
@@ -131,7 +136,9 @@ def retraining_run(scripted_service, airflow_db, tmp_path_factory):
         bag = DagBag(dag_folder=str(dag_path))
         assert bag.import_errors == {}
         dag = bag.dags["automl_retrain"]
-        run = dag.test(run_conf={"storage_uri": storage.as_uri(), "rows": 600, "max_runtime_seconds": 60, "metric_threshold": 0.5})
+        run = dag.test(
+            run_conf={"storage_uri": storage.as_uri(), "rows": 600, "max_runtime_seconds": 60, "metric_threshold": 0.5}
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -158,7 +165,9 @@ def airflow_ui(airflow_db, tmp_path_factory):
         yield url
 
 
-def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(browser, scripted_service, retraining_run, airflow_ui):
+def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(
+    browser, scripted_service, retraining_run, airflow_ui
+):
     summary = xcom_value(retraining_run, "train_model")
     job_name = summary["job_name"]
     wait = WebDriverWait(browser, 60)
@@ -167,7 +176,9 @@ def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(browser, scri
 
     # Details tab: the task's state and its extra link to the job.
     browser.get(f"{task_url}/details")
-    link = wait.until(expected_conditions.presence_of_element_located((By.XPATH, "//a[normalize-space()='AutoML Job']")))
+    link = wait.until(
+        expected_conditions.presence_of_element_located((By.XPATH, "//a[normalize-space()='AutoML Job']"))
+    )
     href = link.get_attribute("href")
     assert href == f"{scripted_service.endpoint_url}/jobs/{job_name}"
     body = browser.find_element(By.TAG_NAME, "body").text
@@ -176,9 +187,14 @@ def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(browser, scri
 
     # XCom tab: the summary the operator returned. Its value is a folded JSON editor: unfold it.
     browser.get(f"{task_url}/xcom")
-    fold = wait.until(expected_conditions.presence_of_element_located(
-        (By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']//*[contains(@class, 'codicon-folding-collapsed')]")
-    ))
+    fold = wait.until(
+        expected_conditions.presence_of_element_located(
+            (
+                By.XPATH,
+                "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']//*[contains(@class, 'codicon-folding-collapsed')]",
+            )
+        )
+    )
     ActionChains(browser).move_to_element(fold).click().perform()
     value = browser.find_element(By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']")
     wait.until(lambda _: "best_candidate_name" in value.text)

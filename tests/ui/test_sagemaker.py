@@ -45,9 +45,7 @@ def counted(service):
 
     def hook_factory(connection: ConnectionRef) -> AutoMLHook:
         hook = AutoMLHook(aws_conn_id=connection.aws_conn_id, region_name=connection.region_name)
-        hook.conn.meta.events.register(
-            "before-call.sagemaker.*", lambda model, **_: calls.update([model.name])
-        )
+        hook.conn.meta.events.register("before-call.sagemaker.*", lambda model, **_: calls.update([model.name]))
         return hook
 
     clock = Clock()
@@ -58,8 +56,12 @@ def _create(service, name: str, max_candidates: int | None = None) -> None:
     criteria = {"MaxCandidates": max_candidates} if max_candidates else {"MaxAutoMLJobRuntimeInSeconds": 600}
     service.client().create_auto_ml_job(
         AutoMLJobName=name,
-        InputDataConfig=[{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("data/")}},
-                          "TargetAttributeName": "label"}],
+        InputDataConfig=[
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("data/")}},
+                "TargetAttributeName": "label",
+            }
+        ],
         OutputDataConfig={"S3OutputPath": service.file_uri("output")},
         ProblemType="BinaryClassification",
         AutoMLJobObjective={"MetricName": "F1"},

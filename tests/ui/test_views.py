@@ -9,7 +9,12 @@ def _candidate(name: str, value: float | None, metric: str = "R2") -> dict:
 
 
 def test_bars_start_at_zero_and_negative_scores_extend_left_of_it():
-    candidates = [_candidate("job-a", 0.8), _candidate("job-b", 0.4), _candidate("job-c", -0.2), _candidate("job-d", None)]
+    candidates = [
+        _candidate("job-a", 0.8),
+        _candidate("job-b", 0.4),
+        _candidate("job-c", -0.2),
+        _candidate("job-d", None),
+    ]
     rows = leaderboard_rows(candidates, Objective("R2", True), "job-a", "rank", False)
     assert [row["name"] for row in rows] == ["job-a", "job-b", "job-c", "job-d"]  # unscored last
     chart = bar_chart(rows, "job")

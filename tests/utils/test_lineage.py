@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_automl.utils.lineage import dataset_identifier, input_uris, job_mode, model_asset_extra, output_uris
 from airflow_automl.utils.job_view import AutoMLJobView
+from airflow_automl.utils.lineage import dataset_identifier, input_uris, job_mode, model_asset_extra, output_uris
 
 V2_DESCRIBE = {
     "AutoMLJobName": "churn-20261130-abc123",
@@ -13,11 +13,19 @@ V2_DESCRIBE = {
     "AutoMLJobStatus": "Completed",
     "AutoMLJobSecondaryStatus": "Completed",
     "AutoMLJobInputDataConfig": [
-        {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/churn/train/"}}},
-        {"ChannelType": "validation", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/churn/valid/"}}},
+        {
+            "ChannelType": "training",
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/churn/train/"}},
+        },
+        {
+            "ChannelType": "validation",
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/churn/valid/"}},
+        },
     ],
     "OutputDataConfig": {"S3OutputPath": "s3://bucket/churn/models"},
-    "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "churned", "Mode": "HYPERPARAMETER_TUNING"}},
+    "AutoMLProblemTypeConfig": {
+        "TabularJobConfig": {"TargetAttributeName": "churned", "Mode": "HYPERPARAMETER_TUNING"}
+    },
     "BestCandidate": {
         "CandidateName": "best-001",
         "FinalAutoMLJobObjectiveMetric": {"MetricName": "AUC", "Value": 0.91, "Type": "Maximize"},
@@ -29,7 +37,9 @@ V2_DESCRIBE = {
 }
 
 
-@pytest.mark.parametrize("uri", ["s3://bucket/churn/train/", "s3://bucket/churn/models/best/model.tar.gz", "s3://bucket/a"])
+@pytest.mark.parametrize(
+    "uri", ["s3://bucket/churn/train/", "s3://bucket/churn/models/best/model.tar.gz", "s3://bucket/a"]
+)
 def test_s3_datasets_are_named_as_the_amazon_providers_sagemaker_operators_name_them(uri):
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerBaseOperator
 
@@ -43,7 +53,11 @@ def test_file_datasets_are_named_as_common_io_names_file_assets(uri):
     from airflow.sdk import Asset
 
     common_io = convert_asset_to_openlineage(Asset(uri=uri), None)
-    assert dataset_identifier(uri) == (common_io.namespace, common_io.name) == ("file", uri.removeprefix("file://").rstrip("/"))
+    assert (
+        dataset_identifier(uri)
+        == (common_io.namespace, common_io.name)
+        == ("file", uri.removeprefix("file://").rstrip("/"))
+    )
 
 
 def test_a_v2_jobs_inputs_outputs_mode_and_asset_extra():

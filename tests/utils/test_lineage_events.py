@@ -114,23 +114,29 @@ def dag_source(service, dag_id: str, body: str, **dag_args: str) -> str:
 
 
 def asset_event_extras(asset_name: str) -> list[dict]:
-    from sqlalchemy import select
-
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         rows = session.scalars(
-            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id).where(AssetModel.name == asset_name)
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == asset_name)
         )
         return [dict(row.extra) for row in rows]
 
 
 def assert_job_lineage(event: dict, summary: dict, service) -> None:
     """Inputs: both channels; outputs: the best model and the output path; the automlJob run facet."""
-    assert datasets(event, "inputs") == [file_dataset(service.file_root / "data"), file_dataset(service.file_root / "validation")]
+    assert datasets(event, "inputs") == [
+        file_dataset(service.file_root / "data"),
+        file_dataset(service.file_root / "validation"),
+    ]
     assert datasets(event, "outputs") == [
-        file_dataset(Path(scripted_model_url(summary["job_name"]).removeprefix("file://"))),  # the best candidate's model
+        file_dataset(
+            Path(scripted_model_url(summary["job_name"]).removeprefix("file://"))
+        ),  # the best candidate's model
         file_dataset(service.file_root / "output"),
     ]
     facet = event["run"]["facets"]["automlJob"]
@@ -230,7 +236,9 @@ def test_retry_reattaching_to_a_completed_job_reports_its_lineage(scripted, dag_
     assert lost["run"]["facets"]["automlJob"]["jobName"] == summary["job_name"]
     assert datasets(lost, "outputs") == []  # that try returned no model
     [extra] = asset_event_extras("lineage_retry_model")
-    assert extra["job_name"] == summary["job_name"] and extra["model_location"] == scripted_model_url(summary["job_name"])
+    assert extra["job_name"] == summary["job_name"] and extra["model_location"] == scripted_model_url(
+        summary["job_name"]
+    )
 
 
 def test_failed_job_emits_a_failure_event_with_its_reason(scripted, dag_file, openlineage_events):
@@ -255,7 +263,10 @@ def test_failed_job_emits_a_failure_event_with_its_reason(scripted, dag_file, op
     facet = failure["run"]["facets"]["automlJob"]
     assert facet["status"] == "Failed" and reason in facet["failureReason"]
     assert "bestCandidateName" not in facet and facet["candidateCount"] == 0
-    assert datasets(failure, "inputs") == [file_dataset(scripted.file_root / "data"), file_dataset(scripted.file_root / "validation")]
+    assert datasets(failure, "inputs") == [
+        file_dataset(scripted.file_root / "data"),
+        file_dataset(scripted.file_root / "validation"),
+    ]
     assert datasets(failure, "outputs") == []
     assert asset_event_extras("lineage_failed_model") == []  # no model, no asset event
 

@@ -1,15 +1,15 @@
 """Job names derived from DAG runs: valid for SageMaker, readable, unique per run, stable per run."""
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_automl.utils.naming import automl_job_name, incremented_job_name, is_valid_job_name
 from airflow_automl.sagemaker.shapes import JOB_NAME_PATTERN, compile_pattern
+from airflow_automl.utils.naming import automl_job_name, incremented_job_name, is_valid_job_name
 
 SAGEMAKER_NAME = compile_pattern(JOB_NAME_PATTERN)
 
@@ -31,7 +31,7 @@ def test_same_run_gives_same_name_and_other_runs_differ():
 
 
 def test_name_from_template_context_uses_logical_date():
-    dag_run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=timezone.utc), dag_id="d")
+    dag_run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=UTC), dag_id="d")
     context = {"run_id": "manual__whatever", "dag_run": dag_run, "dag": SimpleNamespace(dag_id="d")}
     assert automl_job_name("churn", context).startswith("churn-20260102-")
     assert automl_job_name("churn", context) == automl_job_name("churn", "manual__whatever", dag_id="d").replace(
@@ -88,9 +88,13 @@ def test_mapped_task_instances_get_their_own_names_with_the_index_in_them():
 
 
 def test_map_index_comes_from_the_template_contexts_task_instance():
-    dag_run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=timezone.utc), dag_id="d")
-    context = {"run_id": "manual__x", "dag_run": dag_run, "dag": SimpleNamespace(dag_id="d"),
-               "ti": SimpleNamespace(map_index=7)}
+    dag_run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=UTC), dag_id="d")
+    context = {
+        "run_id": "manual__x",
+        "dag_run": dag_run,
+        "dag": SimpleNamespace(dag_id="d"),
+        "ti": SimpleNamespace(map_index=7),
+    }
     assert automl_job_name("seg", context) == automl_job_name("seg", "manual__x", dag_id="d", map_index=7).replace(
         "seg-", "seg-20260102-"
     )

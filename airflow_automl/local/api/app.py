@@ -32,8 +32,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
-from airflow_automl.sagemaker import rules as job_spec
-from airflow_automl.sagemaker import shapes
+from airflow_automl.local.api.request_body import BodyTooLarge, connection_headers, discard_body, read_body
+from airflow_automl.local.api.sigv4 import AuthenticationError, SignatureVerifier
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import (
     InvocationError,
@@ -46,11 +46,11 @@ from airflow_automl.local.errors import (
     ValidationException,
 )
 from airflow_automl.local.operations.endpoints import MAX_PAYLOAD_BYTES, payload_too_large
-from airflow_automl.local.api.request_body import BodyTooLarge, connection_headers, discard_body, read_body
 from airflow_automl.local.operations.service import SageMakerService
-from airflow_automl.local.api.sigv4 import AuthenticationError, SignatureVerifier
-from airflow_automl.local.store import InvalidPageToken, Store
 from airflow_automl.local.runs.supervisor import Supervisor
+from airflow_automl.local.store import InvalidPageToken, Store
+from airflow_automl.sagemaker import rules as job_spec
+from airflow_automl.sagemaker import shapes
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,13 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     )
 
 
-def _runtime_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                   **members) -> JSONResponse:
+def _runtime_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **members
+) -> JSONResponse:
     """The rest-json error shape of SageMaker Runtime: the code travels in a header."""
-    return JSONResponse({"message": message, **members}, status_code=status,
-                        headers={"x-amzn-ErrorType": code, **(headers or {})})
+    return JSONResponse(
+        {"message": message, **members}, status_code=status, headers={"x-amzn-ErrorType": code, **(headers or {})}
+    )
 
 
 def media_type(header: str | None) -> str | None:
@@ -105,6 +107,7 @@ def media_type(header: str | None) -> str | None:
 
 
 # -- shape-driven conversion -------------------------------------------------------------------
+
 
 def parse_input(shape: Shape | None, value: Any) -> Any:
     """Timestamps (epoch numbers or ISO 8601 strings) -> epoch seconds floats; the rest as sent."""
@@ -152,6 +155,7 @@ def serialize_output(shape: Shape, value: Any) -> Any:
 
 # -- the application ---------------------------------------------------------------------------
 
+
 class DataDirLock:
     """One service per data dir: a second one would fail the first one's running jobs."""
 
@@ -187,7 +191,9 @@ class ProtocolHandler:
 
     def operation(self, target: str | None) -> OperationModel | ServiceError | JSONResponse:
         if not target:
-            return _error(400, "UnknownOperationException", "X-Amz-Target: header missing; expected SageMaker.<Operation>")
+            return _error(
+                400, "UnknownOperationException", "X-Amz-Target: header missing; expected SageMaker.<Operation>"
+            )
         prefix, _, name = target.partition(".")
         if prefix != TARGET_PREFIX or name not in self.model.operation_names:
             return _error(400, "UnknownOperationException", f"X-Amz-Target: unknown operation {target!r}")
@@ -213,7 +219,9 @@ class ProtocolHandler:
         except (ValueError, RecursionError) as error:
             # ValueError covers malformed JSON and text, and integers too long to convert;
             # RecursionError, nesting too deep to parse.
-            return _error(400, "SerializationException", f"request body: not valid JSON ({type(error).__name__}: {error})")
+            return _error(
+                400, "SerializationException", f"request body: not valid JSON ({type(error).__name__}: {error})"
+            )
         if not isinstance(request, dict):
             return _error(400, "SerializationException", "request body: must be a JSON object")
         try:
@@ -280,8 +288,13 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     signed = bool(config.access_key_id and config.secret_access_key)
     # With credentials, nothing but /health answers without them: no OpenAPI schema either.
-    app = FastAPI(title="airflow-automl local SageMaker service", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None if signed else "/openapi.json")
+    app = FastAPI(
+        title="airflow-automl local SageMaker service",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None if signed else "/openapi.json",
+    )
     app.state.config = config
     app.state.store = store
     app.state.service = service
@@ -316,9 +329,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
         try:
             body = await read_body(request, MAX_BODY_BYTES)
         except BodyTooLarge as error:
-            return _error(413, "RequestEntityTooLargeException",
-                          f"request body: {error.size} bytes is larger than the limit of {MAX_BODY_BYTES} bytes",
-                          connection_headers(error.drained))
+            return _error(
+                413,
+                "RequestEntityTooLargeException",
+                f"request body: {error.size} bytes is larger than the limit of {MAX_BODY_BYTES} bytes",
+                connection_headers(error.drained),
+            )
         if verifier is not None:
             try:
                 verifier.verify(request.method, request.url.path, request.url.query, request.headers, body)
@@ -380,9 +396,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             log.exception("internal failure in InvokeEndpoint %s", endpoint_name)
             return _runtime_error(500, "InternalFailure", "InvokeEndpoint: the local service failed; see its log")
         # Content-Type exactly as the model answered (no charset added), like SageMaker passes it through.
-        return Response(
-            payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}
-        )
+        return Response(payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant})
 
     _include_job_pages(app, config)
     return app

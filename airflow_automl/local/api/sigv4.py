@@ -17,7 +17,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from botocore.auth import SIGV4_TIMESTAMP, UNSIGNED_PAYLOAD, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -82,15 +82,15 @@ class SignatureVerifier:
         self._credentials = Credentials(access_key_id, secret_access_key)
         self.region = region
 
-    def verify(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
-               now: datetime | None = None) -> None:
+    def verify(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes, now: datetime | None = None
+    ) -> None:
         """Raise AuthenticationError unless the request is signed with this service's credentials."""
         signed = self.check_headers(headers, now)
         declared_hash = headers.get("x-amz-content-sha256")
         if declared_hash is not None and declared_hash != hashlib.sha256(body).hexdigest():
             raise AuthenticationError("InvalidSignatureException", "X-Amz-Content-SHA256 does not match the body")
-        expected = self._signature(method, path, query, headers, signed.headers, body, signed.amz_date,
-                                   signed.region)
+        expected = self._signature(method, path, query, headers, signed.headers, body, signed.amz_date, signed.region)
         if not hmac.compare_digest(expected, signed.signature):
             raise AuthenticationError(
                 "InvalidSignatureException",
@@ -98,7 +98,7 @@ class SignatureVerifier:
                 "Check your AWS Secret Access Key and signing method.",
             )
 
-    def check_headers(self, headers: Mapping[str, str], now: datetime | None = None) -> "SignedRequest":
+    def check_headers(self, headers: Mapping[str, str], now: datetime | None = None) -> SignedRequest:
         """Everything that can be checked before the body is read: the Authorization header's
         form, key, scope, signed headers and date. The service runs this first, so a request
         that cannot be authentic is refused without reading its body."""
@@ -114,8 +114,9 @@ class SignatureVerifier:
                 400,
             )
         if not hmac.compare_digest(match["key"], self._credentials.access_key):
-            raise AuthenticationError("UnrecognizedClientException",
-                                      "The security token included in the request is invalid.")
+            raise AuthenticationError(
+                "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         if match["service"] != SERVICE_NAME:
             raise AuthenticationError(
                 "InvalidSignatureException",
@@ -127,8 +128,9 @@ class SignatureVerifier:
                 f"Credential should be scoped to a valid region: '{self.region}' (got '{match['region']}')",
             )
         signed_headers = match["signed"].split(";")
-        missing = [name for name in headers_that_must_be_signed(headers)
-                   if name not in signed_headers or name not in headers]
+        missing = [
+            name for name in headers_that_must_be_signed(headers) if name not in signed_headers or name not in headers
+        ]
         if missing:
             raise AuthenticationError(
                 "IncompleteSignatureException",
@@ -138,7 +140,7 @@ class SignatureVerifier:
             )
         amz_date = headers["x-amz-date"]
         try:
-            signed_at = datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=timezone.utc)
+            signed_at = datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
         except ValueError as error:
             raise AuthenticationError(
                 "IncompleteSignatureException", f"X-Amz-Date: {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ", 400
@@ -148,7 +150,7 @@ class SignatureVerifier:
                 "InvalidSignatureException",
                 f"Credential date {match['date']} does not match X-Amz-Date {amz_date}",
             )
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         if signed_at < now - MAX_CLOCK_SKEW:
             raise AuthenticationError(
                 "InvalidSignatureException",
@@ -171,11 +173,24 @@ class SignatureVerifier:
             )
         return SignedRequest(signed_headers, amz_date, match["region"], match["signature"])
 
-    def _signature(self, method: str, path: str, query: str, headers: Mapping[str, str], signed_headers: list[str],
-                   body: bytes, amz_date: str, region: str) -> str:
+    def _signature(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        signed_headers: list[str],
+        body: bytes,
+        amz_date: str,
+        region: str,
+    ) -> str:
         url = f"http://{headers['host']}{path}" + (f"?{query}" if query else "")
-        request = AWSRequest(method=method, url=url, data=body,
-                             headers={name: headers[name] for name in signed_headers if name in headers})
+        request = AWSRequest(
+            method=method,
+            url=url,
+            data=body,
+            headers={name: headers[name] for name in signed_headers if name in headers},
+        )
         request.context["timestamp"] = amz_date
         signer = _ReceivedRequestSigner(self._credentials, SERVICE_NAME, region)
         canonical_request = signer.canonical_request(request)

@@ -20,8 +20,8 @@ from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, S
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
-    from airflow_automl.local.jobspec import JobSpec
     from airflow_automl.local.engine.data import Dataset
+    from airflow_automl.local.jobspec import JobSpec
 
 __all__ = ["JobContext", "JobFailed", "JobOutcome", "run_job"]
 
@@ -43,7 +43,9 @@ def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         return _run(spec, ctx)
     except StorageAccessError as error:
         # Input errors are reported where data is read; what is left is writing the output.
-        raise JobFailed(f"Cannot write the job's output under OutputDataConfig.S3OutputPath {spec.output_path}: {error}") from error
+        raise JobFailed(
+            f"Cannot write the job's output under OutputDataConfig.S3OutputPath {spec.output_path}: {error}"
+        ) from error
 
 
 def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
@@ -98,12 +100,18 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         if exploration_uri is not None:
             ctx.set_artifacts({"DataExplorationNotebookLocation": exploration_uri, **artifacts})
     outcome.stage_seconds = stages.seconds
-    log.info("job %s took %.1f s: %s", spec.name, time.monotonic() - started,
-             ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stages.seconds.items()))
+    log.info(
+        "job %s took %.1f s: %s",
+        spec.name,
+        time.monotonic() - started,
+        ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stages.seconds.items()),
+    )
     return outcome
 
 
-def _train(spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str, objective: str, deadline, stages: StageTimes) -> JobOutcome:
+def _train(
+    spec: JobSpec, ctx: JobContext, dataset: Dataset, mode: str, objective: str, deadline, stages: StageTimes
+) -> JobOutcome:
     if spec.generate_candidate_definitions_only:
         return JobOutcome("CandidateDefinitionsGenerated")
     if ctx.should_stop():
@@ -125,7 +133,9 @@ def _publish_exploration_report(spec: JobSpec, ctx: JobContext, dataset: Dataset
 
     uri = Placement.for_job(spec, ctx).uri(DATA_EXPLORATION_PATH)
     with stages.stage("reports"):
-        published = publish(ctx, uri, lambda: data_exploration_report(spec.name, dataset), "The data exploration report")
+        published = publish(
+            ctx, uri, lambda: data_exploration_report(spec.name, dataset), "The data exploration report"
+        )
     return uri if published else None
 
 

@@ -32,7 +32,7 @@ class Placement:
     account_id: str = DEFAULT_ACCOUNT_ID
 
     @classmethod
-    def for_job(cls, spec: JobSpec, ctx) -> "Placement":
+    def for_job(cls, spec: JobSpec, ctx) -> Placement:
         return cls(
             job_name=spec.name,
             output_prefix=f"{spec.output_path.rstrip('/')}/{spec.name}",

@@ -134,7 +134,9 @@ def load_dataset(storage: Storage, spec: JobSpec) -> Dataset:
         )
 
     if train[target].isna().all():
-        raise JobFailed(f"Target column {target!r} of the training data ({train_data.files[0]}) has no values; every row is empty")
+        raise JobFailed(
+            f"Target column {target!r} of the training data ({train_data.files[0]}) has no values; every row is empty"
+        )
     features = [c for c in train.columns if c not in (target, weight)]
     if not features:
         raise JobFailed(
@@ -366,7 +368,9 @@ def _check_header(uri: str, header: bytes) -> None:
     header = pd.read_csv(io.BytesIO(header), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
     empty = [str(index + 1) for index, name in enumerate(header) if not str(name).strip()]
     if empty:
-        raise JobFailed(f"Input file {uri} has an empty column name in its header (column {', '.join(empty)}); every column needs a name")
+        raise JobFailed(
+            f"Input file {uri} has an empty column name in its header (column {', '.join(empty)}); every column needs a name"
+        )
     seen: set[str] = set()
     duplicates = sorted({name for name in header if name in seen or seen.add(name)})
     if duplicates:
@@ -390,7 +394,7 @@ def manifest_entries(storage: Storage, uri: str, limits: InputLimits) -> list[st
         or not all(isinstance(e, str) for e in entries[1:])
     ):
         raise JobFailed(
-            f"Manifest file {uri} must be a JSON list whose first item is {{\"prefix\": \"s3://bucket/folder/\"}} "
+            f'Manifest file {uri} must be a JSON list whose first item is {{"prefix": "s3://bucket/folder/"}} '
             "followed by object keys relative to that prefix"
         )
     prefix = entries[0]["prefix"]

@@ -19,7 +19,10 @@ NOTEBOOK_PATH = "candidate-definitions/SageMakerAutopilotCandidateDefinitionNote
 
 
 def candidate_definitions(spec: JobSpec, dataset: Dataset, mode: str, objective: str) -> list[dict]:
-    common = {"ProblemType": dataset.problem_type, "Objective": {"MetricName": objective, "Type": objective_type(objective)}}
+    common = {
+        "ProblemType": dataset.problem_type,
+        "Objective": {"MetricName": objective, "Type": objective_type(objective)},
+    }
     if mode == "ENSEMBLING":
         from airflow_automl.local.engine.ensembling import ALGORITHM_MODELS, hyperparameters_for, select_algorithms
 
@@ -85,7 +88,9 @@ def definitions_notebook(spec: JobSpec, dataset: Dataset, mode: str, objective: 
         _code("definitions = " + json.dumps(definitions, indent=2)),
     ]
     for definition in definitions:
-        details = "\n".join(f"- **{k}**: `{json.dumps(v)}`" for k, v in definition.items() if k != "CandidateDefinitionName")
+        details = "\n".join(
+            f"- **{k}**: `{json.dumps(v)}`" for k, v in definition.items() if k != "CandidateDefinitionName"
+        )
         cells.append(_markdown(f"## {definition['CandidateDefinitionName']}\n\n{details}"))
     if mode == "ENSEMBLING":
         cells.append(

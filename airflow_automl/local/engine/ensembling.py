@@ -32,9 +32,9 @@ from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_
 from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
-from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
 from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.sagemaker.metrics import REGRESSION, greater_is_better, is_better
 
@@ -118,7 +118,12 @@ class _Progress:
 
 
 def run_ensembling(
-    spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None, stages: StageTimes | None = None
+    spec: JobSpec,
+    ctx: JobContext,
+    dataset: Dataset,
+    objective: str,
+    deadline: float | None,
+    stages: StageTimes | None = None,
 ) -> JobOutcome:
     stages = stages or StageTimes()
     placement = Placement.for_job(spec, ctx)
@@ -127,7 +132,9 @@ def run_ensembling(
         return _train_and_finish(spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver)
 
 
-def _train_and_finish(spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver) -> JobOutcome:
+def _train_and_finish(
+    spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver
+) -> JobOutcome:
     algorithms = select_algorithms(tuple(spec.algorithms))
     ag_problem_type = AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]
     hyperparameters = hyperparameters_for(algorithms)
@@ -250,7 +257,9 @@ class _ValidationScorer:
     """Scores each model AutoGluon finishes on the validation rows (as AutoGluon holds them,
     already transformed) and reports it as a candidate at once."""
 
-    def __init__(self, dataset: Dataset, objective: str, placement: Placement, ctx, progress: _Progress, job_name, archiver):
+    def __init__(
+        self, dataset: Dataset, objective: str, placement: Placement, ctx, progress: _Progress, job_name, archiver
+    ):
         self.archiver = archiver
         self.dataset = dataset
         self.objective = objective
@@ -294,7 +303,9 @@ class _ValidationScorer:
         trained = TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate)
         self.progress.trained.append(trained)
         self.ctx.add_candidate(candidate)
-        if not is_ensemble:  # a base model's files are final once fitted; an ensemble's archive needs the whole predictor
+        if (
+            not is_ensemble
+        ):  # a base model's files are final once fitted; an ensemble's archive needs the whole predictor
             self.archiver.submit(trained)
 
 
@@ -402,7 +413,9 @@ class _Archiver:
                 others = self._compress(self.predictor_path, ".", model.candidate_name, exclude=set(self.members))
                 parts = [*self.members.values(), others]
             else:
-                member = self._compress(self.predictor_path / "models" / model.model, f"./models/{model.model}", model.model)
+                member = self._compress(
+                    self.predictor_path / "models" / model.model, f"./models/{model.model}", model.model
+                )
                 self.members[model.model] = member
                 parts = [member]
             archive = self.archive_dir / f"{model.candidate_name}.tar.gz"

@@ -32,8 +32,15 @@ class FeatureSpecification:
         return [c for c, t in self.types.items() if t in ("text", "sequence")]
 
 
-def load_feature_specification(storage: Storage, uri: str, columns: list[str], target: str, mode: str,
-                               field: str = FIELD, declared: tuple[str, ...] = ()) -> FeatureSpecification:
+def load_feature_specification(
+    storage: Storage,
+    uri: str,
+    columns: list[str],
+    target: str,
+    mode: str,
+    field: str = FIELD,
+    declared: tuple[str, ...] = (),
+) -> FeatureSpecification:
     """``declared``: further columns the keys must not include (a forecasting job's TimeSeriesConfig
     columns besides the target); ``field`` names the setting in messages."""
     try:
@@ -58,8 +65,12 @@ def load_feature_specification(storage: Storage, uri: str, columns: list[str], t
             raise JobFailed(f"{field} {uri}: FeatureAttributeNames must be a non-empty list of column names")
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise JobFailed(f"{field} {uri}: FeatureAttributeNames must hold unique values; repeated: {', '.join(duplicates)}")
-        _check_columns(field, uri, "FeatureAttributeNames", names, columns, target, "the input data's columns", declared)
+            raise JobFailed(
+                f"{field} {uri}: FeatureAttributeNames must hold unique values; repeated: {', '.join(duplicates)}"
+            )
+        _check_columns(
+            field, uri, "FeatureAttributeNames", names, columns, target, "the input data's columns", declared
+        )
 
     types = document.get("FeatureDataTypes", {})
     if not isinstance(types, dict) or not all(isinstance(v, str) for v in types.values()):
@@ -75,8 +86,9 @@ def load_feature_specification(storage: Storage, uri: str, columns: list[str], t
     if names is not None:
         _check_columns(field, uri, "FeatureDataTypes", list(types), names, target, "FeatureAttributeNames", declared)
     else:
-        _check_columns(field, uri, "FeatureDataTypes", list(types), columns, target, "the input data's columns",
-                       declared)
+        _check_columns(
+            field, uri, "FeatureDataTypes", list(types), columns, target, "the input data's columns", declared
+        )
     return FeatureSpecification(tuple(names) if names is not None else None, dict(types))
 
 

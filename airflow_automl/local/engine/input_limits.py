@@ -176,7 +176,7 @@ class CsvTextGuard(CountingReader):
                 )
             self._count(len(block))
             newline = block.find(b"\n")
-            if newline >= 0 and (block[newline + 1:].strip() or self._data_follows()):
+            if newline >= 0 and (block[newline + 1 :].strip() or self._data_follows()):
                 raise JobFailed(
                     f"Input file {self.uri} has a header line longer than {_size(self.line_limit)}; the local "
                     f"service reads lines of at most {_size(self.line_limit)}"

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.presentation.templating import HTML
+from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.sagemaker.metrics import BINARY, REGRESSION, greater_is_better
 
 DATA_EXPLORATION_PATH = "documentation/data-exploration/DataExplorationReport.html"
@@ -101,12 +101,23 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
                 "numeric" if numeric else str(values.dtype),
                 f"{values.isna().mean():.1%}",
                 values.nunique(),
-                *([_number(described["mean"]), _number(described["std"]), _number(described["min"]), _number(described["max"])] if numeric else ["", "", "", ""]),
+                *(
+                    [
+                        _number(described["mean"]),
+                        _number(described["std"]),
+                        _number(described["min"]),
+                        _number(described["max"]),
+                    ]
+                    if numeric
+                    else ["", "", "", ""]
+                ),
                 ", ".join(map(str, values.dropna().astype(str).unique()[:3])),
             ]
         )
     sections.append(
-        _section("Columns", _table(["Column", "Type", "Missing", "Distinct", "Mean", "Std", "Min", "Max", "Examples"], rows))
+        _section(
+            "Columns", _table(["Column", "Type", "Missing", "Distinct", "Mean", "Std", "Min", "Max", "Examples"], rows)
+        )
     )
 
     missing = frame[dataset.feature_columns].isna().mean().sort_values(ascending=False)
@@ -197,7 +208,9 @@ def explainability_report(candidate_name: str, objective: str, importance: pd.Se
 # ---- model insights ---------------------------------------------------------------------
 
 
-def model_insights_report(candidate_name: str, problem_type: str, objective: str, predictions: Predictions, sample_weight=None) -> str:
+def model_insights_report(
+    candidate_name: str, problem_type: str, objective: str, predictions: Predictions, sample_weight=None
+) -> str:
     values = compute_metrics(
         problem_type,
         predictions.y_true,
@@ -209,7 +222,10 @@ def model_insights_report(candidate_name: str, problem_type: str, objective: str
     sections = [
         _section(
             "Validation metrics",
-            _table(["Metric", "Value"], [[f"{k} (objective)" if k == objective else k, _number(v)] for k, v in values.items()]),
+            _table(
+                ["Metric", "Value"],
+                [[f"{k} (objective)" if k == objective else k, _number(v)] for k, v in values.items()],
+            ),
         )
     ]
     if problem_type == REGRESSION:
@@ -227,9 +243,7 @@ def model_insights_report(candidate_name: str, problem_type: str, objective: str
         sections.append(_section("Residuals", _image(fig)))
     else:
         labels = [str(c) for c in predictions.classes]
-        matrix = skm.confusion_matrix(
-            predictions.y_true.astype(str), predictions.prediction.astype(str), labels=labels
-        )
+        matrix = skm.confusion_matrix(predictions.y_true.astype(str), predictions.prediction.astype(str), labels=labels)
         size = min(12, 2 + 0.5 * len(labels))
         fig, axis = _subplots(figsize=(size, size * 0.85))
         axis.imshow(matrix, cmap="Blues")
@@ -345,7 +359,7 @@ def publish(ctx, uri: str, render: Callable[[], str], what: str) -> bool:
     models are trained: it is logged and recorded as a partial failure, as SageMaker does."""
     try:
         ctx.storage.write_bytes(uri, render().encode())
-    except Exception as error:  # noqa: BLE001 - any report error is reported, never hidden
+    except Exception as error:
         log.exception("%s could not be generated", what)
         record = getattr(ctx, "add_partial_failure", None)
         if record is not None:
@@ -354,7 +368,9 @@ def publish(ctx, uri: str, render: Callable[[], str], what: str) -> bool:
     return True
 
 
-def publish_best_candidate_reports(ctx, placement, candidate: dict, model, dataset: Dataset, objective: str, deadline) -> None:
+def publish_best_candidate_reports(
+    ctx, placement, candidate: dict, model, dataset: Dataset, objective: str, deadline
+) -> None:
     """Explainability and model insights for the best candidate; their locations go into its
     CandidateArtifactLocations. `model` has predict(frame), predict_proba(frame) and classes;
     `deadline` (time.monotonic(), or None) is when the job must have ended."""
@@ -370,7 +386,11 @@ def publish_best_candidate_reports(ctx, placement, candidate: dict, model, datas
 
     def score(frame: pd.DataFrame) -> float:
         result = predictions(frame, dataset.validation.loc[frame.index, dataset.target].to_numpy())
-        frame_weights = None if weights is None else dataset.validation.loc[frame.index, dataset.sample_weight].to_numpy(dtype=float)
+        frame_weights = (
+            None
+            if weights is None
+            else dataset.validation.loc[frame.index, dataset.sample_weight].to_numpy(dtype=float)
+        )
         values = compute_metrics(
             dataset.problem_type, result.y_true, result.prediction, result.probabilities, frame_weights, classes
         )
@@ -404,5 +424,8 @@ def publish_best_candidate_reports(ctx, placement, candidate: dict, model, datas
     # CandidateArtifactLocations requires Explainability.
     if "Explainability" in locations:
         updated = dict(candidate)
-        updated["CandidateProperties"] = {**candidate.get("CandidateProperties", {}), "CandidateArtifactLocations": locations}
+        updated["CandidateProperties"] = {
+            **candidate.get("CandidateProperties", {}),
+            "CandidateArtifactLocations": locations,
+        }
         ctx.add_candidate(updated)

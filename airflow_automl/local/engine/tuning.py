@@ -19,11 +19,11 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from xgboost import XGBClassifier, XGBRegressor
 
@@ -37,8 +37,8 @@ from airflow_automl.local.engine.candidates import (
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
-from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.local.runs.parentdeath import kill_with_parent
+from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.sagemaker.metrics import REGRESSION, greater_is_better, is_better
 
 if TYPE_CHECKING:
@@ -187,9 +187,7 @@ def preprocessor(
     numeric = [
         c
         for c in feature_columns
-        if c not in text
-        and pd.api.types.is_numeric_dtype(frame[c])
-        and not pd.api.types.is_bool_dtype(frame[c])
+        if c not in text and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     ]
     categorical = [c for c in feature_columns if c not in text and c not in dates and c not in numeric]
     scaling = [StandardScaler()] if scale else []
@@ -214,7 +212,11 @@ def preprocessor(
         )
     for column in text:
         parts.append(
-            (f"text:{column}", make_pipeline(FunctionTransformer(_as_text), TfidfVectorizer(max_features=500)), [column])
+            (
+                f"text:{column}",
+                make_pipeline(FunctionTransformer(_as_text), TfidfVectorizer(max_features=500)),
+                [column],
+            )
         )
     return ColumnTransformer(parts)
 
@@ -251,7 +253,9 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
         y_train = dataset.train[dataset.target].astype(float).to_numpy()
         y_val = dataset.validation[dataset.target].astype(float).to_numpy()
     else:
-        classes = sorted(pd.concat([dataset.train[dataset.target], dataset.validation[dataset.target]]).unique().tolist(), key=str)
+        classes = sorted(
+            pd.concat([dataset.train[dataset.target], dataset.validation[dataset.target]]).unique().tolist(), key=str
+        )
         index = {label: i for i, label in enumerate(classes)}
         y_train = dataset.train[dataset.target].map(index).to_numpy(dtype=int)
         y_val = dataset.validation[dataset.target].map(index).to_numpy(dtype=int)
@@ -279,7 +283,10 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
         optuna_trial = study.ask()
         algorithm, params, estimator = search_space(optuna_trial, algorithms, dataset.problem_type)
         pipeline = Pipeline(
-            [("features", preprocessor(x_train, features, algorithm != "xgboost", dataset.text_columns)), ("model", estimator)]
+            [
+                ("features", preprocessor(x_train, features, algorithm != "xgboost", dataset.text_columns)),
+                ("model", estimator),
+            ]
         )
         name = candidate_name(spec.name, algorithm, number)
         result, failure, interrupted = _fit_in_child(
@@ -313,7 +320,11 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
         failures = "; ".join(f"{t.candidate_name}: {t.failure}" for t in trials[:3])
         raise JobFailed(
             "No candidate finished training"
-            + (f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}" if ending == "MaxAutoMLJobRuntimeReached" else "")
+            + (
+                f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}"
+                if ending == "MaxAutoMLJobRuntimeReached"
+                else ""
+            )
             + (f" ({failures})" if failures else "")
         )
     ctx.set_best_candidate(best.candidate_name)
@@ -456,5 +467,7 @@ def _upload(ctx, placement: Placement, trials: list[Trial], objective: str) -> N
         row.update({k: v for k, v in trial.metrics.items() if k != objective})
         row["Hyperparameters"] = json.dumps(trial.params)
         rows.append(row)
-    frame = pd.DataFrame(rows).sort_values(objective, ascending=not greater_is_better(objective), na_position="last", kind="stable")
+    frame = pd.DataFrame(rows).sort_values(
+        objective, ascending=not greater_is_better(objective), na_position="last", kind="stable"
+    )
     ctx.storage.write_bytes(placement.uri("leaderboard.csv"), frame.to_csv(index=False).encode())

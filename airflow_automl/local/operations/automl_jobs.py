@@ -7,13 +7,13 @@ worker process (supervisor.py, worker.py); the other operations read what the wo
 
 from __future__ import annotations
 
-from airflow_automl.sagemaker.api_versions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
-from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
-from airflow_automl.local.engine.torch_extra import missing_torch_message, missing_torch_forecast_message
+from airflow_automl.local.engine.torch_extra import missing_torch_forecast_message, missing_torch_message
 from airflow_automl.local.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from airflow_automl.local.jobspec import JobSpec, check_holiday_country, job_spec_from_request, require_trainable
 from airflow_automl.local.operations.base import Operations, list_query
 from airflow_automl.local.store import JobNameInUse, JobRecord, TooManyActiveJobs
+from airflow_automl.sagemaker.api_versions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
+from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
 DEFAULT_LIST_JOBS_MAX_RESULTS = 10
@@ -48,9 +48,7 @@ class AutoMLJobOperations(Operations):
         name = request["AutoMLJobName"]
         arn = self.config.job_arn(name)
         try:
-            self.store.jobs.create(
-                spec=spec, arn=arn, request=request, max_active_jobs=self.config.max_active_jobs
-            )
+            self.store.jobs.create(spec=spec, arn=arn, request=request, max_active_jobs=self.config.max_active_jobs)
         except JobNameInUse as error:
             existing = self.store.jobs.get(name)
             raise ResourceInUse(
@@ -126,7 +124,8 @@ class AutoMLJobOperations(Operations):
         if job.spec.time_series is not None:
             raise ValidationException(
                 f"AutoMLJobName: job {job.name!r} is a time-series forecasting job, which only "
-                "DescribeAutoMLJobV2 describes")
+                "DescribeAutoMLJobV2 describes"
+            )
         v1 = job.request if job.api_version == 1 else convert_request(job.request, V1)
         response = {key: value for key, value in v1.items() if key not in ("Tags", "AutoMLJobName")}
         response.setdefault("GenerateCandidateDefinitionsOnly", False)
@@ -139,7 +138,10 @@ class AutoMLJobOperations(Operations):
         v2 = job.request if job.api_version == 2 else convert_request(job.request, V2)
         response = {key: value for key, value in v2.items() if key not in ("Tags", "AutoMLJobName")}
         response["AutoMLProblemTypeConfigName"] = (
-            TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME if job.spec.time_series is not None else TABULAR_PROBLEM_TYPE_CONFIG_NAME)
+            TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME
+            if job.spec.time_series is not None
+            else TABULAR_PROBLEM_TYPE_CONFIG_NAME
+        )
         response.update(self._describe_common(job))
         if job.resolved_attributes is not None:
             response["ResolvedAttributes"] = resolved_attributes_v2(job.resolved_attributes)
@@ -147,7 +149,11 @@ class AutoMLJobOperations(Operations):
 
     def list_auto_ml_jobs(self, request: dict) -> dict:
         query = list_query(
-            "ListAutoMLJobs", request, sort_by="Name", sort_order="Descending", max_results=DEFAULT_LIST_JOBS_MAX_RESULTS
+            "ListAutoMLJobs",
+            request,
+            sort_by="Name",
+            sort_order="Descending",
+            max_results=DEFAULT_LIST_JOBS_MAX_RESULTS,
         )
         page = self.store.jobs.page(query)
         summaries = [
@@ -169,8 +175,11 @@ class AutoMLJobOperations(Operations):
     def list_candidates_for_auto_ml_job(self, request: dict) -> dict:
         job = self._job(request["AutoMLJobName"])
         query = list_query(
-            "ListCandidatesForAutoMLJob", request,
-            sort_by="CreationTime", sort_order="Ascending", max_results=DEFAULT_LIST_CANDIDATES_MAX_RESULTS,
+            "ListCandidatesForAutoMLJob",
+            request,
+            sort_by="CreationTime",
+            sort_order="Ascending",
+            max_results=DEFAULT_LIST_CANDIDATES_MAX_RESULTS,
         )
         page = self.store.jobs.candidates_page(job.name, query, request.get("CandidateNameEquals"))
         return {"Candidates": page.rows, "NextToken": page.next_token}

@@ -30,7 +30,7 @@ class EndpointConfigOperations(Operations):
             model = self.store.models.get(variant["ModelName"])
             if model is None:
                 raise ValidationException(
-                    f'EndpointConfigName: variant {variant["VariantName"]} of {config.name} names model '
+                    f"EndpointConfigName: variant {variant['VariantName']} of {config.name} names model "
                     f'"{self.config.arn("model", variant["ModelName"])}", which does not exist any more'
                 )
             variants.append(
@@ -55,7 +55,9 @@ class EndpointConfigOperations(Operations):
         names = [variant["VariantName"] for variant in variants]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValidationException(f"ProductionVariants: VariantName must be unique; repeated: {', '.join(duplicates)}")
+            raise ValidationException(
+                f"ProductionVariants: VariantName must be unique; repeated: {', '.join(duplicates)}"
+            )
         for index, variant in enumerate(variants):
             if not variant.get("ModelName"):
                 # botocore leaves it optional for inference components, which the service does not emulate.
@@ -83,7 +85,10 @@ class EndpointConfigOperations(Operations):
 
     def list_endpoint_configs(self, request: dict) -> dict:
         query = list_query(
-            "ListEndpointConfigs", request, sort_by="CreationTime", sort_order="Descending",
+            "ListEndpointConfigs",
+            request,
+            sort_by="CreationTime",
+            sort_order="Descending",
             max_results=DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS,
         )
         page = self.store.endpoint_configs.page(query)

@@ -26,8 +26,8 @@ from botocore.session import get_session
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import ModelError, ValidationError, ValidationException
 from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
+from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
 from airflow_automl.local.serving.formats import ACCEPT_TYPES, CONTENT_TYPES, CSV, JSON, JSON_LINES, ModelInputError
 from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.store import EndpointNameInUse, EndpointRecord, Store
@@ -41,7 +41,6 @@ DEFAULT_LIST_ENDPOINTS_MAX_RESULTS = 10
 # Predictors kept loaded in the service process; the least recently used one is dropped first.
 MAX_LOADED_MODELS_ENV_VAR = "AIRFLOW_AUTOML_MAX_LOADED_MODELS"
 DEFAULT_MAX_LOADED_MODELS = 4
-
 
 
 def _runtime_limits() -> tuple[int, str]:
@@ -78,8 +77,13 @@ def served_variants(record: EndpointRecord) -> list[dict]:
         return record.variants
     return [
         {
-            "VariantName": VARIANT_NAME, "ModelName": record.name, "JobName": record.job_name,
-            "CandidateName": record.candidate_name, "Weight": 1.0, "InstanceCount": 1, "InstanceType": None,
+            "VariantName": VARIANT_NAME,
+            "ModelName": record.name,
+            "JobName": record.job_name,
+            "CandidateName": record.candidate_name,
+            "Weight": 1.0,
+            "InstanceCount": 1,
+            "InstanceType": None,
         }
     ]
 
@@ -120,13 +124,16 @@ class EndpointRegistry:
         variants = record.pending_variants if updating else served_variants(record)
         try:
             for variant in variants or []:
-                self.load(variant["JobName"], f'model {variant["ModelName"]} of variant {variant["VariantName"]}')
+                self.load(variant["JobName"], f"model {variant['ModelName']} of variant {variant['VariantName']}")
         except ModelLoadFailed as error:
             reason = str(error)
             if updating:
                 log.warning("endpoint %s: update to %s rolled back: %s", name, record.pending_config_name, reason)
-                self.store.endpoints.finish_update(name, f"Update to {record.pending_config_name} failed, "
-                                                         f"the endpoint kept {record.endpoint_config_name}: {reason}")
+                self.store.endpoints.finish_update(
+                    name,
+                    f"Update to {record.pending_config_name} failed, "
+                    f"the endpoint kept {record.endpoint_config_name}: {reason}",
+                )
             else:
                 self.store.endpoints.set_status(name, "Failed", reason)
             return
@@ -199,7 +206,7 @@ class EndpointRegistry:
         if wanted not in ACCEPT_TYPES:
             raise ModelError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}", 406)
         try:
-            loaded = self.load(variant["JobName"], f'model {variant["ModelName"]} of endpoint {record.name}')
+            loaded = self.load(variant["JobName"], f"model {variant['ModelName']} of endpoint {record.name}")
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
             raise ModelError(str(error), 500) from error
         with loaded.lock:
@@ -244,8 +251,10 @@ def _described_variants(variants: list[dict], in_service: bool) -> list[dict]:
         entry: dict[str, Any] = {"VariantName": variant["VariantName"]}
         if in_service:
             entry.update(
-                CurrentWeight=float(variant["Weight"]), DesiredWeight=float(variant["Weight"]),
-                CurrentInstanceCount=variant["InstanceCount"], DesiredInstanceCount=variant["InstanceCount"],
+                CurrentWeight=float(variant["Weight"]),
+                DesiredWeight=float(variant["Weight"]),
+                CurrentInstanceCount=variant["InstanceCount"],
+                DesiredInstanceCount=variant["InstanceCount"],
             )
         described.append(entry)
     return described
@@ -296,8 +305,11 @@ class EndpointOperations(EndpointConfigOperations, Operations):
             described["PendingDeploymentSummary"] = {
                 "EndpointConfigName": record.pending_config_name,
                 "ProductionVariants": [
-                    {"VariantName": v["VariantName"], "DesiredWeight": float(v["Weight"]),
-                     "DesiredInstanceCount": v["InstanceCount"]}
+                    {
+                        "VariantName": v["VariantName"],
+                        "DesiredWeight": float(v["Weight"]),
+                        "DesiredInstanceCount": v["InstanceCount"],
+                    }
                     for v in record.pending_variants or []
                 ],
                 "StartTime": record.last_modified_time,
@@ -310,8 +322,11 @@ class EndpointOperations(EndpointConfigOperations, Operations):
 
     def list_endpoints(self, request: dict) -> dict:
         query = list_query(
-            "ListEndpoints", request,
-            sort_by="CreationTime", sort_order="Descending", max_results=DEFAULT_LIST_ENDPOINTS_MAX_RESULTS,
+            "ListEndpoints",
+            request,
+            sort_by="CreationTime",
+            sort_order="Descending",
+            max_results=DEFAULT_LIST_ENDPOINTS_MAX_RESULTS,
         )
         page = self.store.endpoints.page(query)
         return {"Endpoints": [_summary(record) for record in page.rows], "NextToken": page.next_token}

@@ -28,8 +28,13 @@ from airflow_automl.local.store.model_registry import package_key
 DEFAULT_LIST_MAX_RESULTS = 10
 DEFAULT_APPROVAL_STATUS = "PendingManualApproval"
 # What UpdateModelPackage changes on the local service; the other members are refused.
-UPDATABLE_MEMBERS = ("ModelApprovalStatus", "ApprovalDescription", "CustomerMetadataProperties",
-                     "CustomerMetadataPropertiesToRemove", "ClientToken")
+UPDATABLE_MEMBERS = (
+    "ModelApprovalStatus",
+    "ApprovalDescription",
+    "CustomerMetadataProperties",
+    "CustomerMetadataPropertiesToRemove",
+    "ClientToken",
+)
 # "<name>" or "<name>/<version>", optionally after "arn:<partition>:sagemaker:<region>:<account>:<resource>/".
 _ARN_OR_NAME = re.compile(
     r"(?:arn:aws[a-z\-]*:sagemaker:(?P<region>[a-z0-9\-]*):(?P<account>[0-9]{12}):(?P<resource>[a-z\-]*)/)?"
@@ -117,8 +122,13 @@ class ModelRegistryOperations(Operations):
         if request.get("CrossAccountFilterOption") == "CrossAccount":
             # The local service is one account: no group is shared with it by another.
             return {"ModelPackageGroupSummaryList": []}
-        query = list_query("ListModelPackageGroups", request, sort_by="CreationTime", sort_order="Ascending",
-                           max_results=DEFAULT_LIST_MAX_RESULTS)
+        query = list_query(
+            "ListModelPackageGroups",
+            request,
+            sort_by="CreationTime",
+            sort_order="Ascending",
+            max_results=DEFAULT_LIST_MAX_RESULTS,
+        )
         page = self.store.model_registry.group_page(query)
         groups = [
             {
@@ -196,13 +206,19 @@ class ModelRegistryOperations(Operations):
         }
 
     def list_model_packages(self, request: dict) -> dict:
-        query = list_query("ListModelPackages", request, sort_by="CreationTime", sort_order="Ascending",
-                           max_results=DEFAULT_LIST_MAX_RESULTS)
+        query = list_query(
+            "ListModelPackages",
+            request,
+            sort_by="CreationTime",
+            sort_order="Ascending",
+            max_results=DEFAULT_LIST_MAX_RESULTS,
+        )
         group_name = None
         if request.get("ModelPackageGroupName"):
             # A group that does not exist holds no versions; SageMaker lists none rather than failing.
-            name, _ = self._parse_arn_or_name(request["ModelPackageGroupName"], "ModelPackageGroupName",
-                                              "model-package-group")
+            name, _ = self._parse_arn_or_name(
+                request["ModelPackageGroupName"], "ModelPackageGroupName", "model-package-group"
+            )
             group_name = name
         # SageMaker's default kind is Unversioned; a group filter lists that group's versions.
         kind = request.get("ModelPackageType") or "Unversioned"
@@ -222,8 +238,7 @@ class ModelRegistryOperations(Operations):
             )
         if record.version is None and (request.get("ModelApprovalStatus") or "ApprovalDescription" in request):
             raise ValidationException(
-                "ModelApprovalStatus: applies to versioned packages only; "
-                f"{record.arn} is an unversioned package"
+                f"ModelApprovalStatus: applies to versioned packages only; {record.arn} is an unversioned package"
             )
         updated = self.store.model_registry.update_package(
             record.key,

@@ -39,7 +39,9 @@ class ModelOperations(Operations):
         """(job name, candidate name) of the AutoML candidate the request's containers are."""
         if request.get("Containers") and request.get("PrimaryContainer"):
             raise ValidationException("PrimaryContainer: pass either PrimaryContainer or Containers, not both")
-        containers = request.get("Containers") or ([request["PrimaryContainer"]] if request.get("PrimaryContainer") else [])
+        containers = request.get("Containers") or (
+            [request["PrimaryContainer"]] if request.get("PrimaryContainer") else []
+        )
         if not containers:
             raise ValidationException(f"Containers: a model needs PrimaryContainer or Containers; {SERVABLE}")
         # A container naming a registered model package serves that package's containers.
@@ -47,7 +49,10 @@ class ModelOperations(Operations):
         for index, container in enumerate(containers):
             where = "PrimaryContainer" if request.get("PrimaryContainer") else f"Containers[{index}]"
             if container.get("ModelPackageName"):
-                served += [(f"{where}.ModelPackageName", c) for c in self.package_containers(container["ModelPackageName"], where)]
+                served += [
+                    (f"{where}.ModelPackageName", c)
+                    for c in self.package_containers(container["ModelPackageName"], where)
+                ]
             else:
                 served.append((where, container))
         found: set[tuple[str, str]] = set()
@@ -56,7 +61,9 @@ class ModelOperations(Operations):
                 raise ValidationException(f"{where}.Mode: only SingleModel is served; {SERVABLE}")
             url = container.get("ModelDataUrl")
             if not url:
-                raise ValidationException(f"{where}.ModelDataUrl: required here (ModelDataSource is not served); {SERVABLE}")
+                raise ValidationException(
+                    f"{where}.ModelDataUrl: required here (ModelDataSource is not served); {SERVABLE}"
+                )
             match = self.store.jobs.candidate_with_model_data(url)
             if match is None:
                 raise ValidationException(f"{where}.ModelDataUrl: {url!r} is no AutoML candidate's model; {SERVABLE}")
@@ -93,7 +100,10 @@ class ModelOperations(Operations):
 
     def list_models(self, request: dict) -> dict:
         query = list_query(
-            "ListModels", request, sort_by="CreationTime", sort_order="Descending",
+            "ListModels",
+            request,
+            sort_by="CreationTime",
+            sort_order="Descending",
             max_results=DEFAULT_LIST_MODELS_MAX_RESULTS,
         )
         page = self.store.models.page(query)

@@ -25,7 +25,11 @@ from airflow_automl.local.store import Store
 
 
 class SageMakerService(
-    AutoMLJobOperations, TagOperations, TransformJobOperations, ModelOperations, EndpointOperations,
+    AutoMLJobOperations,
+    TagOperations,
+    TransformJobOperations,
+    ModelOperations,
+    EndpointOperations,
     ModelRegistryOperations,
 ):
     """SageMaker's operations over the store; training and batch transform happen in worker processes."""

@@ -19,9 +19,14 @@ class TagOperations(Operations):
             return job.arn
         resource, _, name = arn.rpartition(":")[2].partition("/")
         registry = self.store.model_registry
-        stores = {"model": self.store.models.get, "endpoint-config": self.store.endpoint_configs.get,
-                  "endpoint": self.store.endpoints.get, "transform-job": self.store.transform_jobs.get,
-                  "model-package-group": registry.group, "model-package": registry.package}
+        stores = {
+            "model": self.store.models.get,
+            "endpoint-config": self.store.endpoint_configs.get,
+            "endpoint": self.store.endpoints.get,
+            "transform-job": self.store.transform_jobs.get,
+            "model-package-group": registry.group,
+            "model-package": registry.package,
+        }
         record = stores[resource](name) if resource in stores and name else None
         if record is not None and record.arn == arn.lower():
             return record.arn
@@ -47,7 +52,11 @@ class TagOperations(Operations):
 
     def list_tags(self, request: dict) -> dict:
         query = list_query(
-            "ListTags", request, sort_by="CreationTime", sort_order="Ascending", max_results=DEFAULT_LIST_TAGS_MAX_RESULTS
+            "ListTags",
+            request,
+            sort_by="CreationTime",
+            sort_order="Ascending",
+            max_results=DEFAULT_LIST_TAGS_MAX_RESULTS,
         )
         page = self.store.tags.page(self._tagged_arn(request["ResourceArn"]), query)
         return {"Tags": page.rows, "NextToken": page.next_token}

@@ -34,7 +34,10 @@ class TransformJobOperations(ModelOperations, Operations):
 
         storage = Storage(list(self.config.file_roots))
         for field, uri in (
-            ("TransformInput.DataSource.S3DataSource.S3Uri", request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]),
+            (
+                "TransformInput.DataSource.S3DataSource.S3Uri",
+                request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"],
+            ),
             ("TransformOutput.S3OutputPath", request["TransformOutput"]["S3OutputPath"]),
         ):
             try:
@@ -81,7 +84,10 @@ class TransformJobOperations(ModelOperations, Operations):
 
     def list_transform_jobs(self, request: dict) -> dict:
         query = list_query(
-            "ListTransformJobs", request, sort_by="CreationTime", sort_order="Descending",
+            "ListTransformJobs",
+            request,
+            sort_by="CreationTime",
+            sort_order="Descending",
             max_results=DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS,
         )
         page = self.store.transform_jobs.page(query)

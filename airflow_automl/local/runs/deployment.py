@@ -59,8 +59,13 @@ def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> De
     name = requested_endpoint_name(job.spec)
     assert name is not None and job.best_candidate_name is not None
     variant = {
-        "VariantName": VARIANT_NAME, "ModelName": name, "JobName": job.name,
-        "CandidateName": job.best_candidate_name, "Weight": 1.0, "InstanceCount": 1, "InstanceType": None,
+        "VariantName": VARIANT_NAME,
+        "ModelName": name,
+        "JobName": job.name,
+        "CandidateName": job.best_candidate_name,
+        "Weight": 1.0,
+        "InstanceCount": 1,
+        "InstanceType": None,
     }
     try:
         store.endpoints.create(name=name, arn=config.endpoint_arn(name), endpoint_config_name=name, variants=[variant])
@@ -97,8 +102,11 @@ def _create_model_and_config(config: ServiceConfig, store: Store, job: JobRecord
     if job.request.get("RoleArn"):
         model_request["ExecutionRoleArn"] = job.request["RoleArn"]
     store.models.create(
-        name=name, arn=config.arn("model", name), request=model_request,
-        job_name=job.name, candidate_name=job.best_candidate_name,
+        name=name,
+        arn=config.arn("model", name),
+        request=model_request,
+        job_name=job.name,
+        candidate_name=job.best_candidate_name,
     )
     config_request = {
         "EndpointConfigName": name,

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import IO
 
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.store import ACTIVE_STATUSES, JobRecord, RunFenced, Store, TransformJobRecord
 from airflow_automl.local.runs.training import choose_best_candidate
+from airflow_automl.local.store import ACTIVE_STATUSES, JobRecord, RunFenced, Store, TransformJobRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +97,18 @@ class Supervisor:
             log.warning("jobs interrupted by the previous service process, now Failed: %s", ", ".join(interrupted))
         transforms = self.store.transform_jobs.end_interrupted(TRANSFORM_RESTART_FAILURE_REASON)
         if transforms:
-            log.warning("transform jobs interrupted by the previous service process, now ended: %s",
-                        ", ".join(transforms))
+            log.warning(
+                "transform jobs interrupted by the previous service process, now ended: %s", ", ".join(transforms)
+            )
         orphaned = self.store.endpoints.fail_creating(ENDPOINT_RESTART_FAILURE_REASON)
         if orphaned:
             log.warning("endpoints left Creating by the previous service process, now Failed: %s", ", ".join(orphaned))
         rolled_back = self.store.endpoints.roll_back_updating(ENDPOINT_UPDATE_RESTART_REASON)
         if rolled_back:
-            log.warning("endpoints left Updating by the previous service process, back on their config: %s",
-                        ", ".join(rolled_back))
+            log.warning(
+                "endpoints left Updating by the previous service process, back on their config: %s",
+                ", ".join(rolled_back),
+            )
 
     def wake(self) -> None:
         self._wake.set()
@@ -145,7 +148,9 @@ class Supervisor:
             return
         launched = self._launch(AUTOML, job.name, run_id, self.config.job_dir(job.name))
         if isinstance(launched, OSError):
-            self.store.jobs.finish(job.name, run_id, "Failed", "Failed", f"The training worker could not start: {launched}")
+            self.store.jobs.finish(
+                job.name, run_id, "Failed", "Failed", f"The training worker could not start: {launched}"
+            )
             return
         self.store.jobs.set_worker_pid(job.name, run_id, launched.pid)
         log.info("job %s started in worker process %d", job.name, launched.pid)
@@ -156,7 +161,9 @@ class Supervisor:
             return
         launched = self._launch(TRANSFORM, job.name, run_id, self.config.transform_job_dir(job.name))
         if isinstance(launched, OSError):
-            self.store.transform_jobs.finish(job.name, run_id, "Failed", f"The transform worker could not start: {launched}")
+            self.store.transform_jobs.finish(
+                job.name, run_id, "Failed", f"The transform worker could not start: {launched}"
+            )
             return
         self.store.transform_jobs.set_worker_pid(job.name, run_id, launched.pid)
         log.info("transform job %s started in worker process %d", job.name, launched.pid)
@@ -166,14 +173,23 @@ class Supervisor:
         job_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(job_dir / "worker.log", "ab")
         command = [
-            sys.executable, "-m", _WORKER_MODULES[kind],
-            "--data-dir", str(self.config.data_dir),
-            "--job-name", name,
-            "--run-id", run_id,
-            "--parent-pid", str(os.getpid()),
-            "--engine", self.config.engine,
-            "--region", self.config.region,
-            "--account-id", self.config.account_id,
+            sys.executable,
+            "-m",
+            _WORKER_MODULES[kind],
+            "--data-dir",
+            str(self.config.data_dir),
+            "--job-name",
+            name,
+            "--run-id",
+            run_id,
+            "--parent-pid",
+            str(os.getpid()),
+            "--engine",
+            self.config.engine,
+            "--region",
+            self.config.region,
+            "--account-id",
+            self.config.account_id,
         ]
         for root in self.config.file_roots:
             command += ["--file-root", str(root)]
@@ -250,8 +266,11 @@ class Supervisor:
                 continue
             stop_time = transform.stop_requested_time or now
             if transform.status == "Stopping" and now - stop_time > self.config.stop_grace_seconds:
-                log.warning("transform job %s ignored StopTransformJob for %.0f s: killing its worker",
-                            transform.name, self.config.stop_grace_seconds)
+                log.warning(
+                    "transform job %s ignored StopTransformJob for %.0f s: killing its worker",
+                    transform.name,
+                    self.config.stop_grace_seconds,
+                )
                 self._kill(run)
                 run.killed_after_stop = True
         for job in self.store.jobs.running():
@@ -259,8 +278,11 @@ class Supervisor:
             if run is None or job.run_id != run.run_id or run.killed_after_stop:
                 continue
             if job.status == "Stopping" and now - (job.stop_requested_time or now) > self.config.stop_grace_seconds:
-                log.warning("job %s ignored StopAutoMLJob for %.0f s: killing its worker", job.name,
-                            self.config.stop_grace_seconds)
+                log.warning(
+                    "job %s ignored StopAutoMLJob for %.0f s: killing its worker",
+                    job.name,
+                    self.config.stop_grace_seconds,
+                )
                 self._kill(run)
                 run.killed_after_stop = True
             max_runtime = job.spec.max_job_runtime
@@ -292,7 +314,10 @@ class Supervisor:
             self.store.jobs.finish(job.name, run.run_id, "Completed", "MaxAutoMLJobRuntimeReached")
         else:
             self.store.jobs.finish(
-                job.name, run.run_id, "Failed", "Failed",
+                job.name,
+                run.run_id,
+                "Failed",
+                "Failed",
                 f"AutoMLJobConfig.CompletionCriteria.MaxAutoMLJobRuntimeInSeconds: the job ran past {max_runtime} s "
                 "without finishing a candidate; allow more time or fewer, faster algorithms",
             )

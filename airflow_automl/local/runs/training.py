@@ -130,8 +130,9 @@ def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
         from airflow_automl.local.engine import JobFailed
     except (ImportError, AttributeError, ValueError) as error:
         traceback.print_exc()
-        return _finish_failed(store, job.name, run_id,
-                              f"The training engine {config.engine!r} could not be loaded: {error}")
+        return _finish_failed(
+            store, job.name, run_id, f"The training engine {config.engine!r} could not be loaded: {error}"
+        )
     try:
         outcome = engine(job.spec, ctx)
     except RunFenced as error:
@@ -141,8 +142,9 @@ def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
         return _finish_failed(store, job.name, run_id, str(error.reason))
     except Exception as error:
         traceback.print_exc()
-        return _finish_failed(store, job.name, run_id,
-                              f"The training engine failed unexpectedly: {type(error).__name__}: {error}")
+        return _finish_failed(
+            store, job.name, run_id, f"The training engine failed unexpectedly: {type(error).__name__}: {error}"
+        )
     job = store.jobs.get(job.name)
     assert job is not None
     if job.best_candidate_name is None:
@@ -195,7 +197,9 @@ def become_worker(args: argparse.Namespace) -> ServiceConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = worker_arguments("python -m airflow_automl.local.runs.training", "Train one AutoML job for the local service.", argv)
+    args = worker_arguments(
+        "python -m airflow_automl.local.runs.training", "Train one AutoML job for the local service.", argv
+    )
     config = become_worker(args)
     return run_worker(config, args.job_name, args.run_id)
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.engine.job import JobFailed
+from airflow_automl.local.runs.training import become_worker, worker_arguments
 from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.store import ModelRecord, Store
@@ -27,7 +28,6 @@ from airflow_automl.local.transform.settings import (
     inference_keys,
     transform_settings,
 )
-from airflow_automl.local.runs.training import become_worker, worker_arguments
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
 log = logging.getLogger(__name__)
@@ -69,23 +69,36 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
         return _finish(store, job.name, run_id, "Failed", str(error))
     except Exception as error:  # whatever the loader raises is this model's failure to load
         traceback.print_exc()
-        return _finish(store, job.name, run_id, "Failed",
-                       f"ModelName: model {model_name} (AutoML job {job.model_job_name}) could not be loaded: {error}")
+        return _finish(
+            store,
+            job.name,
+            run_id,
+            "Failed",
+            f"ModelName: model {model_name} (AutoML job {job.model_job_name}) could not be loaded: {error}",
+        )
     storage = Storage(list(config.file_roots), config.s3_endpoint_url)
     try:
-        counts = run_transform(settings, model, storage, config.transform_job_dir(job.name) / "scratch",
-                               _StopFlag(store, job.name))
+        counts = run_transform(
+            settings, model, storage, config.transform_job_dir(job.name) / "scratch", _StopFlag(store, job.name)
+        )
     except TransformStopped:
         return _finish(store, job.name, run_id, "Stopped")
     except JobFailed as error:
         return _finish(store, job.name, run_id, "Failed", error.reason)
     except Exception as error:
         traceback.print_exc()
-        return _finish(store, job.name, run_id, "Failed",
-                       f"The transform failed unexpectedly: {type(error).__name__}: {error}")
+        return _finish(
+            store, job.name, run_id, "Failed", f"The transform failed unexpectedly: {type(error).__name__}: {error}"
+        )
     # Peak RSS in the log: what benchmarks/batch_transform.py reports for the streaming claim.
-    log.info("transform job %s: %d records in %d files, %.1f s, peak RSS %d MiB", job.name, counts["records"],
-             counts["files"], counts["seconds"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    log.info(
+        "transform job %s: %d records in %d files, %.1f s, peak RSS %d MiB",
+        job.name,
+        counts["records"],
+        counts["files"],
+        counts["seconds"],
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    )
     return _finish(store, job.name, run_id, "Completed")
 
 

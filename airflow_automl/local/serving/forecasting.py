@@ -41,6 +41,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     Settings,
     ensemble,
 )
+from airflow_automl.local.engine.forecasting.manifest import PROBLEM_TYPE
 from airflow_automl.local.engine.forecasting.series import (
     MIN_HISTORY,
     SERIES_ID,
@@ -52,11 +53,10 @@ from airflow_automl.local.engine.forecasting.series import (
     series_from_frame,
     target_only,
 )
-from airflow_automl.local.engine.forecasting.manifest import PROBLEM_TYPE
 from airflow_automl.local.engine.job import MODEL_MANIFEST
-from airflow_automl.local.serving.formats import CSV, JSON, JSON_LINES, ModelInputError
 from airflow_automl.local.engine.torch_extra import TORCH_EXTRA, TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
+from airflow_automl.local.serving.formats import CSV, JSON, JSON_LINES, ModelInputError
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,10 @@ def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
         raise ValueError(f"{MODEL_MANIFEST}: algorithm(s) {', '.join(unknown)} cannot be served by this installation")
     neural = [m["algorithm"] for m in manifest["members"] if m["algorithm"] in TORCH_FORECAST_ALGORITHMS]
     if neural and not neural_forecasting_available():
-        raise ValueError(f"{MODEL_MANIFEST}: algorithm(s) {', '.join(neural)} need PyTorch and Lightning, which this "
-                         f"installation lacks; install the optional extra {TORCH_EXTRA}")
+        raise ValueError(
+            f"{MODEL_MANIFEST}: algorithm(s) {', '.join(neural)} need PyTorch and Lightning, which this "
+            f"installation lacks; install the optional extra {TORCH_EXTRA}"
+        )
     return ForecastingModel(
         candidate_name=manifest["best_candidate"],
         target=manifest["target"],
@@ -85,8 +87,11 @@ def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
         origin=pd.Timestamp(manifest["grid_origin"]),
         members=[(m["algorithm"], float(m["weight"])) for m in manifest["members"]],
         related=list(manifest.get("related") or []),
-        fitted={m["algorithm"]: _load_fitted(Path(model_dir) / m["fitted"], m["algorithm"])
-                for m in manifest["members"] if m.get("fitted")},
+        fitted={
+            m["algorithm"]: _load_fitted(Path(model_dir) / m["fitted"], m["algorithm"])
+            for m in manifest["members"]
+            if m.get("fitted")
+        },
     )
 
 
@@ -96,8 +101,14 @@ def _load_fitted(path: Path, algorithm: str) -> dict[str, FittedSeries]:
     try:
         return pickle.loads(path.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as error:
-        log.warning("%s: the %s models fitted in training cannot be read (%s: %s); every item will be fitted "
-                    "afresh on the history sent", path, LABELS[algorithm], type(error).__name__, error)
+        log.warning(
+            "%s: the %s models fitted in training cannot be read (%s: %s); every item will be fitted "
+            "afresh on the history sent",
+            path,
+            LABELS[algorithm],
+            type(error).__name__,
+            error,
+        )
         return {}
 
 
@@ -130,8 +141,10 @@ class ForecastingModel:
         """The history rows of a request: text/csv with a header row, or JSON records."""
         kind = (content_type or CSV).split(";")[0].strip().lower()
         if not body.strip():
-            raise ModelInputError(f"The request body is empty; send the items' history as {CSV} with a header row "
-                                  f"({', '.join(self.columns)})")
+            raise ModelInputError(
+                f"The request body is empty; send the items' history as {CSV} with a header row "
+                f"({', '.join(self.columns)})"
+            )
         if kind == CSV:
             try:
                 frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""])
@@ -140,14 +153,17 @@ class ForecastingModel:
             if not set(self.columns) & set(frame.columns):
                 raise ModelInputError(
                     f"The text/csv body's first row must be a header naming its columns, as the training data's "
-                    f"did ({', '.join(self.columns)}); got {', '.join(map(str, frame.columns))}")
+                    f"did ({', '.join(self.columns)}); got {', '.join(map(str, frame.columns))}"
+                )
         elif kind in (JSON, JSON_LINES):
             frame = pd.DataFrame(self._records(body, kind))
         else:
             raise ModelInputError(f"ContentType {content_type!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
         if frame.empty:
-            raise ModelInputError(f"The request holds no rows of history; send each item's history, at least "
-                                  f"{MIN_HISTORY} time steps of {self.time_series.frequency} per item")
+            raise ModelInputError(
+                f"The request holds no rows of history; send each item's history, at least "
+                f"{MIN_HISTORY} time steps of {self.time_series.frequency} per item"
+            )
         return frame
 
     def render(self, frame: pd.DataFrame, accept: str, keys: list[str] | None = None) -> tuple[bytes, str]:
@@ -157,8 +173,10 @@ class ForecastingModel:
         if kind not in ("*/*", CSV, JSON, JSON_LINES):
             raise ModelInputError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}")
         if keys is not None:
-            raise ModelInputError("SAGEMAKER_INFERENCE_OUTPUT applies to tabular models; a forecasting model "
-                                  "answers every quantile and the mean")
+            raise ModelInputError(
+                "SAGEMAKER_INFERENCE_OUTPUT applies to tabular models; a forecasting model "
+                "answers every quantile and the mean"
+            )
         forecast = self.forecast(frame)
         if kind in ("*/*", CSV):
             return forecast.to_csv(index=False).encode(), CSV
@@ -176,8 +194,10 @@ class ForecastingModel:
         series = self.time_series
         missing = [column for column in self.related if column not in frame.columns]
         if missing:
-            raise ModelInputError(f"Column(s) {', '.join(map(repr, missing))} of the training data are related time "
-                                  f"series the model forecasts with; {WHERE} lacks them")
+            raise ModelInputError(
+                f"Column(s) {', '.join(map(repr, missing))} of the training data are related time "
+                f"series the model forecasts with; {WHERE} lacks them"
+            )
         if set(self.columns) <= set(frame.columns):
             # Other columns are not the model's: left out, as the job left them out.
             frame = frame[[column for column in frame.columns if column in (*self.columns, *self.related)]]
@@ -185,8 +205,10 @@ class ForecastingModel:
             # The whole request first, so an error names its row in the request. Its future steps
             # follow the latest item's history; each item's own (from its last value) are checked below.
             series_from_frame(frame, self.target, self._any_future(), WHERE, origin=self.origin)
-            items = [self._item_history(part) for _, part in
-                     frame.groupby([series.item_id, *series.grouping], sort=False, dropna=False)]
+            items = [
+                self._item_history(part)
+                for _, part in frame.groupby([series.item_id, *series.grouping], sort=False, dropna=False)
+            ]
         except SeriesDataError as error:
             raise ModelInputError(error.reason) from error
         # Items whose history ends on the same step are forecast together.
@@ -199,8 +221,11 @@ class ForecastingModel:
         order = [item.frame[SERIES_ID].iloc[0] for item in items]
         combined = pd.concat(pieces, ignore_index=True)
         combined["_order"] = combined.pop(SERIES_ID).map({series_id: n for n, series_id in enumerate(order)})
-        return combined.sort_values(["_order", "_step"], kind="stable").drop(columns=["_order", "_step"]) \
+        return (
+            combined.sort_values(["_order", "_step"], kind="stable")
+            .drop(columns=["_order", "_step"])
             .reset_index(drop=True)
+        )
 
     def _any_future(self) -> TimeSeriesSpec:
         """The series settings with every related time series futurefilled: what checks a whole
@@ -219,7 +244,8 @@ class ForecastingModel:
             raise SeriesDataError(
                 f"Item {name!r} has {steps} time step(s) of {self.time_series.frequency} in column "
                 f"{self.time_series.timestamp!r} of {WHERE}; the model forecasts from at least {MIN_HISTORY}: "
-                "send a longer history")
+                "send a longer history"
+            )
         return item
 
     def _run(self, history: pd.DataFrame, grid: Grid) -> pd.DataFrame:
@@ -234,16 +260,21 @@ class ForecastingModel:
             if kept:
                 new = sorted(set(history[SERIES_ID]) - set(kept))
                 if new:
-                    log.info("%s fits %d item(s) not seen in training on the history sent: %s", LABELS[algorithm],
-                             len(new), ", ".join(new[:10]) + (", ..." if len(new) > 10 else ""))
+                    log.info(
+                        "%s fits %d item(s) not seen in training on the history sent: %s",
+                        LABELS[algorithm],
+                        len(new),
+                        ", ".join(new[:10]) + (", ..." if len(new) > 10 else ""),
+                    )
             try:
                 # As in training: related time series go to the algorithms that use them only.
                 frame = history if algorithm in USES_RELATED else target_only(history)
                 # A copy: what this request fits for new items is not kept.
                 _, forecast = FORECASTERS[algorithm](frame, series.horizon, [], replace(settings, fitted=dict(kept)))
             except _MODEL_ERRORS as error:
-                raise ModelInputError(f"{LABELS[algorithm]} cannot forecast the history sent: "
-                                      f"{type(error).__name__}: {error}") from error
+                raise ModelInputError(
+                    f"{LABELS[algorithm]} cannot forecast the history sent: {type(error).__name__}: {error}"
+                ) from error
             forecasts.append(forecast)
         if len(forecasts) == 1:
             return forecasts[0]
@@ -275,6 +306,8 @@ class ForecastingModel:
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ModelInputError(f"The {kind} body is not valid JSON: {error}") from error
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise ModelInputError(f'The {kind} body must hold history rows as objects of column values '
-                                  '({"instances": [{...}, ...]}, a list of them, or one per line)')
+            raise ModelInputError(
+                f"The {kind} body must hold history rows as objects of column values "
+                '({"instances": [{...}, ...]}, a list of them, or one per line)'
+            )
         return records

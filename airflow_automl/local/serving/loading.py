@@ -42,8 +42,11 @@ def load_job_model(config: ServiceConfig, job_name: str) -> ServedModel | Foreca
     manifest = json.loads(manifest_path.read_text())
     files = [(key, manifest[key]) for key in ("predictor_path", "model_path") if key in manifest]
     # A forecasting model's members name the files of the models they fitted.
-    files += [(f"members[{n}].fitted", member["fitted"])
-              for n, member in enumerate(manifest.get("members") or []) if member.get("fitted")]
+    files += [
+        (f"members[{n}].fitted", member["fitted"])
+        for n, member in enumerate(manifest.get("members") or [])
+        if member.get("fitted")
+    ]
     for key, path in files:
         if not (directory / path).resolve().is_relative_to(directory):
             raise ModelLoadError(f"{MODEL_MANIFEST}: {key} {path!r} points outside the job's model directory")

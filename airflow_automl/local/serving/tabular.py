@@ -66,8 +66,9 @@ class ServedModel:
             keys = ["predicted_label"] if csv_answer or self.classes is None else list(INFERENCE_KEYS)
         unknown = [key for key in keys if key not in INFERENCE_KEYS]
         if unknown:
-            raise ModelInputError(f"SAGEMAKER_INFERENCE_OUTPUT: unknown key(s) {', '.join(unknown)}; "
-                                  f"use {', '.join(INFERENCE_KEYS)}")
+            raise ModelInputError(
+                f"SAGEMAKER_INFERENCE_OUTPUT: unknown key(s) {', '.join(unknown)}; use {', '.join(INFERENCE_KEYS)}"
+            )
         if self.classes is None and keys != ["predicted_label"]:
             raise ModelInputError("SAGEMAKER_INFERENCE_OUTPUT: a regression model answers predicted_label only")
         labels = self.predict(frame)
@@ -135,7 +136,9 @@ class ServedModel:
             try:
                 records.append(json.loads(line))
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise ModelInputError(f"Line {number} of the application/jsonlines body is not valid JSON: {error}") from error
+                raise ModelInputError(
+                    f"Line {number} of the application/jsonlines body is not valid JSON: {error}"
+                ) from error
         if not records:
             raise ModelInputError("The application/jsonlines body holds no rows")
         return self._frame_from_records(records)

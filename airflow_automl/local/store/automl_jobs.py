@@ -132,9 +132,7 @@ class AutoMLJobStore:
         with self._database.write() as db:
             if db.execute("SELECT 1 FROM jobs WHERE name_key = ?", (name.lower(),)).fetchone():
                 raise JobNameInUse(name)
-            active = db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)", ACTIVE_STATUSES
-            ).fetchone()[0]
+            active = db.execute("SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)", ACTIVE_STATUSES).fetchone()[0]
             if active >= max_active_jobs:
                 raise TooManyActiveJobs(active)
             db.execute(
@@ -164,15 +162,19 @@ class AutoMLJobStore:
         """(job name, candidate name, is the job's best candidate) of the candidate whose inference
         containers hold model_data_url; the newest job's when several wrote the same location,
         as the object there is the one written last."""
-        row = self._read().execute(
-            "SELECT jobs.name AS job_name, candidates.name AS candidate_name,"
-            " candidates.name = jobs.best_candidate_name AS is_best"
-            " FROM candidates JOIN jobs ON jobs.name_key = candidates.job_name_key"
-            " WHERE EXISTS (SELECT 1 FROM json_each(candidates.candidate_json, '$.InferenceContainers')"
-            "               WHERE json_extract(json_each.value, '$.ModelDataUrl') = ?)"
-            " ORDER BY jobs.seq DESC, is_best DESC LIMIT 1",
-            (model_data_url,),
-        ).fetchone()
+        row = (
+            self._read()
+            .execute(
+                "SELECT jobs.name AS job_name, candidates.name AS candidate_name,"
+                " candidates.name = jobs.best_candidate_name AS is_best"
+                " FROM candidates JOIN jobs ON jobs.name_key = candidates.job_name_key"
+                " WHERE EXISTS (SELECT 1 FROM json_each(candidates.candidate_json, '$.InferenceContainers')"
+                "               WHERE json_extract(json_each.value, '$.ModelDataUrl') = ?)"
+                " ORDER BY jobs.seq DESC, is_best DESC LIMIT 1",
+                (model_data_url,),
+            )
+            .fetchone()
+        )
         return None if row is None else (row["job_name"], row["candidate_name"], bool(row["is_best"]))
 
     def request_stop(self, name: str) -> JobRecord | None:
@@ -196,16 +198,22 @@ class AutoMLJobStore:
     # -- supervisor side -------------------------------------------------------------------
 
     def queued(self, limit: int) -> list[JobRecord]:
-        rows = self._read().execute(
-            "SELECT * FROM jobs WHERE status = 'InProgress' AND run_id IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT * FROM jobs WHERE status = 'InProgress' AND run_id IS NULL ORDER BY seq LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
         return [_job_from_row(row) for row in rows]
 
     def running(self) -> list[JobRecord]:
-        rows = self._read().execute(
-            "SELECT * FROM jobs WHERE status IN (?, ?) AND run_id IS NOT NULL ORDER BY seq", ACTIVE_STATUSES
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute("SELECT * FROM jobs WHERE status IN (?, ?) AND run_id IS NOT NULL ORDER BY seq", ACTIVE_STATUSES)
+            .fetchall()
+        )
         return [_job_from_row(row) for row in rows]
 
     def claim(self, name: str, run_id: str) -> bool:
@@ -221,9 +229,7 @@ class AutoMLJobStore:
 
     def set_worker_pid(self, name: str, run_id: str, pid: int) -> None:
         with self._database.write() as db:
-            db.execute(
-                "UPDATE jobs SET worker_pid = ? WHERE name_key = ? AND run_id = ?", (pid, name.lower(), run_id)
-            )
+            db.execute("UPDATE jobs SET worker_pid = ? WHERE name_key = ? AND run_id = ?", (pid, name.lower(), run_id))
 
     def fail_interrupted(self, reason: str) -> list[str]:
         """End every job a previous service process left InProgress or Stopping."""
@@ -353,9 +359,11 @@ class AutoMLJobStore:
     # -- candidates ------------------------------------------------------------------------
 
     def get_candidate(self, job_name: str, candidate_name: str) -> dict | None:
-        row = self._read().execute(
-            "SELECT * FROM candidates WHERE job_name_key = ? AND name = ?", (job_name.lower(), candidate_name)
-        ).fetchone()
+        row = (
+            self._read()
+            .execute("SELECT * FROM candidates WHERE job_name_key = ? AND name = ?", (job_name.lower(), candidate_name))
+            .fetchone()
+        )
         return None if row is None else _candidate_from_row(row)
 
     def candidates_page(self, job_name: str, query: ListQuery, candidate_name_equals: str | None = None) -> Page:
@@ -364,6 +372,11 @@ class AutoMLJobStore:
             where.append("name = ?")
             params.append(candidate_name_equals)
         return fetch_page(
-            self._database, "candidates", CANDIDATE_SORT_COLUMNS[query.sort_by], query, _candidate_from_row,
-            tuple(where), tuple(params),
+            self._database,
+            "candidates",
+            CANDIDATE_SORT_COLUMNS[query.sort_by],
+            query,
+            _candidate_from_row,
+            tuple(where),
+            tuple(params),
         )

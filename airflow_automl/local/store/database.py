@@ -18,6 +18,7 @@ from pathlib import Path
 from airflow_automl.local.store.migrations import MIGRATIONS
 from airflow_automl.local.store.page_tokens import PageTokens
 
+
 def _statements(script: str) -> Iterator[str]:
     """A script's statements one by one (sqlite3's execute() runs one; executescript() would
     commit the migration's transaction before running)."""

@@ -57,9 +57,11 @@ class EndpointConfigStore:
         return config
 
     def get(self, name: str) -> EndpointConfigRecord | None:
-        row = self._database.connection().execute(
-            "SELECT * FROM endpoint_configs WHERE name_key = ?", (name.lower(),)
-        ).fetchone()
+        row = (
+            self._database.connection()
+            .execute("SELECT * FROM endpoint_configs WHERE name_key = ?", (name.lower(),))
+            .fetchone()
+        )
         return None if row is None else _config_from_row(row)
 
     def delete(self, name: str) -> bool:

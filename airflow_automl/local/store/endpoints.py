@@ -75,8 +75,15 @@ class EndpointStore:
                 " last_modified_time, endpoint_config_name, variants_json)"
                 " VALUES (?, ?, ?, ?, ?, 'Creating', ?, ?, ?, ?)",
                 (
-                    name.lower(), name, arn, variants[0]["JobName"], variants[0]["CandidateName"], now, now,
-                    endpoint_config_name, json.dumps(variants),
+                    name.lower(),
+                    name,
+                    arn,
+                    variants[0]["JobName"],
+                    variants[0]["CandidateName"],
+                    now,
+                    now,
+                    endpoint_config_name,
+                    json.dumps(variants),
                 ),
             )
         endpoint = self.get(name)
@@ -139,9 +146,11 @@ class EndpointStore:
         return names
 
     def get(self, name: str) -> EndpointRecord | None:
-        row = self._database.connection().execute(
-            "SELECT * FROM endpoints WHERE name_key = ?", (name.lower(),)
-        ).fetchone()
+        row = (
+            self._database.connection()
+            .execute("SELECT * FROM endpoints WHERE name_key = ?", (name.lower(),))
+            .fetchone()
+        )
         return None if row is None else _endpoint_from_row(row)
 
     def delete(self, name: str) -> bool:
@@ -150,6 +159,4 @@ class EndpointStore:
         return cursor.rowcount == 1
 
     def page(self, query: ListQuery) -> Page:
-        return fetch_page(
-            self._database, "endpoints", ENDPOINT_SORT_COLUMNS[query.sort_by], query, _endpoint_from_row
-        )
+        return fetch_page(self._database, "endpoints", ENDPOINT_SORT_COLUMNS[query.sort_by], query, _endpoint_from_row)

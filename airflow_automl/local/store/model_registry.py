@@ -106,9 +106,11 @@ class ModelRegistryStore:
         return group
 
     def group(self, name: str) -> ModelPackageGroupRecord | None:
-        row = self._database.connection().execute(
-            "SELECT * FROM model_package_groups WHERE name_key = ?", (name.lower(),)
-        ).fetchone()
+        row = (
+            self._database.connection()
+            .execute("SELECT * FROM model_package_groups WHERE name_key = ?", (name.lower(),))
+            .fetchone()
+        )
         return None if row is None else _group_from_row(row)
 
     def delete_group(self, name: str) -> int:
@@ -142,9 +144,7 @@ class ModelRegistryStore:
         now = time.time()
         with self._database.write() as db:
             if client_token:
-                row = db.execute(
-                    "SELECT * FROM model_packages WHERE client_token = ?", (client_token,)
-                ).fetchone()
+                row = db.execute("SELECT * FROM model_packages WHERE client_token = ?", (client_token,)).fetchone()
                 if row is not None:
                     return _package_from_row(row)
             version = None
@@ -168,17 +168,27 @@ class ModelRegistryStore:
                 " request_json, approval_status, customer_metadata_json, client_token, creation_time,"
                 " last_modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    key, name.lower(), name, group_name.lower() if group_name else None, group_name, version,
-                    arn_of(key), json.dumps(request), approval_status,
-                    json.dumps(metadata) if metadata is not None else None, client_token, now, now,
+                    key,
+                    name.lower(),
+                    name,
+                    group_name.lower() if group_name else None,
+                    group_name,
+                    version,
+                    arn_of(key),
+                    json.dumps(request),
+                    approval_status,
+                    json.dumps(metadata) if metadata is not None else None,
+                    client_token,
+                    now,
+                    now,
                 ),
             )
             return _package_from_row(db.execute("SELECT * FROM model_packages WHERE key = ?", (key,)).fetchone())
 
     def package(self, key: str) -> ModelPackageRecord | None:
-        row = self._database.connection().execute(
-            "SELECT * FROM model_packages WHERE key = ?", (key.lower(),)
-        ).fetchone()
+        row = (
+            self._database.connection().execute("SELECT * FROM model_packages WHERE key = ?", (key.lower(),)).fetchone()
+        )
         return None if row is None else _package_from_row(row)
 
     def update_package(
@@ -211,7 +221,9 @@ class ModelRegistryStore:
                     key.lower(),
                 ),
             )
-            return _package_from_row(db.execute("SELECT * FROM model_packages WHERE key = ?", (key.lower(),)).fetchone())
+            return _package_from_row(
+                db.execute("SELECT * FROM model_packages WHERE key = ?", (key.lower(),)).fetchone()
+            )
 
     def delete_package(self, key: str) -> bool:
         with self._database.write() as db:
@@ -233,6 +245,11 @@ class ModelRegistryStore:
             where.append("approval_status = ?")
             params.append(approval_status)
         return fetch_page(
-            self._database, "model_packages", SORT_COLUMNS[query.sort_by], query, _package_from_row,
-            tuple(where), tuple(params),
+            self._database,
+            "model_packages",
+            SORT_COLUMNS[query.sort_by],
+            query,
+            _package_from_row,
+            tuple(where),
+            tuple(params),
         )

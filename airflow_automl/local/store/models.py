@@ -69,6 +69,4 @@ class ModelStore:
         return cursor.rowcount == 1
 
     def page(self, query: ListQuery) -> Page:
-        return fetch_page(
-            self._database, "models", MODEL_SORT_COLUMNS[query.sort_by], query, _model_from_row
-        )
+        return fetch_page(self._database, "models", MODEL_SORT_COLUMNS[query.sort_by], query, _model_from_row)

@@ -53,6 +53,11 @@ class TagStore:
     def page(self, arn: str, query: ListQuery) -> Page:
         """The resource's tags in the order they were first added."""
         return fetch_page(
-            self._database, "tags", "seq", query,
-            lambda row: {"Key": row["key"], "Value": row["value"]}, ("arn = ?",), (arn,),
+            self._database,
+            "tags",
+            "seq",
+            query,
+            lambda row: {"Key": row["key"], "Value": row["value"]},
+            ("arn = ?",),
+            (arn,),
         )

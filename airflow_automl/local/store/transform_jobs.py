@@ -119,17 +119,25 @@ class TransformJobStore:
     # -- supervisor side -------------------------------------------------------------------
 
     def queued(self, limit: int) -> list[TransformJobRecord]:
-        rows = self._read().execute(
-            "SELECT * FROM transform_jobs WHERE status = 'InProgress' AND run_id IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT * FROM transform_jobs WHERE status = 'InProgress' AND run_id IS NULL ORDER BY seq LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
         return [_transform_job_from_row(row) for row in rows]
 
     def running(self) -> list[TransformJobRecord]:
-        rows = self._read().execute(
-            "SELECT * FROM transform_jobs WHERE status IN (?, ?) AND run_id IS NOT NULL ORDER BY seq",
-            TRANSFORM_ACTIVE_STATUSES,
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT * FROM transform_jobs WHERE status IN (?, ?) AND run_id IS NOT NULL ORDER BY seq",
+                TRANSFORM_ACTIVE_STATUSES,
+            )
+            .fetchall()
+        )
         return [_transform_job_from_row(row) for row in rows]
 
     def claim(self, name: str, run_id: str) -> bool:

@@ -44,7 +44,7 @@ class JsonPathFilter:
     paths: tuple
 
     @classmethod
-    def compile(cls, field: str, expression: str | None) -> "JsonPathFilter":
+    def compile(cls, field: str, expression: str | None) -> JsonPathFilter:
         expression = (expression or ROOT).strip() or ROOT
         if not expression.startswith(ROOT):
             raise RequestValidationError(
@@ -55,7 +55,9 @@ class JsonPathFilter:
         try:
             paths = tuple(parse_jsonpath(member) for member in members)
         except JSONPathError as error:
-            raise RequestValidationError(field, f"{expression!r} is not a valid JSONPath expression: {error}") from error
+            raise RequestValidationError(
+                field, f"{expression!r} is not a valid JSONPath expression: {error}"
+            ) from error
         return cls(expression, field, paths)
 
     @property

@@ -101,8 +101,11 @@ def run_transform(
 
 def _transform_file(settings: TransformSettings, model, storage: Storage, uri: str, out, should_stop) -> int:
     processor = RecordProcessor(
-        settings.input_filter, settings.output_filter, settings.join_input,
-        input_is_csv=settings.content_type == CSV, prediction_is_csv=settings.accept == CSV,
+        settings.input_filter,
+        settings.output_filter,
+        settings.join_input,
+        input_is_csv=settings.content_type == CSV,
+        prediction_is_csv=settings.accept == CSV,
     )
     records = 0
     try:
@@ -186,8 +189,10 @@ def _predict(settings: TransformSettings, model, uri: str, batch: list[Line]) ->
         return _invoke(settings, model, batch)
     except Exception as error:  # whatever the model raises on this input: find the record at fault
         if settings.split_type == "None":
-            raise JobFailed(f"Input file {uri}: the model cannot read it (SplitType None: the whole file is one "
-                            f"request): {type(error).__name__}: {error}") from error
+            raise JobFailed(
+                f"Input file {uri}: the model cannot read it (SplitType None: the whole file is one "
+                f"request): {type(error).__name__}: {error}"
+            ) from error
         number, reason = _first_failing_record(settings, model, batch, error)
         raise JobFailed(f"Input file {uri}, line {number}: the model cannot read this record: {reason}") from error
 
@@ -301,4 +306,4 @@ def _relative(uri: str, base: str) -> str:
         path = Path(os.path.realpath(unquote(urlsplit(uri).path)))
         root = Path(os.path.realpath(unquote(urlsplit(base).path)))
         return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    return uri[len(base):] if uri.startswith(base) else uri.rsplit("/", 1)[-1]
+    return uri[len(base) :] if uri.startswith(base) else uri.rsplit("/", 1)[-1]

@@ -67,7 +67,8 @@ def forecast_split_error(model_name: str, split_type: str) -> RequestValidationE
         "TransformInput.SplitType",
         f"{split_type!r} splits each input file into records, but model {model_name} is a time-series forecasting "
         "model, which reads a whole file of history (with its header row) as one request: use None "
-        "(and BatchStrategy SingleRecord)")
+        "(and BatchStrategy SingleRecord)",
+    )
 
 
 def _media_type(value: str | None) -> str | None:
@@ -102,7 +103,8 @@ def transform_settings(request: dict) -> TransformSettings:
     accept = _media_type(output.get("Accept")) or (CSV if content_type == CSV else JSON_LINES)
     if accept not in TRANSFORM_ACCEPT_TYPES:
         raise RequestValidationError(
-            "TransformOutput.Accept", f"{output.get('Accept')!r} is not supported; use {', '.join(TRANSFORM_ACCEPT_TYPES)}"
+            "TransformOutput.Accept",
+            f"{output.get('Accept')!r} is not supported; use {', '.join(TRANSFORM_ACCEPT_TYPES)}",
         )
     payload_mb = request.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
     if payload_mb > MAX_PAYLOAD_MB:

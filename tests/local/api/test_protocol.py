@@ -144,21 +144,47 @@ def test_aws_cli_creates_and_describes_a_job(service, tmp_path: Path):
         "AWS_CONFIG_FILE": str(tmp_path / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
     }
-    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", service.endpoint_url, "--output", "json",
-           "sagemaker"]
+    aws = [
+        str(Path(sys.executable).parent / "aws"),
+        "--endpoint-url",
+        service.endpoint_url,
+        "--output",
+        "json",
+        "sagemaker",
+    ]
     created = subprocess.run(
-        [*aws, "create-auto-ml-job", "--auto-ml-job-name", "from-the-cli", "--role-arn", ROLE,
-         "--input-data-config",
-         json.dumps([{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("t.csv")}},
-                      "TargetAttributeName": "label"}]),
-         "--output-data-config", json.dumps({"S3OutputPath": service.file_uri("out")})],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            *aws,
+            "create-auto-ml-job",
+            "--auto-ml-job-name",
+            "from-the-cli",
+            "--role-arn",
+            ROLE,
+            "--input-data-config",
+            json.dumps(
+                [
+                    {
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("t.csv")}},
+                        "TargetAttributeName": "label",
+                    }
+                ]
+            ),
+            "--output-data-config",
+            json.dumps({"S3OutputPath": service.file_uri("out")}),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["AutoMLJobArn"].endswith(":automl-job/from-the-cli")
     described = subprocess.run(
         [*aws, "describe-auto-ml-job", "--auto-ml-job-name", "FROM-THE-CLI"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert described.returncode == 0, described.stderr
     job = json.loads(described.stdout)
@@ -166,7 +192,10 @@ def test_aws_cli_creates_and_describes_a_job(service, tmp_path: Path):
     assert job["InputDataConfig"][0]["TargetAttributeName"] == "label"
     missing = subprocess.run(
         [*aws, "describe-auto-ml-job", "--auto-ml-job-name", "never-created"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert missing.returncode != 0
     assert "ResourceNotFound" in missing.stderr
@@ -186,7 +215,8 @@ def test_a_bug_answers_internal_failure_500_and_is_logged(tmp_path, caplog):
     app.state.service.describe_auto_ml_job = broken
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post(
-            "/", content=json.dumps({"AutoMLJobName": "any"}),
+            "/",
+            content=json.dumps({"AutoMLJobName": "any"}),
             headers={"X-Amz-Target": "SageMaker.DescribeAutoMLJob", "Content-Type": AMZ_JSON},
         )
     assert response.status_code == 500

@@ -12,8 +12,8 @@ import pytest
 
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine.data import infer_problem_type, load_dataset
-from airflow_automl.local.storage import Storage
 from airflow_automl.local.jobspec import Channel, JobSpec
+from airflow_automl.local.storage import Storage
 from tests.fixtures.engine_context import make_context
 
 
@@ -262,8 +262,12 @@ def test_s3_prefix_channel_through_an_s3_endpoint(tmp_path, s3_endpoint):
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     client.create_bucket(Bucket="training")
     frame = _frame()
-    client.put_object(Bucket="training", Key="churn/a.csv.gz", Body=gzip.compress(frame.iloc[:300].to_csv(index=False).encode()))
-    client.put_object(Bucket="training", Key="churn/b.csv.gz", Body=gzip.compress(frame.iloc[300:].to_csv(index=False).encode()))
+    client.put_object(
+        Bucket="training", Key="churn/a.csv.gz", Body=gzip.compress(frame.iloc[:300].to_csv(index=False).encode())
+    )
+    client.put_object(
+        Bucket="training", Key="churn/b.csv.gz", Body=gzip.compress(frame.iloc[300:].to_csv(index=False).encode())
+    )
     client.put_object(Bucket="training", Key="churn-other/c.csv.gz", Body=b"not part of the prefix churn/")
     channel = Channel(uri="s3://training/churn/", target="label", compression="Gzip")
     dataset = load_dataset(Storage([], s3_endpoint_url=endpoint), _spec(tmp_path, channels=(channel,)))

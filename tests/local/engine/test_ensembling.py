@@ -72,7 +72,7 @@ def test_job_completes_with_a_candidate_per_model_and_the_ensemble(classificatio
 
 def test_candidates_have_sagemakers_shape(classification_job):
     _, ctx, _, _ = classification_job
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     for candidate in map(ctx.candidate, ctx.candidate_names):
         _validate_shape({**candidate, "CreationTime": now, "LastModifiedTime": now}, "AutoMLCandidate")
         steps = {s["CandidateStepType"] for s in candidate["CandidateSteps"]}
@@ -178,7 +178,9 @@ def test_served_model_answers_csv_and_json_like_autopilot(classification_job):
     json_out, content_type = model.render(model.parse(request, "application/json"), "application/json")
     predictions = json.loads(json_out)["predictions"]
     assert [p["predicted_label"] for p in predictions] == list(model.predict(rows))
-    assert all(sorted(p["labels"]) == ["benign", "malignant"] and abs(sum(p["probabilities"]) - 1) < 1e-6 for p in predictions)
+    assert all(
+        sorted(p["labels"]) == ["benign", "malignant"] and abs(sum(p["probabilities"]) - 1) < 1e-6 for p in predictions
+    )
     with pytest.raises(ModelInputError, match="must have 30 values"):
         model.parse(b"1,2,3\n", "text/csv")
 
@@ -226,7 +228,12 @@ def test_regression_with_weights_and_validation_channel(tmp_path):
         api_version=2,
         channels=(
             Channel(uri=(tmp_path / "train").as_uri(), target="price", sample_weight="weight"),
-            Channel(uri=(tmp_path / "validation").as_uri(), target="price", channel_type="validation", sample_weight="weight"),
+            Channel(
+                uri=(tmp_path / "validation").as_uri(),
+                target="price",
+                channel_type="validation",
+                sample_weight="weight",
+            ),
         ),
         output_path=(tmp_path / "out").as_uri(),
         target="price",

@@ -11,8 +11,8 @@ import pytest
 from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.engine.data import load_dataset
 from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
-from airflow_automl.local.storage import Storage
 from airflow_automl.local.jobspec import Channel, JobSpec
+from airflow_automl.local.storage import Storage
 from tests.fixtures.engine_context import make_context
 
 
@@ -62,7 +62,9 @@ def test_selects_columns_and_forces_types(root):
     spec = _spec(root, {**document, "FeatureAttributeNames": ["amount", "store", "when", "note"]})
     storage = Storage([root])
     dataset = load_dataset(storage, spec)
-    features = load_feature_specification(storage, spec.feature_specification_uri, list(dataset.train.columns), "label", "ENSEMBLING")
+    features = load_feature_specification(
+        storage, spec.feature_specification_uri, list(dataset.train.columns), "label", "ENSEMBLING"
+    )
     shaped = apply_feature_specification(dataset, features)
     assert shaped.feature_columns == ["amount", "store", "when", "note"]
     assert pd.api.types.is_float_dtype(shaped.train["amount"])
@@ -75,7 +77,9 @@ def test_attribute_names_leave_out_other_columns(root):
     spec = _spec(root, {"FeatureAttributeNames": ["store", "note"]})
     storage = Storage([root])
     dataset = load_dataset(storage, spec)
-    features = load_feature_specification(storage, spec.feature_specification_uri, list(dataset.train.columns), "label", "ENSEMBLING")
+    features = load_feature_specification(
+        storage, spec.feature_specification_uri, list(dataset.train.columns), "label", "ENSEMBLING"
+    )
     assert apply_feature_specification(dataset, features).feature_columns == ["store", "note"]
 
 
@@ -85,13 +89,25 @@ def test_attribute_names_leave_out_other_columns(root):
         ({"FeatureAttributeNames": ["store", "label"]}, "must not include the target column 'label'"),
         ({"FeatureDataTypes": {"label": "numeric"}}, "must not include the target column 'label'"),
         ({"FeatureAttributeNames": ["store", "nope"]}, "'nope', not among the input data's columns"),
-        ({"FeatureAttributeNames": ["store"], "FeatureDataTypes": {"note": "text"}}, "'note', not among FeatureAttributeNames"),
+        (
+            {"FeatureAttributeNames": ["store"], "FeatureDataTypes": {"note": "text"}},
+            "'note', not among FeatureAttributeNames",
+        ),
         ({"FeatureAttributeNames": ["store", "store"]}, "unique values; repeated: store"),
         ({"FeatureNames": ["store"]}, "unknown key(s) 'FeatureNames'"),
         ({"FeatureDataTypes": {"note": "sequence"}}, "'sequence'; in ENSEMBLING mode"),
         ({"FeatureDataTypes": {"note": "image"}}, "'image'"),
     ],
-    ids=["target-in-names", "target-in-types", "unknown-column", "type-not-in-names", "duplicate", "unknown-key", "sequence-ensembling", "unknown-type"],
+    ids=[
+        "target-in-names",
+        "target-in-types",
+        "unknown-column",
+        "type-not-in-names",
+        "duplicate",
+        "unknown-key",
+        "sequence-ensembling",
+        "unknown-type",
+    ],
 )
 def test_rule_violations_fail_the_job(root, document, expected):
     assert expected in _reason(root, document)
@@ -101,7 +117,9 @@ def test_sequence_is_allowed_in_tuning_mode(root):
     spec = _spec(root, {"FeatureDataTypes": {"note": "sequence"}}, mode="HYPERPARAMETER_TUNING")
     storage = Storage([root])
     dataset = load_dataset(storage, spec)
-    features = load_feature_specification(storage, spec.feature_specification_uri, list(dataset.train.columns), "label", "HYPERPARAMETER_TUNING")
+    features = load_feature_specification(
+        storage, spec.feature_specification_uri, list(dataset.train.columns), "label", "HYPERPARAMETER_TUNING"
+    )
     assert features.types == {"note": "sequence"}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pickle
 import tarfile
 import time
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -15,8 +15,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
-from airflow_automl.local.engine import JobFailed, run_job
-from airflow_automl.local.engine import tuning
+from airflow_automl.local.engine import JobFailed, run_job, tuning
 from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.fixtures.engine_context import make_context
 

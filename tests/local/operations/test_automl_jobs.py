@@ -22,8 +22,12 @@ ROLE = "arn:aws:iam::123456789012:role/automl"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     service = start_service(
-        tmp_path_factory.mktemp("jobs"), engine=SCRIPTED_ENGINE, region="eu-west-1", account_id="210987654321",
-        max_concurrent_jobs=4, stop_grace_seconds=3,
+        tmp_path_factory.mktemp("jobs"),
+        engine=SCRIPTED_ENGINE,
+        region="eu-west-1",
+        account_id="210987654321",
+        max_concurrent_jobs=4,
+        stop_grace_seconds=3,
     )
     yield service
     service.stop()
@@ -77,13 +81,18 @@ def error_of(call, **kwargs) -> dict:
 
 # -- create and describe --------------------------------------------------------------------------
 
+
 def test_v1_job_runs_to_completion_with_every_describe_member(service, client):
     arn = client.create_auto_ml_job(
-        **v1_request(service, "Lifecycle-V1", ProblemType="BinaryClassification",
-                     AutoMLJobObjective={"MetricName": "AUC"},
-                     AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 4}, "Mode": "ENSEMBLING"},
-                     ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "lifecycle-endpoint"},
-                     Tags=[{"Key": "team", "Value": "ml"}])
+        **v1_request(
+            service,
+            "Lifecycle-V1",
+            ProblemType="BinaryClassification",
+            AutoMLJobObjective={"MetricName": "AUC"},
+            AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 4}, "Mode": "ENSEMBLING"},
+            ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "lifecycle-endpoint"},
+            Tags=[{"Key": "team", "Value": "ml"}],
+        )
     )["AutoMLJobArn"]
     assert arn == "arn:aws:sagemaker:eu-west-1:210987654321:automl-job/lifecycle-v1"
     job = service.wait_for_status("Lifecycle-V1")
@@ -111,9 +120,14 @@ def test_v1_job_runs_to_completion_with_every_describe_member(service, client):
 
 
 def test_v1_job_is_described_by_v2(service, client):
-    client.create_auto_ml_job(**v1_request(service, "v1-seen-as-v2", ProblemType="Regression",
-                                           AutoMLJobConfig={"DataSplitConfig": {"ValidationFraction": 0.3},
-                                                            "Mode": "ENSEMBLING"}))
+    client.create_auto_ml_job(
+        **v1_request(
+            service,
+            "v1-seen-as-v2",
+            ProblemType="Regression",
+            AutoMLJobConfig={"DataSplitConfig": {"ValidationFraction": 0.3}, "Mode": "ENSEMBLING"},
+        )
+    )
     service.wait_for_status("v1-seen-as-v2")
     job = client.describe_auto_ml_job_v2(AutoMLJobName="v1-seen-as-v2")
     assert job["AutoMLProblemTypeConfigName"] == "Tabular"
@@ -130,9 +144,12 @@ def test_v1_job_is_described_by_v2(service, client):
 
 
 def test_v2_job_is_described_by_both_versions(service, client):
-    client.create_auto_ml_job_v2(**v2_request(service, "v2-job", ProblemType="MulticlassClassification",
-                                              CompletionCriteria={"MaxCandidates": 2}),
-                                 AutoMLJobObjective={"MetricName": "Accuracy"})
+    client.create_auto_ml_job_v2(
+        **v2_request(
+            service, "v2-job", ProblemType="MulticlassClassification", CompletionCriteria={"MaxCandidates": 2}
+        ),
+        AutoMLJobObjective={"MetricName": "Accuracy"},
+    )
     service.wait_for_status("v2-job")
     v2 = client.describe_auto_ml_job_v2(AutoMLJobName="v2-job")
     assert v2["AutoMLJobStatus"] == "Completed"
@@ -170,27 +187,49 @@ def test_names_are_unique_case_insensitively(service, client):
     [
         ({"AutoMLJobName": "bad_name"}, "AutoMLJobName"),
         ({"ProblemType": "Regression", "AutoMLJobObjective": {"MetricName": "AUC"}}, "MetricName"),
-        ({"AutoMLJobConfig": {"Mode": "AUTO", "CandidateGenerationConfig": {"AlgorithmsConfig": [
-            {"AutoMLAlgorithms": ["xgboost"]}]}}}, "AlgorithmsConfig"),
+        (
+            {
+                "AutoMLJobConfig": {
+                    "Mode": "AUTO",
+                    "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost"]}]},
+                }
+            },
+            "AlgorithmsConfig",
+        ),
         ({"AutoMLJobConfig": {"DataSplitConfig": {"ValidationFraction": 1.0}}}, "ValidationFraction"),
         ({"AutoMLJobConfig": {"CompletionCriteria": {"MaxCandidates": 751}}}, "MaxCandidates"),
         ({"ModelDeployConfig": {"AutoGenerateEndpointName": True, "EndpointName": "e"}}, "EndpointName"),
         # Found by fuzzing: urlsplit raises on an unbalanced '[', which once escaped as a 500.
-        ({"InputDataConfig": [{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "https://0["}},
-                               "TargetAttributeName": "y"}]}, "S3Uri"),
+        (
+            {
+                "InputDataConfig": [
+                    {
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "https://0["}},
+                        "TargetAttributeName": "y",
+                    }
+                ]
+            },
+            "S3Uri",
+        ),
     ],
 )
 def test_invalid_create_is_a_validation_exception_naming_the_field(service, client, overrides, field):
     error = error_of(client.create_auto_ml_job, **v1_request(service, "invalid-job", **overrides))
     assert error["Code"] == "ValidationException"
     assert field in error["Message"]
-    assert "invalid-job" not in [j["AutoMLJobName"] for j in client.list_auto_ml_jobs(MaxResults=100)["AutoMLJobSummaries"]]
+    assert "invalid-job" not in [
+        j["AutoMLJobName"] for j in client.list_auto_ml_jobs(MaxResults=100)["AutoMLJobSummaries"]
+    ]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="the torch extra is installed")
 def test_torch_algorithms_without_the_extra_are_refused_at_create(service, client):
-    overrides = {"AutoMLJobConfig": {"Mode": "ENSEMBLING", "CandidateGenerationConfig": {"AlgorithmsConfig": [
-        {"AutoMLAlgorithms": ["lightgbm", "fastai"]}]}}}
+    overrides = {
+        "AutoMLJobConfig": {
+            "Mode": "ENSEMBLING",
+            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "fastai"]}]},
+        }
+    }
     error = error_of(client.create_auto_ml_job, **v1_request(service, "torch-job", **overrides))
     assert error["Code"] == "ValidationException"
     assert "AutoMLAlgorithms" in error["Message"]
@@ -210,6 +249,7 @@ def test_unknown_job_is_resource_not_found_everywhere(client):
 
 
 # -- failures, stops, dead workers ----------------------------------------------------------------
+
 
 def test_engine_failure_ends_failed_with_its_reason(service, client):
     client.create_auto_ml_job(**v1_request(service, "fail-on-purpose"))
@@ -271,9 +311,11 @@ def test_a_worker_ignoring_stop_is_killed_after_the_grace_period(service, client
 
 # -- candidates: filters, sorting, pagination -----------------------------------------------------
 
+
 def test_list_candidates_sorts_filters_and_pages(service, client):
-    client.create_auto_ml_job(**v1_request(service, "many-candidates",
-                                           AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 9}}))
+    client.create_auto_ml_job(
+        **v1_request(service, "many-candidates", AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 9}})
+    )
     service.wait_for_status("many-candidates")
     everything = client.list_candidates_for_auto_ml_job(AutoMLJobName="many-candidates", MaxResults=100)["Candidates"]
     assert len(everything) == 9
@@ -283,16 +325,24 @@ def test_list_candidates_sorts_filters_and_pages(service, client):
     )["Candidates"]
     values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in by_metric]
     assert values == sorted(values, reverse=True)
-    named = client.list_candidates_for_auto_ml_job(AutoMLJobName="many-candidates",
-                                                   CandidateNameEquals="scripted-candidate-005")["Candidates"]
+    named = client.list_candidates_for_auto_ml_job(
+        AutoMLJobName="many-candidates", CandidateNameEquals="scripted-candidate-005"
+    )["Candidates"]
     assert [c["CandidateName"] for c in named] == ["scripted-candidate-005"]
-    assert client.list_candidates_for_auto_ml_job(AutoMLJobName="many-candidates", StatusEquals="Failed")[
-        "Candidates"] == []
+    assert (
+        client.list_candidates_for_auto_ml_job(AutoMLJobName="many-candidates", StatusEquals="Failed")["Candidates"]
+        == []
+    )
     pages, token = [], None
     while True:
         kwargs = {"NextToken": token} if token else {}
-        page = client.list_candidates_for_auto_ml_job(AutoMLJobName="many-candidates", SortBy="FinalObjectiveMetricValue",
-                                                      SortOrder="Descending", MaxResults=4, **kwargs)
+        page = client.list_candidates_for_auto_ml_job(
+            AutoMLJobName="many-candidates",
+            SortBy="FinalObjectiveMetricValue",
+            SortOrder="Descending",
+            MaxResults=4,
+            **kwargs,
+        )
         pages.append([c["CandidateName"] for c in page["Candidates"]])
         token = page.get("NextToken")
         if not token:
@@ -300,15 +350,22 @@ def test_list_candidates_sorts_filters_and_pages(service, client):
     assert [len(p) for p in pages] == [4, 4, 1]
     assert sum(pages, []) == [c["CandidateName"] for c in by_metric]
     paginator = client.get_paginator("list_candidates_for_auto_ml_job")
-    names = [c["CandidateName"] for p in paginator.paginate(AutoMLJobName="many-candidates",
-                                                            PaginationConfig={"PageSize": 2}) for c in p["Candidates"]]
+    names = [
+        c["CandidateName"]
+        for p in paginator.paginate(AutoMLJobName="many-candidates", PaginationConfig={"PageSize": 2})
+        for c in p["Candidates"]
+    ]
     assert names == [c["CandidateName"] for c in everything]
 
 
 def test_a_page_token_only_continues_the_request_that_issued_it(service, client):
     first = client.list_candidates_for_auto_ml_job(AutoMLJobName="many-candidates", MaxResults=2)
-    error = error_of(client.list_candidates_for_auto_ml_job, AutoMLJobName="many-candidates", SortBy="Status",
-                     NextToken=first["NextToken"])
+    error = error_of(
+        client.list_candidates_for_auto_ml_job,
+        AutoMLJobName="many-candidates",
+        SortBy="Status",
+        NextToken=first["NextToken"],
+    )
     assert error["Code"] == "ValidationException"
     assert "NextToken" in error["Message"]
     error = error_of(client.list_auto_ml_jobs, NextToken="garbage!")
@@ -316,6 +373,7 @@ def test_a_page_token_only_continues_the_request_that_issued_it(service, client)
 
 
 # -- jobs: filters, sorting, pagination -----------------------------------------------------------
+
 
 def test_list_jobs_filters_and_sorts(service, client):
     before = time.time()
@@ -334,8 +392,9 @@ def test_list_jobs_filters_and_sorts(service, client):
     assert all(j["CreationTime"].timestamp() > before for j in recent)
     older = client.list_auto_ml_jobs(CreationTimeBefore=before, MaxResults=100)["AutoMLJobSummaries"]
     assert not {j["AutoMLJobName"] for j in older} & {"listing-b", "Listing-A", "listing-c"}
-    modified = client.list_auto_ml_jobs(LastModifiedTimeAfter=before, LastModifiedTimeBefore=time.time() + 60,
-                                        NameContains="listing")["AutoMLJobSummaries"]
+    modified = client.list_auto_ml_jobs(
+        LastModifiedTimeAfter=before, LastModifiedTimeBefore=time.time() + 60, NameContains="listing"
+    )["AutoMLJobSummaries"]
     assert len(modified) == 3
     failed = client.list_auto_ml_jobs(StatusEquals="Failed", MaxResults=100)["AutoMLJobSummaries"]
     assert failed and all(j["AutoMLJobStatus"] == "Failed" for j in failed)
@@ -352,8 +411,9 @@ def test_job_pages_are_stable_when_jobs_are_created_between_pages(service, clien
     client.create_auto_ml_job(**v1_request(service, "page-5"))  # newer: sorts before the token
     rest, token = [], first["NextToken"]
     while token:
-        page = client.list_auto_ml_jobs(NameContains="page-", SortBy="CreationTime", SortOrder="Descending",
-                                        MaxResults=2, NextToken=token)
+        page = client.list_auto_ml_jobs(
+            NameContains="page-", SortBy="CreationTime", SortOrder="Descending", MaxResults=2, NextToken=token
+        )
         rest += [j["AutoMLJobName"] for j in page["AutoMLJobSummaries"]]
         token = page.get("NextToken")
     assert rest == ["page-2", "page-1", "page-0"]
@@ -363,13 +423,18 @@ def test_job_pages_are_stable_when_jobs_are_created_between_pages(service, clien
 
 # -- tags -----------------------------------------------------------------------------------------
 
+
 def test_tags_are_added_listed_and_deleted(service, client):
     arn = client.create_auto_ml_job(**v1_request(service, "Tagged-Job", Tags=[{"Key": "owner", "Value": "ana"}]))[
-        "AutoMLJobArn"]
+        "AutoMLJobArn"
+    ]
     assert client.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "owner", "Value": "ana"}]
     added = client.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "dev"}, {"Key": "owner", "Value": "bo"}])
     assert added["Tags"] == [{"Key": "stage", "Value": "dev"}, {"Key": "owner", "Value": "bo"}]
-    assert client.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "owner", "Value": "bo"}, {"Key": "stage", "Value": "dev"}]
+    assert client.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "owner", "Value": "bo"},
+        {"Key": "stage", "Value": "dev"},
+    ]
     client.delete_tags(ResourceArn=arn, TagKeys=["owner"])
     assert client.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "dev"}]
     client.add_tags(ResourceArn=arn, Tags=[{"Key": f"k{i:02d}", "Value": str(i)} for i in range(49)])
@@ -394,6 +459,7 @@ def test_tags_on_an_unknown_arn_are_refused(service, client):
 
 # -- limits ---------------------------------------------------------------------------------------
 
+
 def test_too_many_active_jobs_is_resource_limit_exceeded(tmp_path):
     service = start_service(tmp_path, engine=SCRIPTED_ENGINE, max_active_jobs=1, max_concurrent_jobs=1)
     try:
@@ -410,8 +476,11 @@ def test_too_many_active_jobs_is_resource_limit_exceeded(tmp_path):
 
 
 def test_a_job_stuck_past_its_runtime_limit_ends_with_its_best_candidate(service, client):
-    client.create_auto_ml_job(**v1_request(service, "stubborn-overrun",
-                                           AutoMLJobConfig={"CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 2}}))
+    client.create_auto_ml_job(
+        **v1_request(
+            service, "stubborn-overrun", AutoMLJobConfig={"CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 2}}
+        )
+    )
     job = service.wait_for_status("stubborn-overrun", timeout=60)
     assert job["AutoMLJobStatus"] == "Completed"
     assert job["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"

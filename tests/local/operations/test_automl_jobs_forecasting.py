@@ -36,21 +36,27 @@ def demand(days: int = 56) -> pd.DataFrame:
 
 def forecast_config(service, folder: str, **overrides) -> dict:
     config = {
-        "AutoMLJobInputDataConfig": [{"DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": service.file_uri(folder)}}}],
+        "AutoMLJobInputDataConfig": [
+            {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri(folder)}}}
+        ],
         "OutputDataConfig": {"S3OutputPath": service.file_uri("forecast-output")},
         "RoleArn": ROLE,
         "AutoMLJobObjective": {"MetricName": "WAPE"},
-        "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": {
-            "ForecastFrequency": "D",
-            "ForecastHorizon": HORIZON,
-            "ForecastQuantiles": ["p10", "p50", "p90"],
-            "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
-                                 "ItemIdentifierAttributeName": "sku"},
-            "HolidayConfig": [{"CountryCode": "US"}],
-            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["npts", "ets", "prophet"]}]},
-            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 240},
-        }},
+        "AutoMLProblemTypeConfig": {
+            "TimeSeriesForecastingJobConfig": {
+                "ForecastFrequency": "D",
+                "ForecastHorizon": HORIZON,
+                "ForecastQuantiles": ["p10", "p50", "p90"],
+                "TimeSeriesConfig": {
+                    "TargetAttributeName": "units",
+                    "TimestampAttributeName": "date",
+                    "ItemIdentifierAttributeName": "sku",
+                },
+                "HolidayConfig": [{"CountryCode": "US"}],
+                "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["npts", "ets", "prophet"]}]},
+                "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 240},
+            }
+        },
     }
     config.update(overrides)
     return config
@@ -76,8 +82,11 @@ def forecast_job(local_service):
     folder.mkdir(parents=True, exist_ok=True)
     demand().to_csv(folder / "demand.csv", index=False)
     client = local_service.client()
-    client.create_auto_ml_job_v2(AutoMLJobName="demand-forecast", **forecast_config(local_service, "demand"),
-                                 ModelDeployConfig={"EndpointName": "demand-forecast-auto"})
+    client.create_auto_ml_job_v2(
+        AutoMLJobName="demand-forecast",
+        **forecast_config(local_service, "demand"),
+        ModelDeployConfig={"EndpointName": "demand-forecast-auto"},
+    )
     return wait_until_done(client, "demand-forecast")
 
 
@@ -86,7 +95,8 @@ def test_the_job_completes_with_a_backtested_leaderboard(local_service, forecast
     assert forecast_job["AutoMLProblemTypeConfigName"] == "TimeSeriesForecasting"
     assert forecast_job["ResolvedAttributes"]["AutoMLJobObjective"] == {"MetricName": "WAPE"}
     candidates = local_service.client().list_candidates_for_auto_ml_job(
-        AutoMLJobName="demand-forecast", SortBy="FinalObjectiveMetricValue", SortOrder="Ascending")["Candidates"]
+        AutoMLJobName="demand-forecast", SortBy="FinalObjectiveMetricValue", SortOrder="Ascending"
+    )["Candidates"]
     names = [c["CandidateName"] for c in candidates]
     assert sorted(name.split("-")[-2] for name in names) == ["ETS", "Ensemble", "NPTS", "Prophet"]
     best = forecast_job["BestCandidate"]
@@ -149,8 +159,7 @@ def test_a_related_column_without_values_for_the_horizon_fails_the_job_naming_it
     folder.mkdir(parents=True, exist_ok=True)
     demand(days=40).assign(promotion=0).to_csv(folder / "demand.csv", index=False)
     client = local_service.client()
-    client.create_auto_ml_job_v2(AutoMLJobName="demand-no-future",
-                                 **forecast_config(local_service, "demand-no-future"))
+    client.create_auto_ml_job_v2(AutoMLJobName="demand-no-future", **forecast_config(local_service, "demand-no-future"))
     job = wait_until_done(client, "demand-no-future")
     assert job["AutoMLJobStatus"] == "Failed"
     assert "Column 'promotion'" in job["FailureReason"] and "Filling.promotion.futurefill" in job["FailureReason"]
@@ -170,8 +179,10 @@ def test_neural_forecasters_are_refused_at_create_naming_the_extra(local_service
 
 
 @pytest.mark.torch
-@pytest.mark.skipif(not neural_forecasting_available(),
-                    reason="needs the torch extra (PyTorch, Lightning); `make test-torch` installs it and runs this")
+@pytest.mark.skipif(
+    not neural_forecasting_available(),
+    reason="needs the torch extra (PyTorch, Lightning); `make test-torch` installs it and runs this",
+)
 def test_with_the_torch_extra_deepar_and_cnn_qr_train_on_the_service(local_service):
     folder = local_service.file_root / "demand-neural"
     folder.mkdir(parents=True, exist_ok=True)
@@ -183,12 +194,18 @@ def test_with_the_torch_extra_deepar_and_cnn_qr_train_on_the_service(local_servi
     client.create_auto_ml_job_v2(AutoMLJobName="demand-neural", **config)
     job = wait_until_done(client, "demand-neural")
     assert job["AutoMLJobStatus"] == "Completed", job.get("FailureReason")
-    names = [c["CandidateName"] for c in client.list_candidates_for_auto_ml_job(AutoMLJobName="demand-neural")["Candidates"]]
+    names = [
+        c["CandidateName"] for c in client.list_candidates_for_auto_ml_job(AutoMLJobName="demand-neural")["Candidates"]
+    ]
     assert sorted(names) == ["demand-neural-CNN-QR-002", "demand-neural-DeepAR-001", "demand-neural-Ensemble-003"]
     # Weekly seasonality plus noise of 1.5 around ~40 units, as for the other candidates.
     assert 0 < job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"] < 0.1
-    forecast = pd.read_csv(local_path(job["BestCandidate"]["InferenceContainers"][0]["ModelDataUrl"]).parent.parent.parent
-                           / "forecasts" / job["BestCandidate"]["CandidateName"] / "forecast.csv")
+    forecast = pd.read_csv(
+        local_path(job["BestCandidate"]["InferenceContainers"][0]["ModelDataUrl"]).parent.parent.parent
+        / "forecasts"
+        / job["BestCandidate"]["CandidateName"]
+        / "forecast.csv"
+    )
     assert len(forecast) == 3 * HORIZON
     assert (forecast["p10"] <= forecast["p50"]).all() and (forecast["p50"] <= forecast["p90"]).all()
 
@@ -233,11 +250,20 @@ def check_forecast(forecast: pd.DataFrame, history: pd.DataFrame) -> None:
 def forecast_model(local_service, forecast_job):
     """A model, endpoint config and endpoint made from the job's BestCandidate, as for a tabular job."""
     client = local_service.client()
-    client.create_model(ModelName="demand-model", ExecutionRoleArn=ROLE,
-                        Containers=forecast_job["BestCandidate"]["InferenceContainers"])
-    client.create_endpoint_config(EndpointConfigName="demand-config", ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": "demand-model", "InitialInstanceCount": 1,
-        "InstanceType": "ml.m5.large"}])
+    client.create_model(
+        ModelName="demand-model", ExecutionRoleArn=ROLE, Containers=forecast_job["BestCandidate"]["InferenceContainers"]
+    )
+    client.create_endpoint_config(
+        EndpointConfigName="demand-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "demand-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
     client.create_endpoint(EndpointName="demand-serving", EndpointConfigName="demand-config")
     client.get_waiter("endpoint_in_service").wait(EndpointName="demand-serving", WaiterConfig=FAST_WAITER)
     return "demand-model"
@@ -245,8 +271,9 @@ def forecast_model(local_service, forecast_job):
 
 def invoke(local_service, body: bytes, accept: str = "text/csv", content_type: str = "text/csv") -> bytes:
     runtime = local_service.client("sagemaker-runtime")
-    response = runtime.invoke_endpoint(EndpointName="demand-serving", ContentType=content_type, Accept=accept,
-                                       Body=body)
+    response = runtime.invoke_endpoint(
+        EndpointName="demand-serving", ContentType=content_type, Accept=accept, Body=body
+    )
     assert response["ContentType"] == accept
     return response["Body"].read()
 
@@ -264,14 +291,16 @@ def test_an_endpoint_forecasts_each_item_from_the_history_sent(local_service, fo
     assert 1.7 < ratio < 2.3, ratio
 
 
-def test_bad_history_gets_a_client_error_naming_the_column_and_the_endpoint_keeps_serving(local_service,
-                                                                                         forecast_model):
+def test_bad_history_gets_a_client_error_naming_the_column_and_the_endpoint_keeps_serving(
+    local_service, forecast_model
+):
     runtime = local_service.client("sagemaker-runtime")
     history = demand(days=21)
     broken = {
         "TargetAttributeName 'units' is not a column": history.drop(columns="units"),
-        "Timestamp column 'date' of the request has a value that is not a timestamp: 'soon'":
-            history.assign(date=history["date"].where(history.index != 4, "soon")),
+        "Timestamp column 'date' of the request has a value that is not a timestamp: 'soon'": history.assign(
+            date=history["date"].where(history.index != 4, "soon")
+        ),
         "item 'plums' has timestamp '2024-01-01' more than once": pd.concat([history, history.iloc[[42]]]),
         "Item 'apples' has 2 time step(s)": history.iloc[:2],
     }
@@ -295,14 +324,22 @@ def test_a_transform_with_split_type_none_forecasts_each_input_file(local_servic
     (inputs / "new.csv").write_bytes(history_body(seen_and_new_items().tail(42)))
     client = local_service.client()
     client.create_transform_job(
-        TransformJobName="demand-batch", ModelName=forecast_model, BatchStrategy="SingleRecord",
-        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                        "S3Uri": local_service.file_uri("forecast-inputs")}},
-                        "ContentType": "text/csv", "SplitType": "None"},
+        TransformJobName="demand-batch",
+        ModelName=forecast_model,
+        BatchStrategy="SingleRecord",
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("forecast-inputs")}
+            },
+            "ContentType": "text/csv",
+            "SplitType": "None",
+        },
         TransformOutput={"S3OutputPath": local_service.file_uri("forecast-batch"), "Accept": "text/csv"},
-        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
-    client.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName="demand-batch",
-                                                                 WaiterConfig=FAST_WAITER)
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    client.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName="demand-batch", WaiterConfig=FAST_WAITER
+    )
     job = client.describe_transform_job(TransformJobName="demand-batch")
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     output = local_service.file_root / "forecast-batch"
@@ -316,15 +353,22 @@ def test_a_transform_of_bad_history_fails_naming_the_file_and_the_column(local_s
     (inputs / "no-units.csv").write_bytes(history_body(demand(days=21).drop(columns="units")))
     client = local_service.client()
     client.create_transform_job(
-        TransformJobName="demand-batch-bad", ModelName=forecast_model,
-        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                        "S3Uri": local_service.file_uri("forecast-bad-inputs")}},
-                        "ContentType": "text/csv", "SplitType": "None"},
+        TransformJobName="demand-batch-bad",
+        ModelName=forecast_model,
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("forecast-bad-inputs")}
+            },
+            "ContentType": "text/csv",
+            "SplitType": "None",
+        },
         TransformOutput={"S3OutputPath": local_service.file_uri("forecast-bad-batch")},
-        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
     deadline = time.monotonic() + 120
-    while (job := client.describe_transform_job(TransformJobName="demand-batch-bad"))["TransformJobStatus"] == \
-            "InProgress":
+    while (job := client.describe_transform_job(TransformJobName="demand-batch-bad"))[
+        "TransformJobStatus"
+    ] == "InProgress":
         assert time.monotonic() < deadline, "the transform is still InProgress after 120 s"
         time.sleep(0.2)
     assert job["TransformJobStatus"] == "Failed"
@@ -335,12 +379,16 @@ def test_a_transform_of_bad_history_fails_naming_the_file_and_the_column(local_s
 def test_a_transform_splitting_lines_is_refused_for_a_forecasting_model(local_service, forecast_model):
     with pytest.raises(ClientError) as caught:
         local_service.client().create_transform_job(
-            TransformJobName="demand-lines", ModelName=forecast_model,
-            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                            "S3Uri": local_service.file_uri("demand")}},
-                            "ContentType": "text/csv", "SplitType": "Line"},
+            TransformJobName="demand-lines",
+            ModelName=forecast_model,
+            TransformInput={
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("demand")}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
             TransformOutput={"S3OutputPath": local_service.file_uri("forecast-lines")},
-            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        )
     message = caught.value.response["Error"]["Message"]
     assert message.startswith("TransformInput.SplitType: 'Line' splits each input file")
     assert "time-series forecasting model" in message and "use None" in message
@@ -349,8 +397,12 @@ def test_a_transform_splitting_lines_is_refused_for_a_forecasting_model(local_se
 def test_model_deploy_config_deploys_the_best_forecaster(local_service, forecast_job):
     assert forecast_job["ModelDeployResult"] == {"EndpointName": "demand-forecast-auto"}
     runtime = local_service.client("sagemaker-runtime")
-    response = runtime.invoke_endpoint(EndpointName="demand-forecast-auto", ContentType="text/csv",
-                                       Accept="application/jsonlines", Body=history_body(demand()))
+    response = runtime.invoke_endpoint(
+        EndpointName="demand-forecast-auto",
+        ContentType="text/csv",
+        Accept="application/jsonlines",
+        Body=history_body(demand()),
+    )
     lines = response["Body"].read().decode().splitlines()
     assert len(lines) == 3 * HORIZON and set(json.loads(lines[0])) == {"sku", "date", "p10", "p50", "p90", "mean"}
 
@@ -359,9 +411,13 @@ def test_a_registered_forecaster_can_be_made_a_model(local_service, forecast_job
     client = local_service.client()
     package = client.create_model_package(
         ModelPackageName="demand-forecaster",
-        InferenceSpecification={"Containers": forecast_job["BestCandidate"]["InferenceContainers"],
-                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        InferenceSpecification={
+            "Containers": forecast_job["BestCandidate"]["InferenceContainers"],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
     )["ModelPackageArn"]
-    client.create_model(ModelName="demand-from-package", ExecutionRoleArn=ROLE,
-                        PrimaryContainer={"ModelPackageName": package})
+    client.create_model(
+        ModelName="demand-from-package", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": package}
+    )
     assert client.describe_model(ModelName="demand-from-package")["PrimaryContainer"]["ModelPackageName"] == package

@@ -28,7 +28,9 @@ def trained_job(local_service):
         RoleArn=ROLE,
         InputDataConfig=[
             {
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("breast-cancer")}},
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("breast-cancer")}
+                },
                 "TargetAttributeName": "target",
             }
         ],
@@ -102,7 +104,9 @@ def test_bad_data_fails_the_job_with_a_reason_and_the_service_carries_on(local_s
         RoleArn=ROLE,
         InputDataConfig=[
             {
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("too-small")}},
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("too-small")}
+                },
                 "TargetAttributeName": "target",
             }
         ],

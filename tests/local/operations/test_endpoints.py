@@ -120,7 +120,9 @@ def test_jobs_deploy_their_best_candidate(local_service, deployed):
     for name in (AUTO_JOB, NAMED_JOB):
         job, seen = deployed[name]
         assert job["AutoMLJobStatus"] == "Completed", job.get("FailureReason")
-        assert job["AutoMLJobSecondaryStatus"] in ("Completed", "MaxCandidatesReached"), job.get("PartialFailureReasons")
+        assert job["AutoMLJobSecondaryStatus"] in ("Completed", "MaxCandidatesReached"), job.get(
+            "PartialFailureReasons"
+        )
         assert "PartialFailureReasons" not in job
         # DeployingModel may pass between two polls; the endpoint's times place the deployment
         # after the best candidate was trained and before the job ended.
@@ -208,7 +210,9 @@ def test_bad_requests_get_runtime_errors_and_the_service_keeps_serving(local_ser
     assert "image/png" in wrong_type.response["Error"]["Message"]
 
     too_big = _runtime_error(
-        lambda: runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=b"1" * (6 * 1024 * 1024 + 1))
+        lambda: runtime.invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Body=b"1" * (6 * 1024 * 1024 + 1)
+        )
     )
     assert too_big.response["Error"]["Code"] == "ValidationError"
     assert "6291456" in too_big.response["Error"]["Message"]
@@ -249,8 +253,11 @@ def test_failed_deployment_keeps_the_job_and_its_candidates(tmp_path):
         assert error.response["Error"]["Code"] == "ValidationError"
         assert "Failed" in error.response["Error"]["Message"]
         stranger = boto3.client(
-            "sagemaker-runtime", endpoint_url=service.endpoint_url, region_name="us-east-1",
-            aws_access_key_id="AKIDENDPOINTS", aws_secret_access_key="wrong",
+            "sagemaker-runtime",
+            endpoint_url=service.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDENDPOINTS",
+            aws_secret_access_key="wrong",
         )
         refused = _runtime_error(lambda: stranger.invoke_endpoint(EndpointName="never-served", Body=b"1"))
         assert refused.response["Error"]["Code"] == "InvalidSignatureException"

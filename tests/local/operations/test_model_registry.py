@@ -28,10 +28,14 @@ def service(tmp_path_factory):
             service.client().create_auto_ml_job(
                 AutoMLJobName=name,
                 RoleArn=ROLE,
-                InputDataConfig=[{
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("train.csv")}},
-                    "TargetAttributeName": "y",
-                }],
+                InputDataConfig=[
+                    {
+                        "DataSource": {
+                            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("train.csv")}
+                        },
+                        "TargetAttributeName": "y",
+                    }
+                ],
                 OutputDataConfig={"S3OutputPath": service.file_uri("out")},
             )
         for name in ("first-job", "second-job"):
@@ -54,8 +58,11 @@ def error_of(call) -> tuple[str, str]:
 def register(client, group: str, spec_containers: list[dict], **extra) -> str:
     return client.create_model_package(
         ModelPackageGroupName=group,
-        InferenceSpecification={"Containers": spec_containers, "SupportedContentTypes": ["text/csv"],
-                                "SupportedResponseMIMETypes": ["text/csv"]},
+        InferenceSpecification={
+            "Containers": spec_containers,
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
         **extra,
     )["ModelPackageArn"]
 
@@ -63,20 +70,33 @@ def register(client, group: str, spec_containers: list[dict], **extra) -> str:
 def test_versions_approval_listing_and_a_model_from_a_package_survive_a_restart(service):
     client = service.client()
     group_arn = client.create_model_package_group(
-        ModelPackageGroupName="churn", ModelPackageGroupDescription="churn models", Tags=[{"Key": "team", "Value": "ml"}]
+        ModelPackageGroupName="churn",
+        ModelPackageGroupDescription="churn models",
+        Tags=[{"Key": "team", "Value": "ml"}],
     )["ModelPackageGroupArn"]
     assert group_arn == f"{PREFIX}:model-package-group/churn"
     code, message = error_of(lambda: client.create_model_package_group(ModelPackageGroupName="churn"))
     assert (code, message) == ("ValidationException", f"Model Package Group already exists: {group_arn}")
 
     first = register(
-        client, "churn", containers(service, "first-job"),
-        ModelPackageDescription="first", CustomerMetadataProperties={"holdout_auc": "0.81"},
-        ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json",
-                                                      "S3Uri": service.file_uri("metrics/first.json")}}},
+        client,
+        "churn",
+        containers(service, "first-job"),
+        ModelPackageDescription="first",
+        CustomerMetadataProperties={"holdout_auc": "0.81"},
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": service.file_uri("metrics/first.json")}
+            }
+        },
     )
-    second = register(client, f"{PREFIX}:model-package-group/churn", containers(service, "second-job"),
-                      ModelApprovalStatus="Approved", ModelPackageDescription="second")
+    second = register(
+        client,
+        f"{PREFIX}:model-package-group/churn",
+        containers(service, "second-job"),
+        ModelApprovalStatus="Approved",
+        ModelPackageDescription="second",
+    )
     assert (first, second) == (f"{PREFIX}:model-package/churn/1", f"{PREFIX}:model-package/churn/2")
 
     described = client.describe_model_package(ModelPackageName=first)
@@ -88,11 +108,17 @@ def test_versions_approval_listing_and_a_model_from_a_package_survive_a_restart(
     assert described["InferenceSpecification"]["Containers"] == containers(service, "first-job")
 
     # A pending version cannot be deployed; once rejected it still cannot.
-    code, message = error_of(lambda: client.create_model(
-        ModelName="from-first", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": first}))
+    code, message = error_of(
+        lambda: client.create_model(
+            ModelName="from-first", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": first}
+        )
+    )
     assert code == "ValidationException" and "PendingManualApproval" in message and "Approved" in message
-    client.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected",
-                                ApprovalDescription="holdout AUC 0.81 does not beat 0.83 by 0.01")
+    client.update_model_package(
+        ModelPackageArn=first,
+        ModelApprovalStatus="Rejected",
+        ApprovalDescription="holdout AUC 0.81 does not beat 0.83 by 0.01",
+    )
     rejected = client.describe_model_package(ModelPackageName=first)
     assert rejected["ModelApprovalStatus"] == "Rejected"
     assert rejected["ApprovalDescription"] == "holdout AUC 0.81 does not beat 0.83 by 0.01"
@@ -100,8 +126,11 @@ def test_versions_approval_listing_and_a_model_from_a_package_survive_a_restart(
 
     # Listing: by group and approval status, newest first, one per page.
     pages = client.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName="churn", SortOrder="Descending", PaginationConfig={"PageSize": 1})
-    listed = [(p["ModelPackageArn"], p["ModelApprovalStatus"]) for page in pages for p in page["ModelPackageSummaryList"]]
+        ModelPackageGroupName="churn", SortOrder="Descending", PaginationConfig={"PageSize": 1}
+    )
+    listed = [
+        (p["ModelPackageArn"], p["ModelApprovalStatus"]) for page in pages for p in page["ModelPackageSummaryList"]
+    ]
     assert listed == [(second, "Approved"), (first, "Rejected")]
     approved = client.list_model_packages(ModelPackageGroupName="churn", ModelApprovalStatus="Approved")
     assert [p["ModelPackageArn"] for p in approved["ModelPackageSummaryList"]] == [second]
@@ -111,13 +140,24 @@ def test_versions_approval_listing_and_a_model_from_a_package_survive_a_restart(
 
     # CreateModel from the approved version serves the second job's model.
     client.create_model(ModelName="from-second", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": second})
-    client.create_endpoint_config(EndpointConfigName="from-second", ProductionVariants=[
-        {"VariantName": "main", "ModelName": "from-second", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    client.create_endpoint_config(
+        EndpointConfigName="from-second",
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "ModelName": "from-second",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
     client.create_endpoint(EndpointName="registry-endpoint", EndpointConfigName="from-second")
-    client.get_waiter("endpoint_in_service").wait(EndpointName="registry-endpoint",
-                                                  WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    client.get_waiter("endpoint_in_service").wait(
+        EndpointName="registry-endpoint", WaiterConfig={"Delay": 0.2, "MaxAttempts": 150}
+    )
     answer = service.client("sagemaker-runtime").invoke_endpoint(
-        EndpointName="registry-endpoint", ContentType="text/csv", Body=b"2\n-1\n")
+        EndpointName="registry-endpoint", ContentType="text/csv", Body=b"2\n-1\n"
+    )
     assert answer["Body"].read().decode().split() == ["1", "0"]
 
     service.restart()
@@ -136,26 +176,45 @@ def test_versions_approval_listing_and_a_model_from_a_package_survive_a_restart(
 def test_bad_registry_requests_name_the_member_and_the_service_keeps_serving(service):
     client = service.client()
     client.create_model_package_group(ModelPackageGroupName="rules")
-    code, message = error_of(lambda: client.create_model_package(
-        ModelPackageGroupName="no-such-group", InferenceSpecification={"Containers": containers(service, "first-job")}))
-    assert code == "ValidationException" and message.startswith("ModelPackageGroupName:") and "does not exist" in message
-    code, message = error_of(lambda: client.create_model_package(ModelPackageName="loose", ModelPackageGroupName="rules"))
+    code, message = error_of(
+        lambda: client.create_model_package(
+            ModelPackageGroupName="no-such-group",
+            InferenceSpecification={"Containers": containers(service, "first-job")},
+        )
+    )
+    assert (
+        code == "ValidationException" and message.startswith("ModelPackageGroupName:") and "does not exist" in message
+    )
+    code, message = error_of(
+        lambda: client.create_model_package(ModelPackageName="loose", ModelPackageGroupName="rules")
+    )
     assert code == "ValidationException" and "not both" in message
-    code, message = error_of(lambda: client.create_model_package(ModelPackageName="loose", ModelApprovalStatus="Approved"))
+    code, message = error_of(
+        lambda: client.create_model_package(ModelPackageName="loose", ModelApprovalStatus="Approved")
+    )
     assert code == "ValidationException" and message.startswith("ModelApprovalStatus:")
     code, message = error_of(lambda: client.describe_model_package(ModelPackageName="rules/99"))
     assert code == "ValidationException" and f"{PREFIX}:model-package/rules/99 does not exist" in message
-    code, message = error_of(lambda: client.describe_model_package_group(
-        ModelPackageGroupName="arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/rules"))
+    code, message = error_of(
+        lambda: client.describe_model_package_group(
+            ModelPackageGroupName="arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/rules"
+        )
+    )
     assert code == "ValidationException" and "not a model-package-group ARN of this service" in message
-    arn = register(client, "rules", [{"Image": "example.com/other:1", "ModelDataUrl": "s3://bucket/elsewhere.tar.gz"}],
-                   ModelApprovalStatus="Approved")
-    code, message = error_of(lambda: client.update_model_package(
-        ModelPackageArn=arn, SourceUri="s3://bucket/x"))
+    arn = register(
+        client,
+        "rules",
+        [{"Image": "example.com/other:1", "ModelDataUrl": "s3://bucket/elsewhere.tar.gz"}],
+        ModelApprovalStatus="Approved",
+    )
+    code, message = error_of(lambda: client.update_model_package(ModelPackageArn=arn, SourceUri="s3://bucket/x"))
     assert code == "ValidationException" and message.startswith("SourceUri:")
     # Registered, but not a model this service can serve: refused at CreateModel, naming the container.
-    code, message = error_of(lambda: client.create_model(
-        ModelName="elsewhere", ExecutionRoleArn=ROLE, Containers=[{"ModelPackageName": arn}]))
+    code, message = error_of(
+        lambda: client.create_model(
+            ModelName="elsewhere", ExecutionRoleArn=ROLE, Containers=[{"ModelPackageName": arn}]
+        )
+    )
     assert code == "ValidationException" and message.startswith("Containers[0].ModelPackageName.ModelDataUrl:")
     # A retried create with the same ClientToken makes no second version.
     token_arn = register(client, "rules", containers(service, "first-job"), ClientToken="retry-1")

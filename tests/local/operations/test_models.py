@@ -64,8 +64,13 @@ def make_config(service, name: str, variants: dict[str, tuple[str, float]]) -> N
     service.client().create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
-            {"VariantName": variant, "ModelName": model, "InitialInstanceCount": 1,
-             "InstanceType": "ml.m5.large", "InitialVariantWeight": weight}
+            {
+                "VariantName": variant,
+                "ModelName": model,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": weight,
+            }
             for variant, (model, weight) in variants.items()
         ],
     )
@@ -96,18 +101,29 @@ def test_create_describe_list_delete_model(models):
     assert described["Containers"] == best_containers(models, "blue-job")
     assert described["ModelArn"] == "arn:aws:sagemaker:us-east-1:123456789012:model/blue-model"
     assert described["ExecutionRoleArn"] == ROLE
-    listed = [m["ModelName"] for m in client.list_models(NameContains="-model", SortBy="Name", SortOrder="Ascending")["Models"]]
+    listed = [
+        m["ModelName"]
+        for m in client.list_models(NameContains="-model", SortBy="Name", SortOrder="Ascending")["Models"]
+    ]
     assert listed == ["blue-model", "broken-model", "green-model"]
 
-    client.create_model(ModelName="short-lived", PrimaryContainer=best_containers(models, "green-job")[0],
-                        Tags=[{"Key": "stage", "Value": "challenger"}])
+    client.create_model(
+        ModelName="short-lived",
+        PrimaryContainer=best_containers(models, "green-job")[0],
+        Tags=[{"Key": "stage", "Value": "challenger"}],
+    )
     arn = "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"
     client.add_tags(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "ml"}])
-    assert client.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "challenger"}, {"Key": "owner", "Value": "ml"}]
+    assert client.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "stage", "Value": "challenger"},
+        {"Key": "owner", "Value": "ml"},
+    ]
     client.delete_model(ModelName="short-lived")
     with pytest.raises(ClientError, match="ResourceArn: no resource"):
         client.list_tags(ResourceArn=arn)
-    with pytest.raises(ClientError, match='could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"'):
+    with pytest.raises(
+        ClientError, match='could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/short-lived"'
+    ):
         client.describe_model(ModelName="short-lived")
     with pytest.raises(ClientError, match="Cannot create already existing model"):
         make_model(models, "blue-model", "green-job")
@@ -116,11 +132,18 @@ def test_create_describe_list_delete_model(models):
 def test_a_container_the_service_cannot_serve_is_refused_saying_what_it_serves(models):
     client = models.client()
     with pytest.raises(ClientError) as unknown:
-        client.create_model(ModelName="elsewhere", PrimaryContainer={
-            "Image": "123.dkr.ecr.us-east-1.amazonaws.com/mine:1", "ModelDataUrl": "s3://bucket/model.tar.gz"})
+        client.create_model(
+            ModelName="elsewhere",
+            PrimaryContainer={
+                "Image": "123.dkr.ecr.us-east-1.amazonaws.com/mine:1",
+                "ModelDataUrl": "s3://bucket/model.tar.gz",
+            },
+        )
     assert unknown.value.response["Error"]["Code"] == "ValidationException"
     assert "PrimaryContainer.ModelDataUrl" in str(unknown.value) and "InferenceContainers" in str(unknown.value)
-    first = client.list_candidates_for_auto_ml_job(AutoMLJobName="blue-job", SortBy="CreationTime", SortOrder="Ascending")
+    first = client.list_candidates_for_auto_ml_job(
+        AutoMLJobName="blue-job", SortBy="CreationTime", SortOrder="Ascending"
+    )
     not_best = first["Candidates"][0]
     with pytest.raises(ClientError, match="not its best candidate"):
         client.create_model(ModelName="not-best", Containers=not_best["InferenceContainers"])
@@ -131,7 +154,12 @@ def test_a_container_the_service_cannot_serve_is_refused_saying_what_it_serves(m
 def test_variants_split_traffic_by_weight_and_target_variant_picks_one(models):
     make_config(models, "split-config", {"blue": ("blue-model", 1.0), "green": ("green-model", 3.0)})
     client = models.client()
-    assert client.describe_endpoint_config(EndpointConfigName="split-config")["ProductionVariants"][1]["InitialVariantWeight"] == 3.0
+    assert (
+        client.describe_endpoint_config(EndpointConfigName="split-config")["ProductionVariants"][1][
+            "InitialVariantWeight"
+        ]
+        == 3.0
+    )
     client.create_endpoint(EndpointName="split", EndpointConfigName="split-config")
     assert client.describe_endpoint(EndpointName="split")["EndpointStatus"] in ("Creating", "InService")
     endpoint = wait_in_service(models, "split")
@@ -222,7 +250,9 @@ def test_deleting_a_model_and_config_in_use_leaves_the_endpoint_serving(models):
 
 
 def test_a_model_deploy_config_endpoint_shows_its_model_and_config(models):
-    create_job(models, "deployed-job", ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "one-click"})
+    create_job(
+        models, "deployed-job", ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "one-click"}
+    )
     job = models.wait_for_status("deployed-job")
     assert job["ModelDeployResult"]["EndpointName"] == "one-click"
     client = models.client()
@@ -244,28 +274,62 @@ def test_everything_survives_a_restart(models):
     models.restart()
     client = models.client()
     assert client.describe_model(ModelName="green-model")["Containers"] == best_containers(models, "green-job")
-    assert client.describe_endpoint_config(EndpointConfigName="kept-config")["ProductionVariants"][0]["VariantName"] == "kept"
+    assert (
+        client.describe_endpoint_config(EndpointConfigName="kept-config")["ProductionVariants"][0]["VariantName"]
+        == "kept"
+    )
     assert client.describe_endpoint(EndpointName="kept")["EndpointStatus"] == "InService"
     assert invoke(models.client("sagemaker-runtime"), "kept") == ("kept", ["1", "0", "1"])
 
 
 def test_the_aws_cli_creates_a_model_config_and_endpoint(models, tmp_path):
     env = {
-        **os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
     }
-    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", models.endpoint_url, "--output", "json", "sagemaker"]
+    aws = [
+        str(Path(sys.executable).parent / "aws"),
+        "--endpoint-url",
+        models.endpoint_url,
+        "--output",
+        "json",
+        "sagemaker",
+    ]
 
     def cli(*args: str) -> dict:
         done = subprocess.run([*aws, *args], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout) if done.stdout.strip() else {}
 
-    cli("create-model", "--model-name", "cli-model", "--execution-role-arn", ROLE,
-        "--containers", json.dumps(best_containers(models, "green-job")))
-    cli("create-endpoint-config", "--endpoint-config-name", "cli-config", "--production-variants",
-        json.dumps([{"VariantName": "AllTraffic", "ModelName": "cli-model", "InitialInstanceCount": 1,
-                     "InstanceType": "ml.m5.large"}]))
+    cli(
+        "create-model",
+        "--model-name",
+        "cli-model",
+        "--execution-role-arn",
+        ROLE,
+        "--containers",
+        json.dumps(best_containers(models, "green-job")),
+    )
+    cli(
+        "create-endpoint-config",
+        "--endpoint-config-name",
+        "cli-config",
+        "--production-variants",
+        json.dumps(
+            [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "cli-model",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ]
+        ),
+    )
     cli("create-endpoint", "--endpoint-name", "cli-endpoint", "--endpoint-config-name", "cli-config")
     cli("wait", "endpoint-in-service", "--endpoint-name", "cli-endpoint")
     described = cli("describe-endpoint", "--endpoint-name", "cli-endpoint")

@@ -33,15 +33,18 @@ def service(tmp_path_factory):
     client = service.client()
     client.create_auto_ml_job_v2(
         AutoMLJobName="transform-source",
-        AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": service.file_uri("train/")}}}],
+        AutoMLJobInputDataConfig=[
+            {
+                "ChannelType": "training",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("train/")}},
+            }
+        ],
         OutputDataConfig={"S3OutputPath": service.file_uri("models")},
         AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
         RoleArn=ROLE,
     )
     job = service.wait_for_status("transform-source")
-    client.create_model(ModelName=MODEL, ExecutionRoleArn=ROLE,
-                        Containers=job["BestCandidate"]["InferenceContainers"])
+    client.create_model(ModelName=MODEL, ExecutionRoleArn=ROLE, Containers=job["BestCandidate"]["InferenceContainers"])
     yield service
     service.stop()
 
@@ -57,14 +60,26 @@ def read(service, relative: str) -> str:
     return (service.file_root / relative).read_text()
 
 
-def transform(service, name: str, input_uri: str, output: str, *, data_type: str = "S3Prefix",
-              content_type: str = "text/csv", wait: bool = True, **extra) -> dict:
+def transform(
+    service,
+    name: str,
+    input_uri: str,
+    output: str,
+    *,
+    data_type: str = "S3Prefix",
+    content_type: str = "text/csv",
+    wait: bool = True,
+    **extra,
+) -> dict:
     client = service.client()
     request = {
         "TransformJobName": name,
         "ModelName": MODEL,
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": input_uri}},
-                           "ContentType": content_type, "SplitType": "Line"},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": input_uri}},
+            "ContentType": content_type,
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": service.file_uri(output), "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     }
@@ -102,8 +117,9 @@ def worker_pid(service, name: str) -> int:
 def test_csv_prefix_writes_one_out_file_per_input_with_relative_keys(service):
     write(service, "in/csv/a.csv", "1\n-2\n3\n")
     write(service, "in/csv/nested/b.csv", "-1\n\n5\n")
-    job = transform(service, "csv-prefix", service.file_uri("in/csv/"), "out/csv",
-                    BatchStrategy="MultiRecord", MaxPayloadInMB=1)
+    job = transform(
+        service, "csv-prefix", service.file_uri("in/csv/"), "out/csv", BatchStrategy="MultiRecord", MaxPayloadInMB=1
+    )
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     assert read(service, "out/csv/a.csv.out") == "1\n0\n1\n"
     assert read(service, "out/csv/nested/b.csv.out") == "0\n1\n"
@@ -113,15 +129,25 @@ def test_csv_prefix_writes_one_out_file_per_input_with_relative_keys(service):
     assert job["BatchStrategy"] == "MultiRecord" and job["TransformResources"]["InstanceCount"] == 1
     # The botocore waiter the Amazon provider's trigger uses.
     service.client().get_waiter("transform_job_completed_or_stopped").wait(
-        TransformJobName="csv-prefix", WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+        TransformJobName="csv-prefix", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
+    )
 
 
 def test_single_record_jsonlines_and_a_manifest(service):
     write(service, "in/json/part-1.jsonl", '{"x": 2}\n{"x": -3}\n')
-    manifest = write(service, "in/manifest.json", json.dumps([{"prefix": service.file_uri("in/json") + "/"}, "part-1.jsonl"]))
-    job = transform(service, "jsonl-manifest", manifest, "out/json", data_type="ManifestFile",
-                    content_type="application/jsonlines", BatchStrategy="SingleRecord",
-                    TransformOutput={"Accept": "application/jsonlines"})
+    manifest = write(
+        service, "in/manifest.json", json.dumps([{"prefix": service.file_uri("in/json") + "/"}, "part-1.jsonl"])
+    )
+    job = transform(
+        service,
+        "jsonl-manifest",
+        manifest,
+        "out/json",
+        data_type="ManifestFile",
+        content_type="application/jsonlines",
+        BatchStrategy="SingleRecord",
+        TransformOutput={"Accept": "application/jsonlines"},
+    )
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     lines = [json.loads(line) for line in read(service, "out/json/part-1.jsonl.out").splitlines()]
     assert [line["predicted_label"] for line in lines] == [1, 0]
@@ -130,8 +156,13 @@ def test_single_record_jsonlines_and_a_manifest(service):
 
 def test_csv_join_with_input_and_output_filters(service):
     write(service, "in/join/holdout.csv", "id-7,2,1\nid-8,-4,0\n")
-    job = transform(service, "csv-join", service.file_uri("in/join/"), "out/join",
-                    DataProcessing={"InputFilter": "$[1]", "JoinSource": "Input", "OutputFilter": "$[0,2:]"})
+    job = transform(
+        service,
+        "csv-join",
+        service.file_uri("in/join/"),
+        "out/join",
+        DataProcessing={"InputFilter": "$[1]", "JoinSource": "Input", "OutputFilter": "$[0,2:]"},
+    )
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     # id, the true label, then the prediction: what scoring a holdout needs.
     assert read(service, "out/join/holdout.csv.out") == "id-7,1,1\nid-8,0,0\n"
@@ -140,18 +171,31 @@ def test_csv_join_with_input_and_output_filters(service):
 
 def test_inference_output_keys_give_the_probability_next_to_the_label(service):
     write(service, "in/proba/rows.csv", "2\n-2\n")
-    job = transform(service, "csv-proba", service.file_uri("in/proba/"), "out/proba",
-                    Environment={"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probability"})
+    job = transform(
+        service,
+        "csv-proba",
+        service.file_uri("in/proba/"),
+        "out/proba",
+        Environment={"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probability"},
+    )
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     assert read(service, "out/proba/rows.csv.out") == "1,1.0\n0,1.0\n"
 
 
 def test_jsonlines_join_adds_sagemaker_output(service):
     write(service, "in/jjoin/rows.jsonl", '{"id": 1, "features": [3]}\n{"id": 2, "features": [-1]}\n')
-    job = transform(service, "jsonl-join", service.file_uri("in/jjoin/rows.jsonl"), "out/jjoin",
-                    content_type="application/jsonlines",
-                    DataProcessing={"InputFilter": "$.features", "JoinSource": "Input",
-                                    "OutputFilter": "$['id','SageMakerOutput']"})
+    job = transform(
+        service,
+        "jsonl-join",
+        service.file_uri("in/jjoin/rows.jsonl"),
+        "out/jjoin",
+        content_type="application/jsonlines",
+        DataProcessing={
+            "InputFilter": "$.features",
+            "JoinSource": "Input",
+            "OutputFilter": "$['id','SageMakerOutput']",
+        },
+    )
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     rows = [json.loads(line) for line in read(service, "out/jjoin/rows.jsonl.out").splitlines()]
     assert [(row["id"], row["SageMakerOutput"]["predicted_label"]) for row in rows] == [(1, 1), (2, 0)]
@@ -164,8 +208,9 @@ def test_a_bad_row_fails_the_job_naming_the_file_and_line(service):
     assert job["TransformJobStatus"] == "Failed"
     assert f"{uri}, line 3" in job["FailureReason"] and "1 (x)" in job["FailureReason"]
     write(service, "in/badjson/rows.jsonl", '{"x": 1}\n{"x": \n')
-    job = transform(service, "bad-json", service.file_uri("in/badjson/"), "out/badjson",
-                    content_type="application/jsonlines")
+    job = transform(
+        service, "bad-json", service.file_uri("in/badjson/"), "out/badjson", content_type="application/jsonlines"
+    )
     assert job["TransformJobStatus"] == "Failed"
     assert "rows.jsonl, line 2" in job["FailureReason"]
     assert not (service.file_root / "out" / "bad" / "rows.csv.out").exists()
@@ -176,16 +221,24 @@ def test_a_bad_row_fails_the_job_naming_the_file_and_line(service):
     [
         ({"TransformInput": {"ContentType": "application/x-parquet"}}, "TransformInput.ContentType"),
         ({"TransformInput": {"SplitType": "RecordIO"}}, "TransformInput.SplitType"),
-        ({"TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "AugmentedManifestFile",
-                                                             "S3Uri": "file:///x"}}}}, "S3DataType"),
+        (
+            {
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3DataType": "AugmentedManifestFile", "S3Uri": "file:///x"}}
+                }
+            },
+            "S3DataType",
+        ),
         ({"DataProcessing": {"InputFilter": "features"}}, "DataProcessing.InputFilter"),
         ({"DataProcessing": {"OutputFilter": "$[0"}}, "DataProcessing.OutputFilter"),
         ({"MaxPayloadInMB": 101}, "MaxPayloadInMB"),
         ({"Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "score"}}, "Environment.SAGEMAKER_INFERENCE_OUTPUT"),
         ({"ModelName": "no-such-model"}, "ModelName"),
         ({"TransformOutput": {"S3OutputPath": "file:///etc/out"}}, "TransformOutput.S3OutputPath"),
-        ({"TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                             "S3Uri": "file:///etc/"}}}}, "S3Uri"),
+        (
+            {"TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///etc/"}}}},
+            "S3Uri",
+        ),
         ({"TransformJobName": "bad_name"}, "TransformJobName"),
     ],
 )
@@ -218,8 +271,9 @@ def test_list_filters_sorts_and_pages(service):
     client = service.client()
     page = client.list_transform_jobs(NameContains="list-", SortBy="Name", SortOrder="Ascending", MaxResults=2)
     assert [job["TransformJobName"] for job in page["TransformJobSummaries"]] == ["list-a", "list-b"]
-    rest = client.list_transform_jobs(NameContains="list-", SortBy="Name", SortOrder="Ascending", MaxResults=2,
-                                      NextToken=page["NextToken"])
+    rest = client.list_transform_jobs(
+        NameContains="list-", SortBy="Name", SortOrder="Ascending", MaxResults=2, NextToken=page["NextToken"]
+    )
     assert [job["TransformJobName"] for job in rest["TransformJobSummaries"]] == ["list-c"]
     assert "NextToken" not in rest
     failed = client.list_transform_jobs(StatusEquals="Failed", MaxResults=100)["TransformJobSummaries"]
@@ -234,10 +288,21 @@ def test_list_filters_sorts_and_pages(service):
 
 def test_the_aws_cli_runs_and_waits_for_a_transform_job(service, tmp_path):
     env = {
-        **os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
     }
-    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", service.endpoint_url, "--output", "json", "sagemaker"]
+    aws = [
+        str(Path(sys.executable).parent / "aws"),
+        "--endpoint-url",
+        service.endpoint_url,
+        "--output",
+        "json",
+        "sagemaker",
+    ]
 
     def cli(*args: str) -> dict:
         done = subprocess.run([*aws, *args], env=env, capture_output=True, text=True, timeout=120)
@@ -245,16 +310,32 @@ def test_the_aws_cli_runs_and_waits_for_a_transform_job(service, tmp_path):
         return json.loads(done.stdout) if done.stdout.strip() else {}
 
     write(service, "in/cli/a.csv", "4\n-4\n")
-    cli("create-transform-job", "--transform-job-name", "cli-transform", "--model-name", MODEL,
-        "--transform-input", json.dumps({"DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": service.file_uri("in/cli")}}, "ContentType": "text/csv",
-            "SplitType": "Line"}),
-        "--transform-output", json.dumps({"S3OutputPath": service.file_uri("out/cli"), "AssembleWith": "Line"}),
-        "--transform-resources", json.dumps({"InstanceType": "ml.m5.large", "InstanceCount": 1}))
+    cli(
+        "create-transform-job",
+        "--transform-job-name",
+        "cli-transform",
+        "--model-name",
+        MODEL,
+        "--transform-input",
+        json.dumps(
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("in/cli")}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            }
+        ),
+        "--transform-output",
+        json.dumps({"S3OutputPath": service.file_uri("out/cli"), "AssembleWith": "Line"}),
+        "--transform-resources",
+        json.dumps({"InstanceType": "ml.m5.large", "InstanceCount": 1}),
+    )
     wait_for(service, "cli-transform")  # the CLI's own waiter polls once a minute
     assert cli("describe-transform-job", "--transform-job-name", "cli-transform")["TransformJobStatus"] == "Completed"
     assert read(service, "out/cli/a.csv.out") == "1\n0\n"
-    names = [job["TransformJobName"] for job in cli("list-transform-jobs", "--name-contains", "cli-")["TransformJobSummaries"]]
+    names = [
+        job["TransformJobName"]
+        for job in cli("list-transform-jobs", "--name-contains", "cli-")["TransformJobSummaries"]
+    ]
     assert names == ["cli-transform"]
 
 
@@ -298,15 +379,20 @@ def test_a_restart_ends_running_jobs_failed_and_stopping_ones_stopped(tmp_path):
         client = service.client()
         client.create_auto_ml_job_v2(
             AutoMLJobName="restart-source",
-            AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": service.file_uri("train/")}}}],
+            AutoMLJobInputDataConfig=[
+                {
+                    "ChannelType": "training",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("train/")}},
+                }
+            ],
             OutputDataConfig={"S3OutputPath": service.file_uri("models")},
             AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
             RoleArn=ROLE,
         )
         job = service.wait_for_status("restart-source")
-        client.create_model(ModelName=MODEL, ExecutionRoleArn=ROLE,
-                            Containers=job["BestCandidate"]["InferenceContainers"])
+        client.create_model(
+            ModelName=MODEL, ExecutionRoleArn=ROLE, Containers=job["BestCandidate"]["InferenceContainers"]
+        )
         slow_input(service, "in/a.csv")
         for name in ("running", "stopping"):
             transform(service, name, service.file_uri("in/"), f"out/{name}", BatchStrategy="SingleRecord", wait=False)

@@ -83,8 +83,12 @@ def service(tmp_path):
 
 def test_restart_loses_nothing(service):
     client = service.client()
-    arn = create(service, "Kept-Job", Tags=[{"Key": "keep", "Value": "me"}],
-                 AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 5}})
+    arn = create(
+        service,
+        "Kept-Job",
+        Tags=[{"Key": "keep", "Value": "me"}],
+        AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 5}},
+    )
     service.wait_for_status("Kept-Job")
     client.add_tags(ResourceArn=arn, Tags=[{"Key": "added", "Value": "later"}])
     before = client.describe_auto_ml_job(AutoMLJobName="Kept-Job")
@@ -96,11 +100,17 @@ def test_restart_loses_nothing(service):
     for response in (before, after):
         response.pop("ResponseMetadata")
     assert after == before
-    assert client.list_candidates_for_auto_ml_job(AutoMLJobName="Kept-Job", MaxResults=100)["Candidates"] == candidates_before
+    assert (
+        client.list_candidates_for_auto_ml_job(AutoMLJobName="Kept-Job", MaxResults=100)["Candidates"]
+        == candidates_before
+    )
     v2_after = client.describe_auto_ml_job_v2(AutoMLJobName="Kept-Job")
     v2_after.pop("ResponseMetadata"), v2_before.pop("ResponseMetadata")
     assert v2_after == v2_before
-    assert client.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "keep", "Value": "me"}, {"Key": "added", "Value": "later"}]
+    assert client.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "keep", "Value": "me"},
+        {"Key": "added", "Value": "later"},
+    ]
     error = pytest.raises(client.exceptions.ClientError, create, service, "KEPT-JOB")
     assert error.value.response["Error"]["Code"] == "ResourceInUse"
 
@@ -142,7 +152,9 @@ def test_graceful_stop_ends_workers_and_jobs_fail_on_restart(service):
 def test_a_second_service_on_the_same_data_dir_is_refused(service):
     second = subprocess.run(
         [sys.executable, "-m", "airflow_automl.local.cli", "serve", "--port", "0", "--data-dir", str(service.data_dir)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert second.returncode == 2
     assert "another local service is already using it" in second.stderr

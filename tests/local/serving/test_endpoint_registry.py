@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from airflow_automl.local.config import ServiceConfig
-from airflow_automl.local.runs.deployment import deploy_best_model, deploy_if_requested, generated_endpoint_name
 from airflow_automl.local.errors import ModelError, ValidationError
 from airflow_automl.local.jobspec import JobSpec
 from airflow_automl.local.operations.endpoints import EndpointRegistry
+from airflow_automl.local.runs.deployment import deploy_best_model, deploy_if_requested, generated_endpoint_name
+from airflow_automl.local.runs.training import StoreJobContext
 from airflow_automl.local.serving.loading import model_dir
 from airflow_automl.local.store import Store
-from airflow_automl.local.runs.training import StoreJobContext
 
 ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 
@@ -106,7 +106,9 @@ def test_loaded_models_are_bounded_and_predictions_follow_each_model(service):
         assert deploy_best_model(config, store, job).error is None
     answers = [registry.invoke(f"ep-{i}", b"1.5\n0.5\n", "text/csv", None) for i in range(3)]
     assert answers == [
-        (b"1\n1\n", "text/csv", "AllTraffic"), (b"1\n0\n", "text/csv", "AllTraffic"), (b"0\n0\n", "text/csv", "AllTraffic")
+        (b"1\n1\n", "text/csv", "AllTraffic"),
+        (b"1\n0\n", "text/csv", "AllTraffic"),
+        (b"0\n0\n", "text/csv", "AllTraffic"),
     ]
     assert len(registry._loaded) == 2
     body, content_type, _ = registry.invoke("ep-0", b'[{"x": -1}]', "application/json", "application/json")

@@ -9,11 +9,12 @@ import json
 import pandas as pd
 import pytest
 
-from airflow_automl.local.serving.forecasting import ForecastingModel
-from airflow_automl.local.serving.formats import ModelInputError
 from airflow_automl.local.engine.torch_extra import neural_forecasting_available
 from airflow_automl.local.jobspec import TimeSeriesSpec
+from airflow_automl.local.serving.forecasting import ForecastingModel
+from airflow_automl.local.serving.formats import ModelInputError
 from tests.fixtures.forecasting import DAILY, csv_body, forecast_csv, history, served
+
 
 def input_error(model: ForecastingModel, body: bytes, content_type: str = "text/csv") -> str:
     with pytest.raises(ModelInputError) as caught:
@@ -78,28 +79,38 @@ def test_json_records_are_read_as_history_rows(tmp_path):
 
 def test_history_goes_on_the_jobs_grid_with_its_aggregation(tmp_path):
     # Weeks starting on Sundays (the job's first day, 2024-01-07); the request's days start on a Wednesday.
-    weekly = TimeSeriesSpec(frequency="W", horizon=2, timestamp="day", item_id="sku", quantiles=("p50",),
-                            aggregation={"units": "sum"})
+    weekly = TimeSeriesSpec(
+        frequency="W", horizon=2, timestamp="day", item_id="sku", quantiles=("p50",), aggregation={"units": "sum"}
+    )
     model = served(tmp_path, members=(("d-NPTS-001", "npts", 1.0),), series=weekly, origin="2024-01-07")
-    days = pd.DataFrame({"sku": "a", "day": pd.date_range("2024-01-10", periods=39).strftime("%Y-%m-%d"),
-                         "units": 1.0})
+    days = pd.DataFrame({"sku": "a", "day": pd.date_range("2024-01-10", periods=39).strftime("%Y-%m-%d"), "units": 1.0})
     forecast = forecast_csv(model, csv_body(days))
     # 39 days from Wed 01-10 end on Sat 02-17, in the week of Sun 02-11: the forecast starts on 02-18.
     assert list(forecast["day"]) == ["2024-02-18", "2024-02-25"]
     assert forecast["p50"].between(3, 8).all()  # about seven units a week
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda f: f.drop(columns="units"), "TargetAttributeName 'units' is not a column of the request"),
-    (lambda f: f.assign(day=f["day"].where(f.index != 3, "someday")),
-     "Timestamp column 'day' of the request has a value that is not a timestamp: 'someday' in data row 4"),
-    (lambda f: pd.concat([f, f.iloc[[2]]]), "item 'apples/north' has timestamp '2024-03-03' more than once"),
-    (lambda f: f.assign(units=f["units"].astype(str).where(f.index != 1, "lots")),
-     "Target column 'units' of the request must be numeric: 'lots' in data row 2"),
-    (lambda f: f.iloc[:2], "Item 'apples/north' has 2 time step(s) of D in column 'day' of the request; "
-                           "the model forecasts from at least 3"),
-    (lambda f: f.iloc[:4], "ETS cannot forecast the history sent"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda f: f.drop(columns="units"), "TargetAttributeName 'units' is not a column of the request"),
+        (
+            lambda f: f.assign(day=f["day"].where(f.index != 3, "someday")),
+            "Timestamp column 'day' of the request has a value that is not a timestamp: 'someday' in data row 4",
+        ),
+        (lambda f: pd.concat([f, f.iloc[[2]]]), "item 'apples/north' has timestamp '2024-03-03' more than once"),
+        (
+            lambda f: f.assign(units=f["units"].astype(str).where(f.index != 1, "lots")),
+            "Target column 'units' of the request must be numeric: 'lots' in data row 2",
+        ),
+        (
+            lambda f: f.iloc[:2],
+            "Item 'apples/north' has 2 time step(s) of D in column 'day' of the request; "
+            "the model forecasts from at least 3",
+        ),
+        (lambda f: f.iloc[:4], "ETS cannot forecast the history sent"),
+    ],
+)
 def test_bad_history_is_refused_naming_the_column_and_the_rule(tmp_path, change, expected):
     assert expected in input_error(served(tmp_path), csv_body(change(history("apples", 14))))
 

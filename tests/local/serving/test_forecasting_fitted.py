@@ -24,8 +24,13 @@ def trained(tmp_path, algorithm: str) -> tuple[pd.DataFrame, pd.DataFrame, objec
     """The training data (two stores' demand with a promotion flag and its future rows), the job's
     own forecast of the next horizon, and the best candidate as an endpoint loads it."""
     raw = store_demand_frame(items=2, days=49, horizon=7).rename(columns={"date": "day"})
-    spec, ctx = write_job(tmp_path, raw, ForecastHorizon=7, ForecastQuantiles=QUANTILES,
-                          CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": [algorithm]}]})
+    spec, ctx = write_job(
+        tmp_path,
+        raw,
+        ForecastHorizon=7,
+        ForecastQuantiles=QUANTILES,
+        CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": [algorithm]}]},
+    )
     assert run_job(spec, ctx).secondary_status == "Completed"
     job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / ctx.best_candidate / "forecast.csv")
     return raw, job_forecast, load_model(ctx.model_dir)
@@ -95,8 +100,10 @@ def test_a_fitted_model_file_outside_the_model_dir_is_not_loaded(tmp_path):
     config = ServiceConfig(data_dir=tmp_path / "data")
     directory = model_dir(config, "victim")
     directory.mkdir(parents=True)
-    manifest = {"framework": "forecasting", "members": [
-        {"candidate": "c", "algorithm": "arima", "weight": 1.0, "fitted": "../../../../planted.pkl"}]}
+    manifest = {
+        "framework": "forecasting",
+        "members": [{"candidate": "c", "algorithm": "arima", "weight": 1.0, "fitted": "../../../../planted.pkl"}],
+    }
     (directory / "model.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelLoadError, match=r"members\[0\]\.fitted .* points outside the job's model directory"):
         load_job_model(config, "victim")

@@ -49,12 +49,22 @@ def test_invalid_expressions_name_the_field(expression):
 
 
 def test_join_csv_appends_the_prediction_and_json_adds_sagemaker_output():
-    csv = RecordProcessor(JsonPathFilter.compile("f", "$[1]"), JsonPathFilter.compile("f", "$[0,2:]"),
-                          join_input=True, input_is_csv=True, prediction_is_csv=True)
+    csv = RecordProcessor(
+        JsonPathFilter.compile("f", "$[1]"),
+        JsonPathFilter.compile("f", "$[0,2:]"),
+        join_input=True,
+        input_is_csv=True,
+        prediction_is_csv=True,
+    )
     record = csv.read_input(b'id-1,"3.5",1')
     assert csv.model_input(record) == b"3.5"
     assert csv.output(record, b"0") == b"id-1,1,0"
-    json_lines = RecordProcessor(JsonPathFilter.compile("f", "$"), JsonPathFilter.compile("f", "$"),
-                                 join_input=True, input_is_csv=False, prediction_is_csv=False)
+    json_lines = RecordProcessor(
+        JsonPathFilter.compile("f", "$"),
+        JsonPathFilter.compile("f", "$"),
+        join_input=True,
+        input_is_csv=False,
+        prediction_is_csv=False,
+    )
     assert json_lines.output({"x": 1}, b'{"predicted_label": 1}') == b'{"x":1,"SageMakerOutput":{"predicted_label":1}}'
     assert json_lines.output([1], b'{"score": 2.0}') == b'{"SageMakerInput":[1],"SageMakerOutput":{"score":2.0}}'

@@ -50,6 +50,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     Settings,
     ensemble,
 )
+from airflow_automl.local.engine.forecasting.manifest import write_manifest
 from airflow_automl.local.engine.forecasting.series import (
     SERIES_ID,
     STEP,
@@ -58,7 +59,6 @@ from airflow_automl.local.engine.forecasting.series import (
     load_series,
     target_only,
 )
-from airflow_automl.local.engine.forecasting.manifest import write_manifest
 from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.sagemaker.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
@@ -97,14 +97,17 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
     with stages.stage("data analysis"):
         data = load_series(ctx.storage, spec)
     objective = spec.metric_name or NON_TABULAR_DEFAULT_OBJECTIVE["TimeSeriesForecastingJobConfig"]
-    ctx.set_resolved_attributes({
-        "AutoMLJobObjective": {"MetricName": objective},
-        "CompletionCriteria": {
-            "MaxCandidates": spec.max_candidates or DEFAULT_MAX_CANDIDATES,
-            "MaxRuntimePerTrainingJobInSeconds": spec.max_runtime_per_training_job or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB,
-            "MaxAutoMLJobRuntimeInSeconds": spec.max_job_runtime or DEFAULT_MAX_JOB_RUNTIME,
-        },
-    })
+    ctx.set_resolved_attributes(
+        {
+            "AutoMLJobObjective": {"MetricName": objective},
+            "CompletionCriteria": {
+                "MaxCandidates": spec.max_candidates or DEFAULT_MAX_CANDIDATES,
+                "MaxRuntimePerTrainingJobInSeconds": spec.max_runtime_per_training_job
+                or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB,
+                "MaxAutoMLJobRuntimeInSeconds": spec.max_job_runtime or DEFAULT_MAX_JOB_RUNTIME,
+            },
+        }
+    )
     if ctx.should_stop():
         return JobOutcome("Stopped")
     ctx.set_secondary_status("TrainingModels")
@@ -128,8 +131,9 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 frame = data.frame if algorithm in USES_RELATED else target_only(data.frame)
                 # The models ETS and ARIMA fit land in fitted, for serving to apply them again.
                 fitted: dict[str, FittedSeries] = {}
-                backtest, forecast = run_backtest(frame, series.horizon, replace(settings, fitted=fitted),
-                                                  FORECASTERS[algorithm])
+                backtest, forecast = run_backtest(
+                    frame, series.horizon, replace(settings, fitted=fitted), FORECASTERS[algorithm]
+                )
             except OutOfTime:
                 log.info("job %s: %s did not finish before MaxAutoMLJobRuntimeInSeconds", spec.name, algorithm)
                 out_of_time = True
@@ -139,8 +143,15 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 log.warning("job %s: %s", spec.name, reason)
                 ctx.add_partial_failure(f"Candidate {name}: {reason}")
                 continue
-            result = Trained(name, algorithm, backtest, forecast, metrics(backtest, series.quantiles, scale),
-                             time.monotonic() - started, fitted=fitted)
+            result = Trained(
+                name,
+                algorithm,
+                backtest,
+                forecast,
+                metrics(backtest, series.quantiles, scale),
+                time.monotonic() - started,
+                fitted=fitted,
+            )
             _publish(spec, ctx, placement, data, result, objective, scale, members=None)
             trained.append(result)
         if len(trained) >= 2:
@@ -148,26 +159,36 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             name = candidate_name(spec.name, LABELS["ensemble"], number)
             started = time.monotonic()
             weights = ensemble_weights(trained, objective, series.quantiles, scale)
-            backtest = ensemble([t.backtest for t in trained], series.quantiles, weights,
-                                keys=(SERIES_ID, STEP, WINDOW, TARGET))
+            backtest = ensemble(
+                [t.backtest for t in trained], series.quantiles, weights, keys=(SERIES_ID, STEP, WINDOW, TARGET)
+            )
             forecast = ensemble([t.forecast for t in trained], series.quantiles, weights)
             members = {t.name: round(w, 4) for t, w in zip(trained, weights) if w > 0}
-            result = Trained(name, "ensemble", backtest, forecast, metrics(backtest, series.quantiles, scale),
-                             time.monotonic() - started, members)
+            result = Trained(
+                name,
+                "ensemble",
+                backtest,
+                forecast,
+                metrics(backtest, series.quantiles, scale),
+                time.monotonic() - started,
+                members,
+            )
             _publish(spec, ctx, placement, data, result, objective, scale, members=members)
             trained.append(result)
         _write_leaderboard(ctx, placement, trained, objective)
     if not trained:
         if out_of_time:
-            raise JobFailed(f"No candidate finished within MaxAutoMLJobRuntimeInSeconds "
-                            f"({spec.max_job_runtime} s); raise it for this data")
+            raise JobFailed(
+                f"No candidate finished within MaxAutoMLJobRuntimeInSeconds "
+                f"({spec.max_job_runtime} s); raise it for this data"
+            )
         raise JobFailed("No forecasting algorithm could model the data; see PartialFailureReasons")
-    return _finish(spec, ctx, data, trained, objective,
-                   "MaxAutoMLJobRuntimeReached" if out_of_time else "Completed")
+    return _finish(spec, ctx, data, trained, objective, "MaxAutoMLJobRuntimeReached" if out_of_time else "Completed")
 
 
-def ensemble_weights(trained: list[Trained], objective: str, quantiles: tuple[str, ...], scale: pd.Series,
-                     rounds: int = ENSEMBLE_ROUNDS) -> list[float]:
+def ensemble_weights(
+    trained: list[Trained], objective: str, quantiles: tuple[str, ...], scale: pd.Series, rounds: int = ENSEMBLE_ROUNDS
+) -> list[float]:
     """Greedy ensemble selection (Caruana et al., as AutoGluon weights its ensembles): add, with
     replacement, the candidate whose addition gives the best backtest objective; weights are
     how often each was picked."""
@@ -192,9 +213,15 @@ def _write_leaderboard(ctx: JobContext, placement: Placement, trained: list[Trai
     """leaderboard.csv, best first: every candidate's backtest metrics and training seconds."""
     if not trained:
         return
-    rows = [{"CandidateName": t.name, "Algorithm": t.algorithm,
-             **{name: t.metrics[name] for name in REPORTED_METRICS}, "FitTimeSeconds": round(t.seconds, 3)}
-            for t in trained]
+    rows = [
+        {
+            "CandidateName": t.name,
+            "Algorithm": t.algorithm,
+            **{name: t.metrics[name] for name in REPORTED_METRICS},
+            "FitTimeSeconds": round(t.seconds, 3),
+        }
+        for t in trained
+    ]
     ascending = not greater_is_better(objective)
     frame = pd.DataFrame(rows).sort_values(objective, ascending=ascending, na_position="last")
     ctx.storage.write_bytes(placement.uri("leaderboard.csv"), _csv(frame))
@@ -203,17 +230,25 @@ def _write_leaderboard(ctx: JobContext, placement: Placement, trained: list[Trai
 def _algorithms(spec: JobSpec) -> list[str]:
     """The chosen algorithms in training order; when none is chosen, all of them (the neural ones
     only where PyTorch is installed)."""
-    chosen = [a for a in spec.algorithms if a in FORECASTERS] if spec.algorithms else [
-        a for a in FORECASTERS if a not in TORCH_FORECAST_ALGORITHMS or neural_forecasting_available()]
+    chosen = (
+        [a for a in spec.algorithms if a in FORECASTERS]
+        if spec.algorithms
+        else [a for a in FORECASTERS if a not in TORCH_FORECAST_ALGORITHMS or neural_forecasting_available()]
+    )
     return [a for a in FORECASTERS if a in chosen]
 
 
-def _finish(spec: JobSpec, ctx: JobContext, data: SeriesData, trained: list[Trained], objective: str,
-            status: str) -> JobOutcome:
+def _finish(
+    spec: JobSpec, ctx: JobContext, data: SeriesData, trained: list[Trained], objective: str, status: str
+) -> JobOutcome:
     best = None
     for result in trained:
         value = result.metrics.get(objective)
-        if value is not None and not np.isnan(value) and (best is None or is_better(objective, value, best.metrics[objective])):
+        if (
+            value is not None
+            and not np.isnan(value)
+            and (best is None or is_better(objective, value, best.metrics[objective]))
+        ):
             best = result
     if best is not None:
         _keep_best(spec, ctx, data, best, trained)
@@ -229,8 +264,10 @@ def _keep_best(spec: JobSpec, ctx: JobContext, data: SeriesData, best: Trained, 
         members = [{"candidate": best.name, "algorithm": best.algorithm, "weight": 1.0}]
     else:
         algorithms = {t.name: t.algorithm for t in trained}
-        members = [{"candidate": name, "algorithm": algorithms[name], "weight": weight}
-                   for name, weight in best.members.items()]
+        members = [
+            {"candidate": name, "algorithm": algorithms[name], "weight": weight}
+            for name, weight in best.members.items()
+        ]
     fitted = {t.name: t.fitted for t in trained if t.fitted}
     write_manifest(ctx.model_dir, spec.target, spec.time_series, data, best.name, members, fitted)
 
@@ -247,14 +284,23 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesData, result: Trained,
-             objective: str, scale: pd.Series, members: dict[str, float] | None) -> None:
+def _publish(
+    spec: JobSpec,
+    ctx: JobContext,
+    placement: Placement,
+    data: SeriesData,
+    result: Trained,
+    objective: str,
+    scale: pd.Series,
+    members: dict[str, float] | None,
+) -> None:
     """Writes the candidate's artifacts and reports it."""
     series, name = spec.time_series, result.name
     backtest_prefix = placement.uri(f"backtest-results/{name}")
     explainability_prefix = placement.uri(f"explainability/{name}")
-    per_window = [{"window": int(w), **metrics(part, series.quantiles, scale)}
-                  for w, part in result.backtest.groupby(WINDOW)]
+    per_window = [
+        {"window": int(w), **metrics(part, series.quantiles, scale)} for w, part in result.backtest.groupby(WINDOW)
+    ]
     accuracy = pd.DataFrame([*per_window, {"window": "all", **result.metrics}])
     ctx.storage.write_bytes(f"{backtest_prefix}/accuracy-metrics-values/accuracy-metrics.csv", _csv(accuracy))
     backtest = _item_frame(data, result.backtest.rename(columns={TARGET: spec.target}), series.timestamp)
@@ -279,26 +325,39 @@ def _publish(spec: JobSpec, ctx: JobContext, placement: Placement, data: SeriesD
     }
     ctx.storage.write_bytes(f"{explainability_prefix}/candidate.json", json.dumps(description, indent=2).encode())
     ctx.storage.write_bytes(placement.model_uri(name), _model_archive(description, forecast_csv))
-    reported = {key: value for key, value in result.metrics.items()
-                if key in REPORTED_METRICS and not np.isnan(value)}
+    reported = {key: value for key, value in result.metrics.items() if key in REPORTED_METRICS and not np.isnan(value)}
     image = FORECAST_IMAGE.format(account=placement.account_id, region=placement.region)
-    ctx.add_candidate(build_candidate(
-        placement, name, objective, reported, image,
-        environment={"FORECAST_ALGORITHM": result.algorithm, "FORECAST_QUANTILES": ",".join(series.quantiles)},
-        artifact_locations={"Explainability": explainability_prefix, "BacktestResults": backtest_prefix},
-    ))
+    ctx.add_candidate(
+        build_candidate(
+            placement,
+            name,
+            objective,
+            reported,
+            image,
+            environment={"FORECAST_ALGORITHM": result.algorithm, "FORECAST_QUANTILES": ",".join(series.quantiles)},
+            artifact_locations={"Explainability": explainability_prefix, "BacktestResults": backtest_prefix},
+        )
+    )
 
 
-_LIBRARIES = {"npts": "gluonts NPTSPredictor", "ets": "statsforecast AutoETS", "arima": "statsforecast AutoARIMA",
-              "prophet": "prophet Prophet", "deepar": "gluonts DeepAREstimator (PyTorch)",
-              "cnn-qr": "gluonts TemporalFusionTransformerEstimator (PyTorch), a quantile network standing in for CNN-QR",
-              "ensemble": "weighted average of the other candidates"}
+_LIBRARIES = {
+    "npts": "gluonts NPTSPredictor",
+    "ets": "statsforecast AutoETS",
+    "arima": "statsforecast AutoARIMA",
+    "prophet": "prophet Prophet",
+    "deepar": "gluonts DeepAREstimator (PyTorch)",
+    "cnn-qr": "gluonts TemporalFusionTransformerEstimator (PyTorch), a quantile network standing in for CNN-QR",
+    "ensemble": "weighted average of the other candidates",
+}
 
 
 def _model_archive(description: dict, forecast_csv: bytes) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for member, content in ((MODEL_MANIFEST, json.dumps(description, indent=2).encode()), ("forecast.csv", forecast_csv)):
+        for member, content in (
+            (MODEL_MANIFEST, json.dumps(description, indent=2).encode()),
+            ("forecast.csv", forecast_csv),
+        ):
             info = tarfile.TarInfo(member)
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))

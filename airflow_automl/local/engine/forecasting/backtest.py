@@ -31,7 +31,9 @@ def windows(last_step: int, horizon: int, first_step: int) -> list[int]:
 
 
 def run_backtest(
-    frame: pd.DataFrame, horizon: int, settings: Settings,
+    frame: pd.DataFrame,
+    horizon: int,
+    settings: Settings,
     algorithm: Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The windows' forecasts joined to the actual values (unique_id, step, window, y, mean, p...),
@@ -62,7 +64,7 @@ def metrics(results: pd.DataFrame, quantiles: tuple[str, ...], scale: pd.Series)
     actual, mean = results[TARGET].to_numpy(float), results[MEAN].to_numpy(float)
     error = actual - mean
     total = float(np.abs(actual).sum())
-    values: dict[str, float] = {"RMSE": float(np.sqrt(np.mean(error ** 2)))}
+    values: dict[str, float] = {"RMSE": float(np.sqrt(np.mean(error**2)))}
     values["WAPE"] = float(np.abs(error).sum() / total) if total > 0 else float("nan")
     nonzero = actual != 0
     values["MAPE"] = float(np.mean(np.abs(error[nonzero]) / np.abs(actual[nonzero]))) if nonzero.any() else float("nan")

@@ -82,9 +82,9 @@ class FittedSeries:
 @dataclass(frozen=True)
 class Settings:
     grid: Grid
-    quantiles: tuple[str, ...]          # p10, p50, ...
+    quantiles: tuple[str, ...]  # p10, p50, ...
     holiday_country: str | None = None
-    deadline: float | None = None       # time.monotonic() value
+    deadline: float | None = None  # time.monotonic() value
     # ETS and ARIMA models by series id: those given are applied (a served model reuses training's),
     # those fitted are added (training keeps them for serving). None: neither.
     fitted: dict[str, FittedSeries] | None = None
@@ -103,13 +103,17 @@ class Settings:
         return season if season > 1 and shortest >= 2 * season else 1
 
 
-def _frame(series_ids, first_step: int, horizon: int, mean: np.ndarray, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:
+def _frame(
+    series_ids, first_step: int, horizon: int, mean: np.ndarray, quantiles: dict[str, np.ndarray]
+) -> pd.DataFrame:
     """Rows series by series, horizon steps each, from arrays shaped (series, horizon)."""
-    frame = pd.DataFrame({
-        SERIES_ID: np.repeat(np.asarray(series_ids), horizon),
-        STEP: np.tile(np.arange(first_step, first_step + horizon), len(series_ids)),
-        MEAN: np.asarray(mean, dtype=float).reshape(-1),
-    })
+    frame = pd.DataFrame(
+        {
+            SERIES_ID: np.repeat(np.asarray(series_ids), horizon),
+            STEP: np.tile(np.arange(first_step, first_step + horizon), len(series_ids)),
+            MEAN: np.asarray(mean, dtype=float).reshape(-1),
+        }
+    )
     for name, values in quantiles.items():
         frame[name] = np.asarray(values, dtype=float).reshape(-1)
     return frame
@@ -120,7 +124,9 @@ def _concat(backtests: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(backtests, ignore_index=True) if backtests else pd.DataFrame()
 
 
-def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]:
+def _statsforecast(
+    model_name: str,
+) -> Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]:
     """AutoETS or AutoARIMA: the model is chosen and fitted once per series, on the history before
     the first backtest window, then applied to each longer history (statsforecast's ``forward``,
     its cross-validation without refitting) for the later windows and the forecast of the next
@@ -129,7 +135,9 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
     steps it forecasts. A series with a model in ``settings.fitted`` is not fitted again: that
     model is applied, unless it cannot forecast this history (then the series is fitted afresh)."""
 
-    def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def run(
+        frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         history, _ = split_future(frame)
         eligible = set(backtest_series(history, cutoffs)[SERIES_ID].unique()) if cutoffs else set()
         # Series in the backtests are fitted on the history before the first window; the few too
@@ -155,9 +163,14 @@ def _statsforecast(model_name: str) -> Callable[[pd.DataFrame, int, list[int], S
                 # ValueError and others for a history it does not fit: any error of forward means this
                 # model cannot be applied here; it is logged and the series fitted afresh.
                 except Exception as error:
-                    log.warning("%s fitted in training for series %s cannot forecast the history sent (%s: %s); "
-                                "fitting it afresh", LABELS[_ALGORITHMS[model_name]], series_id,
-                                type(error).__name__, error)
+                    log.warning(
+                        "%s fitted in training for series %s cannot forecast the history sent (%s: %s); "
+                        "fitting it afresh",
+                        LABELS[_ALGORITHMS[model_name]],
+                        series_id,
+                        type(error).__name__,
+                        error,
+                    )
             if predictions is None:
                 fitted[series_id] = _fit(model_name, series_id, fit_part, related, season)
                 predictions = _apply(fitted[series_id], series_id, values, windows, last, horizon, levels, settings)
@@ -188,15 +201,24 @@ def _fit(model_name: str, series_id: str, fit_part: pd.DataFrame, related: list[
         if not regressors:
             raise
         # Regressors that depend on each other (rank deficient): the series' own history still fits.
-        log.warning("ARIMA of series %s goes without its related time series %s: %s", series_id,
-                    ", ".join(regressors), error)
+        log.warning(
+            "ARIMA of series %s goes without its related time series %s: %s", series_id, ", ".join(regressors), error
+        )
         regressors = []
         model.fit(fit_part[TARGET].to_numpy(float))
     return FittedSeries(model, tuple(regressors))
 
 
-def _apply(fitted: FittedSeries, series_id: str, values: pd.DataFrame, windows: list[tuple[int, int]], last: int,
-           horizon: int, levels: list[int], settings: Settings) -> list[tuple[int | None, pd.DataFrame]]:
+def _apply(
+    fitted: FittedSeries,
+    series_id: str,
+    values: pd.DataFrame,
+    windows: list[tuple[int, int]],
+    last: int,
+    horizon: int,
+    levels: list[int],
+    settings: Settings,
+) -> list[tuple[int | None, pd.DataFrame]]:
     """The fitted model's forecast after each backtest window's cutoff (window number) and after
     the history's last step (None), each from the series' values up to that step."""
     regressors = list(fitted.regressors)
@@ -204,8 +226,13 @@ def _apply(fitted: FittedSeries, series_id: str, values: pd.DataFrame, windows: 
     for window, cutoff in [*windows, (None, last)]:
         seen = values[values[STEP] <= cutoff]
         ahead = values[(values[STEP] > cutoff) & (values[STEP] <= cutoff + horizon)]
-        result = fitted.model.forward(y=seen[TARGET].to_numpy(float), h=horizon, X=_regressors(seen, regressors),
-                                      X_future=_regressors(ahead, regressors), level=levels or None)
+        result = fitted.model.forward(
+            y=seen[TARGET].to_numpy(float),
+            h=horizon,
+            X=_regressors(seen, regressors),
+            X_future=_regressors(ahead, regressors),
+            level=levels or None,
+        )
         quantiles = {}
         for name in settings.quantiles:
             percent = int(name[1:])
@@ -222,7 +249,9 @@ def _regressors(rows: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
 def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
     """An algorithm that fits anew for each backtest window and for the next horizon."""
 
-    def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def run(
+        frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         backtests = []
         evaluated = backtest_series(frame, cutoffs) if cutoffs else frame
         for window, cutoff in enumerate(cutoffs, start=1):
@@ -241,8 +270,14 @@ def _gluonts_dataset(frame: pd.DataFrame, settings: Settings):
 
     frequency = settings.grid.pandas_frequency
     return ListDataset(
-        [{"start": pd.Period(part[TIMESTAMP].iloc[0], freq=frequency), "target": part[TARGET].to_numpy(),
-          "item_id": series_id} for series_id, part in history.groupby(SERIES_ID, sort=True)],
+        [
+            {
+                "start": pd.Period(part[TIMESTAMP].iloc[0], freq=frequency),
+                "target": part[TARGET].to_numpy(),
+                "item_id": series_id,
+            }
+            for series_id, part in history.groupby(SERIES_ID, sort=True)
+        ],
         freq=frequency,
     )
 
@@ -253,8 +288,9 @@ def forecast_npts(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.D
     return _gluonts_forecast(NPTSPredictor(prediction_length=horizon), frame, horizon, settings, NPTS_SAMPLES)
 
 
-def _gluonts_forecast(predictor, frame: pd.DataFrame, horizon: int, settings: Settings,
-                      num_samples: int | None) -> pd.DataFrame:
+def _gluonts_forecast(
+    predictor, frame: pd.DataFrame, horizon: int, settings: Settings, num_samples: int | None
+) -> pd.DataFrame:
     """A gluonts predictor's forecast of the next horizon of every series: the mean of its sample
     paths (num_samples) or, for a quantile model (None), its median; quantiles in level order."""
     history, _ = split_future(frame)
@@ -265,8 +301,13 @@ def _gluonts_forecast(predictor, frame: pd.DataFrame, horizon: int, settings: Se
         for name, level in zip(settings.quantiles, settings.levels()):
             quantiles[name].append(forecast.quantile(level))
     first = int(history[STEP].max()) + 1
-    forecast = _frame(sorted(history[SERIES_ID].unique()), first, horizon, np.array(means),
-                      {name: np.array(values) for name, values in quantiles.items()})
+    forecast = _frame(
+        sorted(history[SERIES_ID].unique()),
+        first,
+        horizon,
+        np.array(means),
+        {name: np.array(values) for name, values in quantiles.items()},
+    )
     # A quantile network's outputs may cross; sample quantiles never do, so sorting changes nothing there.
     ordered = sorted(settings.quantiles, key=lambda name: int(name[1:]))
     forecast[ordered] = np.sort(forecast[ordered].to_numpy(), axis=1)
@@ -330,7 +371,9 @@ def neural(build: Callable[[int, int, Settings, dict], object], num_samples: int
     the data to forecast the next horizon: two fits whatever the number of windows (one, on the
     history sent, for a served model)."""
 
-    def run(frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def run(
+        frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         backtests = []
         if cutoffs:
             evaluated = backtest_series(frame, cutoffs)
@@ -338,8 +381,9 @@ def neural(build: Callable[[int, int, Settings, dict], object], num_samples: int
             for window, cutoff in enumerate(cutoffs, start=1):
                 history = evaluated[evaluated[STEP] <= cutoff]
                 _seed()  # DeepAR's sample paths
-                backtests.append(_gluonts_forecast(predictor, history, horizon, settings, num_samples)
-                                 .assign(**{WINDOW: window}))
+                backtests.append(
+                    _gluonts_forecast(predictor, history, horizon, settings, num_samples).assign(**{WINDOW: window})
+                )
         final = _fit_network(build, frame, horizon, settings)
         _seed()
         return _concat(backtests), _gluonts_forecast(final, frame, horizon, settings, num_samples)
@@ -353,7 +397,9 @@ def _seed() -> None:
     pl.seed_everything(NEURAL_SEED, verbose=False)
 
 
-def _fit_network(build: Callable[[int, int, Settings, dict], object], history: pd.DataFrame, horizon: int, settings: Settings):
+def _fit_network(
+    build: Callable[[int, int, Settings, dict], object], history: pd.DataFrame, horizon: int, settings: Settings
+):
     """Trains a network on these series for at most NEURAL_MAX_EPOCHS and, under a deadline, at
     most a share of the time left (Lightning stops at the end of a batch and keeps the weights)."""
     import lightning.pytorch  # noqa: F401  (sets its loggers to INFO when first imported)
@@ -361,8 +407,14 @@ def _fit_network(build: Callable[[int, int, Settings, dict], object], history: p
     settings.check_time()
     for name in ("lightning.pytorch", "lightning.fabric", "gluonts.torch.model.estimator"):
         logging.getLogger(name).setLevel(logging.WARNING)  # a few lines per fit at INFO
-    trainer = {"max_epochs": NEURAL_MAX_EPOCHS, "accelerator": "cpu", "devices": 1, "logger": False,
-               "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = {
+        "max_epochs": NEURAL_MAX_EPOCHS,
+        "accelerator": "cpu",
+        "devices": 1,
+        "logger": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
     if settings.deadline is not None:
         seconds = (settings.deadline - time.monotonic()) * NEURAL_FIT_SHARE
         if seconds < NEURAL_MIN_FIT_SECONDS:
@@ -383,9 +435,15 @@ def _deepar(horizon: int, context: int, settings: Settings, trainer: dict):
     from gluonts.torch.model.deepar import DeepAREstimator
 
     return DeepAREstimator(
-        freq=settings.grid.pandas_frequency, prediction_length=horizon, context_length=context,
-        num_layers=2, hidden_size=20, batch_size=NEURAL_BATCH_SIZE,
-        num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH, trainer_kwargs=trainer)
+        freq=settings.grid.pandas_frequency,
+        prediction_length=horizon,
+        context_length=context,
+        num_layers=2,
+        hidden_size=20,
+        batch_size=NEURAL_BATCH_SIZE,
+        num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH,
+        trainer_kwargs=trainer,
+    )
 
 
 def _quantile_network(horizon: int, context: int, settings: Settings, trainer: dict):
@@ -394,9 +452,17 @@ def _quantile_network(horizon: int, context: int, settings: Settings, trainer: d
     from gluonts.torch.model.tft import TemporalFusionTransformerEstimator
 
     return TemporalFusionTransformerEstimator(
-        freq=settings.grid.pandas_frequency, prediction_length=horizon, context_length=context,
-        quantiles=sorted({*settings.levels(), 0.5}), hidden_dim=16, variable_dim=16, num_heads=2,
-        batch_size=NEURAL_BATCH_SIZE, num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH, trainer_kwargs=trainer)
+        freq=settings.grid.pandas_frequency,
+        prediction_length=horizon,
+        context_length=context,
+        quantiles=sorted({*settings.levels(), 0.5}),
+        hidden_dim=16,
+        variable_dim=16,
+        num_heads=2,
+        batch_size=NEURAL_BATCH_SIZE,
+        num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH,
+        trainer_kwargs=trainer,
+    )
 
 
 # The API's algorithm names, in the order the job trains them (fast ones first). Each takes the
@@ -412,12 +478,23 @@ FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[
     "deepar": neural(_deepar, DEEPAR_SAMPLES),
     "cnn-qr": neural(_quantile_network, None),
 }
-LABELS = {"npts": "NPTS", "ets": "ETS", "arima": "ARIMA", "prophet": "Prophet", "deepar": "DeepAR",
-          "cnn-qr": "CNN-QR", "ensemble": "Ensemble"}
+LABELS = {
+    "npts": "NPTS",
+    "ets": "ETS",
+    "arima": "ARIMA",
+    "prophet": "Prophet",
+    "deepar": "DeepAR",
+    "cnn-qr": "CNN-QR",
+    "ensemble": "Ensemble",
+}
 
 
-def ensemble(forecasts: list[pd.DataFrame], quantiles: tuple[str, ...], weights: list[float] | None = None,
-             keys: tuple[str, ...] = (SERIES_ID, STEP)) -> pd.DataFrame:
+def ensemble(
+    forecasts: list[pd.DataFrame],
+    quantiles: tuple[str, ...],
+    weights: list[float] | None = None,
+    keys: tuple[str, ...] = (SERIES_ID, STEP),
+) -> pd.DataFrame:
     """The weighted average of several forecasts, per point and quantile (quantiles kept in
     order); ``keys`` are the columns that say which point a row forecasts."""
     weights = weights or [1.0] * len(forecasts)

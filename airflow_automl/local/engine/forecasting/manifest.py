@@ -18,9 +18,15 @@ FRAMEWORK = "forecasting"  # the manifest's "framework", which serving dispatche
 PROBLEM_TYPE = "TimeSeriesForecasting"
 
 
-def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, data: SeriesData,
-                   candidate_name: str, members: list[dict],
-                   fitted: dict[str, dict[str, FittedSeries]] | None = None) -> None:
+def write_manifest(
+    model_dir: Path,
+    target: str,
+    time_series: TimeSeriesSpec,
+    data: SeriesData,
+    candidate_name: str,
+    members: list[dict],
+    fitted: dict[str, dict[str, FittedSeries]] | None = None,
+) -> None:
     """model.json of a forecasting job's best candidate. members: [{"candidate", "algorithm",
     "weight"}], one for a single algorithm, several for the ensemble; fitted: candidate name ->
     the models its algorithm fitted by series id (ETS, ARIMA), each member's kept beside model.json."""
@@ -35,8 +41,11 @@ def write_manifest(model_dir: Path, target: str, time_series: TimeSeriesSpec, da
         "problem_type": PROBLEM_TYPE,
         "best_candidate": candidate_name,
         "target": target,
-        "time_series": {**asdict(time_series), "grouping": list(time_series.grouping),
-                        "quantiles": list(time_series.quantiles)},
+        "time_series": {
+            **asdict(time_series),
+            "grouping": list(time_series.grouping),
+            "quantiles": list(time_series.quantiles),
+        },
         "grid_origin": data.grid.origin.isoformat(),
         "season_length": data.grid.season_length,
         # Columns beyond the item, timestamp and target the job's series kept (related time series).

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from airflow_automl.sagemaker.forecasting_rules import parse_frequency
 from airflow_automl.local.engine.data import load_channel
 from airflow_automl.local.engine.job import JobFailed
+from airflow_automl.sagemaker.forecasting_rules import parse_frequency
 
 if TYPE_CHECKING:
     from airflow_automl.local.jobspec import JobSpec, TimeSeriesSpec
@@ -92,10 +92,10 @@ class SeriesData:
 
     frame: pd.DataFrame
     grid: Grid
-    items: pd.DataFrame        # unique_id -> the item identifier and grouping columns, as in the data
+    items: pd.DataFrame  # unique_id -> the item identifier and grouping columns, as in the data
     item_columns: list[str]
-    time_steps: int            # distinct grid timestamps in the data
-    source: str                # the first input file (or what the data is), for messages
+    time_steps: int  # distinct grid timestamps in the data
+    source: str  # the first input file (or what the data is), for messages
 
     @property
     def last_step(self) -> int:
@@ -151,59 +151,83 @@ def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
     related = None
     if spec.feature_specification_uri:
         related = _specified_related(storage, spec, list(data.frame.columns))
-    loaded = series_from_frame(data.frame, spec.target, spec.time_series, f"the training data ({source})",
-                               related=related)
+    loaded = series_from_frame(
+        data.frame, spec.target, spec.time_series, f"the training data ({source})", related=related
+    )
     loaded.source = source
     horizon = spec.time_series.horizon
     if horizon * 4 > loaded.time_steps:
         raise SeriesDataError(
             f"ForecastHorizon {horizon} is more than a quarter of the {loaded.time_steps} time steps "
             f"of {spec.time_series.frequency} in column {spec.time_series.timestamp!r} of the training data "
-            f"({source}); the horizon can be at most {loaded.time_steps // 4} for this data")
+            f"({source}); the horizon can be at most {loaded.time_steps // 4} for this data"
+        )
     return loaded
 
 
-def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, where: str,
-                      origin: pd.Timestamp | None = None, related: list[str] | None = None) -> SeriesData:
+def series_from_frame(
+    frame: pd.DataFrame,
+    target: str,
+    series: TimeSeriesSpec,
+    where: str,
+    origin: pd.Timestamp | None = None,
+    related: list[str] | None = None,
+) -> SeriesData:
     """Rows in the training data's schema, checked, put on the ForecastFrequency grid and filled.
     ``where`` names the data in messages (e.g. "the training data (file://...)"); ``origin`` is the
     grid's start (default: from the data's first timestamp), so a served model keeps its job's grid;
     ``related`` the related time series to keep (default: every column TimeSeriesConfig leaves)."""
     item_columns = [series.item_id, *series.grouping]
-    named = {"TargetAttributeName": target, "TimestampAttributeName": series.timestamp,
-             "ItemIdentifierAttributeName": series.item_id}
+    named = {
+        "TargetAttributeName": target,
+        "TimestampAttributeName": series.timestamp,
+        "ItemIdentifierAttributeName": series.item_id,
+    }
     named.update({f"GroupingAttributeNames[{i}]": column for i, column in enumerate(series.grouping)})
     named.update({f"Transformations.Filling.{column}": column for column in series.filling or {}})
     for setting, column in named.items():
         if column not in frame.columns:
-            raise SeriesDataError(f"{setting} {column!r} is not a column of {where}; "
-                                  f"its columns are: {', '.join(map(str, frame.columns))}")
+            raise SeriesDataError(
+                f"{setting} {column!r} is not a column of {where}; "
+                f"its columns are: {', '.join(map(str, frame.columns))}"
+            )
 
     timestamps = _parse_timestamps(frame[series.timestamp], series.timestamp, where)
     values = _numeric_target(frame[target], target, where)
     for column in item_columns:
         if frame[column].isna().any():
             row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
-            raise SeriesDataError(f"Column {column!r} of {where} has no value in data row {row + 1}; "
-                                  "every row needs its item identifier and grouping attributes")
+            raise SeriesDataError(
+                f"Column {column!r} of {where} has no value in data row {row + 1}; "
+                "every row needs its item identifier and grouping attributes"
+            )
     if related is None:
         related = _other_columns(list(frame.columns), target, series)
     for column in related:
         if column in (SERIES_ID, STEP, TIMESTAMP, TARGET):
-            raise SeriesDataError(f"Column {column!r} of {where} is a related time series whose name the "
-                                  f"forecasting engine keeps for itself ({SERIES_ID}, {STEP}, {TIMESTAMP}, {TARGET}); "
-                                  "rename it")
+            raise SeriesDataError(
+                f"Column {column!r} of {where} is a related time series whose name the "
+                f"forecasting engine keeps for itself ({SERIES_ID}, {STEP}, {TIMESTAMP}, {TARGET}); "
+                "rename it"
+            )
     keys = frame[item_columns].astype(str)
     unique_id = keys[item_columns[0]] if len(item_columns) == 1 else keys.agg("/".join, axis=1)
-    long = pd.DataFrame({SERIES_ID: unique_id, TIMESTAMP: timestamps, TARGET: values,
-                         **{column: _numeric_related(frame[column], column, where) for column in related}})
+    long = pd.DataFrame(
+        {
+            SERIES_ID: unique_id,
+            TIMESTAMP: timestamps,
+            TARGET: values,
+            **{column: _numeric_related(frame[column], column, where) for column in related},
+        }
+    )
     duplicated = long.duplicated([SERIES_ID, TIMESTAMP])
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise SeriesDataError(
             f"Columns {', '.join(repr(c) for c in item_columns)} and {series.timestamp!r} of {where}: "
             f"item {long[SERIES_ID].iloc[row]!r} has timestamp {frame[series.timestamp].iloc[row]!r} "
-            f"more than once (data row {row + 1}); each item takes one value per timestamp")
+            f"more than once (data row {row + 1}); each item takes one value per timestamp"
+        )
 
     count, unit = parse_frequency(series.frequency)
     grid = Grid(count, unit, origin if origin is not None else _origin(long[TIMESTAMP].min(), unit))
@@ -211,10 +235,16 @@ def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, 
     method = _AGGREGATIONS[(series.aggregation or {}).get(target, "sum")]
     # Values of one item within one time step become one (sum by default); an all-empty step stays
     # empty. Related values are averaged: a price or a promotion flag keeps its meaning per step.
-    aggregated = long.groupby([SERIES_ID, "step"]).agg({
-        TARGET: method if method != "sum" else (lambda v: v.sum(min_count=1)),
-        **{column: "mean" for column in related},
-    }).reset_index()
+    aggregated = (
+        long.groupby([SERIES_ID, "step"])
+        .agg(
+            {
+                TARGET: method if method != "sum" else (lambda v: v.sum(min_count=1)),
+                **{column: "mean" for column in related},
+            }
+        )
+        .reset_index()
+    )
     # The history ends at the data's last target value; later rows are future rows, and only the
     # next ForecastHorizon steps of them are used. They are not time steps of the history.
     history_end = int(aggregated.loc[aggregated[TARGET].notna(), "step"].max())
@@ -223,8 +253,14 @@ def series_from_frame(frame: pd.DataFrame, target: str, series: TimeSeriesSpec, 
     filled[TIMESTAMP] = grid.timestamps(filled["step"])
     items = keys.assign(**{SERIES_ID: unique_id}).drop_duplicates(SERIES_ID).set_index(SERIES_ID)
     items.columns = item_columns
-    return SeriesData(filled[[SERIES_ID, STEP, TIMESTAMP, TARGET, *related]].reset_index(drop=True), grid, items,
-                      item_columns, time_steps, where)
+    return SeriesData(
+        filled[[SERIES_ID, STEP, TIMESTAMP, TARGET, *related]].reset_index(drop=True),
+        grid,
+        items,
+        item_columns,
+        time_steps,
+        where,
+    )
 
 
 def _other_columns(columns: list[str], target: str, series: TimeSeriesSpec) -> list[str]:
@@ -238,9 +274,15 @@ def _specified_related(storage: Storage, spec: JobSpec, columns: list[str]) -> l
     from airflow_automl.local.engine.features import FORECASTING_FIELD, load_feature_specification
 
     series = spec.time_series
-    features = load_feature_specification(storage, spec.feature_specification_uri, columns, spec.target,
-                                          "time-series forecasting", FORECASTING_FIELD,
-                                          declared=(series.item_id, *series.grouping, series.timestamp))
+    features = load_feature_specification(
+        storage,
+        spec.feature_specification_uri,
+        columns,
+        spec.target,
+        "time-series forecasting",
+        FORECASTING_FIELD,
+        declared=(series.item_id, *series.grouping, series.timestamp),
+    )
     chosen = list(features.names) if features.names is not None else _other_columns(columns, spec.target, series)
     return [column for column in chosen if features.types.get(column, "numeric") == "numeric"]
 
@@ -250,9 +292,11 @@ def _parse_timestamps(values: pd.Series, column: str, where: str) -> pd.Series:
     bad = parsed.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SeriesDataError(f"Timestamp column {column!r} of {where} has a value that is not a "
-                              f"timestamp: {values.iloc[row]!r} in data row {row + 1}; use e.g. 2024-01-31 or "
-                              "2024-01-31 13:00:00")
+        raise SeriesDataError(
+            f"Timestamp column {column!r} of {where} has a value that is not a "
+            f"timestamp: {values.iloc[row]!r} in data row {row + 1}; use e.g. 2024-01-31 or "
+            "2024-01-31 13:00:00"
+        )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
@@ -266,8 +310,11 @@ def _numeric_target(values: pd.Series, column: str, where: str) -> pd.Series:
 
 
 def _numeric_related(values: pd.Series, column: str, where: str) -> pd.Series:
-    return _numbers(values, f"Column {column!r} of {where} is a related time series and must be numeric",
-                    hint="; a column that identifies the item belongs in TimeSeriesConfig.GroupingAttributeNames")
+    return _numbers(
+        values,
+        f"Column {column!r} of {where} is a related time series and must be numeric",
+        hint="; a column that identifies the item belongs in TimeSeriesConfig.GroupingAttributeNames",
+    )
 
 
 def _numbers(values: pd.Series, rule: str, hint: str = "") -> pd.Series:
@@ -295,8 +342,15 @@ def _fill_value(values: pd.Series, how: str, given: str | None) -> float:
     return float(getattr(values.dropna(), {"median": "median", "mean": "mean", "min": "min", "max": "max"}[how])())
 
 
-def _fill(aggregated: pd.DataFrame, target: str, series: TimeSeriesSpec, where: str, related: list[str],
-          history_end: int, grid: Grid) -> pd.DataFrame:
+def _fill(
+    aggregated: pd.DataFrame,
+    target: str,
+    series: TimeSeriesSpec,
+    where: str,
+    related: list[str],
+    history_end: int,
+    grid: Grid,
+) -> pd.DataFrame:
     """Each series on every step from its first value to the history's end (and, with related time
     series, ForecastHorizon steps past it). Missing target values inside a series take middlefill,
     those after its last value backfill (zero by default, as Autopilot's); series are not extended
@@ -313,23 +367,27 @@ def _fill(aggregated: pd.DataFrame, target: str, series: TimeSeriesSpec, where: 
         first, last_seen = int(observed.index.min()), int(observed.index.max())
         values = part[TARGET].reindex(range(first, end + 1))
         middle = values.loc[:last_seen].isna()
-        values.loc[middle[middle].index] = _fill_value(observed, rules.get("middlefill", "zero"),
-                                                       rules.get("middlefill_value"))
+        values.loc[middle[middle].index] = _fill_value(
+            observed, rules.get("middlefill", "zero"), rules.get("middlefill_value")
+        )
         if last_seen < history_end:
-            values.loc[last_seen + 1:history_end] = _fill_value(observed, rules.get("backfill", "zero"),
-                                                                rules.get("backfill_value"))
+            values.loc[last_seen + 1 : history_end] = _fill_value(
+                observed, rules.get("backfill", "zero"), rules.get("backfill_value")
+            )
         piece = pd.DataFrame({SERIES_ID: series_id, "step": values.index, TARGET: values.to_numpy()})
         for column in related:
-            piece[column] = _fill_related(part[column].reindex(values.index), column, filling.get(column, {}),
-                                          history_end, series_id, grid, where).to_numpy()
+            piece[column] = _fill_related(
+                part[column].reindex(values.index), column, filling.get(column, {}), history_end, series_id, grid, where
+            ).to_numpy()
         pieces.append(piece)
     if not pieces:
         raise SeriesDataError(f"Target column {target!r} of {where} has no values")
     return pd.concat(pieces, ignore_index=True)
 
 
-def _fill_related(values: pd.Series, column: str, rules: dict, history_end: int, series_id: str, grid: Grid,
-                  where: str) -> pd.Series:
+def _fill_related(
+    values: pd.Series, column: str, rules: dict, history_end: int, series_id: str, grid: Grid, where: str
+) -> pd.Series:
     """One item's related time series on its steps: gaps up to its last value take middlefill,
     those after it up to the history's end backfill, the future steps futurefill. As for Amazon
     Forecast's related time series, no method is applied unless the request sets it: a gap with
@@ -337,11 +395,16 @@ def _fill_related(values: pd.Series, column: str, rules: dict, history_end: int,
     observed = values.dropna()
     last_seen = int(observed.index.max()) if not observed.empty else int(values.index.min()) - 1
     steps = values.index.to_series()
-    spans = (("middlefill", steps <= last_seen, "in its history"),
-             ("backfill", (steps > last_seen) & (steps <= history_end), "in its history"),
-             ("futurefill", steps > history_end,
-              "for each of the ForecastHorizon steps after the target's last value (future rows: item, timestamp "
-              "and this column's value, the target empty)"))
+    spans = (
+        ("middlefill", steps <= last_seen, "in its history"),
+        ("backfill", (steps > last_seen) & (steps <= history_end), "in its history"),
+        (
+            "futurefill",
+            steps > history_end,
+            "for each of the ForecastHorizon steps after the target's last value (future rows: item, timestamp "
+            "and this column's value, the target empty)",
+        ),
+    )
     for method, span, needed in spans:
         missing = span & values.isna()
         if not missing.any():
@@ -351,6 +414,7 @@ def _fill_related(values: pd.Series, column: str, rules: dict, history_end: int,
             raise SeriesDataError(
                 f"Column {column!r} of {where} is a related time series and has no value for item {series_id!r} "
                 f"at {grid.timestamps([step])[0]}; it needs a value {needed}: add it to the data or set "
-                f"TimeSeriesForecastingJobConfig.Transformations.Filling.{column}.{method}")
+                f"TimeSeriesForecastingJobConfig.Transformations.Filling.{column}.{method}"
+            )
         values[missing] = _fill_value(observed, rules[method], rules.get(f"{method}_value"))
     return values

@@ -52,16 +52,22 @@ def spec_for(tmp_path, algorithms: list[str] | None):
     data.mkdir(exist_ok=True)
     demand().to_csv(data / "demand.csv", index=False)
     time_series = {
-        "ForecastFrequency": "D", "ForecastHorizon": HORIZON, "ForecastQuantiles": QUANTILES,
-        "TimeSeriesConfig": {"TargetAttributeName": "units", "TimestampAttributeName": "date",
-                             "ItemIdentifierAttributeName": "sku"},
+        "ForecastFrequency": "D",
+        "ForecastHorizon": HORIZON,
+        "ForecastQuantiles": QUANTILES,
+        "TimeSeriesConfig": {
+            "TargetAttributeName": "units",
+            "TimestampAttributeName": "date",
+            "ItemIdentifierAttributeName": "sku",
+        },
     }
     if algorithms:
         time_series["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": algorithms}]}
     request = {
         "AutoMLJobName": "demand-neural",
-        "AutoMLJobInputDataConfig": [{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                                      "S3Uri": data.as_uri()}}}],
+        "AutoMLJobInputDataConfig": [
+            {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data.as_uri()}}}
+        ],
         "OutputDataConfig": {"S3OutputPath": (tmp_path / "out").as_uri()},
         "AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": time_series},
         "AutoMLJobObjective": {"MetricName": "WAPE"},
@@ -81,8 +87,7 @@ def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, 
     outcome = run_forecasting(spec, ctx, time.monotonic() + 600, StageTimes())
 
     assert outcome.secondary_status == "Completed", ctx.partial_failures
-    assert ctx.candidate_names == ["demand-neural-DeepAR-001", "demand-neural-CNN-QR-002",
-                                   "demand-neural-Ensemble-003"]
+    assert ctx.candidate_names == ["demand-neural-DeepAR-001", "demand-neural-CNN-QR-002", "demand-neural-Ensemble-003"]
     assert ctx.best_candidate in ctx.candidate_names
     output = tmp_path / "out" / "demand-neural"
     for name, algorithm in (("demand-neural-DeepAR-001", "deepar"), ("demand-neural-CNN-QR-002", "cnn-qr")):
@@ -112,10 +117,18 @@ def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, 
         description = json.loads((output / "explainability" / name / "candidate.json").read_text())
         assert description["algorithm"] == algorithm
         assert description["forecast_quantiles"] == QUANTILES
-    assert "DeepAREstimator" in json.loads(
-        (output / "explainability" / "demand-neural-DeepAR-001" / "candidate.json").read_text())["library"]
-    assert "standing in for CNN-QR" in json.loads(
-        (output / "explainability" / "demand-neural-CNN-QR-002" / "candidate.json").read_text())["library"]
+    assert (
+        "DeepAREstimator"
+        in json.loads((output / "explainability" / "demand-neural-DeepAR-001" / "candidate.json").read_text())[
+            "library"
+        ]
+    )
+    assert (
+        "standing in for CNN-QR"
+        in json.loads((output / "explainability" / "demand-neural-CNN-QR-002" / "candidate.json").read_text())[
+            "library"
+        ]
+    )
 
 
 @pytest.mark.parametrize("algorithm", ["deepar", "cnn-qr"])

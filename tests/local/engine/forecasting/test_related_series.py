@@ -31,9 +31,18 @@ from tests.fixtures.forecasting import failure, store_demand_frame, write_job
 
 def daily_with_price(days: int = 12, future: int = 2, items=("a", "b")) -> pd.DataFrame:
     """``days`` of history and ``future`` future rows (units empty) per item, with a price column."""
-    return pd.DataFrame([{"sku": item, "day": str((pd.Timestamp("2024-03-01") + pd.Timedelta(days=d)).date()),
-                          "units": float(d + i) if d < days else np.nan, "price": 2.0 + d / 10}
-                         for i, item in enumerate(items) for d in range(days + future)])
+    return pd.DataFrame(
+        [
+            {
+                "sku": item,
+                "day": str((pd.Timestamp("2024-03-01") + pd.Timedelta(days=d)).date()),
+                "units": float(d + i) if d < days else np.nan,
+                "price": 2.0 + d / 10,
+            }
+            for i, item in enumerate(items)
+            for d in range(days + future)
+        ]
+    )
 
 
 def test_related_columns_are_kept_and_future_rows_follow_the_history(tmp_path):
@@ -71,15 +80,23 @@ def test_related_values_are_averaged_per_time_step(tmp_path):
 
 def test_gaps_are_filled_with_the_columns_own_rules(tmp_path):
     frame = daily_with_price(future=3)
-    frame.loc[(frame.sku == "a") & (frame.day == "2024-03-04"), "price"] = np.nan    # middle of the history
-    frame.loc[(frame.sku == "b") & (frame.day >= "2024-03-11"), "price"] = np.nan    # end of the history on
-    frame.loc[(frame.sku == "a") & (frame.day == "2024-03-15"), "price"] = np.nan    # a future row
-    spec, ctx = write_job(tmp_path, frame, ForecastHorizon=3, Transformations={"Filling": {"price": {
-        "middlefill": "value", "middlefill_value": "9", "backfill": "max", "futurefill": "zero"}}})
+    frame.loc[(frame.sku == "a") & (frame.day == "2024-03-04"), "price"] = np.nan  # middle of the history
+    frame.loc[(frame.sku == "b") & (frame.day >= "2024-03-11"), "price"] = np.nan  # end of the history on
+    frame.loc[(frame.sku == "a") & (frame.day == "2024-03-15"), "price"] = np.nan  # a future row
+    spec, ctx = write_job(
+        tmp_path,
+        frame,
+        ForecastHorizon=3,
+        Transformations={
+            "Filling": {
+                "price": {"middlefill": "value", "middlefill_value": "9", "backfill": "max", "futurefill": "zero"}
+            }
+        },
+    )
     price = load_series(ctx.storage, spec).frame.set_index([SERIES_ID, TIMESTAMP])["price"]
     assert price[("a", pd.Timestamp("2024-03-04"))] == 9.0
-    assert price[("b", pd.Timestamp("2024-03-12"))] == pytest.approx(2.9)   # backfill (b's largest) up to
-    assert price[("b", pd.Timestamp("2024-03-13"))] == 0.0                 # the history's end, then futurefill
+    assert price[("b", pd.Timestamp("2024-03-12"))] == pytest.approx(2.9)  # backfill (b's largest) up to
+    assert price[("b", pd.Timestamp("2024-03-13"))] == 0.0  # the history's end, then futurefill
     assert price[("a", pd.Timestamp("2024-03-15"))] == 0.0
     assert price[("a", pd.Timestamp("2024-03-14"))] == pytest.approx(3.3)  # given future values are kept
 
@@ -106,8 +123,15 @@ def test_a_related_column_that_is_not_numeric_fails_naming_it(tmp_path):
 
 
 def test_a_backtest_window_sees_the_windows_actual_related_values():
-    frame = pd.DataFrame({SERIES_ID: "a", STEP: range(10), TIMESTAMP: pd.date_range("2024-01-01", periods=10),
-                          TARGET: [float(v) for v in range(8)] + [np.nan, np.nan], "price": np.arange(10.0)})
+    frame = pd.DataFrame(
+        {
+            SERIES_ID: "a",
+            STEP: range(10),
+            TIMESTAMP: pd.date_range("2024-01-01", periods=10),
+            TARGET: [float(v) for v in range(8)] + [np.nan, np.nan],
+            "price": np.arange(10.0),
+        }
+    )
     window = as_of(frame, cutoff=5, horizon=2)
     assert list(window[STEP]) == list(range(8))
     assert window[TARGET].isna().tolist() == [False] * 6 + [True] * 2
@@ -118,11 +142,18 @@ def promoted_demand(items: int = 4, days: int = 120, horizon: int = 14):
     """store_demand's first items, daily, with the last ``horizon`` days as future rows."""
     from airflow_automl.examples.datasets import store_demand
 
-    raw = store_demand(items, date(2025, 1, 1), date(2025, 1, 1) + pd.Timedelta(days=days - horizon),
-                       future_days=horizon)
+    raw = store_demand(
+        items, date(2025, 1, 1), date(2025, 1, 1) + pd.Timedelta(days=days - horizon), future_days=horizon
+    )
     grid = Grid(1, "D", pd.Timestamp("2025-01-01"))
-    frame = pd.DataFrame({SERIES_ID: raw["sku"], TIMESTAMP: pd.to_datetime(raw["date"]),
-                          TARGET: raw["units"].astype(float), "promotion": raw["promotion"].astype(float)})
+    frame = pd.DataFrame(
+        {
+            SERIES_ID: raw["sku"],
+            TIMESTAMP: pd.to_datetime(raw["date"]),
+            TARGET: raw["units"].astype(float),
+            "promotion": raw["promotion"].astype(float),
+        }
+    )
     frame[STEP] = grid.step_index(frame[TIMESTAMP])
     actual = store_demand(items, date(2025, 1, 1), date(2025, 1, 1) + pd.Timedelta(days=days))
     actual = frame[[SERIES_ID, STEP]].assign(**{TARGET: actual["units"].astype(float).to_numpy()})
@@ -161,7 +192,8 @@ def test_algorithms_without_regressors_forecast_the_future_rows_steps(algorithm)
     assert backtest[TARGET].notna().all() and backtest[STEP].max() == int(actual[STEP].min()) - 1
     assert backtest[WINDOW].nunique() == 3
     assert sorted(map(tuple, forecast[[SERIES_ID, STEP]].to_numpy())) == sorted(
-        map(tuple, actual[[SERIES_ID, STEP]].to_numpy()))
+        map(tuple, actual[[SERIES_ID, STEP]].to_numpy())
+    )
 
 
 def with_features(tmp_path, document, frame=None) -> dict:
@@ -184,13 +216,19 @@ def test_columns_typed_other_than_numeric_are_left_out(tmp_path):
     assert load_series(ctx.storage, spec).related == ["discount"]
 
 
-@pytest.mark.parametrize(("document", "expected"), [
-    ("{not json", "is not valid JSON"),
-    ({"FeatureAttributeNames": ["promo"]}, "FeatureAttributeNames names 'promo', not among the input data's columns"),
-    ({"FeatureAttributeNames": ["sku"]}, "must not include 'sku', a column TimeSeriesConfig sets"),
-    ({"FeatureAttributeNames": ["units"]}, "must not include the target column 'units'"),
-    ({"FeatureDataTypes": {"price": "sequence"}}, "in time-series forecasting the types are"),
-])
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ("{not json", "is not valid JSON"),
+        (
+            {"FeatureAttributeNames": ["promo"]},
+            "FeatureAttributeNames names 'promo', not among the input data's columns",
+        ),
+        ({"FeatureAttributeNames": ["sku"]}, "must not include 'sku', a column TimeSeriesConfig sets"),
+        ({"FeatureAttributeNames": ["units"]}, "must not include the target column 'units'"),
+        ({"FeatureDataTypes": {"price": "sequence"}}, "in time-series forecasting the types are"),
+    ],
+)
 def test_a_bad_feature_specification_fails_naming_the_file_and_the_rule(tmp_path, document, expected):
     config = with_features(tmp_path, document)
     reason = failure(tmp_path, config.pop("frame"), **config)
@@ -210,8 +248,12 @@ def test_a_job_forecasts_the_future_rows_steps_and_says_which_candidates_used_th
     from airflow_automl.local.engine import run_job
 
     raw = store_demand_frame(items=2, days=49, horizon=7)
-    spec, ctx = write_job(tmp_path, raw.rename(columns={"date": "day"}), ForecastHorizon=7,
-                          CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets", "arima"]}]})
+    spec, ctx = write_job(
+        tmp_path,
+        raw.rename(columns={"date": "day"}),
+        ForecastHorizon=7,
+        CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets", "arima"]}]},
+    )
     assert run_job(spec, ctx).secondary_status == "Completed"
     output = tmp_path / "out" / "demand"
     for name in ctx.candidate_names:
@@ -225,16 +267,23 @@ def test_a_job_forecasts_the_future_rows_steps_and_says_which_candidates_used_th
 
 
 def test_a_served_model_reads_each_items_future_rows_after_its_own_history():
+    from airflow_automl.local.jobspec import TimeSeriesSpec
     from airflow_automl.local.serving.forecasting import ForecastingModel
     from airflow_automl.local.serving.formats import ModelInputError
-    from airflow_automl.local.jobspec import TimeSeriesSpec
 
     series = TimeSeriesSpec(frequency="D", horizon=3, timestamp="day", item_id="sku")
     model = ForecastingModel("best", "units", series, pd.Timestamp("2024-01-01"), [("arima", 1.0)], ["promotion"])
     # Item a's history ends on day 20, b's on day 18; each is followed by its three future rows.
-    rows = [{"sku": sku, "day": str((pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)).date()),
-             "units": 10.0 + d % 7 + 5 * (d % 3 == 0) if d < days else np.nan, "promotion": float(d % 3 == 0)}
-            for sku, days in (("a", 20), ("b", 18)) for d in range(days + 3)]
+    rows = [
+        {
+            "sku": sku,
+            "day": str((pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)).date()),
+            "units": 10.0 + d % 7 + 5 * (d % 3 == 0) if d < days else np.nan,
+            "promotion": float(d % 3 == 0),
+        }
+        for sku, days in (("a", 20), ("b", 18))
+        for d in range(days + 3)
+    ]
     forecast = model.forecast(pd.DataFrame(rows))
     days = forecast.groupby("sku")["day"].agg(["min", "max"])
     assert list(days.loc["a"]) == ["2024-01-21", "2024-01-23"] and list(days.loc["b"]) == ["2024-01-19", "2024-01-21"]

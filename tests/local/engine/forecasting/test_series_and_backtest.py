@@ -14,8 +14,13 @@ from tests.fixtures.forecasting import failure, write_job
 
 
 def daily(days: int = 12, items=("a", "b")) -> pd.DataFrame:
-    return pd.DataFrame([{"sku": item, "day": f"2024-03-{d + 1:02d}", "units": float(d + i)}
-                         for i, item in enumerate(items) for d in range(days)])
+    return pd.DataFrame(
+        [
+            {"sku": item, "day": f"2024-03-{d + 1:02d}", "units": float(d + i)}
+            for i, item in enumerate(items)
+            for d in range(days)
+        ]
+    )
 
 
 def test_unparseable_timestamps_name_the_column_and_the_value(tmp_path):
@@ -58,21 +63,30 @@ def test_aggregation_and_filling_put_series_on_the_grid(tmp_path):
     rows = [r for r in rows if not r["day"].startswith("2024-03-05")]
     rows += [{"sku": "b", "day": f"2024-03-{d:02d}", "units": 10.0 + d} for d in range(1, 11)]
     frame = pd.DataFrame(rows)
-    spec, ctx = write_job(tmp_path, frame, Transformations={
-        "Filling": {"units": {"middlefill": "value", "middlefill_value": "7", "backfill": "max"}},
-        "Aggregation": {"units": "avg"}})
+    spec, ctx = write_job(
+        tmp_path,
+        frame,
+        Transformations={
+            "Filling": {"units": {"middlefill": "value", "middlefill_value": "7", "backfill": "max"}},
+            "Aggregation": {"units": "avg"},
+        },
+    )
     data = load_series(ctx.storage, spec)
     a = data.frame[data.frame.unique_id == "a"].set_index("ds")["y"]
     b = data.frame[data.frame.unique_id == "b"].set_index("ds")["y"]
-    assert a[pd.Timestamp("2024-03-03")] == 3.0          # avg of 2 and 4
-    assert a[pd.Timestamp("2024-03-05")] == 7.0          # middlefill value
+    assert a[pd.Timestamp("2024-03-03")] == 3.0  # avg of 2 and 4
+    assert a[pd.Timestamp("2024-03-05")] == 7.0  # middlefill value
     assert len(b) == 12 and b[pd.Timestamp("2024-03-12")] == 20.0  # backfill max
     assert data.time_steps == 12 and data.grid.season_length == 7
 
 
 def test_weekly_grid_keeps_the_datas_weekday(tmp_path):
-    frame = pd.DataFrame([{"sku": "a", "day": str((pd.Timestamp("2024-01-07") + pd.Timedelta(weeks=w)).date()),
-                           "units": float(w)} for w in range(12)])
+    frame = pd.DataFrame(
+        [
+            {"sku": "a", "day": str((pd.Timestamp("2024-01-07") + pd.Timedelta(weeks=w)).date()), "units": float(w)}
+            for w in range(12)
+        ]
+    )
     spec, ctx = write_job(tmp_path, frame, ForecastFrequency="W")
     data = load_series(ctx.storage, spec)
     assert (data.frame["ds"].dt.day_name() == "Sunday").all()
@@ -80,13 +94,15 @@ def test_weekly_grid_keeps_the_datas_weekday(tmp_path):
 
 
 def test_metrics_match_their_definitions():
-    results = pd.DataFrame({
-        "unique_id": ["a", "a", "b", "b"],
-        "y": [10.0, 20.0, 0.0, 10.0],
-        "mean": [12.0, 18.0, 1.0, 10.0],
-        "p10": [8.0, 15.0, 0.0, 7.0],
-        "p90": [14.0, 22.0, 2.0, 13.0],
-    })
+    results = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "b", "b"],
+            "y": [10.0, 20.0, 0.0, 10.0],
+            "mean": [12.0, 18.0, 1.0, 10.0],
+            "p10": [8.0, 15.0, 0.0, 7.0],
+            "p90": [14.0, 22.0, 2.0, 13.0],
+        }
+    )
     scale = pd.Series({"a": 2.0, "b": 1.0})
     values = metrics(results, ("p10", "p90"), scale)
     assert values["RMSE"] == pytest.approx(np.sqrt((4 + 4 + 1 + 0) / 4))
@@ -115,8 +131,9 @@ def test_holidays_are_counted_per_time_step():
 def test_the_ensemble_weights_its_members():
     from airflow_automl.local.engine.forecasting.forecasters import ensemble
 
-    first = pd.DataFrame({"unique_id": ["a", "a"], "step": [1, 2], "mean": [10.0, 20.0], "p10": [8.0, 18.0],
-                          "p90": [12.0, 22.0]})
+    first = pd.DataFrame(
+        {"unique_id": ["a", "a"], "step": [1, 2], "mean": [10.0, 20.0], "p10": [8.0, 18.0], "p90": [12.0, 22.0]}
+    )
     second = first.assign(mean=[20.0, 40.0], p10=[30.0, 30.0], p90=[10.0, 50.0])
     combined = ensemble([first, second], ("p10", "p90"), [3.0, 1.0])
     assert list(combined["mean"]) == [12.5, 25.0]
@@ -131,8 +148,7 @@ def test_a_frame_goes_on_the_grid_of_a_given_origin(tmp_path):
 
     spec, _ = write_job(tmp_path, daily(), ForecastFrequency="W")
     # Days from a Wednesday, on the job's grid of weeks starting on Sundays.
-    days = pd.DataFrame({"sku": "a", "day": pd.date_range("2024-01-10", periods=14).strftime("%Y-%m-%d"),
-                         "units": 1.0})
+    days = pd.DataFrame({"sku": "a", "day": pd.date_range("2024-01-10", periods=14).strftime("%Y-%m-%d"), "units": 1.0})
     data = series_from_frame(days, spec.target, spec.time_series, "the request", origin=pd.Timestamp("2024-01-07"))
     assert (data.frame["ds"].dt.day_name() == "Sunday").all()
     assert list(data.frame["y"]) == [4.0, 7.0, 3.0]  # Wed-Sat, a whole week, Sun-Tue
@@ -150,9 +166,15 @@ def test_statsforecast_candidates_check_the_deadline_before_each_series(algorith
 
     grid = Grid(1, "D", pd.Timestamp("2024-03-01"))
     steps = np.arange(30)
-    frame = pd.concat([pd.DataFrame({SERIES_ID: item, STEP: steps, TIMESTAMP: grid.timestamps(steps),
-                                     TARGET: 10.0 + number + np.sin(steps)})
-                       for number, item in enumerate("abc")], ignore_index=True)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {SERIES_ID: item, STEP: steps, TIMESTAMP: grid.timestamps(steps), TARGET: 10.0 + number + np.sin(steps)}
+            )
+            for number, item in enumerate("abc")
+        ],
+        ignore_index=True,
+    )
     checks = []
 
     class DeadlineAfterFirstSeries(Settings):
