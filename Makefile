@@ -13,7 +13,7 @@ TORCH_PY    := $(TORCH_VENV)/bin/python
 TORCH_STAMP := $(TORCH_VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: env test test-torch demo up stack stack-test lock bench clean reliability
+.PHONY: env test test-fast test-torch demo up stack stack-test lock bench clean reliability
 
 env: $(STAMP)
 
@@ -46,15 +46,19 @@ $(TORCH_STAMP): requirements-torch.lock pyproject.toml | $(UV)
 	touch $@
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q
+
+# The unit tier: no processes, no servers (a test that starts one fails unless marked integration).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not integration and not slow and not stack and not torch"
 
 # The tests that need PyTorch (marked torch; `make test` skips them), in the torch extra's venv.
 test-torch: $(TORCH_STAMP)
-	$(TORCH_PY) -m pytest -q -p no:cacheprovider -m torch
+	$(TORCH_PY) -m pytest -q -m torch
 
 # The whole reliability suite: long fuzzing runs and the repeated kills `make test` leaves out.
 reliability: $(STAMP)
-	AIRFLOW_AUTOML_RELIABILITY=full $(PY) -m pytest tests/reliability -q
+	$(PY) -m pytest -q -m reliability --hypothesis-profile=full
 
 demo: $(STAMP)
 	$(PY) -m devtools.demo
@@ -71,7 +75,7 @@ stack: $(STAMP)
 # The stack's fault tests (a killed triggerer or worker, a restarted scheduler, the service down
 # for 30 s): too heavy for `make test`.
 stack-test: $(STAMP)
-	AIRFLOW_AUTOML_STACK_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/devtools/test_stack_faults.py
+	$(PY) -m pytest -q -m stack
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) $(TOOLS) .automl .airflow .stack

@@ -180,6 +180,7 @@ def test_bucket_made_at_start_is_the_one_the_dag_uses(services):
     assert _env(init)["AUTOML_BUCKET"] == storage.hostname
 
 
+@pytest.mark.integration
 def test_service_command_uses_only_flags_the_cli_accepts(services):
     args = _command_args(services["automl-service"])
     assert args[0] == "serve"
@@ -341,6 +342,7 @@ def _service_image_default_command() -> list[str]:
     return cmd
 
 
+@pytest.mark.integration
 def test_service_image_default_command_says_what_it_needs(tmp_path):
     args = _service_image_default_command()
     args[args.index("--data-dir") + 1] = str(tmp_path / "data")
@@ -352,6 +354,7 @@ def test_service_image_default_command_says_what_it_needs(tmp_path):
     assert "AIRFLOW_AUTOML_ACCESS_KEY_ID" in result.stderr and "AIRFLOW_AUTOML_SECRET_ACCESS_KEY" in result.stderr
 
 
+@pytest.mark.integration
 def test_service_image_default_command_serves_signed_requests_with_credentials_from_the_environment(tmp_path):
     import boto3
 

@@ -13,7 +13,6 @@ is failed after 30 s instead of 300 s.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import tempfile
@@ -31,10 +30,7 @@ import requests
 from devtools.stack import Stack
 from tests.fixtures.service import HELD_SCRIPTED_ENGINE
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("AIRFLOW_AUTOML_STACK_TESTS") != "1",
-    reason="the production topology's fault tests start the whole stack: run them with `make stack-test`",
-)
+pytestmark = [pytest.mark.stack, pytest.mark.integration]
 
 DAG_ID = "automl_retrain"
 TEST_SETTINGS = {

@@ -18,6 +18,8 @@ from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.reports import data_exploration_report, explainability_report
 from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, free_port, start_service
 
+pytestmark = pytest.mark.reliability
+
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -31,6 +33,7 @@ def _non_loopback_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "lan"])
 def test_serve_refuses_a_non_loopback_host_without_credentials(tmp_path, host):
     if host == "lan":
@@ -189,6 +192,7 @@ def test_a_symlinked_model_dir_is_not_loaded(tmp_path):
         load_job_model(config, "linked")
 
 
+@pytest.mark.integration
 def test_no_operation_takes_a_model_location_from_the_user(tmp_path):
     """Models load only from the service's own job dirs. CreateModel is the one operation that serves a model
     location (SageMaker's API); it only looks the location up among its jobs' best candidates, so a model

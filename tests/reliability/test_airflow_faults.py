@@ -29,6 +29,8 @@ from airflow_automl.triggers.automl import AutoMLJobTrigger
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 from tests.fixtures.service import REPO_ROOT, SCRIPTED_ENGINE, start_service
 
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
+
 ROLE = "arn:aws:iam::123456789012:role/automl"
 # Fixing both dates fixes the run id, so a second dag.test() is the same run again (a retry).
 LOGICAL_DATE = datetime(2026, 1, 2, tzinfo=UTC)
@@ -298,9 +300,9 @@ def triggerer_events(out: Path) -> list[dict]:
     return [line for line in lines if "ready" not in line]
 
 
-# tests/integration/test_trigger_scale.py proves the restart in one process for `make test`; this
+# tests/triggers/test_poller_scale.py proves the restart in one process for `make test`; this
 # one kills a real triggerer process and needs two more interpreters, so it runs in the full suite.
-@pytest.mark.reliability_full
+@pytest.mark.slow
 def test_triggerer_killed_while_triggers_wait_then_restarted_fires_once_per_job(service, tmp_path):
     data = service.file_root / "triggerer"
     data.mkdir()

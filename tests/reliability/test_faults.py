@@ -23,10 +23,10 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from requests.exceptions import RequestException
 
 from airflow_automl.local.runs.supervisor import RESTART_FAILURE_REASON
+from tests.fixtures.hypothesis import examples
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
-from tests.reliability.conftest import FULL
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 ACTIVE = ("InProgress", "Stopping")
 _CONNECTION_ERRORS = (
@@ -121,7 +121,7 @@ def _check_after_restart(service, created: set[str], finished: dict[str, tuple[s
 
 @pytest.mark.timeout(900)
 def test_kill_9_at_random_moments_loses_nothing(tmp_path):
-    kills = 20 if FULL else 3
+    kills = examples(3, 20)
     rng = random.Random(20261127)
     service = start_service(tmp_path, engine=SCRIPTED_ENGINE, max_concurrent_jobs=2, stop_grace_seconds=2)
     created: set[str] = set()

@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_automl.sagemaker.shapes import sagemaker_model
+from tests.fixtures.hypothesis import examples, full_length
 from tests.fixtures.request_shapes import invalid_request, valid_structure
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
-from tests.reliability.conftest import FULL, examples
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 MODEL = sagemaker_model()
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -230,4 +230,4 @@ def test_arbitrary_json_objects_are_never_5xx(fuzz_service, request_body):
 
 def test_a_full_run_sends_at_least_1000_requests(fuzz_service):
     # Runs last in this module: the fuzzing tests above have sent their requests by now.
-    assert sum(SENT.values()) >= (1000 if FULL else 200), dict(SENT)
+    assert sum(SENT.values()) >= (1000 if full_length() else 200), dict(SENT)

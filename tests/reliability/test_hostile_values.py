@@ -12,7 +12,7 @@ import requests
 
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 LONG_SEGMENT = "a" * 300

@@ -25,6 +25,8 @@ from airflow_automl.local.jobspec import Channel, JobSpec
 from airflow_automl.local.storage import Storage
 from tests.fixtures.service import REPO_ROOT
 
+pytestmark = pytest.mark.reliability
+
 PARQUET = "x-application/vnd.amazon+parquet"
 MiB = 1024 * 1024
 # A job's process after loading pandas, scikit-learn and the engine takes a few hundred MB; the
@@ -81,6 +83,7 @@ BOMBS = {
 }
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("bomb", sorted(BOMBS))
 def test_a_decompression_bomb_fails_early_with_bounded_memory(tmp_path, bomb):

@@ -16,6 +16,8 @@ from airflow_automl.local.engine import JobFailed, run_job
 from airflow_automl.local.jobspec import Channel, JobSpec
 from tests.fixtures.engine_context import make_context
 
+pytestmark = pytest.mark.reliability
+
 PARQUET = "x-application/vnd.amazon+parquet"
 ROWS = 600
 

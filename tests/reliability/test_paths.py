@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from tests.fixtures.service import start_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 
 def _write_dataset(path: Path) -> None:

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 
 def _request(name: str, **extra) -> dict:

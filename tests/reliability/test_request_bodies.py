@@ -14,7 +14,7 @@ import requests
 from airflow_automl.local.api.request_body import DISCARD_MAX_BYTES
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 MB = 1024 * 1024
 KEY, SECRET = "AKIDBODIES", "bodies-secret"

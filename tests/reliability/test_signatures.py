@@ -14,7 +14,7 @@ from botocore.credentials import Credentials
 
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 KEY, SECRET = "AKIDHARDENING", "hardening-secret"
 CONTENT_TYPE = "application/x-amz-json-1.1"

@@ -125,6 +125,7 @@ def test_models_and_leaderboard_are_written_under_the_output_path(classification
     assert list(leaderboard["F1"]) == sorted(leaderboard["F1"], reverse=True)
 
 
+@pytest.mark.integration
 def test_each_archive_is_a_self_contained_model_readable_by_tar(classification_job, tmp_path):
     import subprocess
 

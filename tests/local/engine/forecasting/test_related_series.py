@@ -166,6 +166,7 @@ def wape(forecast: pd.DataFrame, actual: pd.DataFrame) -> float:
     return float((joined[TARGET] - joined[MEAN]).abs().sum() / joined[TARGET].abs().sum())
 
 
+@pytest.mark.integration
 def test_arima_and_prophet_forecast_promoted_days_better_with_the_promotions():
     # The demo data's promotions lift sales by 45 %; the last two weeks hold several promoted days.
     np.random.seed(0)  # Prophet's predictive samples
