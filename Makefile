@@ -13,7 +13,7 @@ TORCH_PY    := $(TORCH_VENV)/bin/python
 TORCH_STAMP := $(TORCH_VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: env test test-fast test-torch demo up stack stack-test lock bench clean reliability
+.PHONY: env lint test test-fast test-torch demo up stack stack-test lock bench clean reliability
 
 env: $(STAMP)
 
@@ -51,6 +51,12 @@ test: $(STAMP)
 # The unit tier: no processes, no servers (a test that starts one fails unless marked integration).
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not slow and not stack and not torch"
+
+# Formatter, linter and type checker: the same gates CI runs.
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The tests that need PyTorch (marked torch; `make test` skips them), in the torch extra's venv.
 test-torch: $(TORCH_STAMP)
