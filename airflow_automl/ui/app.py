@@ -8,6 +8,7 @@ whether that user may read the DAG; the jobs page lists only jobs of DAGs the us
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -22,9 +23,15 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from airflow_automl.operators.automl import TAG_DAG_ID, TAG_MAP_INDEX, TAG_RUN_ID, TAG_TASK_ID
+from airflow_automl.presentation import leaderboard
+from airflow_automl.presentation.charts import RunValue, trend_chart
+from airflow_automl.presentation.formatting import format_duration, format_number, format_time
+from airflow_automl.presentation.job import JobPresentation
+from airflow_automl.presentation.objective import Objective, best_candidate
+from airflow_automl.presentation.templating import environment
+from airflow_automl.sagemaker.metrics import objective_value
 from airflow_automl.ui import records, views
 from airflow_automl.ui.sagemaker import ConnectionRef, SageMakerReader
-from airflow_automl.ui.templates import ENV
 from airflow_automl.utils.job_view import TERMINAL_STATUSES
 
 URL_PREFIX = "/automl"
@@ -40,12 +47,16 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
+# The plugin's own pages (templates/), on the shared layout, stylesheet and macros.
+PAGES = environment(Path(__file__).parent / "templates")
+
 reader = SageMakerReader(ttl=conf.getfloat("automl", "ui_cache_seconds", fallback=10.0))
 REFRESH_SECONDS = conf.getint("automl", "ui_refresh_seconds", fallback=10)
 
 app = FastAPI(
     title="AutoML (SageMaker Autopilot) in Airflow",
-    description="Pages of the airflow-automl UI plugin: the AutoML job of a task, a DAG's retraining history, recent jobs.",
+    description="Pages of the airflow-automl UI plugin: the AutoML job of a task, a DAG's retraining history, "
+    "recent jobs.",
 )
 
 
@@ -83,7 +94,7 @@ def _tagged_map_index(tags: dict[str, str]) -> int | None:
 
 def _page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("refresh_seconds", None)
-    html = ENV.get_template(name).render(format_number=views.format_number, **context)
+    html = PAGES.get_template(f"{name}.html").render(**context)
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
 
 
@@ -135,9 +146,10 @@ def task_tab(
         return _page("task", task=task, job=None, refresh_seconds=REFRESH_SECONDS if running else None)
     try:
         snapshot = reader.job(task.connection, task.job_name)
-        presign = _presigner(task.connection)
+        job = JobPresentation.of(snapshot.describe, snapshot.candidates)
         endpoint_url = reader.hook(task.connection).endpoint_url
-        artifacts = views.artifact_links(snapshot, endpoint_url, presign)
+        # Pre-signing reads the connection's credentials: a failure is the connection's, shown as such.
+        artifacts = views.artifact_links(job.artifacts, job.name, endpoint_url, _presigner(task.connection))
     except READ_ERRORS as error:
         return _page(
             "error",
@@ -147,58 +159,27 @@ def task_tab(
             f"{task.connection.aws_conn_id!r}: {error}",
             refresh_seconds=REFRESH_SECONDS,
         )
-    describe, candidates = snapshot.describe, snapshot.candidates
-    objective = views.Objective.of(describe, candidates)
-    best = views.best_so_far(describe, candidates, objective)
-    best_name = (best or {}).get("CandidateName")
-    rows = views.leaderboard_rows(candidates, objective, best_name, sort, descending=order == "desc")
-    limit, used = views.max_runtime_seconds(describe), views.elapsed_seconds(describe)
-    status = describe.get("AutoMLJobStatus")
-    problem = (describe.get("ResolvedAttributes") or {}).get("AutoMLProblemTypeResolvedAttributes") or {}
+    limit, used = views.max_runtime_seconds(snapshot.describe), views.elapsed_seconds(snapshot.describe)
     return _page(
         "task",
         task=task,
-        job={
-            "name": describe.get("AutoMLJobName"),
-            "arn": describe.get("AutoMLJobArn"),
-            "status": status,
-            "secondary_status": describe.get("AutoMLJobSecondaryStatus"),
-            "failure_reason": describe.get("FailureReason"),
-            "partial_failures": [r.get("PartialFailureMessage") for r in describe.get("PartialFailureReasons") or []],
-            "problem_type": (problem.get("TabularResolvedAttributes") or {}).get("ProblemType")
-            or ((describe.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}).get("ProblemType"),
-        },
-        objective=objective,
+        job=job,
         budget={
-            "used": views.format_seconds(used),
-            "limit": views.format_seconds(limit) if limit else None,
+            "used": format_duration(used),
+            "limit": format_duration(limit) if limit else None,
             "percent": min(100, round(100 * used / limit)) if limit and used is not None else 0,
         },
-        progress={
-            "candidates": len(candidates),
-            "completed": sum(1 for c in candidates if c.get("CandidateStatus") == "Completed"),
-            "failed": sum(1 for c in candidates if c.get("CandidateStatus") == "Failed"),
-            "best_name": best_name,
-            "best_value": views.format_number(views.candidate_value(best)) if best else None,
-        },
         timeline=views.timeline(snapshot),
-        rows=rows,
-        columns=[
-            ("rank", "#", "num"),
-            ("name", "Candidate", ""),
-            ("metric", objective.metric or "Objective", "num"),
-            ("status", "Status", ""),
-        ],
+        rows=leaderboard.sorted_rows(job.rows, sort, descending=order == "desc"),
         sort_links=_sort_links(index, sort, order),
-        chart=views.bar_chart(views.leaderboard_rows(candidates, objective, best_name, "rank", False), task.job_name),
         artifacts=artifacts,
-        refresh_seconds=None if status in TERMINAL_STATUSES else REFRESH_SECONDS,
+        refresh_seconds=None if job.status in TERMINAL_STATUSES else REFRESH_SECONDS,
     )
 
 
 def _sort_links(map_index: int, sort: str, order: str) -> dict[str, dict[str, str]]:
     links = {}
-    for key in views.LEADERBOARD_SORTS:
+    for key in leaderboard.SORTS:
         next_order = "desc" if key == sort and order == "asc" else "asc"
         query = {"sort": key, "order": next_order}
         if map_index >= 0:
@@ -224,11 +205,11 @@ def history_tab(dag_id: str) -> HTMLResponse:
         row: dict[str, Any] = {
             "run_id": task.run_id,
             # A scheduled run is known by its logical date; a manual one by when it ran.
-            "run_date": views.format_time(run.logical_date or run.run_after)[:16],
+            "run_date": format_time(run.logical_date or run.run_after)[:16],
             "job_name": task.job_name,
             "task_href": task_href(task.dag_id, task.run_id, task.task_id, task.map_index),
             "threshold": run.threshold,
-            "shown_threshold": views.format_number(run.threshold),
+            "shown_threshold": format_number(run.threshold),
             "verdict": run.verdict,
             "value": None,
             "shown_value": "",
@@ -246,29 +227,29 @@ def history_tab(dag_id: str) -> HTMLResponse:
             rows.append(row)
             continue
         describe = snapshot.describe
-        objective = views.Objective.of(describe, snapshot.candidates)
+        objective = Objective.of(describe, snapshot.candidates)
         objectives.append(objective)
-        best = views.best_so_far(describe, snapshot.candidates, objective)
-        value = views.candidate_value(best) if best else None
+        best, _ = best_candidate(describe, snapshot.candidates, objective)
+        value = objective_value(best) if best else None
         running = running or describe.get("AutoMLJobStatus") not in TERMINAL_STATUSES
         row.update(
             value=value,
-            shown_value=views.format_number(value),
+            shown_value=format_number(value),
             status=describe.get("AutoMLJobStatus"),
             best_name=(best or {}).get("CandidateName"),
             best_label=((best or {}).get("CandidateName") or "").removeprefix(f"{task.job_name}-"),
             candidates=len(snapshot.candidates),
-            training_time=views.format_seconds(views.elapsed_seconds(describe)),
+            training_time=format_duration(views.elapsed_seconds(describe)),
         )
         rows.append(row)
     chronological = [
-        {
-            "run_id": row["run_id"],
-            "value": row["value"],
-            "threshold": row["threshold"],
-            "label": f"{row['run_id']} ({row['job_name']})",
-            "short": row["run_date"][5:10],
-        }
+        RunValue(
+            run_id=row["run_id"],
+            value=row["value"],
+            threshold=row["threshold"],
+            label=f"{row['run_id']} ({row['job_name']})",
+            short=row["run_date"][5:10],
+        )
         for row in reversed(rows)
     ]
     metric = objectives[0].metric if objectives else None
@@ -278,7 +259,7 @@ def history_tab(dag_id: str) -> HTMLResponse:
         rows=rows,
         metric=metric,
         greater_is_better=objectives[0].greater_is_better if objectives else None,
-        chart=views.trend_chart(chronological),
+        chart=trend_chart(chronological),
         refresh_seconds=REFRESH_SECONDS if running else None,
     )
 
@@ -352,9 +333,9 @@ def _job_row(connection: ConnectionRef, summary: dict[str, Any], tags: dict[str,
         "status": summary.get("AutoMLJobStatus"),
         "secondary_status": summary.get("AutoMLJobSecondaryStatus"),
         "failure_reason": summary.get("FailureReason"),
-        "created": views.format_time(summary.get("CreationTime")),
+        "created": format_time(summary.get("CreationTime")),
         "created_at": summary.get("CreationTime"),
-        "ended": views.format_time(summary.get("EndTime")),
+        "ended": format_time(summary.get("EndTime")),
         "dag_id": dag_id,
         "run_id": run_id,
         "task_id": task_id,

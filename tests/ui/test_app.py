@@ -282,7 +282,7 @@ def test_the_task_tab_shows_the_leaderboard_of_a_finished_job(
         float(group.get_attribute("data-value"))
         for group in browser.find_elements(By.CSS_SELECTOR, "#candidate-chart g.bar")
     ]
-    assert all(abs(w / widths[0] - v / values[0]) < 0.01 for w, v in zip(widths, values))
+    assert all(abs(w / widths[0] - v / values[0]) < 0.01 for w, v in zip(widths, values, strict=True))
     assert all(bar.size["width"] > 0 for bar in bars)
 
     # Locally, reports and models open on the service's artifact pages, which serve what the job reports.

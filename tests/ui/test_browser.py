@@ -191,7 +191,8 @@ def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(
         expected_conditions.presence_of_element_located(
             (
                 By.XPATH,
-                "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']//*[contains(@class, 'codicon-folding-collapsed')]",
+                "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']"
+                "//*[contains(@class, 'codicon-folding-collapsed')]",
             )
         )
     )

@@ -1,52 +1,39 @@
-"""The plugin's charts and leaderboard ordering, on candidates shaped as SageMaker lists them."""
+"""What only the plugin's pages show of a job: time used against the budget, and where reports open."""
 
-from airflow_automl.ui.views import Objective, bar_chart, leaderboard_rows, trend_chart
+from datetime import UTC, datetime
 
+from airflow_automl.presentation.artifacts import Artifact
+from airflow_automl.ui.views import artifact_links, elapsed_seconds, max_runtime_seconds
 
-def _candidate(name: str, value: float | None, metric: str = "R2") -> dict:
-    final = {} if value is None else {"FinalAutoMLJobObjectiveMetric": {"MetricName": metric, "Value": value}}
-    return {"CandidateName": name, "CandidateStatus": "Completed", **final}
-
-
-def test_bars_start_at_zero_and_negative_scores_extend_left_of_it():
-    candidates = [
-        _candidate("job-a", 0.8),
-        _candidate("job-b", 0.4),
-        _candidate("job-c", -0.2),
-        _candidate("job-d", None),
-    ]
-    rows = leaderboard_rows(candidates, Objective("R2", True), "job-a", "rank", False)
-    assert [row["name"] for row in rows] == ["job-a", "job-b", "job-c", "job-d"]  # unscored last
-    chart = bar_chart(rows, "job")
-    bars = {bar.label: bar for bar in chart["bars"]}
-    assert set(bars) == {"a", "b", "c"}
-    zero = chart["zero_x"]
-    assert bars["a"].x == bars["b"].x == zero
-    assert bars["c"].x + bars["c"].width == zero  # drawn leftwards from zero
-    assert abs(bars["b"].width / bars["a"].width - 0.5) < 0.01  # lengths are proportional to the values
-    assert abs(bars["c"].width / bars["a"].width - 0.25) < 0.01
+REPORT = Artifact("job-a: Explainability", "s3://bucket/job/expl/report.html")
 
 
-def test_lower_is_better_ranks_ascending_and_sorting_keeps_unscored_last():
-    candidates = [_candidate("a", 3.0, "MSE"), _candidate("b", 1.0, "MSE"), _candidate("c", None, "MSE")]
-    objective = Objective("MSE", False)
-    assert [r["name"] for r in leaderboard_rows(candidates, objective, "b", "rank", False)] == ["b", "a", "c"]
-    assert [r["name"] for r in leaderboard_rows(candidates, objective, "b", "metric", True)] == ["a", "b", "c"]
-    assert [r["name"] for r in leaderboard_rows(candidates, objective, "b", "name", True)] == ["c", "b", "a"]
+def test_locally_reports_open_on_the_services_artifact_pages():
+    (link,) = artifact_links([REPORT], "job", "http://127.0.0.1:8787/", presign=lambda uri: "presigned")
+    assert link.href == "http://127.0.0.1:8787/jobs/job/artifacts?uri=s3%3A%2F%2Fbucket%2Fjob%2Fexpl%2Freport.html"
 
 
-def test_the_trend_has_one_point_per_run_with_a_value_and_a_threshold_line():
-    runs = [
-        {"run_id": "r1", "value": 0.80, "threshold": 0.7, "label": "r1"},
-        {"run_id": "r2", "value": None, "threshold": 0.7, "label": "r2"},  # job still running
-        {"run_id": "r3", "value": 0.85, "threshold": 0.7, "label": "r3"},
-    ]
-    chart = trend_chart(runs)
-    assert [point.run_id for point in chart["points"]] == ["r1", "r3"]
-    assert chart["points"][0].x < chart["points"][1].x
-    assert chart["points"][1].y < chart["points"][0].y  # higher value, higher on the chart
-    assert chart["threshold_path"].startswith("M") and chart["threshold_path"].count("L") == 2
-    assert trend_chart([{"run_id": "r", "value": None, "threshold": None, "label": "r"}]) is None
+def test_on_aws_reports_are_presigned():
+    signed = []
+
+    def presign(uri: str) -> str:
+        signed.append(uri)
+        return f"https://signed/{uri}"
+
+    for endpoint in (None, "https://api.sagemaker.eu-west-1.amazonaws.com"):
+        (link,) = artifact_links([REPORT], "job", endpoint, presign)
+        assert link.href == f"https://signed/{REPORT.uri}"
+    assert signed == [REPORT.uri, REPORT.uri]
+
+
+def test_budget_wherever_the_api_version_put_it_and_time_used():
+    v1 = {"AutoMLJobConfig": {"CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 600}}}
+    v2 = {"AutoMLProblemTypeConfig": {"TabularJobConfig": {"CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 60}}}}
+    assert (max_runtime_seconds(v1), max_runtime_seconds(v2), max_runtime_seconds({})) == (600, 60, None)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    assert elapsed_seconds({"CreationTime": created, "EndTime": created.replace(minute=2)}) == 120
+    assert elapsed_seconds({"CreationTime": created}, now=created.replace(second=30)) == 30
+    assert elapsed_seconds({}) is None
 
 
 def test_on_aws_objects_get_presigned_urls_and_prefixes_the_s3_console():

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.presentation.templating import HTML
+from airflow_automl.presentation.templating import environment
 from airflow_automl.sagemaker.metric_values import compute_metrics
 from airflow_automl.sagemaker.metrics import BINARY, REGRESSION, greater_is_better
 
@@ -32,13 +32,8 @@ INSIGHTS_SECONDS = 3.0
 
 log = logging.getLogger(__name__)
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #1d2330; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: .9rem; } td, th { padding: .25rem .6rem; border-bottom: 1px solid #e1e4ea; text-align: left; }
-th { background: #f3f4f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-img { max-width: 100%; } .note { color: #5a6272; font-size: .9rem; }
-"""
+# Shared layout and stylesheet (inline: a report is a file opened on its own), report.html.
+_TEMPLATES = environment()
 
 
 @dataclass
@@ -57,6 +52,7 @@ class Predictions:
 def data_exploration_report(job_name: str, dataset: Dataset) -> str:
     frame = pd.concat([dataset.train, dataset.validation], ignore_index=True)
     target = frame[dataset.target]
+    validation_source = "validation channel" if dataset.validation_from_channel else "held out from the training data"
     sections = [
         _section(
             "Dataset",
@@ -68,7 +64,7 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
                     ["Training rows", len(dataset.train)],
                     [
                         "Validation rows",
-                        f"{len(dataset.validation)} ({'validation channel' if dataset.validation_from_channel else 'held out from the training data'})",
+                        f"{len(dataset.validation)} ({validation_source})",
                     ],
                     ["Feature columns", len(dataset.feature_columns)],
                     ["Sample weight column", dataset.sample_weight or "none"],
@@ -292,7 +288,7 @@ class _Section:
 
 
 def _page(title: str, sections: list[_Section]) -> str:
-    return _REPORT.render(title=title, sections=sections, style=_STYLE)
+    return _TEMPLATES.get_template("report.html").render(title=title, sections=sections)
 
 
 def _section(title: str, content: _Table | str, note: str | None = None) -> _Section:
@@ -327,21 +323,6 @@ def _image(fig) -> str:
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
     return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
-
-
-# The style sheet is ours, not data: |safe keeps its quotes and ">" as they are.
-_REPORT = HTML.from_string(
-    """<!doctype html><html><head><meta charset='utf-8'><title>{{ title }}</title><style>{{ style|safe }}</style></head>
-<body><h1>{{ title }}</h1>
-{%- for section in sections %}<section><h2>{{ section.title }}</h2>
-{%- if section.note %}<p class='note'>{{ section.note }}</p>{% endif %}
-{%- if section.content is string %}<img alt='' src='{{ section.content }}'>
-{%- else %}<table><thead><tr>{% for name in section.content.header %}<th>{{ name }}</th>{% endfor %}</tr></thead><tbody>
-{%- for row in section.content.rows %}<tr>{% for text, numeric in row %}<td{% if numeric %} class='num'{% endif %}>{{ text }}</td>{% endfor %}</tr>{% endfor -%}
-</tbody></table>{% endif %}</section>
-{%- endfor %}</body></html>
-"""
-)
 
 
 def _number(value) -> str:
