@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,13 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from cryptography.fernet import Fernet
+
+from devtools.processes import LocalService, stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_FOLDER = REPO_ROOT / "dags"
@@ -36,94 +36,9 @@ DAG_ID = "automl_retrain"
 # The DAG's defaults (params model_package_group and endpoint_name).
 MODEL_PACKAGE_GROUP = "churn-models"
 ENDPOINT_NAME = "churn-serving"
-SERVICE_READY_TIMEOUT = 120.0
-SERVICE_STOP_GRACE = 15.0
+AIRFLOW_STOP_GRACE = 30.0
 UI_USER = "admin"
 UI_PASSWORD = "admin"
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-class LocalService:
-    """`airflow-automl serve` as a child process in its own process group, so stopping it also
-    stops the training workers it started."""
-
-    def __init__(self, data_dir: Path, file_root: Path, log_path: Path, port: int | None = None):
-        self.port = port or free_port()
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.command = [
-            sys.executable,
-            "-m",
-            "airflow_automl.local.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(data_dir),
-            "--file-root",
-            str(file_root),
-        ]
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        # Otherwise another process on the port would answer the health check in our place.
-        if not port_is_free(self.port):
-            raise RuntimeError(
-                f"port {self.port}: already in use on 127.0.0.1; stop what uses it or choose another port"
-            )
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"local service exited with code {self.process.returncode} before it was ready; "
-                    f"its log: {self.log_path}\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass  # not listening yet
-            time.sleep(0.3)
-        raise RuntimeError(
-            f"local service did not answer {self.endpoint_url}/health within {SERVICE_READY_TIMEOUT:.0f}s"
-        )
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=SERVICE_STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as error:
-            return f"(cannot read {self.log_path}: {error})"
 
 
 def configure_airflow(home: Path, endpoint_url: str) -> None:
@@ -293,7 +208,7 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
     storage_root = state_dir / "storage"
     storage_root.mkdir(parents=True, exist_ok=True)
     airflow_home = state_dir / "airflow"
-    service = LocalService(state_dir / "service", storage_root, state_dir / "service.log", port=service_port)
+    service = LocalService(state_dir / "service", storage_root, log_path=state_dir / "service.log", port=service_port)
     configure_airflow(airflow_home, service.endpoint_url)
     passwords_file = airflow_home / "passwords.json"
     passwords_file.write_text(json.dumps({UI_USER: UI_PASSWORD}))
@@ -354,7 +269,7 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
             "Ctrl-C stops both.",
             flush=True,
         )
-        while airflow.poll() is None and service.process is not None and service.process.poll() is None:
+        while airflow.poll() is None and service.running():
             time.sleep(1)
         print("airflow standalone or the service exited; see their logs in " + str(state_dir), file=sys.stderr)
         return 1
@@ -362,13 +277,8 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
         print("\nStopping ...", file=sys.stderr)
         return 0
     finally:
-        if airflow is not None and airflow.poll() is None:
-            os.killpg(airflow.pid, signal.SIGTERM)
-            try:
-                airflow.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(airflow.pid, signal.SIGKILL)
-                airflow.wait()
+        if airflow is not None:
+            stop_process_group(airflow, AIRFLOW_STOP_GRACE)
         service.stop()
 
 
@@ -427,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="airflow-automl-demo-"))
     storage_root = work_dir / "storage"
     storage_root.mkdir(parents=True, exist_ok=True)
-    service = LocalService(work_dir / "service", storage_root, work_dir / "service.log")
+    service = LocalService(work_dir / "service", storage_root, log_path=work_dir / "service.log")
     succeeded = False
     try:
         print(f"Starting the local AutoML service ({service.endpoint_url}) ...", flush=True)
@@ -455,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nDAG runs {', '.join(states)}; the whole demo took {time.monotonic() - started:.0f}s.")
         print("`make up` runs the same DAG with the Airflow UI and the service's job pages.")
         if not reported or any(state != "success" for state in states):
-            print(f"Service log: {service.log_path}\n{service.log_tail()}", file=sys.stderr)
+            print(f"Service log: {service.log_path}\n{service.log_tail(30)}", file=sys.stderr)
             return 1
         succeeded = True
         if args.work_dir is None:

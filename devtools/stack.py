@@ -31,7 +31,7 @@ from types import FrameType
 import psutil
 
 from airflow_automl.local.runs.parentdeath import kill_with_parent
-from devtools.demo import free_port
+from devtools.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = REPO_ROOT / "stack.env"
