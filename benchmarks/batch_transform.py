@@ -30,7 +30,10 @@ from pathlib import Path
 
 import boto3
 import botocore.config
-from service_process import start_service
+
+# The repository, for devtools (benchmarks run as scripts from it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devtools.processes import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 JOB = "transform-bench"
@@ -169,7 +172,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="batch-transform-") as tmp:
         work = Path(tmp)
-        process, endpoint_url = start_service(work)
+        service = LocalService(work / "data", work / "files", log_path=work / "service.log", log_level="warning")
+        service.start()
+        endpoint_url = service.endpoint_url
         try:
             client = _client(endpoint_url)
             print(f"training {JOB} ({', '.join(args.algorithms)}, {args.budget} s) ...", flush=True)
@@ -214,8 +219,7 @@ def main() -> None:
                 for leftover in (input_dir / "customers.csv", work / f"in-process-{rows}.csv"):
                     leftover.unlink()
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            service.stop()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import random
-import signal
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,10 @@ from urllib.parse import urlparse
 import boto3
 import botocore.config
 import numpy as np
-from service_process import start_service
+
+# The repository, for devtools (benchmarks run as scripts from it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devtools.processes import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 JOB_NAME = "latency-benchmark"
@@ -236,7 +238,11 @@ def main() -> int:
         endpoint_url = args.endpoint_url
         try:
             if endpoint_url is None:
-                service, endpoint_url = start_service(work)
+                service = LocalService(
+                    work / "data", work / "files", log_path=work / "service.log", log_level="warning"
+                )
+                service.start()
+                endpoint_url = service.endpoint_url
                 _start_training(endpoint_url, work / "files")
                 _wait_until_training(endpoint_url)
             print(
@@ -244,7 +250,7 @@ def main() -> int:
                 f"{args.duration:.0f} s per run, while job {JOB_NAME!r} trains; {os.cpu_count()} CPUs"
             )
             for client_kind, interval in [(kind, interval) for kind in client_kinds for interval in intervals]:
-                service_pid = service.pid if service is not None else None
+                service_pid = service.process.pid if service is not None and service.process else None
                 cpu_before = _cpu_seconds(service_pid)
                 figures = measure(endpoint_url, client_kind, args.clients, args.processes, args.duration, interval)
                 cpu_after = _cpu_seconds(service_pid)
@@ -272,8 +278,7 @@ def main() -> int:
                 client = _client(endpoint_url)
                 if client.describe_auto_ml_job(AutoMLJobName=JOB_NAME)["AutoMLJobStatus"] == "InProgress":
                     client.stop_auto_ml_job(AutoMLJobName=JOB_NAME)
-                service.send_signal(signal.SIGTERM)
-                service.wait(timeout=30)
+                service.stop()
     return 0
 
 

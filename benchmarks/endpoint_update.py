@@ -16,6 +16,7 @@ default 4), so only the first swap to each one loads it from disk.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import threading
 import time
@@ -24,7 +25,10 @@ from pathlib import Path
 import boto3
 import botocore.config
 import numpy as np
-from service_process import start_service
+
+# The repository, for devtools (benchmarks run as scripts from it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devtools.processes import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 
@@ -101,7 +105,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="endpoint-update-") as tmp:
         work = Path(tmp)
-        process, endpoint_url = start_service(work)
+        service = LocalService(work / "data", work / "files", log_path=work / "service.log", log_level="warning")
+        service.start()
+        endpoint_url = service.endpoint_url
         try:
             client = _client(endpoint_url)
             print("training two small jobs ...", flush=True)
@@ -140,7 +146,7 @@ def main() -> None:
                         answer = runtime.invoke_endpoint(EndpointName="update-bench", ContentType="text/csv", Body=body)
                         answer["Body"].read()
                         records.append((started, time.monotonic() - started, answer["InvokedProductionVariant"]))
-                    except Exception as error:  # every failure is a figure of this benchmark
+                    except Exception as error:  # noqa: BLE001 - every failure is a figure of this benchmark
                         records.append((started, time.monotonic() - started, None))
                         errors.append(f"{type(error).__name__}: {error}")
 
@@ -162,8 +168,7 @@ def main() -> None:
             invoker.join()
             elapsed = time.monotonic() - began
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            service.stop()
 
     variants = [variant for _, _, variant in records if variant is not None]
     switches = sum(1 for i in range(1, len(variants)) if variants[i] != variants[i - 1])
@@ -171,16 +176,19 @@ def main() -> None:
     steady = [latency for started, latency, _ in records if started < swaps[0][0]]
     swap_seconds = [end - start for start, end in swaps]
     print(
-        f"requests            {len(records)} in {elapsed:.1f} s = {len(records) / elapsed:.1f} req/s (one closed-loop client, {args.rows} row(s) each)"
+        f"requests            {len(records)} in {elapsed:.1f} s = {len(records) / elapsed:.1f} req/s "
+        f"(one closed-loop client, {args.rows} row(s) each)"
     )
     print(f"failed invocations  {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     print(f"variant switches    {switches} for {args.updates} updates")
     print(f"UpdateEndpoint to InService  median {np.median(swap_seconds):.2f} s, max {max(swap_seconds):.2f} s")
     print(
-        f"latency steady      p50 {_percentile(steady, 50):.1f} ms  p99 {_percentile(steady, 99):.1f} ms  ({len(steady)} requests)"
+        f"latency steady      p50 {_percentile(steady, 50):.1f} ms  p99 {_percentile(steady, 99):.1f} ms  "
+        f"({len(steady)} requests)"
     )
     print(
-        f"latency during swap p50 {_percentile(during, 50):.1f} ms  p99 {_percentile(during, 99):.1f} ms  ({len(during)} requests)"
+        f"latency during swap p50 {_percentile(during, 50):.1f} ms  p99 {_percentile(during, 99):.1f} ms  "
+        f"({len(during)} requests)"
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +32,10 @@ import boto3
 import botocore.config
 import numpy as np
 import pandas as pd
-from service_process import start_service
+
+# The repository, for devtools (benchmarks run as scripts from it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devtools.processes import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 HORIZONS = {"D": 7, "H": 24}
@@ -118,7 +122,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="forecast-serving-") as directory:
         work = Path(directory)
-        process, endpoint_url = start_service(work)
+        service = LocalService(work / "data", work / "files", log_path=work / "service.log", log_level="warning")
+        service.start()
+        endpoint_url = service.endpoint_url
         try:
             client = _client(endpoint_url)
             started = time.monotonic()
@@ -177,8 +183,7 @@ def main() -> None:
                     f"{max(rest):>8.2f}"
                 )
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            service.stop()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,10 @@ from urllib.parse import urlparse
 import boto3
 import botocore.config
 import numpy as np
-from service_process import start_service
+
+# The repository, for devtools (benchmarks run as scripts from it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devtools.processes import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 JOBS = ("load-mixed-a", "load-mixed-b")
@@ -220,13 +223,17 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=10, help="threads per client process (default: %(default)s)")
     args = parser.parse_args()
 
-    process = None
+    service = None
     with tempfile.TemporaryDirectory(prefix="load-mixed-") as work_dir:
         work = Path(work_dir)
         endpoint_url = args.endpoint_url
         try:
             if endpoint_url is None:
-                process, endpoint_url = start_service(work)
+                service = LocalService(
+                    work / "data", work / "files", log_path=work / "service.log", log_level="warning"
+                )
+                service.start()
+                endpoint_url = service.endpoint_url
                 _start_jobs(endpoint_url, work / "files", runtime=int(args.duration) + 240)
                 _wait_until_training(endpoint_url)
             result = measure(endpoint_url, args.rate, args.duration, args.processes, args.threads)
@@ -235,9 +242,8 @@ def main() -> int:
                 name: client.describe_auto_ml_job(AutoMLJobName=name)["AutoMLJobSecondaryStatus"] for name in JOBS
             }
         finally:
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
+            if service is not None:
+                service.stop()
 
     latencies, errors = result["latencies"], result["errors"]
     sent = len(latencies) + sum(errors.values())

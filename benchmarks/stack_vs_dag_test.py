@@ -69,7 +69,7 @@ def measure_stack(budget: int, rows: int, poll_interval: float) -> dict[str, flo
 def _run_on_stack(stack, budget: int, rows: int) -> dict[str, float]:
     api = stack.api_url
     token = requests.post(
-        f"{api}/auth/token", json=dict(zip(("username", "password"), stack.login)), timeout=30
+        f"{api}/auth/token", json=dict(zip(("username", "password"), stack.login, strict=True)), timeout=30
     ).json()["access_token"]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
@@ -102,11 +102,12 @@ def _run_on_stack(stack, budget: int, rows: int) -> dict[str, float]:
 def measure_dag_test(budget: int, rows: int, poll_interval: float) -> dict[str, float]:
     """In this (child) process: the local service, a SQLite Airflow home, and dag.test() timed alone."""
     from devtools import demo
+    from devtools.processes import LocalService
 
     work_dir = Path(tempfile.mkdtemp(prefix="airflow-automl-dagtest-bench-"))
     storage_root = work_dir / "storage"
     storage_root.mkdir()
-    service = demo.LocalService(work_dir / "service", storage_root, work_dir / "service.log")
+    service = LocalService(work_dir / "service", storage_root, log_path=work_dir / "service.log")
     try:
         service.start()
         demo.configure_airflow(work_dir / "airflow", service.endpoint_url)

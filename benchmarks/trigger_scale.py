@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# The repository, for devtools (benchmarks run as scripts from it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devtools.processes import REPO_ROOT, LocalService
+
 CONN_ID = "automl_bench"
 ROLE = "arn:aws:iam::123456789012:role/automl"
 
@@ -71,55 +73,19 @@ def idle_engine(spec, ctx):
 # -- the service and its jobs ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_service(work: Path, max_active: int) -> tuple[subprocess.Popen, str]:
-    import requests
-
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "AIRFLOW_AUTOML_ENGINE": "benchmarks.trigger_scale:idle_engine"}
-    (work / "files").mkdir(exist_ok=True)
-    log = open(work / "service.log", "ab")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_automl.local.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(work / "data"),
-            "--file-root",
-            str(work / "files"),
-            "--log-level",
-            "warning",
-            "--max-concurrent-jobs",
-            "1",
-            "--max-active-jobs",
-            str(max_active),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def start_service(work: Path, max_active: int) -> LocalService:
+    """The local service with the idle engine: one job runs (and waits), the others queue behind it."""
+    service = LocalService(
+        work / "data",
+        work / "files",
+        log_path=work / "service.log",
+        engine="benchmarks.trigger_scale:idle_engine",
+        log_level="warning",
+        max_concurrent_jobs=1,
+        max_active_jobs=max_active,
     )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{endpoint}/health", timeout=1).status_code == 200:
-                return process, endpoint
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"local service did not start; see {work / 'service.log'}")
+    service.start()
+    return service
 
 
 def sagemaker_client(endpoint: str):
@@ -237,7 +203,7 @@ def run_configuration(args: argparse.Namespace) -> dict:
             statuses[trigger.job_name] = event.payload["status"]
 
     def end_jobs(chosen: list[str], offsets: list[float], start: float) -> None:
-        for name, offset in sorted(zip(chosen, offsets), key=lambda pair: pair[1]):
+        for name, offset in sorted(zip(chosen, offsets, strict=True), key=lambda pair: pair[1]):
             time.sleep(max(0.0, start + offset - time.time()))
             driver.stop_auto_ml_job(AutoMLJobName=name)
             completed_at[name] = time.time()
@@ -349,7 +315,7 @@ def run_burst(args: argparse.Namespace) -> dict:
             fired.setdefault(trigger.job_name, []).append((time.time(), event.payload["status"]))
 
     def end_jobs(chosen: list[str], offsets: list[float]) -> None:
-        for name, offset in sorted(zip(chosen, offsets), key=lambda pair: pair[1]):
+        for name, offset in sorted(zip(chosen, offsets, strict=True), key=lambda pair: pair[1]):
             time.sleep(max(0.0, burst_at + offset - time.time()))
             driver.stop_auto_ml_job(AutoMLJobName=name)
             completed_at[name] = time.time()
@@ -477,8 +443,8 @@ def print_burst(result: dict) -> None:
     spurious = len(result["fired_twice"]) + len(result["fired_unended"]) + len(result["wrong_status"])
     print()
     print(
-        f"calls/min over the first 2 minutes: {first_all:.1f} in all; {first:.1f} without the {count(0, 120, 'registration')} "
-        f"registration describes (one per new trigger, in any design)"
+        f"calls/min over the first 2 minutes: {first_all:.1f} in all; {first:.1f} without the "
+        f"{count(0, 120, 'registration')} registration describes (one per new trigger, in any design)"
     )
     print(
         f"calls/min in steady state (the last 2 minutes): {steady:.1f}; first 2 minutes without registrations / steady "
@@ -490,7 +456,8 @@ def print_burst(result: dict) -> None:
     )
     print(
         f"RSS per watched job: {rss_per_job:.1f} KB once registered, {rss_end_per_job:.1f} KB at the end "
-        f"(target <= 50 KB; RSS {result['rss_kib_before']} -> {result['rss_kib_registered']} -> {result['rss_kib_end']} KiB)"
+        f"(target <= 50 KB; RSS {result['rss_kib_before']} -> {result['rss_kib_registered']} -> "
+        f"{result['rss_kib_end']} KiB)"
     )
     if delays:
         print(
@@ -516,11 +483,12 @@ def print_burst(result: dict) -> None:
 def burst_run(args: argparse.Namespace, work: Path) -> dict:
     """Start the stand-in, then the triggerer side in a fresh process; returns its figures."""
     port_file = work / "stand-in.port"
-    stand_in = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "benchmarks" / "sagemaker_stand_in.py"), "--port-file", str(port_file)],
-        stdout=open(work / "stand-in.log", "wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with open(work / "stand-in.log", "wb") as log:
+        stand_in = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "benchmarks" / "sagemaker_stand_in.py"), "--port-file", str(port_file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while not port_file.exists() or not port_file.read_text():
@@ -634,12 +602,13 @@ def print_table(results: list[dict], interval: float) -> None:
             events(per_job),
             events(shared),
         ]
-        print(" | ".join(f"{str(cell):>{width}}" for cell, (_, width) in zip(cells, columns)))
+        print(" | ".join(f"{str(cell):>{width}}" for cell, (_, width) in zip(cells, columns, strict=True)))
     print()
     for r in results:
         print(
-            f"{r['mode']:>7} N={r['n']:<5} registration: {r['registration_calls']} calls in {r['registration_seconds']} s; "
-            f"window {r['window_seconds']:.0f} s: {r['calls_by_operation']}; RSS {r['rss_kib_before']} -> {r['rss_kib_after']} KiB"
+            f"{r['mode']:>7} N={r['n']:<5} registration: {r['registration_calls']} calls in "
+            f"{r['registration_seconds']} s; window {r['window_seconds']:.0f} s: {r['calls_by_operation']}; "
+            f"RSS {r['rss_kib_before']} -> {r['rss_kib_after']} KiB"
         )
 
 
@@ -696,7 +665,8 @@ def main() -> int:
     total_jobs = sum(n for _, n in configurations)
     with tempfile.TemporaryDirectory(prefix="trigger-scale-") as tmp:
         work = Path(tmp)
-        service, args.endpoint = start_service(work, max_active=total_jobs + 10)
+        service = start_service(work, max_active=total_jobs + 10)
+        args.endpoint = service.endpoint_url
         try:
             create_jobs(args.endpoint, work, ["bench-idle-runner"])
             started = time.monotonic()
@@ -708,7 +678,8 @@ def main() -> int:
             args.not_before = time.time() + DEFAULT_SETTINGS.overlap_seconds + args.interval
             print(
                 f"created {total_jobs} InProgress jobs in {time.monotonic() - started:.1f} s; "
-                f"interval {args.interval} s, window {args.intervals} intervals, {args.completions} jobs end per window",
+                f"interval {args.interval} s, window {args.intervals} intervals, "
+                f"{args.completions} jobs end per window",
                 flush=True,
             )
             results = []
@@ -717,8 +688,7 @@ def main() -> int:
                 print(json.dumps(result), flush=True)
                 results.append(result)
         finally:
-            service.terminate()
-            service.wait(timeout=30)
+            service.stop()
         print()
         print_table(results, args.interval)
     return 0

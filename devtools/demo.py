@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,13 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from cryptography.fernet import Fernet
+
+from devtools.processes import LocalService, stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_FOLDER = REPO_ROOT / "dags"
@@ -36,94 +36,9 @@ DAG_ID = "automl_retrain"
 # The DAG's defaults (params model_package_group and endpoint_name).
 MODEL_PACKAGE_GROUP = "churn-models"
 ENDPOINT_NAME = "churn-serving"
-SERVICE_READY_TIMEOUT = 120.0
-SERVICE_STOP_GRACE = 15.0
+AIRFLOW_STOP_GRACE = 30.0
 UI_USER = "admin"
 UI_PASSWORD = "admin"
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-class LocalService:
-    """`airflow-automl serve` as a child process in its own process group, so stopping it also
-    stops the training workers it started."""
-
-    def __init__(self, data_dir: Path, file_root: Path, log_path: Path, port: int | None = None):
-        self.port = port or free_port()
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.command = [
-            sys.executable,
-            "-m",
-            "airflow_automl.local.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(data_dir),
-            "--file-root",
-            str(file_root),
-        ]
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        # Otherwise another process on the port would answer the health check in our place.
-        if not port_is_free(self.port):
-            raise RuntimeError(
-                f"port {self.port}: already in use on 127.0.0.1; stop what uses it or choose another port"
-            )
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"local service exited with code {self.process.returncode} before it was ready; "
-                    f"its log: {self.log_path}\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass  # not listening yet
-            time.sleep(0.3)
-        raise RuntimeError(
-            f"local service did not answer {self.endpoint_url}/health within {SERVICE_READY_TIMEOUT:.0f}s"
-        )
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=SERVICE_STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as error:
-            return f"(cannot read {self.log_path}: {error})"
 
 
 def configure_airflow(home: Path, endpoint_url: str) -> None:
@@ -292,9 +207,33 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
     State (jobs, models, data, Airflow's database) is kept in ``state_dir`` between runs."""
     storage_root = state_dir / "storage"
     storage_root.mkdir(parents=True, exist_ok=True)
-    airflow_home = state_dir / "airflow"
-    service = LocalService(state_dir / "service", storage_root, state_dir / "service.log", port=service_port)
-    configure_airflow(airflow_home, service.endpoint_url)
+    service = LocalService(state_dir / "service", storage_root, log_path=state_dir / "service.log", port=service_port)
+    configure_airflow(state_dir / "airflow", service.endpoint_url)
+    configure_standalone(state_dir / "airflow", storage_root, airflow_port, budget)
+    airflow: subprocess.Popen | None = None
+    try:
+        print(f"Starting the local AutoML service ({service.endpoint_url}) ...", flush=True)
+        service.start()
+        airflow = start_standalone(state_dir / "airflow-standalone.log")
+        airflow_url = f"http://127.0.0.1:{airflow_port}"
+        _wait_for_http(f"{airflow_url}/api/v2/version", airflow, timeout=300)
+        print_addresses(airflow_url, service.endpoint_url, storage_root, budget)
+        while airflow.poll() is None and service.running():
+            time.sleep(1)
+        print("airflow standalone or the service exited; see their logs in " + str(state_dir), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping ...", file=sys.stderr)
+        return 0
+    finally:
+        if airflow is not None:
+            stop_process_group(airflow, AIRFLOW_STOP_GRACE)
+        service.stop()
+
+
+def configure_standalone(airflow_home: Path, storage_root: Path, airflow_port: int, budget: int) -> None:
+    """What `airflow standalone` adds to configure_airflow's settings: its port, the UI's login, a
+    Fernet key kept with its database, the DAGs' storage and the training budget."""
     passwords_file = airflow_home / "passwords.json"
     passwords_file.write_text(json.dumps({UI_USER: UI_PASSWORD}))
     # The metadata database outlives this process: keep the key its secrets are encrypted with.
@@ -330,46 +269,30 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
         }
     )
     os.environ.pop("AIRFLOW__LOGGING__NAMESPACE_LEVELS", None)
-    airflow: subprocess.Popen | None = None
-    try:
-        print(f"Starting the local AutoML service ({service.endpoint_url}) ...", flush=True)
-        service.start()
-        log_path = state_dir / "airflow-standalone.log"
-        print(f"Starting airflow standalone (log: {log_path}) ...", flush=True)
-        with open(log_path, "ab") as log:
-            airflow = subprocess.Popen(
-                [str(Path(sys.executable).with_name("airflow")), "standalone"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        url = f"http://127.0.0.1:{airflow_port}"
-        _wait_for_http(f"{url}/api/v2/version", airflow, timeout=300)
-        print(
-            f"\nAirflow UI:     {url}  (login {UI_USER} / {UI_PASSWORD})\n"
-            f"DAGs:           automl_retrain (unpause it, or trigger it), automl_deploy_model, automl_deploy_endpoint\n"
-            f"AutoML service: {service.endpoint_url}  (job pages: {service.endpoint_url}/jobs/<job name>)\n"
-            f"Storage:        {storage_root.as_uri()}  (training budget {budget}s per job)\n"
-            "Ctrl-C stops both.",
-            flush=True,
+
+
+def start_standalone(log_path: Path) -> subprocess.Popen:
+    """`airflow standalone` in a session of its own, so that stopping its group stops its components."""
+    print(f"Starting airflow standalone (log: {log_path}) ...", flush=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "standalone"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
-        while airflow.poll() is None and service.process is not None and service.process.poll() is None:
-            time.sleep(1)
-        print("airflow standalone or the service exited; see their logs in " + str(state_dir), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopping ...", file=sys.stderr)
-        return 0
-    finally:
-        if airflow is not None and airflow.poll() is None:
-            os.killpg(airflow.pid, signal.SIGTERM)
-            try:
-                airflow.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(airflow.pid, signal.SIGKILL)
-                airflow.wait()
-        service.stop()
+
+
+def print_addresses(airflow_url: str, service_url: str, storage_root: Path, budget: int) -> None:
+    print(
+        f"\nAirflow UI:     {airflow_url}  (login {UI_USER} / {UI_PASSWORD})\n"
+        f"DAGs:           automl_retrain (unpause it, or trigger it), automl_deploy_model, automl_deploy_endpoint\n"
+        f"AutoML service: {service_url}  (job pages: {service_url}/jobs/<job name>)\n"
+        f"Storage:        {storage_root.as_uri()}  (training budget {budget}s per job)\n"
+        "Ctrl-C stops both.",
+        flush=True,
+    )
 
 
 def _wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
@@ -397,9 +320,7 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    # Airflow's in-process API client imports starlette's test client, which warns about httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--budget", type=int, default=60, help="training budget of the AutoML job, seconds (default: %(default)s)"
@@ -415,19 +336,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--service-port", type=int, default=8787, help="with --up (default: %(default)s)")
     parser.add_argument("--airflow-port", type=int, default=8080, help="with --up (default: %(default)s)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    # SIGTERM (e.g. from a CI timeout) takes the same way out as Ctrl-C: through the finally below.
+
+def main(argv: list[str] | None = None) -> int:
+    # Airflow's in-process API client imports starlette's test client, which warns about httpx.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    args = parse_args(argv)
+    # SIGTERM (e.g. from a CI timeout) takes the same way out as Ctrl-C: through the finally blocks.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     if args.up:
         state_dir = (args.work_dir or REPO_ROOT / ".automl").resolve()
         return up(state_dir, args.service_port, args.airflow_port, args.budget)
+    return run_demo(args.work_dir, args.budget, args.rows)
+
+
+def run_demo(kept_dir: Path | None, budget: int, rows: int) -> int:
+    """`make demo`: two data intervals of the retraining DAG, their leaderboards and verdicts, then
+    the registry and the endpoint. Files go to ``kept_dir``, or to a temp dir removed on success."""
     started = time.monotonic()
-    work_dir = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="airflow-automl-demo-"))
+    work_dir = kept_dir.resolve() if kept_dir else Path(tempfile.mkdtemp(prefix="airflow-automl-demo-"))
     storage_root = work_dir / "storage"
     storage_root.mkdir(parents=True, exist_ok=True)
-    service = LocalService(work_dir / "service", storage_root, work_dir / "service.log")
+    service = LocalService(work_dir / "service", storage_root, log_path=work_dir / "service.log")
     succeeded = False
     try:
         print(f"Starting the local AutoML service ({service.endpoint_url}) ...", flush=True)
@@ -435,30 +367,16 @@ def main(argv: list[str] | None = None) -> int:
         configure_airflow(work_dir / "airflow", service.endpoint_url)
         print("Preparing Airflow (SQLite metadata database) ...", flush=True)
         migrate_airflow_db()
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        states, reported = [], True
-        # Two consecutive days: the first run has no champion, the second meets the first's model.
-        for logical_date in (today - timedelta(days=2), today - timedelta(days=1)):
-            interval = f"{logical_date - timedelta(days=1):%Y-%m-%d} .. {logical_date:%Y-%m-%d}"
-            print(
-                f"\nRunning DAG {DAG_ID} for the data interval {interval} with a {args.budget}s training budget "
-                f"on {args.rows} customers ...",
-                flush=True,
-            )
-            dag_run = run_dag(f"file://{storage_root}", args.budget, args.rows, logical_date)
-            if _interrupted_by:
-                raise KeyboardInterrupt(f"signal {_interrupted_by[0]} during the DAG run")
-            states.append(str(getattr(dag_run, "state", "unknown")))
-            reported = print_interval(service.endpoint_url, dag_run, interval) and reported
+        states, reported = run_intervals(service.endpoint_url, storage_root, budget, rows)
         if reported:
             print_registry(service.endpoint_url, MODEL_PACKAGE_GROUP, ENDPOINT_NAME)
         print(f"\nDAG runs {', '.join(states)}; the whole demo took {time.monotonic() - started:.0f}s.")
         print("`make up` runs the same DAG with the Airflow UI and the service's job pages.")
         if not reported or any(state != "success" for state in states):
-            print(f"Service log: {service.log_path}\n{service.log_tail()}", file=sys.stderr)
+            print(f"Service log: {service.log_path}\n{service.log_tail(30)}", file=sys.stderr)
             return 1
         succeeded = True
-        if args.work_dir is None:
+        if kept_dir is None:
             print("The demo's files are removed now; `--work-dir DIR` keeps the data, models and records.")
         return 0
     except KeyboardInterrupt:
@@ -466,10 +384,30 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         service.stop()
-        if args.work_dir is None and succeeded:
+        if kept_dir is None and succeeded:
             shutil.rmtree(work_dir)
         elif not succeeded:
             print(f"Kept {work_dir} (service log, storage, Airflow home) for a look.", file=sys.stderr)
+
+
+def run_intervals(endpoint_url: str, storage_root: Path, budget: int, rows: int) -> tuple[list[str], bool]:
+    """The DAG on two consecutive days, each interval printed: the first run has no champion, the
+    second meets the first's model. The runs' states, and whether both reached a verdict."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    states, reported = [], True
+    for logical_date in (today - timedelta(days=2), today - timedelta(days=1)):
+        interval = f"{logical_date - timedelta(days=1):%Y-%m-%d} .. {logical_date:%Y-%m-%d}"
+        print(
+            f"\nRunning DAG {DAG_ID} for the data interval {interval} with a {budget}s training budget "
+            f"on {rows} customers ...",
+            flush=True,
+        )
+        dag_run = run_dag(f"file://{storage_root}", budget, rows, logical_date)
+        if _interrupted_by:
+            raise KeyboardInterrupt(f"signal {_interrupted_by[0]} during the DAG run")
+        states.append(str(getattr(dag_run, "state", "unknown")))
+        reported = print_interval(endpoint_url, dag_run, interval) and reported
+    return states, reported
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ can share the machine. Ctrl-C or SIGTERM stops everything this started, and only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -31,7 +32,7 @@ from types import FrameType
 import psutil
 
 from airflow_automl.local.runs.parentdeath import kill_with_parent
-from devtools.demo import free_port
+from devtools.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = REPO_ROOT / "stack.env"
@@ -222,10 +223,8 @@ class Component:
 
     def signal_group(self, signum: int) -> None:
         if self.running():
-            try:
+            with contextlib.suppress(ProcessLookupError):  # ended between the check and the signal
                 os.killpg(self.process.pid, signum)
-            except ProcessLookupError:
-                pass  # ended between the check and the signal
 
     def descendants(self) -> list[psutil.Process]:
         """Its processes now, in its group or not (Airflow runs each task in a group of its own)."""
@@ -262,14 +261,10 @@ class Component:
 
     def _kill(self, processes: list[psutil.Process]) -> None:
         for process in processes:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):  # already gone
                 process.kill()  # psutil checks it is still the process it saw, not a reused PID
-            except psutil.NoSuchProcess:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the group has no process left
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -287,7 +282,8 @@ def _wait_until(check, what: str, watched: Component | list[Component], timeout:
             if not component.running():
                 code = component.process.returncode if component.process else None
                 raise RuntimeError(
-                    f"{component.name} exited ({code}) before {what}; its log {component.log_path}:\n{component.log_tail()}"
+                    f"{component.name} exited ({code}) before {what}; "
+                    f"its log {component.log_path}:\n{component.log_tail()}"
                 )
         if check():
             return
@@ -585,7 +581,8 @@ class Stack:
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 180) -> None:
-        """The api-server's view: scheduler, dag-processor and triggerer heartbeating; both workers answer Celery's ping."""
+        """The api-server's view: scheduler, dag-processor and triggerer heartbeating; both workers
+        answer Celery's ping."""
 
         def healthy() -> bool:
             try:
@@ -648,9 +645,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nStack healthy after {time.monotonic() - started:.0f} s.\n"
             f"Airflow UI:     {stack.api_url}  (login {login} / {password})\n"
-            f"AutoML service: {stack.service_url}  (SigV4 with {stack.settings['MINIO_ROOT_USER']} / {stack.settings['MINIO_ROOT_PASSWORD']})\n"
+            f"AutoML service: {stack.service_url}  "
+            f"(SigV4 with {stack.settings['MINIO_ROOT_USER']} / {stack.settings['MINIO_ROOT_PASSWORD']})\n"
             f"S3 (moto):      {stack.s3_url}  bucket {stack.settings['AUTOML_BUCKET']}\n"
-            f"PostgreSQL 127.0.0.1:{stack.ports.postgres}, Redis 127.0.0.1:{stack.ports.redis}; PIDs in {stack.state_dir / 'stack.json'}\n"
+            f"PostgreSQL 127.0.0.1:{stack.ports.postgres}, Redis 127.0.0.1:{stack.ports.redis}; "
+            f"PIDs in {stack.state_dir / 'stack.json'}\n"
             "Trigger automl_retrain in the UI. Ctrl-C stops everything.",
             flush=True,
         )

@@ -1,7 +1,7 @@
 """What the local service's operations report when a request cannot be served.
 
 Each error names a SageMaker condition and carries the message the caller sees. The protocol
-layer (airflow_automl.local.api.app) alone decides how each is answered on the wire: its error code,
+layer (airflow_automl.local.api) alone decides how each is answered on the wire: its error code,
 its HTTP status and the shape of its body.
 """
 

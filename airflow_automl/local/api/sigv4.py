@@ -70,7 +70,7 @@ class SignedRequest:
 def headers_that_must_be_signed(headers: Mapping[str, str]) -> list[str]:
     """host, x-amz-date and, when sent, content-type and every x-amz-* header (lower case)."""
     required = {"host", "x-amz-date"}
-    for name in headers.keys():
+    for name in headers:
         name = name.lower()
         if name == "content-type" or name.startswith("x-amz-"):
             required.add(name)
@@ -102,6 +102,15 @@ class SignatureVerifier:
         """Everything that can be checked before the body is read: the Authorization header's
         form, key, scope, signed headers and date. The service runs this first, so a request
         that cannot be authentic is refused without reading its body."""
+        authorization = self._authorization(headers)
+        signed_headers = _signed_headers(authorization, headers)
+        amz_date = headers["x-amz-date"]
+        _check_date(amz_date, authorization["date"], now or datetime.now(UTC))
+        _check_payload_hash_form(headers.get("x-amz-content-sha256"))
+        return SignedRequest(signed_headers, amz_date, authorization["region"], authorization["signature"])
+
+    def _authorization(self, headers: Mapping[str, str]) -> re.Match[str]:
+        """The Authorization header's parts, once its form, key and credential scope are right."""
         authorization = headers.get("authorization")
         if not authorization:
             raise AuthenticationError("MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -127,51 +136,7 @@ class SignatureVerifier:
                 "InvalidSignatureException",
                 f"Credential should be scoped to a valid region: '{self.region}' (got '{match['region']}')",
             )
-        signed_headers = match["signed"].split(";")
-        missing = [
-            name for name in headers_that_must_be_signed(headers) if name not in signed_headers or name not in headers
-        ]
-        if missing:
-            raise AuthenticationError(
-                "IncompleteSignatureException",
-                f"SignedHeaders: must include {', '.join(missing)} (host, x-amz-date, the content type and "
-                "every x-amz-* header sent must be signed and sent)",
-                400,
-            )
-        amz_date = headers["x-amz-date"]
-        try:
-            signed_at = datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
-        except ValueError as error:
-            raise AuthenticationError(
-                "IncompleteSignatureException", f"X-Amz-Date: {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ", 400
-            ) from error
-        if match["date"] != amz_date[:8]:
-            raise AuthenticationError(
-                "InvalidSignatureException",
-                f"Credential date {match['date']} does not match X-Amz-Date {amz_date}",
-            )
-        now = now or datetime.now(UTC)
-        if signed_at < now - MAX_CLOCK_SKEW:
-            raise AuthenticationError(
-                "InvalidSignatureException",
-                f"Signature expired: {amz_date} is now earlier than {(now - MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
-            )
-        if signed_at > now + MAX_CLOCK_SKEW:
-            raise AuthenticationError(
-                "InvalidSignatureException",
-                f"Signature not yet current: {amz_date} is still later than "
-                f"{(now + MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
-            )
-        declared_hash = headers.get("x-amz-content-sha256")
-        if declared_hash is not None and _SHA256_HEX.fullmatch(declared_hash) is None:
-            # UNSIGNED-PAYLOAD (and the streaming variants) would let a body be swapped under a
-            # valid signature; over this protocol the body is always signed.
-            raise AuthenticationError(
-                "InvalidSignatureException",
-                f"X-Amz-Content-SHA256: {declared_hash[:40]!r} is not accepted; this service needs the body's "
-                f"SHA-256 in hex (not {UNSIGNED_PAYLOAD} or a streaming payload)",
-            )
-        return SignedRequest(signed_headers, amz_date, match["region"], match["signature"])
+        return match
 
     def _signature(
         self,
@@ -195,3 +160,56 @@ class SignatureVerifier:
         signer = _ReceivedRequestSigner(self._credentials, SERVICE_NAME, region)
         canonical_request = signer.canonical_request(request)
         return signer.signature(signer.string_to_sign(request, canonical_request), request)
+
+
+def _signed_headers(authorization: re.Match[str], headers: Mapping[str, str]) -> list[str]:
+    """The headers the signature covers, once they include every header that must be signed."""
+    signed_headers = authorization["signed"].split(";")
+    missing = [
+        name for name in headers_that_must_be_signed(headers) if name not in signed_headers or name not in headers
+    ]
+    if missing:
+        raise AuthenticationError(
+            "IncompleteSignatureException",
+            f"SignedHeaders: must include {', '.join(missing)} (host, x-amz-date, the content type and "
+            "every x-amz-* header sent must be signed and sent)",
+            400,
+        )
+    return signed_headers
+
+
+def _check_date(amz_date: str, credential_date: str, now: datetime) -> None:
+    """X-Amz-Date is well formed, is the credential scope's day, and within the clock skew of now."""
+    try:
+        signed_at = datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
+    except ValueError as error:
+        raise AuthenticationError(
+            "IncompleteSignatureException", f"X-Amz-Date: {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ", 400
+        ) from error
+    if credential_date != amz_date[:8]:
+        raise AuthenticationError(
+            "InvalidSignatureException",
+            f"Credential date {credential_date} does not match X-Amz-Date {amz_date}",
+        )
+    if signed_at < now - MAX_CLOCK_SKEW:
+        raise AuthenticationError(
+            "InvalidSignatureException",
+            f"Signature expired: {amz_date} is now earlier than {(now - MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
+        )
+    if signed_at > now + MAX_CLOCK_SKEW:
+        raise AuthenticationError(
+            "InvalidSignatureException",
+            f"Signature not yet current: {amz_date} is still later than "
+            f"{(now + MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)}",
+        )
+
+
+def _check_payload_hash_form(declared_hash: str | None) -> None:
+    if declared_hash is not None and _SHA256_HEX.fullmatch(declared_hash) is None:
+        # UNSIGNED-PAYLOAD (and the streaming variants) would let a body be swapped under a
+        # valid signature; over this protocol the body is always signed.
+        raise AuthenticationError(
+            "InvalidSignatureException",
+            f"X-Amz-Content-SHA256: {declared_hash[:40]!r} is not accepted; this service needs the body's "
+            f"SHA-256 in hex (not {UNSIGNED_PAYLOAD} or a streaming payload)",
+        )

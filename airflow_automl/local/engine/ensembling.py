@@ -17,10 +17,11 @@ import logging
 import shutil
 import tarfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Set
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -129,102 +130,170 @@ def run_ensembling(
     placement = Placement.for_job(spec, ctx)
     predictor_path = Path(ctx.model_dir) / PREDICTOR_DIR
     with _Archiver(ctx, placement, predictor_path, stages) as archiver:
-        return _train_and_finish(spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver)
+        job = _Job(spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver)
+        return _train_and_finish(job)
 
 
-def _train_and_finish(
-    spec, ctx, dataset, objective, deadline, stages, placement, predictor_path, archiver
-) -> JobOutcome:
-    algorithms = select_algorithms(tuple(spec.algorithms))
-    ag_problem_type = AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]
-    hyperparameters = hyperparameters_for(algorithms)
-    planned = planned_model_count(hyperparameters, ag_problem_type)
+@dataclass(frozen=True)
+class _Job:
+    """One ENSEMBLING job, as its steps share it."""
 
-    # MaxCandidates counts every candidate, the weighted ensemble included; an ensemble of
-    # fewer than two models adds nothing, so small limits train base models only.
-    max_candidates = spec.max_candidates
-    fit_ensemble = planned >= 2 and (max_candidates is None or max_candidates >= 3)
-    max_core = None if max_candidates is None else (max_candidates - 1 if fit_ensemble else max_candidates)
+    spec: JobSpec
+    ctx: JobContext
+    dataset: Dataset
+    objective: str
+    deadline: float | None  # time.monotonic() at MaxAutoMLJobRuntimeInSeconds
+    stages: StageTimes
+    placement: Placement
+    predictor_path: Path
+    archiver: _Archiver
 
+
+@dataclass(frozen=True)
+class _Plan:
+    """What AutoGluon is asked to train."""
+
+    ag_problem_type: str
+    hyperparameters: dict
+    planned: int  # base models the hyperparameters make for this problem type
+    fit_ensemble: bool
+    max_core: int | None  # base models MaxCandidates leaves room for; None: no limit
+
+
+@dataclass(frozen=True)
+class _Training:
+    """How training went: the predictor, the seconds its fit took and the time it was given."""
+
+    predictor: TabularPredictor
+    elapsed: float
+    time_limit: float | None
+
+
+def _train_and_finish(job: _Job) -> JobOutcome:
+    plan = _plan(job.spec, job.dataset)
     progress = _Progress()
-    scorer = _ValidationScorer(dataset, objective, placement, ctx, progress, spec.name, archiver)
-
-    fit_kwargs = {}
-    if spec.max_runtime_per_training_job:
-        fit_kwargs["ag_args_fit"] = {"max_time_limit": float(spec.max_runtime_per_training_job)}
-    time_limit = None
-    if deadline is not None:
-        time_limit = max(1.0, deadline - time.monotonic() - TRAINING_MARGIN_SECONDS)
-
-    ctx.set_secondary_status("TrainingModels")
-    started = time.monotonic()
-    predictor = TabularPredictor(
-        label=dataset.target,
-        problem_type=ag_problem_type,
-        eval_metric=AUTOGLUON_METRIC[objective],
-        path=str(predictor_path),
-        sample_weight=dataset.sample_weight,
-        weight_evaluation=dataset.sample_weight is not None,
-        verbosity=1,
-    )
-    if dataset.text_columns:
-        fit_kwargs["feature_metadata"] = _feature_metadata(dataset)
-    predictor.fit(
-        dataset.train,
-        tuning_data=dataset.validation,
-        time_limit=time_limit,
-        hyperparameters=hyperparameters,
-        fit_weighted_ensemble=fit_ensemble,
-        calibrate_decision_threshold=False,  # keep predictions the same as the ones scored
-        callbacks=[JobCallback(scorer, ctx.should_stop, max_core)],
-        **fit_kwargs,
-    )
-    elapsed = time.monotonic() - started
-    preprocessing = getattr(predictor._learner, "_time_fit_preprocessing", None) or 0.0
-    stages.add("feature work", preprocessing)
-    stages.add("training", elapsed - preprocessing)
-
+    training = _train(job, plan, progress)
     if not progress.trained:
         if progress.stopped:
             return JobOutcome("Stopped")
         raise JobFailed(
             "No candidate finished training"
-            + (f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}" if spec.max_job_runtime else "")
+            + (f" within MaxAutoMLJobRuntimeInSeconds={job.spec.max_job_runtime}" if job.spec.max_job_runtime else "")
             + "; allow more time or check the training data"
         )
+    best = _best_candidate(progress.trained, job.objective)
+    _keep_models(job, training, progress.trained, best)
+    if progress.stopped or job.ctx.should_stop():
+        return JobOutcome("Stopped")
+    finish_by = None if job.deadline is None else job.deadline + FINISHING_GRACE_SECONDS
+    with job.stages.stage("reports"):
+        publish_best_candidate_reports(
+            job.ctx,
+            job.placement,
+            best.candidate,
+            AutoGluonCandidate(training.predictor, best.model),
+            job.dataset,
+            job.objective,
+            finish_by,
+        )
+    return _ending(job.spec, plan, progress, training)
 
+
+def _plan(spec: JobSpec, dataset: Dataset) -> _Plan:
+    algorithms = select_algorithms(tuple(spec.algorithms))
+    ag_problem_type = AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]
+    hyperparameters = hyperparameters_for(algorithms)
+    planned = planned_model_count(hyperparameters, ag_problem_type)
+    # MaxCandidates counts every candidate, the weighted ensemble included; an ensemble of
+    # fewer than two models adds nothing, so small limits train base models only.
+    max_candidates = spec.max_candidates
+    fit_ensemble = planned >= 2 and (max_candidates is None or max_candidates >= 3)
+    max_core = None if max_candidates is None else (max_candidates - 1 if fit_ensemble else max_candidates)
+    return _Plan(ag_problem_type, hyperparameters, planned, fit_ensemble, max_core)
+
+
+def _train(job: _Job, plan: _Plan, progress: _Progress) -> _Training:
+    """AutoGluon's fit, every finished model scored and reported as a candidate as it comes."""
+    scorer = _ValidationScorer(
+        job.dataset, job.objective, job.placement, job.ctx, progress, job.spec.name, job.archiver
+    )
+    fit_kwargs: dict = {}
+    if job.spec.max_runtime_per_training_job:
+        fit_kwargs["ag_args_fit"] = {"max_time_limit": float(job.spec.max_runtime_per_training_job)}
+    time_limit = None
+    if job.deadline is not None:
+        time_limit = max(1.0, job.deadline - time.monotonic() - TRAINING_MARGIN_SECONDS)
+
+    job.ctx.set_secondary_status("TrainingModels")
+    started = time.monotonic()
+    predictor = TabularPredictor(
+        label=job.dataset.target,
+        problem_type=plan.ag_problem_type,
+        eval_metric=AUTOGLUON_METRIC[job.objective],
+        path=str(job.predictor_path),
+        sample_weight=job.dataset.sample_weight,
+        weight_evaluation=job.dataset.sample_weight is not None,
+        verbosity=1,
+    )
+    if job.dataset.text_columns:
+        fit_kwargs["feature_metadata"] = _feature_metadata(job.dataset)
+    predictor.fit(
+        job.dataset.train,
+        tuning_data=job.dataset.validation,
+        time_limit=time_limit,
+        hyperparameters=plan.hyperparameters,
+        fit_weighted_ensemble=plan.fit_ensemble,
+        calibrate_decision_threshold=False,  # keep predictions the same as the ones scored
+        callbacks=[JobCallback(scorer, job.ctx.should_stop, plan.max_core)],
+        **fit_kwargs,
+    )
+    elapsed = time.monotonic() - started
+    preprocessing = getattr(predictor._learner, "_time_fit_preprocessing", None) or 0.0
+    job.stages.add("feature work", preprocessing)
+    job.stages.add("training", elapsed - preprocessing)
+    return _Training(predictor, elapsed, time_limit)
+
+
+def _best_candidate(trained: list[TrainedModel], objective: str) -> TrainedModel:
     best = None
-    for trained in progress.trained:
-        value = trained.metrics.get(objective)
+    for model in trained:
+        value = model.metrics.get(objective)
         if value is not None and (best is None or is_better(objective, value, best.metrics[objective])):
-            best = trained
+            best = model
     if best is None:
         raise JobFailed(f"No candidate could be scored on the objective metric {objective}")
+    return best
+
+
+def _keep_models(job: _Job, training: _Training, trained: list[TrainedModel], best: TrainedModel) -> None:
+    """The best model as the predictor's own, the manifest the service serves from, every
+    candidate's archive uploaded, and the leaderboard."""
+    predictor = training.predictor
     # AutoGluon may have calibrated its own best model after training: archive that one again.
     calibrated = predictor.model_best
     predictor.set_model_best(best.model, save_trainer=True)
-    ctx.set_best_candidate(best.candidate_name)
+    job.ctx.set_best_candidate(best.candidate_name)
 
-    log.info("trained %d candidates in %.1f s (time limit %s)", len(progress.trained), elapsed, time_limit)
-    _write_model_manifest(Path(ctx.model_dir), dataset, objective, progress.trained, best)
-    for trained in progress.trained:
-        if trained.is_ensemble or trained.model == calibrated:
-            archiver.submit(trained)
-    archiver.finish()
-    with stages.stage("candidate archives"):
-        ctx.storage.write_bytes(placement.uri("leaderboard.csv"), leaderboard_csv(progress.trained, objective).encode())
-
-    if progress.stopped or ctx.should_stop():
-        return JobOutcome("Stopped")
-    finish_by = None if deadline is None else deadline + FINISHING_GRACE_SECONDS
-    with stages.stage("reports"):
-        publish_best_candidate_reports(
-            ctx, placement, best.candidate, AutoGluonCandidate(predictor, best.model), dataset, objective, finish_by
+    log.info("trained %d candidates in %.1f s (time limit %s)", len(trained), training.elapsed, training.time_limit)
+    _write_model_manifest(Path(job.ctx.model_dir), job.dataset, job.objective, trained, best)
+    for model in trained:
+        if model.is_ensemble or model.model == calibrated:
+            job.archiver.submit(model)
+    job.archiver.finish()
+    with job.stages.stage("candidate archives"):
+        job.ctx.storage.write_bytes(
+            job.placement.uri("leaderboard.csv"), leaderboard_csv(trained, job.objective).encode()
         )
+
+
+def _ending(spec: JobSpec, plan: _Plan, progress: _Progress, training: _Training) -> JobOutcome:
+    """Why the job ended: MaxCandidates, the time limit, or everything planned was trained."""
+    max_candidates = spec.max_candidates
     if progress.limit_reached or (max_candidates is not None and len(progress.trained) >= max_candidates):
         return JobOutcome("MaxCandidatesReached")
     core_trained = sum(1 for t in progress.trained if not t.is_ensemble)
-    if time_limit is not None and (elapsed >= 0.98 * time_limit or core_trained < planned):
+    time_limit = training.time_limit
+    if time_limit is not None and (training.elapsed >= 0.98 * time_limit or core_trained < plan.planned):
         return JobOutcome("MaxAutoMLJobRuntimeReached")
     return JobOutcome("Completed")
 
@@ -267,7 +336,7 @@ class _ValidationScorer:
         self.ctx = ctx
         self.progress = progress
         self.job_name = job_name
-        self._validation = None
+        self._validation: tuple[Any, np.ndarray] | None = None  # (features, labels), loaded once
         if dataset.sample_weight is not None:
             self.weights = dataset.validation[dataset.sample_weight].to_numpy(dtype=float)
         else:
@@ -389,7 +458,7 @@ class _Archiver:
         self.members: dict[str, Path] = {}  # base model -> its compressed tar entries
         # One thread: it shares the cores with training; zlib releases the GIL while it compresses.
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candidate-archives")
-        self.futures = []
+        self.futures: list[Future[None]] = []
 
     def __enter__(self) -> _Archiver:
         (self.archive_dir / "members").mkdir(parents=True, exist_ok=True)
@@ -426,7 +495,7 @@ class _Archiver:
                 out.write(_END_OF_ARCHIVE)
             self.ctx.storage.upload_file(archive, self.placement.model_uri(model.candidate_name))
 
-    def _compress(self, source: Path, arcname: str, label: str, exclude: set[str] = frozenset()) -> Path:
+    def _compress(self, source: Path, arcname: str, label: str, exclude: Set[str] = frozenset()) -> Path:
         """Tar entries of ``source`` (named under ``arcname``, less ``./models/<name>`` for the names in
         ``exclude``) as one gzip member, without the end-of-archive blocks so that members concatenate."""
         excluded = {f"./models/{name}" for name in exclude}

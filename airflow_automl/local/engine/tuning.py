@@ -11,7 +11,7 @@ import os
 import pickle
 import tarfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -235,6 +235,57 @@ class Trial:
 
 
 def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
+    algorithms = _algorithms(spec)
+    max_trials = spec.max_candidates or DEFAULT_TRIALS
+    placement = Placement.for_job(spec, ctx)
+    ctx.set_secondary_status("FeatureEngineering")
+    data = _trial_data(dataset)
+    ctx.set_secondary_status("ModelTuning")
+    study = _study(objective, max_trials)
+    models_dir = Path(ctx.work_dir) / "trials"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    job = _TuningJob(spec, ctx, dataset, objective, deadline, algorithms, placement, data, models_dir)
+
+    search = _search(job, study, max_trials)
+    best = search.best
+    if best is None:
+        if search.ending == "Stopped":
+            return JobOutcome("Stopped")
+        raise JobFailed(_no_candidate_message(spec, search))
+    ctx.set_best_candidate(best.candidate_name)
+    _keep_best(Path(ctx.model_dir), best, dataset, objective, search.trials)
+    _upload(ctx, placement, search.trials, objective)
+    if search.ending != "Stopped" and not ctx.should_stop():
+        best_model = pickle.loads(best.model_path.read_bytes())
+        publish_best_candidate_reports(ctx, placement, best.candidate, best_model, dataset, objective, deadline)
+    return JobOutcome(search.ending)
+
+
+@dataclass(frozen=True)
+class _TuningJob:
+    """One HYPERPARAMETER_TUNING job, as its steps share it."""
+
+    spec: JobSpec
+    ctx: JobContext
+    dataset: Dataset
+    objective: str
+    deadline: float | None  # time.monotonic() at MaxAutoMLJobRuntimeInSeconds
+    algorithms: list[str]
+    placement: Placement
+    data: TrialData
+    models_dir: Path  # each completed trial's pickled model, until the best is kept and all uploaded
+
+
+@dataclass
+class _Search:
+    """The trials so far, the best completed one, and why the search ends."""
+
+    trials: list[Trial] = field(default_factory=list)
+    best: Trial | None = None
+    ending: str = "MaxCandidatesReached"
+
+
+def _algorithms(spec: JobSpec) -> list[str]:
     algorithms = list(dict.fromkeys(spec.algorithms)) or list(HPO_ALGORITHMS)
     unknown = [a for a in algorithms if a not in HPO_ALGORITHMS]
     if unknown:
@@ -242,10 +293,11 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
             f"AutoMLAlgorithms {', '.join(unknown)} cannot be used in HYPERPARAMETER_TUNING mode; "
             f"choose from {', '.join(HPO_ALGORITHMS)}"
         )
-    max_trials = spec.max_candidates or DEFAULT_TRIALS
-    placement = Placement.for_job(spec, ctx)
+    return algorithms
 
-    ctx.set_secondary_status("FeatureEngineering")
+
+def _trial_data(dataset: Dataset) -> TrialData:
+    """The features as they are, the labels as floats (regression) or class indexes."""
     features = dataset.feature_columns
     x_train, x_val = dataset.train[features], dataset.validation[features]
     classes = None
@@ -259,81 +311,78 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
         index = {label: i for i, label in enumerate(classes)}
         y_train = dataset.train[dataset.target].map(index).to_numpy(dtype=int)
         y_val = dataset.validation[dataset.target].map(index).to_numpy(dtype=int)
+    return TrialData(x_train, y_train, x_val, y_val, features, classes, dataset.problem_type)
 
-    data = TrialData(x_train, y_train, x_val, y_val, features, classes, dataset.problem_type)
 
-    ctx.set_secondary_status("ModelTuning")
+def _study(objective: str, max_trials: int) -> optuna.Study:
     sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=min(10, max(3, max_trials // 4)))
-    direction = "maximize" if greater_is_better(objective) else "minimize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction=direction, sampler=sampler)
-    models_dir = Path(ctx.work_dir) / "trials"
-    models_dir.mkdir(parents=True, exist_ok=True)
+    return optuna.create_study(direction="maximize" if greater_is_better(objective) else "minimize", sampler=sampler)
 
-    trials: list[Trial] = []
-    best: Trial | None = None
-    ending = "MaxCandidatesReached"
+
+def _search(job: _TuningJob, study: optuna.Study, max_trials: int) -> _Search:
+    """Trials one after the other until MaxCandidates, the deadline or StopAutoMLJob; each is a candidate."""
+    search = _Search()
     for number in range(1, max_trials + 1):
-        if ctx.should_stop():
-            ending = "Stopped"
+        if job.ctx.should_stop():
+            search.ending = "Stopped"
             break
-        if deadline is not None and time.monotonic() >= deadline:
-            ending = "MaxAutoMLJobRuntimeReached"
+        if job.deadline is not None and time.monotonic() >= job.deadline:
+            search.ending = "MaxAutoMLJobRuntimeReached"
             break
-        optuna_trial = study.ask()
-        algorithm, params, estimator = search_space(optuna_trial, algorithms, dataset.problem_type)
-        pipeline = Pipeline(
-            [
-                ("features", preprocessor(x_train, features, algorithm != "xgboost", dataset.text_columns)),
-                ("model", estimator),
-            ]
-        )
-        name = candidate_name(spec.name, algorithm, number)
-        result, failure, interrupted = _fit_in_child(
-            pipeline, data, spec.max_runtime_per_training_job, deadline, ctx.should_stop
-        )
-        if result is None:
-            study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
-            status = "Stopped" if interrupted in ("stop", "deadline") else "Failed"
-            trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure)
-            trials.append(trial)
-            ctx.add_candidate(_candidate(placement, trial, objective))
-            if interrupted in ("stop", "deadline"):
-                ending = "Stopped" if interrupted == "stop" else "MaxAutoMLJobRuntimeReached"
-                break
-            continue
-        model_bytes, metrics = result
-        study.tell(optuna_trial, metrics[objective])
-        model_path = models_dir / name / MODEL_FILE
-        model_path.parent.mkdir(parents=True)
-        model_path.write_bytes(model_bytes)
-        trial = Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed")
-        trial.candidate = _candidate(placement, trial, objective)
-        trials.append(trial)
-        ctx.add_candidate(trial.candidate)
-        if best is None or is_better(objective, metrics[objective], best.metrics[objective]):
-            best = trial
+        trial, interruption = _run_trial(job, study, number)
+        trial.candidate = _candidate(job.placement, trial, job.objective)
+        search.trials.append(trial)
+        job.ctx.add_candidate(trial.candidate)
+        if interruption is not None:
+            search.ending = interruption
+            break
+        best = search.best
+        if trial.status == "Completed" and (
+            best is None or is_better(job.objective, trial.metrics[job.objective], best.metrics[job.objective])
+        ):
+            search.best = trial
+    return search
 
-    if best is None:
-        if ending == "Stopped":
-            return JobOutcome("Stopped")
-        failures = "; ".join(f"{t.candidate_name}: {t.failure}" for t in trials[:3])
-        raise JobFailed(
-            "No candidate finished training"
-            + (
-                f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}"
-                if ending == "MaxAutoMLJobRuntimeReached"
-                else ""
-            )
-            + (f" ({failures})" if failures else "")
+
+# How a trial that StopAutoMLJob or the job's deadline interrupted ends the job.
+_INTERRUPTION_ENDINGS = {"stop": "Stopped", "deadline": "MaxAutoMLJobRuntimeReached"}
+
+
+def _run_trial(job: _TuningJob, study: optuna.Study, number: int) -> tuple[Trial, str | None]:
+    """One trial, told to the study; and the job's ending when a stop or the deadline interrupted it."""
+    optuna_trial = study.ask()
+    algorithm, params, estimator = search_space(optuna_trial, job.algorithms, job.dataset.problem_type)
+    features = preprocessor(job.data.x_train, job.data.features, algorithm != "xgboost", job.dataset.text_columns)
+    pipeline = Pipeline([("features", features), ("model", estimator)])
+    name = candidate_name(job.spec.name, algorithm, number)
+    result, failure, interrupted = _fit_in_child(
+        pipeline, job.data, job.spec.max_runtime_per_training_job, job.deadline, job.ctx.should_stop
+    )
+    if result is None:
+        study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+        status = "Stopped" if interrupted in _INTERRUPTION_ENDINGS else "Failed"
+        trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure)
+        return trial, _INTERRUPTION_ENDINGS.get(interrupted or "")
+    model_bytes, metrics = result
+    study.tell(optuna_trial, metrics[job.objective])
+    model_path = job.models_dir / name / MODEL_FILE
+    model_path.parent.mkdir(parents=True)
+    model_path.write_bytes(model_bytes)
+    return Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed"), None
+
+
+def _no_candidate_message(spec: JobSpec, search: _Search) -> str:
+    failures = "; ".join(f"{t.candidate_name}: {t.failure}" for t in search.trials[:3])
+    return (
+        "No candidate finished training"
+        + (
+            f" within MaxAutoMLJobRuntimeInSeconds={spec.max_job_runtime}"
+            if search.ending == "MaxAutoMLJobRuntimeReached"
+            else ""
         )
-    ctx.set_best_candidate(best.candidate_name)
-    _keep_best(Path(ctx.model_dir), best, dataset, objective, trials)
-    _upload(ctx, placement, trials, objective)
-    if ending != "Stopped" and not ctx.should_stop():
-        best_model = pickle.loads(best.model_path.read_bytes())
-        publish_best_candidate_reports(ctx, placement, best.candidate, best_model, dataset, objective, deadline)
-    return JobOutcome(ending)
+        + (f" ({failures})" if failures else "")
+    )
 
 
 @dataclass
@@ -356,7 +405,7 @@ def _child_fit(connection, pipeline: Pipeline, data: TrialData) -> None:
         pipeline.fit(data.x_train, data.y_train)
         model = TabularModel(pipeline, data.features, data.classes)
         connection.send(("ok", (pickle.dumps(model), score(model, data))))
-    except Exception as error:  # reported to the parent as the trial's FailureReason
+    except Exception as error:  # noqa: BLE001 - reported to the parent as the trial's FailureReason
         connection.send(("error", f"{type(error).__name__}: {error}"))
     finally:
         connection.close()
