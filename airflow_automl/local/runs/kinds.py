@@ -1,10 +1,11 @@
 """The kinds of job the supervisor runs, and what each adds to the one lifecycle they share.
 
 A kind is its store (a RunStore: its table), its worker module (the process that runs one job),
-its jobs' directory, and the rules of its own: what a job keeps when the supervisor ends it in its
-worker's place, and the runtime limit a job may overrun. The supervisor
-(supervisor.py) runs every kind in KINDS the same way; a new kind is a RunStore subclass in
-store/, a worker module here, and a JobKind in KINDS.
+its jobs' directory, and rules of its own: what a job keeps when the supervisor ends it in its
+worker's place, and the runtime limit a job may overrun. The supervisor (supervisor.py) runs
+every kind in KINDS the same way. A new kind is a RunStore subclass in store/ (with a migration
+for its table), a worker module here (started as worker.py starts every worker), and a JobKind
+in KINDS.
 """
 
 from __future__ import annotations

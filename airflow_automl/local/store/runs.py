@@ -12,11 +12,14 @@ no worker has claimed yet stops at once), and the job ends:
   ``end_interrupted``: the service restarted, and every worker died with the previous one):
   Stopped if it was asked to stop, otherwise Failed with the reason.
 
-That is SageMaker's documented stop: "When Amazon SageMaker receives a StopTransformJob request,
-the status of the job changes to Stopping. After Amazon SageMaker stops the job, the status is
-set to Stopped." (API_StopTransformJob; API_StopTrainingJob says the same of training jobs, and
-API_StopAutoMLJob, "A method for forcing a running job to shut down", documents no other
-outcome), so a stop that was asked for is never reported as a failure, whoever ended the job.
+That is SageMaker's documented stop, whoever ends the job: "When Amazon SageMaker receives a
+StopTransformJob request, the status of the job changes to Stopping. After Amazon SageMaker stops
+the job, the status is set to Stopped."
+(https://docs.aws.amazon.com/sagemaker/latest/dg/API_StopTransformJob.html; StopTrainingJob says
+the same of training jobs, https://docs.aws.amazon.com/sagemaker/latest/dg/API_StopTrainingJob.html,
+and StopAutoMLJob, "A method for forcing a running job to shut down", documents no other outcome,
+https://docs.aws.amazon.com/sagemaker/latest/dg/API_StopAutoMLJob.html). A stop that was asked
+for is never reported as a failure.
 
 A job kind subclasses RunStore with its table and record (a RunRecord); the columns whose names
 differ between tables are mapped by the record's fields (records.column).
@@ -34,7 +37,7 @@ from airflow_automl.local.store.records import column_name
 from airflow_automl.local.store.resources import ResourceStore
 
 ACTIVE_STATUSES = ("InProgress", "Stopping")
-STOPPED, STOPPING = "'Stopped'", "'Stopping'"  # as SQL literals
+_STOPPED, _STOPPING = "'Stopped'", "'Stopping'"  # as SQL literals
 
 R = TypeVar("R", bound="RunRecord")
 
@@ -88,13 +91,13 @@ class RunStore(ResourceStore[R]):
         now = time.time()
         with self._database.write() as db:
             db.execute(
-                f"UPDATE {self.table} SET {self._status_set_to(STOPPED)},"
+                f"UPDATE {self.table} SET {self._status_set_to(_STOPPED)},"
                 " end_time = ?, last_modified_time = ?, stop_requested_time = ?"
                 " WHERE name_key = ? AND status = 'InProgress' AND run_id IS NULL",
                 (now, now, now, self._key(name)),
             )
             db.execute(
-                f"UPDATE {self.table} SET {self._status_set_to(STOPPING)},"
+                f"UPDATE {self.table} SET {self._status_set_to(_STOPPING)},"
                 " last_modified_time = ?, stop_requested_time = ? WHERE name_key = ? AND status = 'InProgress'",
                 (now, now, self._key(name)),
             )
