@@ -1,8 +1,9 @@
 """AutoML jobs: CreateAutoMLJob(V2), DescribeAutoMLJob(V2), ListAutoMLJobs, StopAutoMLJob,
 ListCandidatesForAutoMLJob.
 
-A create stores the job with its typed JobSpec and wakes the supervisor, which trains it in a
-worker process (supervisor.py, worker.py); the other operations read what the worker stored.
+A create stores the job with its typed JobSpec and its tags and wakes the supervisor, which
+trains it in a worker process (runs/supervisor.py, runs/training.py); the other operations read
+what the worker stored.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from airflow_automl.local.engine.torch_extra import missing_torch_forecast_message, missing_torch_message
 from airflow_automl.local.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from airflow_automl.local.jobspec import JobSpec, check_holiday_country, job_spec_from_request, require_trainable
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.store import JobNameInUse, JobRecord, TooManyActiveJobs
+from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
+from airflow_automl.local.store import JobRecord, TooManyActiveJobs
 from airflow_automl.sagemaker.api_versions import API_VERSIONS, V1, V2, convert_request, resolved_attributes_v2
 from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
 from airflow_automl.sagemaker.shapes import RequestValidationError
@@ -20,16 +21,21 @@ DEFAULT_LIST_JOBS_MAX_RESULTS = 10
 DEFAULT_LIST_CANDIDATES_MAX_RESULTS = 10
 TABULAR_PROBLEM_TYPE_CONFIG_NAME = "Tabular"
 TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME = "TimeSeriesForecasting"
+AUTOML_JOB_NOT_FOUND = NotFound(ResourceNotFound, "{member}: no AutoML job named {name!r} exists")
+
+
+def _name_in_use(taken: str) -> ResourceInUse:
+    return ResourceInUse(
+        f"AutoMLJobName: an AutoML job named {taken!r} already exists (names are unique case-insensitively); "
+        "choose another name"
+    )
 
 
 class AutoMLJobOperations(Operations):
     # -- helpers -----------------------------------------------------------------------------
 
-    def _job(self, name: str) -> JobRecord:
-        job = self.store.jobs.get(name)
-        if job is None:
-            raise ResourceNotFound(f"AutoMLJobName: no AutoML job named {name!r} exists")
-        return job
+    def automl_job_record(self, name: str) -> JobRecord:
+        return found(self.store.jobs.get(name), AUTOML_JOB_NOT_FOUND, member="AutoMLJobName", name=name)
 
     def _best_candidate(self, job: JobRecord) -> dict | None:
         if job.best_candidate_name is None:
@@ -48,13 +54,14 @@ class AutoMLJobOperations(Operations):
         name = request["AutoMLJobName"]
         arn = self.config.job_arn(name)
         try:
-            self.store.jobs.create(spec=spec, arn=arn, request=request, max_active_jobs=self.config.max_active_jobs)
-        except JobNameInUse as error:
-            existing = self.store.jobs.get(name)
-            raise ResourceInUse(
-                f"AutoMLJobName: an AutoML job named {existing.name if existing else name!r} already exists "
-                "(names are unique case-insensitively); choose another name"
-            ) from error
+            with creating(_name_in_use):
+                self.store.jobs.create(
+                    spec=spec,
+                    arn=arn,
+                    request=request,
+                    max_active_jobs=self.config.max_active_jobs,
+                    tags=request.get("Tags") or (),
+                )
         except TooManyActiveJobs as error:
             raise ResourceLimitExceeded(
                 f"The local service already has {error.args[0]} AutoML jobs InProgress or Stopping "
@@ -120,7 +127,7 @@ class AutoMLJobOperations(Operations):
         }
 
     def describe_auto_ml_job(self, request: dict) -> dict:
-        job = self._job(request["AutoMLJobName"])
+        job = self.automl_job_record(request["AutoMLJobName"])
         if job.spec.time_series is not None:
             raise ValidationException(
                 f"AutoMLJobName: job {job.name!r} is a time-series forecasting job, which only "
@@ -134,7 +141,7 @@ class AutoMLJobOperations(Operations):
         return response
 
     def describe_auto_ml_job_v2(self, request: dict) -> dict:
-        job = self._job(request["AutoMLJobName"])
+        job = self.automl_job_record(request["AutoMLJobName"])
         v2 = job.request if job.api_version == 2 else convert_request(job.request, V2)
         response = {key: value for key, value in v2.items() if key not in ("Tags", "AutoMLJobName")}
         response["AutoMLProblemTypeConfigName"] = (
@@ -155,25 +162,10 @@ class AutoMLJobOperations(Operations):
             sort_order="Descending",
             max_results=DEFAULT_LIST_JOBS_MAX_RESULTS,
         )
-        page = self.store.jobs.page(query)
-        summaries = [
-            {
-                "AutoMLJobName": job.name,
-                "AutoMLJobArn": job.arn,
-                "AutoMLJobStatus": job.status,
-                "AutoMLJobSecondaryStatus": job.secondary_status,
-                "CreationTime": job.creation_time,
-                "EndTime": job.end_time,
-                "LastModifiedTime": job.last_modified_time,
-                "FailureReason": job.failure_reason,
-                "PartialFailureReasons": job.partial_failure_reasons,
-            }
-            for job in page.rows
-        ]
-        return {"AutoMLJobSummaries": summaries, "NextToken": page.next_token}
+        return listed("ListAutoMLJobs", self.store.jobs.page(query), "AutoMLJob")
 
     def list_candidates_for_auto_ml_job(self, request: dict) -> dict:
-        job = self._job(request["AutoMLJobName"])
+        job = self.automl_job_record(request["AutoMLJobName"])
         query = list_query(
             "ListCandidatesForAutoMLJob",
             request,
@@ -185,7 +177,7 @@ class AutoMLJobOperations(Operations):
         return {"Candidates": page.rows, "NextToken": page.next_token}
 
     def stop_auto_ml_job(self, request: dict) -> dict:
-        job = self._job(request["AutoMLJobName"])
+        job = self.automl_job_record(request["AutoMLJobName"])
         if job.status in ("Completed", "Failed"):
             raise ValidationException(
                 f"AutoMLJobName: job {job.name!r} has already ended with status {job.status}; "

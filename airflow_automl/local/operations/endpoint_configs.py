@@ -6,24 +6,22 @@ recorded and described back, not emulated."""
 from __future__ import annotations
 
 from airflow_automl.local.errors import ValidationException
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
-from airflow_automl.local.store import EndpointConfigNameInUse, EndpointConfigRecord
+from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
+from airflow_automl.local.store import EndpointConfigRecord
 
 DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS = 10
 DEFAULT_VARIANT_WEIGHT = 1.0
+ENDPOINT_CONFIG_NOT_FOUND = NotFound(ValidationException, '{member}: could not find endpoint configuration "{arn}".')
 
 
 class EndpointConfigOperations(Operations):
     def endpoint_config_record(self, name: str) -> EndpointConfigRecord:
-        record = self.store.endpoint_configs.get(name)
-        if record is None:
-            raise ValidationException(
-                f'EndpointConfigName: could not find endpoint configuration "{self.config.arn("endpoint-config", name)}".'
-            )
-        return record
+        arn = self.config.arn("endpoint-config", name)
+        return found(
+            self.store.endpoint_configs.get(name), ENDPOINT_CONFIG_NOT_FOUND, member="EndpointConfigName", arn=arn
+        )
 
-    def served_variants(self, config: EndpointConfigRecord) -> list[dict]:
+    def resolved_variants(self, config: EndpointConfigRecord) -> list[dict]:
         """The config's variants with their models resolved, as an endpoint keeps them."""
         variants = []
         for variant in config.variants:
@@ -49,8 +47,10 @@ class EndpointConfigOperations(Operations):
     def create_endpoint_config(self, request: dict) -> dict:
         name = request["EndpointConfigName"]
         arn = self.config.arn("endpoint-config", name)
+        in_use = ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
+        # A taken name is answered before the variants are checked; the create checks again.
         if self.store.endpoint_configs.get(name) is not None:
-            raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".')
+            raise in_use
         variants = request["ProductionVariants"]
         names = [variant["VariantName"] for variant in variants]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -62,7 +62,8 @@ class EndpointConfigOperations(Operations):
             if not variant.get("ModelName"):
                 # botocore leaves it optional for inference components, which the service does not emulate.
                 raise ValidationException(
-                    f"ProductionVariants[{index}].ModelName: required; each variant serves a model made with CreateModel"
+                    f"ProductionVariants[{index}].ModelName: required; "
+                    "each variant serves a model made with CreateModel"
                 )
             if self.store.models.get(variant["ModelName"]) is None:
                 raise ValidationException(
@@ -71,12 +72,8 @@ class EndpointConfigOperations(Operations):
                 )
         if sum(variant.get("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT) for variant in variants) <= 0:
             raise ValidationException("ProductionVariants: at least one InitialVariantWeight must be more than 0")
-        try:
-            self.store.endpoint_configs.create(name=name, arn=arn, request=request)
-        except EndpointConfigNameInUse as error:
-            raise ValidationException(f'Cannot create already existing endpoint configuration "{arn}".') from error
-        if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
+        with creating(lambda _: in_use):
+            self.store.endpoint_configs.create(name=name, arn=arn, request=request, tags=request.get("Tags") or ())
         return {"EndpointConfigArn": arn}
 
     def describe_endpoint_config(self, request: dict) -> dict:
@@ -91,16 +88,9 @@ class EndpointConfigOperations(Operations):
             sort_order="Descending",
             max_results=DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS,
         )
-        page = self.store.endpoint_configs.page(query)
-        configs = [
-            {"EndpointConfigName": c.name, "EndpointConfigArn": c.arn, "CreationTime": c.creation_time}
-            for c in page.rows
-        ]
-        return {"EndpointConfigs": configs, "NextToken": page.next_token}
+        return listed("ListEndpointConfigs", self.store.endpoint_configs.page(query), "EndpointConfig")
 
     def delete_endpoint_config(self, request: dict) -> dict:
         # Endpoints using it keep serving what they loaded, as on SageMaker.
-        record = self.endpoint_config_record(request["EndpointConfigName"])
-        self.store.endpoint_configs.delete(record.name)
-        self.store.tags.delete_all(record.arn)
+        self.store.endpoint_configs.delete(self.endpoint_config_record(request["EndpointConfigName"]).name)
         return {}

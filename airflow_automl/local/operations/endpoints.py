@@ -2,7 +2,7 @@
 and the runtime's InvokeEndpoint.
 
 An endpoint serves an endpoint config's variants (CreateEndpoint, or an AutoML job's
-ModelDeployConfig, see deployment.py). Their records live in the store, so endpoints survive a
+ModelDeployConfig, see runs/deployment.py). Their records live in the store, so endpoints survive a
 restart. ``EndpointRegistry`` loads models in a background thread of the service process
 (Creating -> InService or Failed) and serves InvokeEndpoint, keeping a bounded number of models
 loaded. UpdateEndpoint loads the new config's models while the old ones keep answering, then
@@ -18,6 +18,7 @@ import random
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +26,10 @@ from botocore.session import get_session
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import ModelError, ValidationError, ValidationException
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
-from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
+from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed, summary
 from airflow_automl.local.serving.formats import ACCEPT_TYPES, CONTENT_TYPES, CSV, JSON, JSON_LINES, ModelInputError
 from airflow_automl.local.serving.loading import load_job_model
-from airflow_automl.local.store import EndpointNameInUse, EndpointRecord, Store
+from airflow_automl.local.store import EndpointConfigRecord, EndpointRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,9 @@ DEFAULT_LIST_ENDPOINTS_MAX_RESULTS = 10
 # Predictors kept loaded in the service process; the least recently used one is dropped first.
 MAX_LOADED_MODELS_ENV_VAR = "AIRFLOW_AUTOML_MAX_LOADED_MODELS"
 DEFAULT_MAX_LOADED_MODELS = 4
+ENDPOINT_NOT_FOUND = NotFound(ValidationException, '{member}: could not find endpoint "{arn}".')
+# The runtime's own words (InvokeEndpoint is SageMaker Runtime's, not SageMaker's).
+INVOKED_ENDPOINT_NOT_FOUND = NotFound(ValidationError, "Endpoint {name} of account {account} not found.")
 
 
 def _runtime_limits() -> tuple[int, str]:
@@ -101,15 +103,11 @@ class EndpointRegistry:
         self._load_locks: dict[str, threading.Lock] = {}
 
     def record(self, name: str) -> EndpointRecord:
-        record = self.store.endpoints.get(name)
-        if record is None:
-            raise ValidationException(f'EndpointName: could not find endpoint "{self.config.endpoint_arn(name)}".')
-        return record
+        arn = self.config.endpoint_arn(name)
+        return found(self.store.endpoints.get(name), ENDPOINT_NOT_FOUND, member="EndpointName", arn=arn)
 
     def delete(self, name: str) -> None:
-        record = self.record(name)
-        self.store.endpoints.delete(record.name)
-        self.store.tags.delete_all(record.arn)
+        self.store.endpoints.delete(self.record(name).name)
 
     # -- deployment: Creating -> InService | Failed, Updating -> InService ---------------------
 
@@ -191,9 +189,9 @@ class EndpointRegistry:
             )
         if len(body) > MAX_PAYLOAD_BYTES:
             raise payload_too_large(len(body))
-        record = self.store.endpoints.get(name)
-        if record is None:
-            raise ValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
+        record = found(
+            self.store.endpoints.get(name), INVOKED_ENDPOINT_NOT_FOUND, name=name, account=self.config.account_id
+        )
         if record.status not in SERVING_STATUSES:
             reason = f": {record.failure_reason}" if record.failure_reason else ""
             raise ValidationError(f"Endpoint {record.name} is {record.status}, not InService{reason}")
@@ -235,16 +233,6 @@ def _route(record: EndpointRecord, target_variant: str | None) -> dict:
     return random.choices(variants, weights=[v["Weight"] for v in variants])[0]
 
 
-def _summary(record: EndpointRecord) -> dict:
-    return {
-        "EndpointName": record.name,
-        "EndpointArn": record.arn,
-        "CreationTime": record.creation_time,
-        "LastModifiedTime": record.last_modified_time,
-        "EndpointStatus": record.status,
-    }
-
-
 def _described_variants(variants: list[dict], in_service: bool) -> list[dict]:
     described = []
     for variant in variants:
@@ -260,30 +248,36 @@ def _described_variants(variants: list[dict], in_service: bool) -> list[dict]:
     return described
 
 
-class EndpointOperations(EndpointConfigOperations, Operations):
+class EndpointOperations(Operations):
     endpoints: EndpointRegistry
+    # Provided by EndpointConfigOperations (endpoint_configs.py): a config, or its not-found
+    # error, and its variants with their models resolved.
+    endpoint_config_record: Callable[[str], EndpointConfigRecord]
+    resolved_variants: Callable[[EndpointConfigRecord], list[dict]]
 
     def create_endpoint(self, request: dict) -> dict:
         name = request["EndpointName"]
         arn = self.config.endpoint_arn(name)
+        in_use = ValidationException(f'Cannot create already existing endpoint "{arn}".')
+        # A taken name is answered before the config is looked up; the create checks again.
         if self.store.endpoints.get(name) is not None:
-            raise ValidationException(f'Cannot create already existing endpoint "{arn}".')
+            raise in_use
         config = self.endpoint_config_record(request["EndpointConfigName"])
-        try:
+        with creating(lambda _: in_use):
             self.store.endpoints.create(
-                name=name, arn=arn, endpoint_config_name=config.name, variants=self.served_variants(config)
+                name=name,
+                arn=arn,
+                endpoint_config_name=config.name,
+                variants=self.resolved_variants(config),
+                tags=request.get("Tags") or (),
             )
-        except EndpointNameInUse as error:  # created by a concurrent request since the check above
-            raise ValidationException(f'Cannot create already existing endpoint "{arn}".') from error
-        if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
         self.endpoints.deploy_in_background(name)
         return {"EndpointArn": arn}
 
     def update_endpoint(self, request: dict) -> dict:
         record = self.endpoints.record(request["EndpointName"])
         config = self.endpoint_config_record(request["EndpointConfigName"])
-        variants = self.served_variants(config)
+        variants = self.resolved_variants(config)
         if not self.store.endpoints.begin_update(record.name, config.name, variants):
             raise ValidationException(
                 f'EndpointName: cannot update in-progress endpoint "{record.arn}": it is {record.status}; '
@@ -295,7 +289,7 @@ class EndpointOperations(EndpointConfigOperations, Operations):
     def describe_endpoint(self, request: dict) -> dict:
         record = self.endpoints.record(request["EndpointName"])
         described = {
-            **_summary(record),
+            **summary("ListEndpoints", record, "Endpoint"),
             # Endpoints made before endpoint configs existed share their job-made config's name.
             "EndpointConfigName": record.endpoint_config_name or record.name,
             "ProductionVariants": _described_variants(served_variants(record), record.status in SERVING_STATUSES),
@@ -328,5 +322,4 @@ class EndpointOperations(EndpointConfigOperations, Operations):
             sort_order="Descending",
             max_results=DEFAULT_LIST_ENDPOINTS_MAX_RESULTS,
         )
-        page = self.store.endpoints.page(query)
-        return {"Endpoints": [_summary(record) for record in page.rows], "NextToken": page.next_token}
+        return listed("ListEndpoints", self.store.endpoints.page(query), "Endpoint")

@@ -14,15 +14,8 @@ from __future__ import annotations
 import re
 
 from airflow_automl.local.errors import ValidationException
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
-from airflow_automl.local.store import (
-    GroupNameInUse,
-    GroupNotFound,
-    ModelPackageGroupRecord,
-    ModelPackageRecord,
-    PackageNameInUse,
-)
+from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed, summary
+from airflow_automl.local.store import GroupNotFound, ModelPackageGroupRecord, ModelPackageRecord
 from airflow_automl.local.store.model_registry import package_key
 
 DEFAULT_LIST_MAX_RESULTS = 10
@@ -42,17 +35,11 @@ _ARN_OR_NAME = re.compile(
 )
 
 
-def _package_summary(record: ModelPackageRecord) -> dict:
-    return {
-        "ModelPackageName": record.name,
-        "ModelPackageGroupName": record.group_name,
-        "ModelPackageVersion": record.version,
-        "ModelPackageArn": record.arn,
-        "ModelPackageDescription": record.request.get("ModelPackageDescription"),
-        "CreationTime": record.creation_time,
-        "ModelPackageStatus": "Completed",
-        "ModelApprovalStatus": record.approval_status,
-    }
+GROUP_NOT_FOUND = NotFound(ValidationException, "{member}: ModelPackageGroup {arn} does not exist.")
+PACKAGE_NOT_FOUND = NotFound(ValidationException, "{member}: ModelPackage {arn} does not exist.")
+# The prefixes of summary members named after the family (ModelPackageArn, ModelApprovalStatus).
+GROUP_PREFIXES = ("ModelPackageGroup",)
+PACKAGE_PREFIXES = ("ModelPackage", "Model")
 
 
 class ModelRegistryOperations(Operations):
@@ -76,47 +63,32 @@ class ModelRegistryOperations(Operations):
 
     def model_package_group_record(self, value: str, member: str = "ModelPackageGroupName") -> ModelPackageGroupRecord:
         name, version = self._parse_arn_or_name(value, member, "model-package-group")
-        record = None if version is not None else self.store.model_registry.group(name)
-        if record is None:
-            raise ValidationException(
-                f"{member}: ModelPackageGroup {self.config.arn('model-package-group', name)} does not exist."
-            )
-        return record
+        record = None if version is not None else self.store.model_package_groups.get(name)
+        return found(record, GROUP_NOT_FOUND, member=member, arn=self.config.arn("model-package-group", name))
 
     def model_package_record(self, value: str, member: str = "ModelPackageName") -> ModelPackageRecord:
         name, version = self._parse_arn_or_name(value, member, "model-package")
-        record = self.store.model_registry.package(package_key(name, version))
-        if record is None:
-            raise ValidationException(
-                f"{member}: ModelPackage {self.config.arn('model-package', package_key(name, version))} does not exist."
-            )
-        return record
+        key = package_key(name, version)
+        return found(
+            self.store.model_packages.get(key),
+            PACKAGE_NOT_FOUND,
+            member=member,
+            arn=self.config.arn("model-package", key),
+        )
 
     # -- groups ----------------------------------------------------------------------------
 
     def create_model_package_group(self, request: dict) -> dict:
         name = request["ModelPackageGroupName"]
         arn = self.config.arn("model-package-group", name)
-        try:
-            self.store.model_registry.create_group(name=name, arn=arn, request=request)
-        except GroupNameInUse as error:
-            # The Amazon provider's hook recognises an existing group by this message's start.
-            raise ValidationException(f"Model Package Group already exists: {arn}") from error
-        if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
+        # The Amazon provider's hook recognises an existing group by this message's start.
+        with creating(lambda _: ValidationException(f"Model Package Group already exists: {arn}")):
+            self.store.model_package_groups.create(name=name, arn=arn, request=request, tags=request.get("Tags") or ())
         return {"ModelPackageGroupArn": arn}
 
     def describe_model_package_group(self, request: dict) -> dict:
         record = self.model_package_group_record(request["ModelPackageGroupName"])
-        return {
-            "ModelPackageGroupName": record.name,
-            "ModelPackageGroupArn": record.arn,
-            "ModelPackageGroupDescription": record.request.get("ModelPackageGroupDescription"),
-            "ManagedConfiguration": record.request.get("ManagedConfiguration"),
-            "CreationTime": record.creation_time,
-            "CreatedBy": {},
-            "ModelPackageGroupStatus": "Completed",
-        }
+        return {**summary("ListModelPackageGroups", record, *GROUP_PREFIXES), "CreatedBy": {}}
 
     def list_model_package_groups(self, request: dict) -> dict:
         if request.get("CrossAccountFilterOption") == "CrossAccount":
@@ -129,28 +101,16 @@ class ModelRegistryOperations(Operations):
             sort_order="Ascending",
             max_results=DEFAULT_LIST_MAX_RESULTS,
         )
-        page = self.store.model_registry.group_page(query)
-        groups = [
-            {
-                "ModelPackageGroupName": group.name,
-                "ModelPackageGroupArn": group.arn,
-                "ModelPackageGroupDescription": group.request.get("ModelPackageGroupDescription"),
-                "CreationTime": group.creation_time,
-                "ModelPackageGroupStatus": "Completed",
-            }
-            for group in page.rows
-        ]
-        return {"ModelPackageGroupSummaryList": groups, "NextToken": page.next_token}
+        return listed("ListModelPackageGroups", self.store.model_package_groups.page(query), *GROUP_PREFIXES)
 
     def delete_model_package_group(self, request: dict) -> dict:
         record = self.model_package_group_record(request["ModelPackageGroupName"])
-        held = self.store.model_registry.delete_group(record.name)
+        held = self.store.model_package_groups.delete_empty(record.name)
         if held:
             raise ValidationException(
                 f"ModelPackageGroupName: {record.arn} still holds {held} model package(s); delete them "
                 "(DeleteModelPackage) before the group"
             )
-        self.store.tags.delete_all(record.arn)
         return {}
 
     # -- packages --------------------------------------------------------------------------
@@ -171,25 +131,26 @@ class ModelRegistryOperations(Operations):
             raise ValidationException("ModelApprovalStatus: applies to versioned packages (ModelPackageGroupName) only")
         group_name = self.model_package_group_record(group_member).name if group_member else None
         name = group_name or unversioned_name
+        assert isinstance(name, str)  # one of the two is required above
         try:
-            record = self.store.model_registry.create_package(
-                name=name,
-                group_name=group_name,
-                arn_of=lambda key: self.config.arn("model-package", key),
-                request=request,
-                approval_status=(approval or DEFAULT_APPROVAL_STATUS) if group_name else None,
-                client_token=request.get("ClientToken"),
-            )
+            with creating(
+                lambda taken: ValidationException(
+                    f"ModelPackageName: model package {self.config.arn('model-package', taken)} already exists"
+                )
+            ):
+                record = self.store.model_packages.create(
+                    name=name,
+                    group_name=group_name,
+                    arn_of=lambda key: self.config.arn("model-package", key),
+                    request=request,
+                    approval_status=(approval or DEFAULT_APPROVAL_STATUS) if group_name else None,
+                    client_token=request.get("ClientToken"),
+                    tags=request.get("Tags") or (),
+                )
         except GroupNotFound as error:  # deleted since the check above
-            raise ValidationException(
-                f"ModelPackageGroupName: ModelPackageGroup {self.config.arn('model-package-group', name)} does not exist."
+            raise GROUP_NOT_FOUND(
+                member="ModelPackageGroupName", arn=self.config.arn("model-package-group", name)
             ) from error
-        except PackageNameInUse as error:
-            raise ValidationException(
-                f"ModelPackageName: model package {self.config.arn('model-package', name)} already exists"
-            ) from error
-        if request.get("Tags"):
-            self.store.tags.add(record.arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
         return {"ModelPackageArn": record.arn}
 
     def describe_model_package(self, request: dict) -> dict:
@@ -197,7 +158,7 @@ class ModelRegistryOperations(Operations):
         described = {key: value for key, value in record.request.items() if key not in ("Tags", "ClientToken")}
         return {
             **described,
-            **_package_summary(record),
+            **summary("ListModelPackages", record, *PACKAGE_PREFIXES),
             "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
             "ApprovalDescription": record.approval_description,
             "CustomerMetadataProperties": record.customer_metadata,
@@ -223,10 +184,10 @@ class ModelRegistryOperations(Operations):
         # SageMaker's default kind is Unversioned; a group filter lists that group's versions.
         kind = request.get("ModelPackageType") or "Unversioned"
         versioned = {"Versioned": True, "Unversioned": False, "Both": None}[kind]
-        page = self.store.model_registry.package_page(
+        page = self.store.model_packages.filtered_page(
             query, group_name=group_name, versioned=versioned, approval_status=request.get("ModelApprovalStatus")
         )
-        return {"ModelPackageSummaryList": [_package_summary(r) for r in page.rows], "NextToken": page.next_token}
+        return listed("ListModelPackages", page, *PACKAGE_PREFIXES)
 
     def update_model_package(self, request: dict) -> dict:
         record = self.model_package_record(request["ModelPackageArn"], "ModelPackageArn")
@@ -240,21 +201,18 @@ class ModelRegistryOperations(Operations):
             raise ValidationException(
                 f"ModelApprovalStatus: applies to versioned packages only; {record.arn} is an unversioned package"
             )
-        updated = self.store.model_registry.update_package(
+        updated = self.store.model_packages.update(
             record.key,
             approval_status=request.get("ModelApprovalStatus"),
             approval_description=request.get("ApprovalDescription"),
             metadata_to_add=request.get("CustomerMetadataProperties"),
             metadata_to_remove=request.get("CustomerMetadataPropertiesToRemove") or [],
         )
-        if updated is None:  # deleted since it was read
-            raise ValidationException(f"ModelPackageArn: ModelPackage {record.arn} does not exist.")
+        updated = found(updated, PACKAGE_NOT_FOUND, member="ModelPackageArn", arn=record.arn)  # deleted since read
         return {"ModelPackageArn": updated.arn}
 
     def delete_model_package(self, request: dict) -> dict:
-        record = self.model_package_record(request["ModelPackageName"])
-        self.store.model_registry.delete_package(record.key)
-        self.store.tags.delete_all(record.arn)
+        self.store.model_packages.delete(self.model_package_record(request["ModelPackageName"]).key)
         return {}
 
     # -- what CreateModel serves -----------------------------------------------------------

@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from airflow_automl.local.errors import ValidationException
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.operations.tags import MAX_TAGS_PER_RESOURCE
-from airflow_automl.local.store import ModelNameInUse, ModelRecord
+from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
+from airflow_automl.local.store import ModelRecord
 
 DEFAULT_LIST_MODELS_MAX_RESULTS = 10
 SERVABLE = (
@@ -23,17 +22,17 @@ SERVABLE = (
     "InferenceContainers (DescribeAutoMLJob's or DescribeAutoMLJobV2's BestCandidate, or the "
     "AutoMLJobOperator's inference_containers) as Containers or PrimaryContainer"
 )
+MODEL_NOT_FOUND = NotFound(ValidationException, '{member}: could not find model "{arn}".')
 
 
 class ModelOperations(Operations):
-    # The model registry's (operations/model_registry.py): a package's containers, if deployable.
+    # Provided by ModelRegistryOperations (model_registry.py): a package's containers, if deployable.
     package_containers: Callable[[str, str], list[dict]]
 
     def model_record(self, name: str) -> ModelRecord:
-        record = self.store.models.get(name)
-        if record is None:
-            raise ValidationException(f'ModelName: could not find model "{self.config.arn("model", name)}".')
-        return record
+        return found(
+            self.store.models.get(name), MODEL_NOT_FOUND, member="ModelName", arn=self.config.arn("model", name)
+        )
 
     def _served_candidate(self, request: dict) -> tuple[str, str]:
         """(job name, candidate name) of the AutoML candidate the request's containers are."""
@@ -81,17 +80,20 @@ class ModelOperations(Operations):
     def create_model(self, request: dict) -> dict:
         name = request["ModelName"]
         arn = self.config.arn("model", name)
+        in_use = ValidationException(f'Cannot create already existing model "{arn}".')
+        # A taken name is answered before the containers are checked; the create checks again.
         if self.store.models.get(name) is not None:
-            raise ValidationException(f'Cannot create already existing model "{arn}".')
+            raise in_use
         job_name, candidate_name = self._served_candidate(request)
-        try:
+        with creating(lambda _: in_use):
             self.store.models.create(
-                name=name, arn=arn, request=request, job_name=job_name, candidate_name=candidate_name
+                name=name,
+                arn=arn,
+                request=request,
+                job_name=job_name,
+                candidate_name=candidate_name,
+                tags=request.get("Tags") or (),
             )
-        except ModelNameInUse as error:  # created by a concurrent request since the check above
-            raise ValidationException(f'Cannot create already existing model "{arn}".') from error
-        if request.get("Tags"):
-            self.store.tags.add(arn, request["Tags"], max_tags=MAX_TAGS_PER_RESOURCE)
         return {"ModelArn": arn}
 
     def describe_model(self, request: dict) -> dict:
@@ -106,13 +108,9 @@ class ModelOperations(Operations):
             sort_order="Descending",
             max_results=DEFAULT_LIST_MODELS_MAX_RESULTS,
         )
-        page = self.store.models.page(query)
-        models = [{"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time} for m in page.rows]
-        return {"Models": models, "NextToken": page.next_token}
+        return listed("ListModels", self.store.models.page(query), "Model")
 
     def delete_model(self, request: dict) -> dict:
         # Endpoints serving it keep serving: they hold the model resolved (as SageMaker's instances do).
-        record = self.model_record(request["ModelName"])
-        self.store.models.delete(record.name)
-        self.store.tags.delete_all(record.arn)
+        self.store.models.delete(self.model_record(request["ModelName"]).name)
         return {}

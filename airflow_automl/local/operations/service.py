@@ -2,9 +2,11 @@
 
 Each family keeps its operations in its own module under operations/ (a class with one method
 per SageMaker operation, named as botocore names client methods); this class combines them, and
-the protocol layer (api.py) dispatches ``SageMaker.<Operation>`` to the method of that name.
+the protocol layer (api/app.py) dispatches ``SageMaker.<Operation>`` to the method of that name.
 Methods take the request as botocore's input shape describes it (timestamps already epoch
-seconds) and return a dict in the output shape; they raise the errors of errors.py.
+seconds) and return a dict in the output shape; they raise the errors of errors.py. A family that
+uses another's lookup declares it (base.py); this class, having every family among its bases,
+provides it.
 
 A new resource family: a module under operations/ for its operations, one under store/ for its
 persistence, and its class added to the bases below.
@@ -16,6 +18,7 @@ from collections.abc import Callable
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.operations.automl_jobs import AutoMLJobOperations
+from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
 from airflow_automl.local.operations.model_registry import ModelRegistryOperations
 from airflow_automl.local.operations.models import ModelOperations
@@ -29,6 +32,7 @@ class SageMakerService(
     TagOperations,
     TransformJobOperations,
     ModelOperations,
+    EndpointConfigOperations,
     EndpointOperations,
     ModelRegistryOperations,
 ):

@@ -1,33 +1,35 @@
-"""Tags: AddTags, ListTags, DeleteTags, on any resource the service keeps by ARN."""
+"""Tags: AddTags, ListTags, DeleteTags, on any resource the service keeps by ARN.
+
+A create writes its request's Tags with the resource, in its own transaction (store/tags.py);
+these operations change them afterwards.
+"""
 
 from __future__ import annotations
 
-from airflow_automl.local.errors import ResourceLimitExceeded, ValidationException
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.store.tags import TooManyTags
+from airflow_automl.local.errors import ValidationException
+from airflow_automl.local.operations.base import Operations, list_query, too_many_tags
+from airflow_automl.local.store import ResourceStore, TooManyTags
 
-MAX_TAGS_PER_RESOURCE = 50
 DEFAULT_LIST_TAGS_MAX_RESULTS = 50
 
 
 class TagOperations(Operations):
     def _tagged_arn(self, arn: str) -> str:
-        """The ARN of the resource as stored: an AutoML job, model, endpoint config, endpoint or
-        transform job."""
+        """The ARN of the resource as stored: an AutoML job, model, endpoint config, endpoint,
+        transform job, model package group or model package."""
         job = self.store.jobs.get_by_arn(arn.lower())
         if job is not None:
             return job.arn
         resource, _, name = arn.rpartition(":")[2].partition("/")
-        registry = self.store.model_registry
-        stores = {
-            "model": self.store.models.get,
-            "endpoint-config": self.store.endpoint_configs.get,
-            "endpoint": self.store.endpoints.get,
-            "transform-job": self.store.transform_jobs.get,
-            "model-package-group": registry.group,
-            "model-package": registry.package,
+        stores: dict[str, ResourceStore] = {
+            "model": self.store.models,
+            "endpoint-config": self.store.endpoint_configs,
+            "endpoint": self.store.endpoints,
+            "transform-job": self.store.transform_jobs,
+            "model-package-group": self.store.model_package_groups,
+            "model-package": self.store.model_packages,
         }
-        record = stores[resource](name) if resource in stores and name else None
+        record = stores[resource].get(name) if resource in stores and name else None
         if record is not None and record.arn == arn.lower():
             return record.arn
         prefix = f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}"
@@ -42,12 +44,9 @@ class TagOperations(Operations):
         arn = self._tagged_arn(request["ResourceArn"])
         tags = request["Tags"]
         try:
-            self.store.tags.add(arn, tags, max_tags=MAX_TAGS_PER_RESOURCE)
+            self.store.tags.add(arn, tags)
         except TooManyTags as error:
-            raise ResourceLimitExceeded(
-                f"Tags: a resource can have at most {MAX_TAGS_PER_RESOURCE} tags (these would make "
-                f"{error.args[0]}); delete some before adding more"
-            ) from error
+            raise too_many_tags(error) from error
         return {"Tags": tags}
 
     def list_tags(self, request: dict) -> dict:

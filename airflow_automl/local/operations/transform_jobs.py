@@ -3,29 +3,39 @@ StopTransformJob.
 
 A create checks what the local service can carry out (transform/settings.py), resolves the
 model (CreateModel's record: the AutoML job whose kept model it serves; a forecasting model reads
-whole files, SplitType None), stores the job and
-wakes the supervisor, which runs it in a worker process (transform/worker.py); the other
-operations read what the worker stored.
+whole files, SplitType None), stores the job with its tags and wakes the supervisor, which runs
+it in a worker process (runs/transform.py); the other operations read what the worker stored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from airflow_automl.local.errors import ResourceInUse, ValidationException
-from airflow_automl.local.operations.base import Operations, list_query
-from airflow_automl.local.operations.models import ModelOperations
-from airflow_automl.local.store import TransformJobNameInUse, TransformJobRecord
+from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
+from airflow_automl.local.store import ModelRecord, TransformJobRecord
 from airflow_automl.local.transform.settings import forecast_split_error, transform_settings
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
 DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS = 10
+# SageMaker words a missing transform job differently for a describe and for a stop.
+TRANSFORM_JOB_NOT_FOUND = NotFound(ValidationException, "Could not find requested job with name {name}")
+TRANSFORM_JOB_TO_STOP_NOT_FOUND = NotFound(ValidationException, "Could not find job to update with name {name}")
 
 
-class TransformJobOperations(ModelOperations, Operations):
-    def _transform_job(self, name: str, not_found: str) -> TransformJobRecord:
-        job = self.store.transform_jobs.get(name)
-        if job is None:
-            raise ValidationException(not_found)
-        return job
+def _name_in_use(taken: str) -> ResourceInUse:
+    return ResourceInUse(
+        f"TransformJobName: a transform job named {taken!r} already exists (names are unique "
+        "case-insensitively); choose another name"
+    )
+
+
+class TransformJobOperations(Operations):
+    # Provided by ModelOperations (models.py): the model CreateModel made, or its not-found error.
+    model_record: Callable[[str], ModelRecord]
+
+    def transform_job_record(self, name: str, missing: NotFound = TRANSFORM_JOB_NOT_FOUND) -> TransformJobRecord:
+        return found(self.store.transform_jobs.get(name), missing, member="TransformJobName", name=name)
 
     def _check_transform_uris(self, request: dict) -> None:
         """Refuse a file:// URI outside the --file-root directories (or an unsupported scheme)
@@ -57,19 +67,15 @@ class TransformJobOperations(ModelOperations, Operations):
         job = self.store.jobs.get(model.job_name)
         if job is not None and job.spec.time_series is not None and settings.split_type != "None":
             raise ValidationException(str(forecast_split_error(model.name, settings.split_type)))
-        try:
-            self.store.transform_jobs.create(name=name, arn=arn, request=request, model_job_name=model.job_name)
-        except TransformJobNameInUse as error:
-            raise ResourceInUse(
-                f"TransformJobName: a transform job named {name!r} already exists (names are unique "
-                "case-insensitively); choose another name"
-            ) from error
+        with creating(_name_in_use):
+            self.store.transform_jobs.create(
+                name=name, arn=arn, request=request, model_job_name=model.job_name, tags=request.get("Tags") or ()
+            )
         self.on_job_change()
         return {"TransformJobArn": arn}
 
     def describe_transform_job(self, request: dict) -> dict:
-        name = request["TransformJobName"]
-        job = self._transform_job(name, f"Could not find requested job with name {name}")
+        job = self.transform_job_record(request["TransformJobName"])
         described = {key: value for key, value in job.request.items() if key != "Tags"}
         described.update(
             TransformJobName=job.name,
@@ -90,24 +96,10 @@ class TransformJobOperations(ModelOperations, Operations):
             sort_order="Descending",
             max_results=DEFAULT_LIST_TRANSFORM_JOBS_MAX_RESULTS,
         )
-        page = self.store.transform_jobs.page(query)
-        summaries = [
-            {
-                "TransformJobName": job.name,
-                "TransformJobArn": job.arn,
-                "CreationTime": job.creation_time,
-                "TransformEndTime": job.end_time,
-                "LastModifiedTime": job.last_modified_time,
-                "TransformJobStatus": job.status,
-                "FailureReason": job.failure_reason,
-            }
-            for job in page.rows
-        ]
-        return {"TransformJobSummaries": summaries, "NextToken": page.next_token}
+        return listed("ListTransformJobs", self.store.transform_jobs.page(query), "TransformJob", "Transform")
 
     def stop_transform_job(self, request: dict) -> dict:
-        name = request["TransformJobName"]
-        job = self._transform_job(name, f"Could not find job to update with name {name}")
+        job = self.transform_job_record(request["TransformJobName"], TRANSFORM_JOB_TO_STOP_NOT_FOUND)
         if job.status in ("Completed", "Failed", "Stopped"):
             raise ValidationException(
                 f"TransformJobName: transform job {job.name!r} has already ended with status {job.status}; "

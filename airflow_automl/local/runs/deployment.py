@@ -1,8 +1,9 @@
 """The worker's deployment step: a job with ModelDeployConfig deploys its best model.
 
 A job that asked for a deployment and ran to its end with a best candidate gets an endpoint, a
-model and an endpoint config (all named as the endpoint), and its worker loads the model once to prove it serves. A deployment problem never
-fails the job: it keeps its candidates and reports ModelDeploymentError with the reason.
+model and an endpoint config (all named as the endpoint), and its worker loads the model once to
+prove it serves. A deployment problem never fails the job: it keeps its candidates and reports
+ModelDeploymentError with the reason.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> De
             f"{job.best_candidate_name} was not deployed (delete that endpoint or choose another name)",
         )
     try:
-        _create_model_and_config(config, store, job, name)
+        _create_model_and_config(config, store, job, job.best_candidate_name, name)
     except (ModelNameInUse, EndpointConfigNameInUse) as error:
         kind = "a model" if isinstance(error, ModelNameInUse) else "an endpoint config"
         reason = (
@@ -96,8 +97,10 @@ def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> De
     return Deployment(name, None)
 
 
-def _create_model_and_config(config: ServiceConfig, store: Store, job: JobRecord, name: str) -> None:
-    candidate = store.jobs.get_candidate(job.name, job.best_candidate_name) or {}
+def _create_model_and_config(
+    config: ServiceConfig, store: Store, job: JobRecord, candidate_name: str, name: str
+) -> None:
+    candidate = store.jobs.get_candidate(job.name, candidate_name) or {}
     model_request = {"ModelName": name, "Containers": candidate.get("InferenceContainers") or []}
     if job.request.get("RoleArn"):
         model_request["ExecutionRoleArn"] = job.request["RoleArn"]
@@ -106,7 +109,7 @@ def _create_model_and_config(config: ServiceConfig, store: Store, job: JobRecord
         arn=config.arn("model", name),
         request=model_request,
         job_name=job.name,
-        candidate_name=job.best_candidate_name,
+        candidate_name=candidate_name,
     )
     config_request = {
         "EndpointConfigName": name,
@@ -122,8 +125,9 @@ def deploy_if_requested(config: ServiceConfig, store: Store, ctx, job_name: str,
     secondary status (ModelDeploymentError when the deployment failed; the job keeps its candidates).
     ctx is the worker's StoreJobContext, which writes for the job's run."""
     job = store.jobs.get(job_name)
-    wanted = job is not None and (job.spec.endpoint_name or job.spec.auto_generate_endpoint_name)
-    if not wanted or secondary not in DEPLOYING_OUTCOMES or job.best_candidate_name is None:
+    if job is None or not (job.spec.endpoint_name or job.spec.auto_generate_endpoint_name):
+        return secondary
+    if secondary not in DEPLOYING_OUTCOMES or job.best_candidate_name is None:
         return secondary
     ctx.set_secondary_status("DeployingModel")
     deployment = deploy_best_model(config, store, job)

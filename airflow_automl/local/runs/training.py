@@ -1,20 +1,17 @@
 """The worker process that trains one AutoML job, never in the service's request path.
 
-The supervisor (supervisor.py) starts it as ``python -m airflow_automl.local.runs.training``. A worker
-runs the engine (``run_job(spec, ctx)``) with a JobContext backed by the store. Its writes
-carry the run id the supervisor gave it, so a worker whose job has ended writes nothing. A
-worker never outlives the service: on Linux the kernel kills it when the service dies
-(PR_SET_PDEATHSIG), and everywhere it exits when its parent process changes.
+The supervisor (supervisor.py) starts it as ``python -m airflow_automl.local.runs.training``, with
+the command line and start-up every worker shares (worker.py). It runs the engine
+(``run_job(spec, ctx)``) with a JobContext backed by the store, whose writes carry the run id the
+supervisor gave it, then ends the job: Completed (deploying its best model when the job asks,
+deployment.py), Stopped or Failed.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
-import os
 import sys
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -22,15 +19,11 @@ from typing import Any
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.runs.deployment import deploy_if_requested
-from airflow_automl.local.runs.parentdeath import die_with_parent
+from airflow_automl.local.runs.worker import StopCheck, become_worker, worker_arguments
 from airflow_automl.local.serving.loading import model_dir
-from airflow_automl.local.store import JobRecord, ListQuery, RunFenced, Store
-from airflow_automl.sagemaker.metrics import best_candidate
+from airflow_automl.local.store import RunFenced, Store
 
 log = logging.getLogger(__name__)
-
-_PARENT_CHECK_SECONDS = 1.0
-_STOP_CHECK_SECONDS = 0.25
 
 
 def load_engine(reference: str) -> Callable[..., Any]:
@@ -39,14 +32,6 @@ def load_engine(reference: str) -> Callable[..., Any]:
     if not module_name or not attribute:
         raise ValueError(f"engine {reference!r}: expected 'module:function'")
     return getattr(importlib.import_module(module_name), attribute)
-
-
-def choose_best_candidate(store: Store, job: JobRecord) -> str | None:
-    """The candidate with the best objective value, for a job whose engine never named one
-    (its worker was killed after a stop)."""
-    page = store.jobs.candidates_page(job.name, ListQuery(status_equals="Completed", limit=1000))
-    best = best_candidate(page.rows)
-    return best["CandidateName"] if best is not None else None
 
 
 class StoreJobContext:
@@ -63,8 +48,7 @@ class StoreJobContext:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.model_dir.mkdir(parents=True, exist_ok=True)
         self._storage = None
-        self._stop_checked_at = 0.0
-        self._stop_requested = False
+        self._stop_check = StopCheck(store.jobs, job_name)
 
     @property
     def storage(self):
@@ -111,11 +95,7 @@ class StoreJobContext:
         self._store.jobs.add_partial_failure(self._job_name, self._run_id, message)
 
     def should_stop(self) -> bool:
-        now = time.monotonic()
-        if not self._stop_requested and now - self._stop_checked_at >= _STOP_CHECK_SECONDS:
-            self._stop_checked_at = now
-            self._stop_requested = self._store.jobs.status(self._job_name) != "InProgress"
-        return self._stop_requested
+        return self._stop_check()
 
 
 def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
@@ -145,55 +125,25 @@ def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
         return _finish_failed(
             store, job.name, run_id, f"The training engine failed unexpectedly: {type(error).__name__}: {error}"
         )
-    job = store.jobs.get(job.name)
-    assert job is not None
-    if job.best_candidate_name is None:
-        best = choose_best_candidate(store, job)
-        if best is not None:
-            store.jobs.set_best_candidate(job.name, run_id, best)
+    try:
+        store.jobs.keep_best_candidate(job.name, run_id)
+    except RunFenced as error:
+        log.info("stopping: %s", error)
+        return 0
     secondary = getattr(outcome, "secondary_status", "Completed")
-    if secondary == "Stopped" or job.status == "Stopping":
-        store.jobs.finish(job.name, run_id, "Stopped", "Stopped")
+    if secondary == "Stopped" or store.jobs.status(job.name) == "Stopping":
+        store.jobs.finish(job.name, run_id, "Stopped")
     else:
-        store.jobs.finish(job.name, run_id, "Completed", deploy_if_requested(config, store, ctx, job.name, secondary))
+        # A stop asked for while the model deploys still ends the job Stopped (store/runs.py).
+        secondary = deploy_if_requested(config, store, ctx, job.name, secondary)
+        store.jobs.finish(job.name, run_id, "Completed", secondary_status=secondary)
     return 0
 
 
 def _finish_failed(store: Store, name: str, run_id: str, reason: str) -> int:
-    if store.jobs.finish(name, run_id, "Failed", "Failed", reason):
+    if store.jobs.finish(name, run_id, "Failed", reason):
         log.info("job %s failed: %s", name, reason)
     return 0
-
-
-def worker_arguments(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
-    """The command line the supervisor gives every worker (training or transform)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--job-name", required=True)
-    parser.add_argument("--run-id", required=True)
-    parser.add_argument("--parent-pid", type=int, required=True)
-    parser.add_argument("--engine", required=True)
-    parser.add_argument("--file-root", type=Path, action="append", default=[])
-    parser.add_argument("--s3-endpoint-url")
-    parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--account-id", default="123456789012")
-    return parser.parse_args(argv)
-
-
-def become_worker(args: argparse.Namespace) -> ServiceConfig:
-    """What every worker process does first: die with the service, yield the CPU to the API
-    (which must keep answering while jobs run), log, and rebuild the service's settings."""
-    die_with_parent(args.parent_pid, _PARENT_CHECK_SECONDS)
-    os.nice(10)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return ServiceConfig(
-        data_dir=args.data_dir,
-        file_roots=tuple(args.file_root),
-        s3_endpoint_url=args.s3_endpoint_url,
-        region=args.region,
-        account_id=args.account_id,
-        engine=args.engine,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

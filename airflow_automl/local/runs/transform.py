@@ -1,7 +1,7 @@
 """The worker process that runs one batch transform job, never in the service's request path.
 
-The supervisor starts it as ``python -m airflow_automl.local.runs.transform`` with the same
-command line, parent-death handling and run-id fencing as a training worker (worker.py). It
+The supervisor starts it as ``python -m airflow_automl.local.runs.transform`` with the command
+line, parent-death handling and run-id fencing every worker shares (worker.py). It
 loads the model the job's CreateModel named (the AutoML job's kept model, as endpoints load it),
 streams the input through it (runner.py) and ends the job Completed, Stopped or Failed.
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import resource
 import sys
-import time
 import traceback
 from dataclasses import replace
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.engine.job import JobFailed
-from airflow_automl.local.runs.training import become_worker, worker_arguments
+from airflow_automl.local.runs.worker import StopCheck, become_worker, worker_arguments
 from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.store import ModelRecord, Store
@@ -32,25 +31,7 @@ from airflow_automl.sagemaker.shapes import RequestValidationError
 
 log = logging.getLogger(__name__)
 
-_STOP_CHECK_SECONDS = 0.25
 FAILURE_REASON_MAX = 1024  # DescribeTransformJob's FailureReason
-
-
-class _StopFlag:
-    """Whether the job was asked to stop, read from the store at most every 0.25 s."""
-
-    def __init__(self, store: Store, name: str):
-        self._store = store
-        self._name = name
-        self._checked_at = 0.0
-        self._stop = False
-
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        if not self._stop and now - self._checked_at >= _STOP_CHECK_SECONDS:
-            self._checked_at = now
-            self._stop = self._store.transform_jobs.status(self._name) != "InProgress"
-        return self._stop
 
 
 def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
@@ -79,7 +60,11 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
     storage = Storage(list(config.file_roots), config.s3_endpoint_url)
     try:
         counts = run_transform(
-            settings, model, storage, config.transform_job_dir(job.name) / "scratch", _StopFlag(store, job.name)
+            settings,
+            model,
+            storage,
+            config.transform_job_dir(job.name) / "scratch",
+            StopCheck(store.transform_jobs, job.name),
         )
     except TransformStopped:
         return _finish(store, job.name, run_id, "Stopped")

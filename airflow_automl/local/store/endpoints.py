@@ -8,17 +8,16 @@ a model or endpoint config in use leaves it serving, as on SageMaker.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from airflow_automl.local.store.database import Database
-from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
+from airflow_automl.local.store.resources import NameInUse, ResourceStore
 
 ENDPOINT_SORT_COLUMNS = {"Name": "name_key", "CreationTime": "creation_time", "Status": "status"}
 
 
-class EndpointNameInUse(Exception):
+class EndpointNameInUse(NameInUse):
     pass
 
 
@@ -39,56 +38,31 @@ class EndpointRecord:
     pending_variants: list[dict] | None
 
 
-def _endpoint_from_row(row: sqlite3.Row) -> EndpointRecord:
-    variants = json.loads(row["variants_json"]) if row["variants_json"] else None
-    pending = json.loads(row["pending_variants_json"]) if row["pending_variants_json"] else None
-    return EndpointRecord(
-        name=row["name"],
-        arn=row["arn"],
-        job_name=row["job_name"],
-        candidate_name=row["candidate_name"],
-        status=row["status"],
-        failure_reason=row["failure_reason"],
-        creation_time=row["creation_time"],
-        last_modified_time=row["last_modified_time"],
-        endpoint_config_name=row["endpoint_config_name"],
-        pending_config_name=row["pending_config_name"],
-        variants=variants,
-        pending_variants=pending,
-    )
-
-
-class EndpointStore:
+class EndpointStore(ResourceStore[EndpointRecord]):
     """The endpoints table."""
 
-    def __init__(self, database: Database):
-        self._database = database
+    table = "endpoints"
+    record = EndpointRecord
+    sort_columns = ENDPOINT_SORT_COLUMNS
+    name_in_use = EndpointNameInUse
 
-    def create(self, *, name: str, arn: str, endpoint_config_name: str, variants: list[dict]) -> EndpointRecord:
-        """A new endpoint in status Creating; EndpointNameInUse if the name is taken."""
-        now = time.time()
+    def create(
+        self, *, name: str, arn: str, endpoint_config_name: str, variants: list[dict], tags: Sequence[dict] = ()
+    ) -> EndpointRecord:
+        """A new endpoint in status Creating, with its tags; EndpointNameInUse if the name is taken, TooManyTags."""
         with self._database.write() as db:
-            if db.execute("SELECT 1 FROM endpoints WHERE name_key = ?", (name.lower(),)).fetchone():
-                raise EndpointNameInUse(name)
-            db.execute(
-                "INSERT INTO endpoints (name_key, name, arn, job_name, candidate_name, status, creation_time,"
-                " last_modified_time, endpoint_config_name, variants_json)"
-                " VALUES (?, ?, ?, ?, ?, 'Creating', ?, ?, ?, ?)",
-                (
-                    name.lower(),
-                    name,
-                    arn,
-                    variants[0]["JobName"],
-                    variants[0]["CandidateName"],
-                    now,
-                    now,
-                    endpoint_config_name,
-                    json.dumps(variants),
-                ),
+            row = self._insert(
+                db,
+                name=name,
+                arn=arn,
+                tags=tags,
+                job_name=variants[0]["JobName"],
+                candidate_name=variants[0]["CandidateName"],
+                status="Creating",
+                endpoint_config_name=endpoint_config_name,
+                variants_json=json.dumps(variants),
             )
-        endpoint = self.get(name)
-        assert endpoint is not None
-        return endpoint
+        return self._record(row)
 
     def set_status(self, name: str, status: str, failure_reason: str | None = None) -> None:
         with self._database.write() as db:
@@ -144,19 +118,3 @@ class EndpointStore:
                 (reason, time.time()),
             )
         return names
-
-    def get(self, name: str) -> EndpointRecord | None:
-        row = (
-            self._database.connection()
-            .execute("SELECT * FROM endpoints WHERE name_key = ?", (name.lower(),))
-            .fetchone()
-        )
-        return None if row is None else _endpoint_from_row(row)
-
-    def delete(self, name: str) -> bool:
-        with self._database.write() as db:
-            cursor = db.execute("DELETE FROM endpoints WHERE name_key = ?", (name.lower(),))
-        return cursor.rowcount == 1
-
-    def page(self, query: ListQuery) -> Page:
-        return fetch_page(self._database, "endpoints", ENDPOINT_SORT_COLUMNS[query.sort_by], query, _endpoint_from_row)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from airflow_automl.local.store.database import Database
-from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
+from airflow_automl.local.store.paging import ListQuery, Page
+from airflow_automl.local.store.records import to_json
+from airflow_automl.local.store.resources import NameInUse, ResourceStore
 
 SORT_COLUMNS = {"Name": "name_key", "CreationTime": "creation_time"}
 
 
-class GroupNameInUse(Exception):
+class GroupNameInUse(NameInUse):
     pass
 
 
@@ -27,7 +28,7 @@ class GroupNotFound(Exception):
     pass
 
 
-class PackageNameInUse(Exception):
+class PackageNameInUse(NameInUse):
     pass
 
 
@@ -36,6 +37,7 @@ class ModelPackageGroupRecord:
     name: str
     arn: str
     request: dict
+    status: str
     creation_time: float
 
 
@@ -46,6 +48,7 @@ class ModelPackageRecord:
     group_name: str | None
     version: int | None
     request: dict
+    status: str
     approval_status: str | None
     approval_description: str | None
     customer_metadata: dict | None
@@ -57,78 +60,47 @@ class ModelPackageRecord:
         return package_key(self.name, self.version)
 
 
-def _group_from_row(row: sqlite3.Row) -> ModelPackageGroupRecord:
-    return ModelPackageGroupRecord(
-        name=row["name"], arn=row["arn"], request=json.loads(row["request_json"]), creation_time=row["creation_time"]
-    )
-
-
-def _package_from_row(row: sqlite3.Row) -> ModelPackageRecord:
-    metadata = row["customer_metadata_json"]
-    return ModelPackageRecord(
-        name=row["name"],
-        arn=row["arn"],
-        group_name=row["group_name"],
-        version=row["version"],
-        request=json.loads(row["request_json"]),
-        approval_status=row["approval_status"],
-        approval_description=row["approval_description"],
-        customer_metadata=json.loads(metadata) if metadata is not None else None,
-        creation_time=row["creation_time"],
-        last_modified_time=row["last_modified_time"],
-    )
-
-
 def package_key(name: str, version: int | None = None) -> str:
     return name.lower() if version is None else f"{name.lower()}/{version}"
 
 
-class ModelRegistryStore:
-    """The model_package_groups and model_packages tables."""
+class ModelPackageGroupStore(ResourceStore[ModelPackageGroupRecord]):
+    """The model_package_groups table."""
 
-    def __init__(self, database: Database):
-        self._database = database
+    table = "model_package_groups"
+    record = ModelPackageGroupRecord
+    sort_columns = SORT_COLUMNS
+    name_in_use = GroupNameInUse
 
-    # -- groups ----------------------------------------------------------------------------
-
-    def create_group(self, *, name: str, arn: str, request: dict) -> ModelPackageGroupRecord:
-        now = time.time()
+    def create(self, *, name: str, arn: str, request: dict, tags: Sequence[dict] = ()) -> ModelPackageGroupRecord:
+        """A new group with its tags; GroupNameInUse if the name is taken, TooManyTags."""
         with self._database.write() as db:
-            if db.execute("SELECT 1 FROM model_package_groups WHERE name_key = ?", (name.lower(),)).fetchone():
-                raise GroupNameInUse(name)
-            db.execute(
-                "INSERT INTO model_package_groups (name_key, name, arn, request_json, creation_time, last_modified_time)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (name.lower(), name, arn, json.dumps(request), now, now),
-            )
-        group = self.group(name)
-        assert group is not None
-        return group
+            row = self._insert(db, name=name, arn=arn, tags=tags, request_json=json.dumps(request))
+        return self._record(row)
 
-    def group(self, name: str) -> ModelPackageGroupRecord | None:
-        row = (
-            self._database.connection()
-            .execute("SELECT * FROM model_package_groups WHERE name_key = ?", (name.lower(),))
-            .fetchone()
-        )
-        return None if row is None else _group_from_row(row)
-
-    def delete_group(self, name: str) -> int:
-        """Delete an empty group; returns how many packages it still holds (then nothing is deleted)."""
+    def delete_empty(self, name: str) -> int:
+        """Delete a group (and its tags) that holds no package; how many packages it still holds
+        (then nothing is deleted)."""
         with self._database.write() as db:
             held = db.execute(
                 "SELECT COUNT(*) FROM model_packages WHERE group_name_key = ?", (name.lower(),)
             ).fetchone()[0]
-            if held == 0:
-                db.execute("DELETE FROM model_package_groups WHERE name_key = ?", (name.lower(),))
+            row = self._row(db, name)
+            if held == 0 and row is not None:
+                self._delete(db, row)
         return held
 
-    def group_page(self, query: ListQuery) -> Page:
-        return fetch_page(self._database, "model_package_groups", SORT_COLUMNS[query.sort_by], query, _group_from_row)
 
-    # -- packages --------------------------------------------------------------------------
+class ModelPackageStore(ResourceStore[ModelPackageRecord]):
+    """The model_packages table, keyed by package_key."""
 
-    def create_package(
+    table = "model_packages"
+    record = ModelPackageRecord
+    sort_columns = SORT_COLUMNS
+    name_in_use = PackageNameInUse
+    key_column = "key"
+
+    def create(
         self,
         *,
         name: str,
@@ -137,61 +109,51 @@ class ModelRegistryStore:
         request: dict,
         approval_status: str | None,
         client_token: str | None,
+        tags: Sequence[dict] = (),
     ) -> ModelPackageRecord:
-        """A new package: the next version of group_name's, or the unversioned package ``name``.
-        arn_of(key) gives the ARN from the package's key. With a client_token already used, the
-        package made then is returned (a retried request makes nothing new)."""
-        now = time.time()
+        """A new package with its tags: the next version of group_name's, or the unversioned package
+        ``name``. arn_of(key) gives the ARN from the package's key. With a client_token already used,
+        the package made then is returned (a retried request makes nothing new). GroupNotFound,
+        PackageNameInUse, TooManyTags."""
         with self._database.write() as db:
             if client_token:
                 row = db.execute("SELECT * FROM model_packages WHERE client_token = ?", (client_token,)).fetchone()
                 if row is not None:
-                    return _package_from_row(row)
-            version = None
-            if group_name is not None:
-                row = db.execute(
-                    "SELECT next_version FROM model_package_groups WHERE name_key = ?", (group_name.lower(),)
-                ).fetchone()
-                if row is None:
-                    raise GroupNotFound(group_name)
-                version = row["next_version"]
-                db.execute(
-                    "UPDATE model_package_groups SET next_version = ?, last_modified_time = ? WHERE name_key = ?",
-                    (version + 1, now, group_name.lower()),
-                )
+                    return self._record(row)
+            version = None if group_name is None else self._next_version(db, group_name)
             key = package_key(name, version)
-            if db.execute("SELECT 1 FROM model_packages WHERE key = ?", (key,)).fetchone():
-                raise PackageNameInUse(name)
-            metadata = request.get("CustomerMetadataProperties")
-            db.execute(
-                "INSERT INTO model_packages (key, name_key, name, group_name_key, group_name, version, arn,"
-                " request_json, approval_status, customer_metadata_json, client_token, creation_time,"
-                " last_modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    name.lower(),
-                    name,
-                    group_name.lower() if group_name else None,
-                    group_name,
-                    version,
-                    arn_of(key),
-                    json.dumps(request),
-                    approval_status,
-                    json.dumps(metadata) if metadata is not None else None,
-                    client_token,
-                    now,
-                    now,
-                ),
+            row = self._insert(
+                db,
+                name=name,
+                arn=arn_of(key),
+                tags=tags,
+                key=key,
+                group_name_key=group_name.lower() if group_name else None,
+                group_name=group_name,
+                version=version,
+                request_json=json.dumps(request),
+                approval_status=approval_status,
+                customer_metadata_json=to_json(request.get("CustomerMetadataProperties")),
+                client_token=client_token,
             )
-            return _package_from_row(db.execute("SELECT * FROM model_packages WHERE key = ?", (key,)).fetchone())
+        return self._record(row)
 
-    def package(self, key: str) -> ModelPackageRecord | None:
-        row = (
-            self._database.connection().execute("SELECT * FROM model_packages WHERE key = ?", (key.lower(),)).fetchone()
+    @staticmethod
+    def _next_version(db: sqlite3.Connection, group_name: str) -> int:
+        """The group's next version number, taken (never given again); GroupNotFound."""
+        row = db.execute(
+            "SELECT next_version FROM model_package_groups WHERE name_key = ?", (group_name.lower(),)
+        ).fetchone()
+        if row is None:
+            raise GroupNotFound(group_name)
+        version = row["next_version"]
+        db.execute(
+            "UPDATE model_package_groups SET next_version = ?, last_modified_time = ? WHERE name_key = ?",
+            (version + 1, time.time(), group_name.lower()),
         )
-        return None if row is None else _package_from_row(row)
+        return version
 
-    def update_package(
+    def update(
         self,
         key: str,
         *,
@@ -202,10 +164,10 @@ class ModelRegistryStore:
     ) -> ModelPackageRecord | None:
         """Change a package's approval and customer metadata; None if it does not exist."""
         with self._database.write() as db:
-            row = db.execute("SELECT * FROM model_packages WHERE key = ?", (key.lower(),)).fetchone()
+            row = self._row(db, key)
             if row is None:
                 return None
-            record = _package_from_row(row)
+            record = self._record(row)
             metadata = dict(record.customer_metadata or {})
             metadata.update(metadata_to_add or {})
             for removed in metadata_to_remove:
@@ -216,21 +178,16 @@ class ModelRegistryStore:
                 (
                     approval_status or record.approval_status,
                     approval_description if approval_description is not None else record.approval_description,
-                    json.dumps(metadata) if metadata else None,
+                    to_json(metadata or None),
                     time.time(),
                     key.lower(),
                 ),
             )
-            return _package_from_row(
-                db.execute("SELECT * FROM model_packages WHERE key = ?", (key.lower(),)).fetchone()
-            )
+            updated = self._row(db, key)
+        assert updated is not None
+        return self._record(updated)
 
-    def delete_package(self, key: str) -> bool:
-        with self._database.write() as db:
-            cursor = db.execute("DELETE FROM model_packages WHERE key = ?", (key.lower(),))
-        return cursor.rowcount == 1
-
-    def package_page(
+    def filtered_page(
         self, query: ListQuery, *, group_name: str | None, versioned: bool | None, approval_status: str | None
     ) -> Page:
         """A page of packages: of one group, or of one kind (versioned True/False, None: both)."""
@@ -244,12 +201,4 @@ class ModelRegistryStore:
         if approval_status is not None:
             where.append("approval_status = ?")
             params.append(approval_status)
-        return fetch_page(
-            self._database,
-            "model_packages",
-            SORT_COLUMNS[query.sort_by],
-            query,
-            _package_from_row,
-            tuple(where),
-            tuple(params),
-        )
+        return self.page(query, tuple(where), tuple(params))

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from airflow_automl.local.store.database import Database
-from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
+from airflow_automl.local.store.resources import NameInUse, ResourceStore
 
 MODEL_SORT_COLUMNS = {"Name": "name_key", "CreationTime": "creation_time"}
 
 
-class ModelNameInUse(Exception):
+class ModelNameInUse(NameInUse):
     pass
 
 
@@ -27,46 +25,26 @@ class ModelRecord:
     creation_time: float
 
 
-def _model_from_row(row: sqlite3.Row) -> ModelRecord:
-    return ModelRecord(
-        name=row["name"],
-        arn=row["arn"],
-        request=json.loads(row["request_json"]),
-        job_name=row["job_name"],
-        candidate_name=row["candidate_name"],
-        creation_time=row["creation_time"],
-    )
-
-
-class ModelStore:
+class ModelStore(ResourceStore[ModelRecord]):
     """The models table."""
 
-    def __init__(self, database: Database):
-        self._database = database
+    table = "models"
+    record = ModelRecord
+    sort_columns = MODEL_SORT_COLUMNS
+    name_in_use = ModelNameInUse
 
-    def create(self, *, name: str, arn: str, request: dict, job_name: str, candidate_name: str) -> ModelRecord:
-        """A new model; ModelNameInUse if the name is taken."""
-        now = time.time()
+    def create(
+        self, *, name: str, arn: str, request: dict, job_name: str, candidate_name: str, tags: Sequence[dict] = ()
+    ) -> ModelRecord:
+        """A new model with its tags; ModelNameInUse if the name is taken, TooManyTags."""
         with self._database.write() as db:
-            if db.execute("SELECT 1 FROM models WHERE name_key = ?", (name.lower(),)).fetchone():
-                raise ModelNameInUse(name)
-            db.execute(
-                "INSERT INTO models (name_key, name, arn, request_json, job_name, candidate_name,"
-                " creation_time, last_modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name.lower(), name, arn, json.dumps(request), job_name, candidate_name, now, now),
+            row = self._insert(
+                db,
+                name=name,
+                arn=arn,
+                tags=tags,
+                request_json=json.dumps(request),
+                job_name=job_name,
+                candidate_name=candidate_name,
             )
-        model = self.get(name)
-        assert model is not None
-        return model
-
-    def get(self, name: str) -> ModelRecord | None:
-        row = self._database.connection().execute("SELECT * FROM models WHERE name_key = ?", (name.lower(),)).fetchone()
-        return None if row is None else _model_from_row(row)
-
-    def delete(self, name: str) -> bool:
-        with self._database.write() as db:
-            cursor = db.execute("DELETE FROM models WHERE name_key = ?", (name.lower(),))
-        return cursor.rowcount == 1
-
-    def page(self, query: ListQuery) -> Page:
-        return fetch_page(self._database, "models", MODEL_SORT_COLUMNS[query.sort_by], query, _model_from_row)
+        return self._record(row)

@@ -65,20 +65,20 @@ def fetch_page(
     """One page of table's rows in (sort_expression, seq) order, each turned into an item.
     where and params: conditions of the table's own, besides the query's filters."""
     query_where, query_params = query.conditions()
-    where, params = [*where, *query_where], [*params, *query_params]
+    conditions, values = [*where, *query_where], [*params, *query_params]
     descending = query.descending
     if query.page_token:
         after_value, after_seq = database.page_tokens.decode(query.page_token, query.token_scope)
-        where.append(f"({sort_expression}, seq) {'<' if descending else '>'} (?, ?)")
-        params += [after_value, after_seq]
+        conditions.append(f"({sort_expression}, seq) {'<' if descending else '>'} (?, ?)")
+        values += [after_value, after_seq]
     direction = "DESC" if descending else "ASC"
     limit = query.limit
     sql = f"SELECT *, {sort_expression} AS sort_value FROM {table}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
     # One row more than the page, to know whether another page follows.
     sql += f" ORDER BY sort_value {direction}, seq {direction} LIMIT ?"
-    rows = database.connection().execute(sql, (*params, limit + 1)).fetchall()
+    rows = database.connection().execute(sql, (*values, limit + 1)).fetchall()
     next_token = None
     if len(rows) > limit:
         last = rows[limit - 1]

@@ -1,4 +1,5 @@
-"""Restarting the service loses nothing; jobs it was running end Failed; workers die with it."""
+"""Restarting the service loses nothing; jobs it was running end Failed, those it was stopping end
+Stopped; workers die with it."""
 
 from __future__ import annotations
 
@@ -147,6 +148,28 @@ def test_graceful_stop_ends_workers_and_jobs_fail_on_restart(service):
     # New jobs run as usual after the restart.
     create(service, "after-restart")
     assert service.wait_for_status("after-restart")["AutoMLJobStatus"] == "Completed"
+
+
+def test_a_job_being_stopped_when_the_service_dies_ends_stopped_with_its_best_candidate(tmp_path):
+    # A long grace: the job, which ignores the stop, is still Stopping when the service dies.
+    service = start_service(tmp_path, engine=SCRIPTED_ENGINE, stop_grace_seconds=600)
+    try:
+        create(service, "stubborn-stopping")
+        wait_for_candidates(service, "stubborn-stopping")
+        pid = worker_pid(service, "stubborn-stopping")
+        client = service.client()
+        client.stop_auto_ml_job(AutoMLJobName="stubborn-stopping")
+        assert client.describe_auto_ml_job_v2(AutoMLJobName="stubborn-stopping")["AutoMLJobStatus"] == "Stopping"
+        service.kill()
+        assert process_is_gone(pid), f"worker {pid} outlived the killed service"
+        service.start()
+        job = service.client().describe_auto_ml_job_v2(AutoMLJobName="stubborn-stopping")
+        assert (job["AutoMLJobStatus"], job["AutoMLJobSecondaryStatus"]) == ("Stopped", "Stopped")
+        assert "FailureReason" not in job and "EndTime" in job
+        candidates = service.client().list_candidates_for_auto_ml_job(AutoMLJobName="stubborn-stopping")["Candidates"]
+        assert job["BestCandidate"]["CandidateName"] in {candidate["CandidateName"] for candidate in candidates}
+    finally:
+        service.stop()
 
 
 def test_a_second_service_on_the_same_data_dir_is_refused(service):
