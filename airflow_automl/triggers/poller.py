@@ -207,7 +207,7 @@ class SharedJobPoller:
         self._describe_ready = asyncio.Event()
         self._client: Any = None
         self._client_ready = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._failures = 0  # consecutive failed looks, for the backoff
         self._describe_failures = 0  # describes failed (throttled, 5xx) since the last one that answered
@@ -276,7 +276,7 @@ class SharedJobPoller:
             task.add_done_callback(self._on_task_done)
             self._tasks.append(task)
 
-    def _on_task_done(self, task: asyncio.Task) -> None:
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self._closed:
             return
         error = task.exception()
@@ -566,7 +566,7 @@ def active_pollers() -> list[SharedJobPoller]:
 
 
 def _resolve(
-    aws_conn_id: str | None, region_name: str | None, verify: bool | str | None, botocore_config: dict | None
+    aws_conn_id: str | None, region_name: str | None, verify: bool | str | None, botocore_config: dict[str, Any] | None
 ) -> tuple[PollerKey, AutoMLHook]:
     """Read the connection (a blocking lookup: run it in a thread) to learn its region and endpoint."""
     hook = AutoMLHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify, config=botocore_config)
