@@ -278,7 +278,10 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         }
 
     def submit_or_reattach(self, context: Context, request: dict[str, Any], api_version: int) -> AutoMLJobView | None:
-        """Create the job, or find the one this run already created. Returns the existing job's view, or None if created."""
+        """Create the job, or find the one this run already created.
+
+        Returns the existing job's view, or None if it created the job.
+        """
         base_name = self.job_name
         if not base_name:
             raise AirflowFailException("job_name: not set; execute() names the job before submitting it")

@@ -175,9 +175,11 @@ class JobTable:
 @pytest.fixture
 def table():
     responder = SageMakerResponder()
-    with mock.patch.dict(os.environ, aws_connection_env(CONN_ID, responder.endpoint_url)):
-        with mock.patch.object(poller_module, "DEFAULT_SETTINGS", FAST):
-            yield JobTable(responder)
+    with (
+        mock.patch.dict(os.environ, aws_connection_env(CONN_ID, responder.endpoint_url)),
+        mock.patch.object(poller_module, "DEFAULT_SETTINGS", FAST),
+    ):
+        yield JobTable(responder)
     responder.close()
 
 

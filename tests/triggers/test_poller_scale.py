@@ -132,7 +132,7 @@ def test_a_restarted_triggerer_gets_the_jobs_that_ended_while_it_was_down(servic
         rebuilt = [AutoMLJobTrigger(**kwargs) for _, kwargs in serialized]
         async with asyncio.timeout(60):
             batches = await asyncio.gather(*(events_of(t) for t in rebuilt))
-        return {t.job_name: batch for t, batch in zip(rebuilt, batches)}
+        return {t.job_name: batch for t, batch in zip(rebuilt, batches, strict=True)}
 
     events = asyncio.run(after_the_restart())
     assert fired_before == [] or all(len(batch) == 1 for batch in fired_before)
