@@ -151,8 +151,12 @@ class JobWatch:
         while True:
             if deadline is None:
                 return self._unwrap(await self._updates.get())
+            if not self._updates.empty():
+                # Handed over as it is: waiting for it with no time left would cancel the wait
+                # before it could take the update, again and again.
+                return self._unwrap(self._updates.get_nowait())
             remaining = deadline - time.time()
-            if remaining <= 0 and self.looked and self._updates.empty():
+            if remaining <= 0 and self.looked:
                 return None
             # Until the first look, a passed deadline still waits for it, one interval at a time.
             timeout = max(remaining, 0.0) if self.looked else max(remaining, self.poll_interval)

@@ -17,6 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -25,7 +26,13 @@ import pytest
 from airflow_automl.hooks.automl import RetryPolicy
 from airflow_automl.triggers import poller as poller_module
 from airflow_automl.triggers.automl import AutoMLJobTrigger
-from airflow_automl.triggers.poller import DEFAULT_SETTINGS, PollerSettings, active_pollers
+from airflow_automl.triggers.poller import (
+    DEFAULT_SETTINGS,
+    JobProgress,
+    JobWatch,
+    PollerSettings,
+    active_pollers,
+)
 from tests.fixtures.airflow import aws_connection_env
 from tests.fixtures.provider_responder import SageMakerResponder, describe_answer, error
 
@@ -334,6 +341,21 @@ def test_a_failing_listing_is_retried_and_the_job_that_ended_meanwhile_still_fir
         first, second = run(scenario())
     assert first["status"] == "success" and second["status"] == "failed"
     assert "backs off" in caplog.text
+
+
+def test_an_update_waiting_when_the_deadline_has_passed_is_delivered_not_spun_on():
+    # A progress update that lands just as the deadline passes: the watcher hands it over, then
+    # reports the deadline, instead of waiting on it with no time left (which never gets it).
+    watch = JobWatch(SimpleNamespace(settings=FAST), "late-update", api_version=2, poll_interval=INTERVAL)
+    watch.looked = True
+    progress = JobProgress("late-update", "InProgress", "TrainingModels")
+    watch.put(progress)
+
+    async def updates_after_the_deadline():
+        deadline = time.time() - 1.0
+        return [await asyncio.wait_for(watch.next_update(deadline), 10.0) for _ in range(2)]
+
+    assert asyncio.run(updates_after_the_deadline()) == [progress, None]
 
 
 def test_sagemaker_down_past_the_deadline_gives_a_timeout_not_a_failure(table):
