@@ -1,9 +1,11 @@
 """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
 
+from typing import Any
+
 from airflow_automl import __version__
 
 
-def get_provider_info() -> dict:
+def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-automl",
         "name": "AutoML (SageMaker Autopilot)",

@@ -84,7 +84,9 @@ with DAG(
                 }
             ],
             "OutputDataConfig": {
-                "S3OutputPath": "{{ ti.xcom_pull(task_ids='write_training_data')['storage_uri'] }}/endpoint-example/models"
+                "S3OutputPath": (
+                    "{{ ti.xcom_pull(task_ids='write_training_data')['storage_uri'] }}/endpoint-example/models"
+                )
             },
             "AutoMLProblemTypeConfig": {
                 "TabularJobConfig": {
@@ -130,7 +132,7 @@ with DAG(
         labels = data["holdout_labels"]
         if len(predicted) != len(labels):
             raise ValueError(f"endpoint {endpoint}: answered {len(predicted)} predictions for {len(labels)} rows")
-        correct = sum(p == y for p, y in zip(predicted, labels))
+        correct = sum(p == y for p, y in zip(predicted, labels, strict=True))
         print(f"endpoint {endpoint}: {correct}/{len(labels)} holdout customers predicted correctly")
         return {"endpoint_name": endpoint, "rows": len(labels), "correct": correct, "accuracy": correct / len(labels)}
 

@@ -74,7 +74,8 @@ def set_run_note(dag_id: str, run_id: str, note: str, conn_id: str = DEFAULT_CON
     )
     if answer.status_code >= 300:
         raise RuntimeError(
-            f"connection {conn_id}: setting the note of {dag_id}/{run_id} failed ({answer.status_code}: {answer.text[:200]})"
+            f"connection {conn_id}: setting the note of {dag_id}/{run_id} failed "
+            f"({answer.status_code}: {answer.text[:200]})"
         )
     log.info("Run note: %s", note)
     return True

@@ -24,7 +24,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from airflow_automl.sagemaker.api_versions import API_VERSIONS
 from airflow_automl.sagemaker.metrics import greater_is_better
-from airflow_automl.utils.job_view import AutoMLJobView, leaderboard_entry
+from airflow_automl.utils.job_view import AutoMLJobView, LeaderboardEntry, leaderboard_entry
 
 T = TypeVar("T")
 
@@ -74,7 +74,8 @@ class AutoMLJobAlreadyExists(AutoMLApiError):
 
 def error_code(error: BaseException) -> str | None:
     if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code")
+        code = error.response.get("Error", {}).get("Code")
+        return code if isinstance(code, str) else None
     return None
 
 
@@ -99,7 +100,7 @@ class RetryPolicy:
     max_delay: float = 20.0
 
     def delay(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        ceiling: float = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def retrying(self, operation: str, log: Any, *, asynchronous: bool = False) -> tenacity.BaseRetrying:
@@ -171,6 +172,11 @@ class AutoMLHook(AwsBaseHook):
         # One retry layer (ours) instead of botocore's multiplied by ours.
         return super()._get_config(config).merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
+    async def get_async_conn(self) -> Any:
+        """An aiobotocore SageMaker client (an async context manager), configured like the sync one."""
+        # AwsBaseHook's method carries no annotations; this typed surface is what the triggers call.
+        return await super().get_async_conn()  # type: ignore[no-untyped-call]
+
     @property
     def endpoint_url(self) -> str | None:
         return self.conn_config.get_service_endpoint_url(service_name="sagemaker")
@@ -190,7 +196,8 @@ class AutoMLHook(AwsBaseHook):
             existing = [tag for tag in body.get("Tags", []) if tag["Key"] not in tags]
             body["Tags"] = existing + [{"Key": key, "Value": value} for key, value in tags.items()]
         response = self._call(API_VERSIONS[api_version].create_method, **body)
-        return response["AutoMLJobArn"]
+        arn: str = response["AutoMLJobArn"]
+        return arn
 
     def describe_job(self, job_name: str, api_version: int | None = None) -> AutoMLJobView:
         """One normalized view of the job. DescribeAutoMLJobV2 answers for jobs of either version."""
@@ -236,7 +243,7 @@ class AutoMLHook(AwsBaseHook):
             params["StatusEquals"] = status
         return self._paginate("list_candidates_for_auto_ml_job", "Candidates", limit, **params)
 
-    def leaderboard(self, view: AutoMLJobView, size: int) -> list[dict[str, Any]]:
+    def leaderboard(self, view: AutoMLJobView, size: int) -> list[LeaderboardEntry]:
         """The ``size`` best candidates by the objective, best first."""
         if size <= 0:
             return []

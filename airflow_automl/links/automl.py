@@ -33,7 +33,7 @@ def is_aws_endpoint(endpoint_url: str | None) -> bool:
 def automl_job_url(job_name: str, region_name: str | None, endpoint_url: str | None = None) -> str:
     """Where a person looks at the job: the local service's page, or the region's SageMaker console."""
     name = quote(job_name, safe="")
-    if not is_aws_endpoint(endpoint_url):
+    if endpoint_url and not is_aws_endpoint(endpoint_url):
         return f"{endpoint_url.rstrip('/')}/jobs/{name}"
     region = region_name or "us-east-1"
     domain = _CONSOLE_DOMAINS[_partition(region)]

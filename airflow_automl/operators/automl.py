@@ -27,13 +27,14 @@ from airflow_automl.sagemaker.api_versions import (
     by_create_operation,
 )
 from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
-from airflow_automl.utils.job_view import FAILED_STATUSES, AutoMLJobView
+from airflow_automl.utils.job_view import FAILED_STATUSES, AutoMLJobView, JobSummary
 from airflow_automl.utils.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
 from airflow_automl.utils.naming import add_naming_macro, automl_job_name, incremented_job_name
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+
+    from airflow_automl.utils.openlineage_facets import AutoMLJobLineage
 
 ACTIONS_IF_JOB_EXISTS = ("reattach", "increment", "fail")
 # Tags the operator puts on every job it creates: how a retry recognises its own job.
@@ -277,10 +278,16 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         }
 
     def submit_or_reattach(self, context: Context, request: dict[str, Any], api_version: int) -> AutoMLJobView | None:
-        """Create the job, or find the one this run already created. Returns the existing job's view, or None if created."""
+        """Create the job, or find the one this run already created.
+
+        Returns the existing job's view, or None if it created the job.
+        """
+        base_name = self.job_name
+        if not base_name:
+            raise AirflowFailException("job_name: not set; execute() names the job before submitting it")
         run_tags = self.run_tags(context)
         for attempt in range(1, _MAX_NAME_ATTEMPTS + 1):
-            name = incremented_job_name(self.job_name, attempt)
+            name = incremented_job_name(base_name, attempt)
             existing = self.hook.find_job(name, api_version)
             if existing is None:
                 try:
@@ -320,17 +327,18 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             self.log.info("Reattaching to AutoML job %s of this run (%s)", name, existing.status)
             self._submitted_job_name = name
             return existing
-        raise AirflowFailException(f"job_name: {_MAX_NAME_ATTEMPTS} names derived from {self.job_name} are taken")
+        raise AirflowFailException(f"job_name: {_MAX_NAME_ATTEMPTS} names derived from {base_name} are taken")
 
     # --- execution ------------------------------------------------------------------------
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> JobSummary:
         if not self.job_name:
             self.job_name = automl_job_name(self.task_id, context)
         operation, request = self.build_request()
         api_version = by_create_operation(operation).number
         existing = self.submit_or_reattach(context, request, api_version)
         name = self._submitted_job_name
+        assert name is not None, "submit_or_reattach records the job it created or reattached to"
         AutoMLJobLink.persist(context, name, self.hook.conn_region_name, self.hook.endpoint_url, self.aws_conn_id)
 
         view = existing or self.hook.describe_job(name, api_version)
@@ -387,7 +395,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             return f"{line} (candidates unknown: {error.message})"
         return f"{line}, {count} candidate{'s' if count != 1 else ''} so far"
 
-    def _result(self, view: AutoMLJobView) -> dict[str, Any]:
+    def _result(self, view: AutoMLJobView) -> JobSummary:
         self._finished_job = view
         if view.status != "Completed":
             raise AirflowException(view.failure_message())
@@ -401,12 +409,14 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
         )
         return summary
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> JobSummary:
         """Turn the trigger's event into the result, or a clear error."""
         if not event or "status" not in event:
             raise AirflowException(f"AutoML job trigger sent no usable event: {event!r}")
         status = event["status"]
         name = event.get("job_name") or self.job_name
+        if not name:
+            raise AirflowException(f"AutoML job trigger sent an event without a job name: {event!r}")
         self._submitted_job_name = name
         if status == SUCCESS:
             api_version = (event.get("summary") or {}).get("api_version")
@@ -466,7 +476,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             self.log.warning("Lineage of AutoML job %s goes without its candidate count: %s", job_name, error)
             return None
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> AutoMLJobLineage:
         """Inputs: the job's channels; outputs: the best candidate's model and the output path; the run facet."""
         view = self._ended_job()
         if view is None:
@@ -480,7 +490,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             candidate_count=self._candidate_count(view.job_name),
         )
 
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> AutoMLJobLineage:
         """The data the failed job read, and the run facet with SageMaker's failure reason; no model."""
         view = self._ended_job()
         if view is None:  # failed before a job existed (an invalid request, a name taken)

@@ -66,11 +66,11 @@ class ApiVersion:
     @property
     def create_method(self) -> str:
         """The boto3 client method, e.g. create_auto_ml_job_v2."""
-        return xform_name(self.create_operation)
+        return str(xform_name(self.create_operation))
 
     @property
     def describe_method(self) -> str:
-        return xform_name(self.describe_operation)
+        return str(xform_name(self.describe_operation))
 
     def path(self, setting: str, config: str = TABULAR_CONFIG) -> str:
         """Dotted path of ``setting`` in this version's create request (V2: under ``config``)."""

@@ -22,7 +22,7 @@ DEFAULT_MODE = "AUTO"
 class AutoMLRequest:
     """A CreateAutoMLJob or V2 request, with the paths where each setting lives."""
 
-    request: Mapping
+    request: Mapping[str, Any]
     api_version: int
     problem_config: str | None  # V2: the AutoMLProblemTypeConfig member; V1: TabularJobConfig
 
@@ -40,12 +40,12 @@ class AutoMLRequest:
     def mode(self) -> str:
         return self.value("mode") or DEFAULT_MODE
 
-    def channels(self) -> Iterator[tuple[str, Mapping]]:
+    def channels(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
         for index, channel in enumerate(self.request.get(self.path("channels")) or ()):
             yield f"{self.path('channels')}[{index}]", channel
 
-    def targets(self) -> Iterator[tuple[str, str]]:
-        """(path, target column) for every place the request names one."""
+    def targets(self) -> Iterator[tuple[str, str | None]]:
+        """(path, target column) for every place the request names one (None where it is missing)."""
         if self.api_version == 1:
             for path, channel in self.channels():
                 yield f"{path}.TargetAttributeName", channel.get("TargetAttributeName")
@@ -62,7 +62,7 @@ class AutoMLRequest:
             yield self.path("sample_weight"), self.value("sample_weight")
 
 
-def automl_request(operation: str, request: Mapping) -> AutoMLRequest:
+def automl_request(operation: str, request: Mapping[str, Any]) -> AutoMLRequest:
     if operation == V1.create_operation:
         return AutoMLRequest(request, 1, TABULAR_CONFIG)
     problem_configs = request.get("AutoMLProblemTypeConfig") or {}

@@ -9,6 +9,8 @@ metrics.py, which needs nothing beyond the standard library.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn import metrics as skm
 
@@ -52,6 +54,8 @@ def compute_metrics(
         "BalancedAccuracy": float(skm.balanced_accuracy_score(y_true, prediction, sample_weight=w)),
     }
     if problem_type == BINARY:
+        if classes is None:
+            raise ValueError("compute_metrics: classes is required for BinaryClassification (classes[1] is positive)")
         positive = classes[1]
         kwargs = dict(pos_label=positive, sample_weight=w, zero_division=0)
         values["F1"] = float(skm.f1_score(y_true, prediction, **kwargs))
@@ -77,11 +81,11 @@ def compute_metrics(
     return values
 
 
-def candidate_metrics(values: dict[str, float], metric_set: str = "Validation") -> list[dict]:
+def candidate_metrics(values: dict[str, float], metric_set: str = "Validation") -> list[dict[str, Any]]:
     """CandidateProperties.CandidateMetrics entries (MetricDatum shape)."""
     data = []
     for name, value in values.items():
-        datum = {"StandardMetricName": name, "Value": value, "Set": metric_set}
+        datum: dict[str, Any] = {"StandardMetricName": name, "Value": value, "Set": metric_set}
         if name != "LogLoss":  # MetricDatum.MetricName only takes AutoMLMetricEnum values
             datum["MetricName"] = name
         data.append(datum)

@@ -122,18 +122,18 @@ def rank_candidates(
     then its MetricName). Among equal values the candidate named ``prefer`` (the job's best) leads.
     """
     candidates = list(candidates)
-    scored = [c for c in candidates if objective_value(c) is not None]
+    scored = [(value, c) for c in candidates if (value := objective_value(c)) is not None]
     unscored = [c for c in candidates if objective_value(c) is None]
     if not scored:
         return unscored
     if metric_name is not None:
         greater = greater_is_better(metric_name)
     else:
-        objective = scored[0].get("FinalAutoMLJobObjectiveMetric") or {}
+        objective = scored[0][1].get("FinalAutoMLJobObjectiveMetric") or {}
         greater = greater_is_better(objective.get("MetricName"), objective.get("Type"))
     sign = 1.0 if greater else -1.0
-    scored.sort(key=lambda c: (sign * objective_value(c), c.get("CandidateName") == prefer), reverse=True)
-    return scored + unscored
+    scored.sort(key=lambda pair: (sign * pair[0], pair[1].get("CandidateName") == prefer), reverse=True)
+    return [c for _, c in scored] + unscored
 
 
 def best_candidate(candidates: Iterable[Mapping[str, Any]], metric_name: str | None = None) -> Mapping[str, Any] | None:

@@ -10,6 +10,7 @@ from airflow_automl.sagemaker.metrics.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from airflow_automl.sagemaker.api_versions import (
     CREATE_OPERATIONS,
@@ -74,10 +75,10 @@ def _rule_metric_allowed_for_problem(job: AutoMLRequest) -> None:
                 f"for ProblemType {problem_type} {got_value(metric)}",
             )
         return
-    allowed = NON_TABULAR_OBJECTIVES.get(job.problem_config)
-    if allowed is not None and metric not in allowed:
+    objectives = NON_TABULAR_OBJECTIVES.get(job.problem_config) if job.problem_config else None
+    if objectives is not None and metric not in objectives:
         raise RequestValidationError(
-            path, f"must be one of {', '.join(allowed)} for {job.problem_config} {got_value(metric)}"
+            path, f"must be one of {', '.join(objectives)} for {job.problem_config} {got_value(metric)}"
         )
 
 
@@ -270,7 +271,7 @@ SEMANTIC_RULES: tuple[Callable[[AutoMLRequest], None], ...] = (
 )
 
 
-def validate_request(operation: str, request: Mapping) -> None:
+def validate_request(operation: str, request: Mapping[str, Any]) -> None:
     """Raise RequestValidationError for the first rule ``request`` breaks.
 
     Shape rules apply to any sagemaker operation; the reference's semantic rules

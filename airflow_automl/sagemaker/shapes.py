@@ -20,12 +20,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import botocore.session
-from botocore.model import Shape
+from botocore.model import ServiceModel, Shape
 from botocore.utils import parse_timestamp
 
 
 @functools.cache
-def sagemaker_model():
+def sagemaker_model() -> ServiceModel:
     """botocore's service model for SageMaker: the authority for every request shape."""
     return botocore.session.get_session().get_service_model("sagemaker")
 
@@ -73,7 +73,9 @@ def _unicode_ranges() -> dict[str, str]:
 
 
 def _ranges_text(points: list[int]) -> str:
-    parts, start, previous = [], None, None
+    parts: list[str] = []
+    start: int | None = None
+    previous = 0  # set together with start, at the first point
     for point in points + [-2]:
         if start is None:
             start = previous = point
@@ -166,7 +168,7 @@ def _is_timestamp(value: Any) -> bool:
     if isinstance(value, (datetime.datetime, datetime.date)):
         return True
     if _is_number(value):
-        return _EPOCH_RANGE[0] <= value <= _EPOCH_RANGE[1]
+        return bool(_EPOCH_RANGE[0] <= value <= _EPOCH_RANGE[1])
     if isinstance(value, str):
         try:
             number = float(value)
@@ -237,7 +239,7 @@ def _check_number_range(type_name: str, value: int | float, path: str) -> None:
         raise RequestValidationError(path, f"must be a finite number {got_value(value)}")
 
 
-def _check_structure(shape: Shape, value: Mapping, path: str) -> None:
+def _check_structure(shape: Shape, value: Mapping[str, Any], path: str) -> None:
     members = shape.members
     for name in value:
         if name not in members:
@@ -258,7 +260,7 @@ def _check_structure(shape: Shape, value: Mapping, path: str) -> None:
             _check_shape(member_shape, value[name], _join(path, name))
 
 
-def _check_count(limits: Mapping, count: int, path: str, noun: str) -> None:
+def _check_count(limits: Mapping[str, Any], count: int, path: str, noun: str) -> None:
     plural = "entries" if noun == "entry" else f"{noun}s"
     if "min" in limits and count < limits["min"]:
         raise RequestValidationError(path, f"must have at least {limits['min']} {plural} (got {count})")
@@ -289,7 +291,7 @@ def _input_shape(operation: str) -> Shape | None:
     return sagemaker_model().operation_model(operation).input_shape
 
 
-def validate_shape(operation: str, request: Mapping) -> None:
+def validate_shape(operation: str, request: Mapping[str, Any]) -> None:
     """Check ``request`` against botocore's input shape for ``operation`` only."""
     shape = _input_shape(operation)
     if not isinstance(request, Mapping):
@@ -306,7 +308,7 @@ def validate_shape(operation: str, request: Mapping) -> None:
 _TRUE, _FALSE = frozenset({"true"}), frozenset({"false"})
 
 
-def coerce_request(operation: str, request: Mapping) -> dict:
+def coerce_request(operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """Deep copy of ``request`` with strings at number and boolean shapes converted.
 
     Airflow renders templated values to strings ("30", "0.2", "True"); botocore's shape

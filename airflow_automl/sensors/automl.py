@@ -16,13 +16,14 @@ from airflow_automl.hooks.automl import AutoMLHook
 from airflow_automl.links.automl import AutoMLJobLink
 from airflow_automl.sagemaker.metrics import greater_is_better
 from airflow_automl.triggers.automl import ERROR, TIMEOUT, AutoMLJobTrigger
-from airflow_automl.utils.job_view import AutoMLJobView
+from airflow_automl.utils.job_view import AutoMLJobView, JobSummary
 from airflow_automl.utils.lineage import openlineage_lineage, output_uris
 from airflow_automl.utils.naming import add_naming_macro
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+
+    from airflow_automl.utils.openlineage_facets import AutoMLJobLineage
 
 
 class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
@@ -96,7 +97,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
             )
         return self.hook.describe_job(self.job_name, self._api_version)
 
-    def evaluate(self, view: AutoMLJobView) -> dict[str, Any] | None:
+    def evaluate(self, view: AutoMLJobView) -> JobSummary | None:
         """The summary when the best candidate is final and good enough; None while the job runs."""
         if not view.is_terminal:
             self.log.info("%s; waiting for its best candidate", view.describe_progress())
@@ -164,7 +165,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
             method_name="execute_complete",
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> JobSummary:
         if not event or "status" not in event:
             raise AirflowException(f"AutoML job trigger sent no usable event: {event!r}")
         if event["status"] == TIMEOUT:
@@ -176,7 +177,7 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
             raise AirflowException(f"AutoML job {self.job_name} is still running after the trigger's final event")
         return summary
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> AutoMLJobLineage:
         """Inputs: what the gated job produced (its best model, its output path); its run facet."""
         view = self._gated_job
         if view is None:

@@ -56,7 +56,7 @@ class AutoMLJobTrigger(BaseTrigger):
         verify: bool | str | None = None,
         botocore_config: dict[str, Any] | None = None,
     ):
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's BaseTrigger.__init__ is unannotated
         self.job_name = job_name
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
@@ -141,7 +141,7 @@ class AutoMLJobTrigger(BaseTrigger):
         return self._event(status, view.failure_message(), view)
 
     def _event(self, status: str, message: str, view: AutoMLJobView | None = None) -> TriggerEvent:
-        return TriggerEvent(
+        return TriggerEvent(  # type: ignore[no-untyped-call]  # Airflow's TriggerEvent.__init__ is unannotated
             {
                 "status": status,
                 "job_name": self.job_name,

@@ -39,10 +39,11 @@ import random
 import time
 import weakref
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from botocore.exceptions import BotoCoreError
@@ -59,6 +60,33 @@ from airflow_automl.sagemaker.api_versions import API_VERSIONS
 from airflow_automl.utils.job_view import TERMINAL_STATUSES, AutoMLJobView, progress_line
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class PollerClock:
+    """The time a poller reads and waits by: this machine's (SageMaker's comes from its answers).
+
+    ``time()`` is Unix time (the first listing's bound, trigger deadlines); ``monotonic()`` paces
+    the looks, the sweep and round trips; ``sleep()`` and ``wait_for()`` wait on it. Another clock
+    (one that runs faster than real time, say) changes when things happen, never what happens.
+    """
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def wait_for(self, awaitable: Awaitable[T], seconds: float) -> T:
+        """``awaitable``'s result, or TimeoutError after ``seconds``."""
+        return await asyncio.wait_for(awaitable, seconds)
+
+
+REAL_TIME = PollerClock()
 
 
 @dataclass(frozen=True)
@@ -87,6 +115,8 @@ class PollerSettings:
     list_retry_after_refusal_seconds: float = 900.0
     # Each call's own retries (throttling, 5xx) before the look counts as failed.
     retry_policy: RetryPolicy = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0)
+    # What the intervals and allowances above, and trigger deadlines, are measured by.
+    clock: PollerClock = REAL_TIME
 
 
 DEFAULT_SETTINGS = PollerSettings()
@@ -136,7 +166,7 @@ class JobWatch:
         "_closed",
     )
 
-    def __init__(self, poller: SharedJobPoller, job_name: str, api_version: int, poll_interval: float):
+    def __init__(self, poller: SharedJobPoller, job_name: str, api_version: int, poll_interval: float) -> None:
         self.job_name = job_name
         self.key = job_name.lower()  # SageMaker job names are unique regardless of case
         self.api_version = api_version
@@ -148,16 +178,21 @@ class JobWatch:
         self._closed = False
 
     async def next_update(self, deadline: float | None = None) -> JobProgress | AutoMLJobView | None:
+        clock = self._poller.settings.clock
         while True:
             if deadline is None:
                 return self._unwrap(await self._updates.get())
-            remaining = deadline - time.time()
-            if remaining <= 0 and self.looked and self._updates.empty():
+            if not self._updates.empty():
+                # Handed over as it is: waiting for it with no time left would cancel the wait
+                # before it could take the update, again and again.
+                return self._unwrap(self._updates.get_nowait())
+            remaining = deadline - clock.time()
+            if remaining <= 0 and self.looked:
                 return None
             # Until the first look, a passed deadline still waits for it, one interval at a time.
             timeout = max(remaining, 0.0) if self.looked else max(remaining, self.poll_interval)
             try:
-                return self._unwrap(await asyncio.wait_for(self._updates.get(), timeout))
+                return self._unwrap(await clock.wait_for(self._updates.get(), timeout))
             except TimeoutError:
                 continue
 
@@ -184,9 +219,10 @@ class JobWatch:
 class SharedJobPoller:
     """Watches many jobs through one client and one listing per interval (see the module docstring)."""
 
-    def __init__(self, key: PollerKey, hook: AutoMLHook, settings: PollerSettings = DEFAULT_SETTINGS):
+    def __init__(self, key: PollerKey, hook: AutoMLHook, settings: PollerSettings = DEFAULT_SETTINGS) -> None:
         self.key = key
         self.settings = settings
+        self._clock = settings.clock
         self._hook = hook
         self._watches: dict[str, list[JobWatch]] = {}
         # Jobs to describe (by lowercase name), each queued at most once.
@@ -198,7 +234,7 @@ class SharedJobPoller:
         # Jobs whose describe failed (throttled, 5xx): the next look asks again, since neither the
         # listing (its window moves on) nor the sweep (too slow) is sure to bring them back soon.
         self._retry: set[str] = set()
-        # The sweep: a heap of (due, job) and each job's current due time (loop time); heap entries
+        # The sweep: a heap of (due, job) and each job's current due time (monotonic); heap entries
         # whose time no longer matches are stale and dropped when they surface.
         self._sweep_heap: list[tuple[float, str]] = []
         self._next_sweep: dict[str, float] = {}
@@ -207,14 +243,14 @@ class SharedJobPoller:
         self._describe_ready = asyncio.Event()
         self._client: Any = None
         self._client_ready = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._failures = 0  # consecutive failed looks, for the backoff
         self._describe_failures = 0  # describes failed (throttled, 5xx) since the last one that answered
         self._list_refused_until = 0.0
         # Only changes after this instant (SageMaker's clock) may still be unseen. Until the first
         # listing shows SageMaker's clock, the local one less the overlap stands in for it.
-        self._listed_since = time.time() - settings.overlap_seconds
+        self._listed_since = self._clock.time() - settings.overlap_seconds
         self.last_error: BaseException | None = None
         # Figures for benchmarks and logs.
         self.list_calls = 0
@@ -234,7 +270,7 @@ class SharedJobPoller:
         if watch.key not in self._next_sweep:
             # The describe just below is its first look. Its first sweep falls anywhere in the next
             # period, so jobs registered together (a triggerer restart) are swept spread out.
-            due = asyncio.get_running_loop().time() + random.uniform(0, self.settings.sweep_period_seconds)
+            due = self._clock.monotonic() + random.uniform(0, self.settings.sweep_period_seconds)
             self._next_sweep[watch.key] = due
             heapq.heappush(self._sweep_heap, (due, watch.key))
         # It may have ended before our first look: describe it once, soon.
@@ -276,7 +312,7 @@ class SharedJobPoller:
             task.add_done_callback(self._on_task_done)
             self._tasks.append(task)
 
-    def _on_task_done(self, task: asyncio.Task) -> None:
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self._closed:
             return
         error = task.exception()
@@ -291,16 +327,15 @@ class SharedJobPoller:
         self._watches.clear()
 
     async def _run_looks(self) -> None:
-        loop = asyncio.get_running_loop()
         async with await self._hook.get_async_conn() as client:
             self._client = client
             self._client_ready.set()
             while True:
-                started = loop.time()
+                started = self._clock.monotonic()
                 ok = await self._look()
                 if ok and not self._describe_failures:
                     self._failures = 0
-                    delay = self._interval() - (loop.time() - started)
+                    delay = self._interval() - (self._clock.monotonic() - started)
                 else:
                     self._failures += 1
                     delay = self._backoff()
@@ -310,7 +345,7 @@ class SharedJobPoller:
                         delay,
                         self._failures,
                     )
-                await asyncio.sleep(max(0.0, delay))
+                await self._clock.sleep(max(0.0, delay))
 
     def _interval(self) -> float:
         return min((w.poll_interval for ws in self._watches.values() for w in ws), default=30.0)
@@ -324,8 +359,7 @@ class SharedJobPoller:
 
     async def _look(self) -> bool:
         """List what changed, queue describes for what ended and for the sweep. False when the look failed."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = self._clock.monotonic()
         ok = True
         retry, self._retry = self._retry, set()
         for key in retry:
@@ -364,7 +398,6 @@ class SharedJobPoller:
             self._enqueue(key)
 
     async def _list_changes(self) -> bool:
-        loop = asyncio.get_running_loop()
         params: dict[str, Any] = {
             "LastModifiedTimeAfter": datetime.fromtimestamp(self._listed_since, tz=UTC),
             "SortBy": "CreationTime",
@@ -377,13 +410,14 @@ class SharedJobPoller:
             # A walk that fails part-way is retried whole, like the hook's listings.
             nonlocal walk_started_at
             walk_started_at = None
-            attempt_started = loop.time()
+            attempt_started = self._clock.monotonic()
             summaries: list[dict[str, Any]] = []
             first_page = True
             async for page in self._client.get_paginator("list_auto_ml_jobs").paginate(**params):
                 self.list_calls += 1
                 if first_page:  # later pages ran later: only the first one bounds the whole walk
-                    walk_started_at = sagemaker_time_at_request(page, round_trip=loop.time() - attempt_started)
+                    round_trip = self._clock.monotonic() - attempt_started
+                    walk_started_at = sagemaker_time_at_request(page, round_trip=round_trip)
                     first_page = False
                 summaries.extend(page.get("AutoMLJobSummaries", []))
             return summaries
@@ -393,9 +427,7 @@ class SharedJobPoller:
         except (AutoMLApiError, BotoCoreError) as error:
             self.last_error = error
             if isinstance(error, AutoMLApiError) and not _transient(error):
-                self._list_refused_until = asyncio.get_running_loop().time() + (
-                    self.settings.list_retry_after_refusal_seconds
-                )
+                self._list_refused_until = self._clock.monotonic() + self.settings.list_retry_after_refusal_seconds
                 log.warning(
                     "ListAutoMLJobs refused (%s); describing each of %d watched AutoML jobs every interval "
                     "instead, and asking again in %.0f s",
@@ -566,7 +598,7 @@ def active_pollers() -> list[SharedJobPoller]:
 
 
 def _resolve(
-    aws_conn_id: str | None, region_name: str | None, verify: bool | str | None, botocore_config: dict | None
+    aws_conn_id: str | None, region_name: str | None, verify: bool | str | None, botocore_config: dict[str, Any] | None
 ) -> tuple[PollerKey, AutoMLHook]:
     """Read the connection (a blocking lookup: run it in a thread) to learn its region and endpoint."""
     hook = AutoMLHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify, config=botocore_config)

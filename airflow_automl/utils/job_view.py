@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from airflow_automl.sagemaker.api_versions import API_VERSIONS, get_path
 
@@ -42,6 +42,39 @@ def progress_line(job_name: str, status: str, secondary_status: str | None) -> s
     if secondary_status:
         line += f" / {secondary_status}"
     return line
+
+
+class LeaderboardEntry(TypedDict):
+    """One candidate in a summary's leaderboard: the few fields a reader compares."""
+
+    candidate_name: str | None
+    objective_metric_name: str | None
+    objective_metric_value: float | None
+    candidate_status: str | None
+    model_artifacts: list[str]
+
+
+class JobSummary(TypedDict):
+    """What the operator and the sensor return as XCom (and a trigger event's ``summary``): plain JSON."""
+
+    job_name: str
+    job_arn: str | None
+    api_version: int
+    status: str
+    secondary_status: str | None
+    failure_reason: str | None
+    problem_type: str | None
+    best_candidate_name: str | None
+    objective_metric_name: str | None
+    objective_metric_value: float | None
+    objective_type: str | None  # Maximize or Minimize, as SageMaker reports it
+    model_artifacts: list[str]
+    inference_containers: list[dict[str, Any]]  # the best candidate's, as SageMaker describes them
+    artifacts: dict[str, Any]  # AutoMLJobArtifacts
+    output_path: str | None
+    creation_time: str | None
+    end_time: str | None
+    leaderboard: list[LeaderboardEntry]  # best first; empty unless asked for
 
 
 @dataclass(frozen=True)
@@ -132,7 +165,7 @@ class AutoMLJobView:
         reason = self.failure_reason or "no reason given"
         return f"AutoML job {self.job_name} ended {self.status} ({self.secondary_status}): {reason}"
 
-    def to_summary(self, leaderboard: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def to_summary(self, leaderboard: list[LeaderboardEntry] | None = None) -> JobSummary:
         metric = self.best_metric
         return {
             "job_name": self.job_name,
@@ -156,8 +189,8 @@ class AutoMLJobView:
         }
 
 
-def leaderboard_entry(candidate: dict[str, Any]) -> dict[str, Any]:
-    """A leaderboard row: the few candidate fields a reader compares."""
+def leaderboard_entry(candidate: dict[str, Any]) -> LeaderboardEntry:
+    """A leaderboard row of a ListCandidatesForAutoMLJob candidate."""
     metric = candidate.get("FinalAutoMLJobObjectiveMetric") or {}
     value = metric.get("Value")
     return {

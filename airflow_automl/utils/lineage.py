@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from airflow_automl.utils.job_view import AutoMLJobView
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow_automl.utils.openlineage_facets import AutoMLJobLineage
 
 RUN_FACET_NAME = "automlJob"
 
@@ -95,7 +95,7 @@ def openlineage_lineage(
     inputs: list[str],
     outputs: list[str],
     candidate_count: int | None = None,
-) -> OperatorLineage:
+) -> AutoMLJobLineage:
     """OperatorLineage with these datasets and, when the job is known, its run facet."""
     from airflow_automl.utils.openlineage_facets import operator_lineage
 

@@ -80,10 +80,11 @@ def automl_job_name(
     if not dag_id:
         raise ValueError("automl_job_name: dag_id is required when run is given as a run id string")
     # -1 (or None) is Airflow's "not mapped": such names keep the shape they always had.
-    mapped = map_index is not None and int(map_index) >= 0
-    identity = f"{dag_id}\0{run_id}\0{task_id or ''}" + (f"\0{int(map_index)}" if mapped else "")
+    index = int(map_index) if map_index is not None else -1
+    mapped = index >= 0
+    identity = f"{dag_id}\0{run_id}\0{task_id or ''}" + (f"\0{index}" if mapped else "")
     digest = hashlib.sha256(identity.encode()).hexdigest()[:_HASH_LENGTH]
-    parts = [_run_date(run_id, logical_date), str(int(map_index)) if mapped else "", digest]
+    parts = [_run_date(run_id, logical_date), str(index) if mapped else "", digest]
     suffix = "".join(f"-{part}" for part in parts if part)
     return f"{_sanitize_prefix(prefix, MAX_JOB_NAME_LENGTH - len(suffix))}{suffix}"
 

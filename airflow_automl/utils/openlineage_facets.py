@@ -31,13 +31,17 @@ class AutoMLJobRunFacet(RunFacet):
     _additional_skip_redact = ["jobName", "jobArn", "bestCandidateName", "objectiveMetricName", "failureReason"]
 
 
+# What the operator and the sensor report: datasets, and the run facet above.
+AutoMLJobLineage = OperatorLineage[Dataset, RunFacet]
+
+
 def operator_lineage(
     *,
     inputs: list[tuple[str, str]],
     outputs: list[tuple[str, str]],
     run_facet_name: str,
     run_facts: dict[str, Any] | None,
-) -> OperatorLineage:
+) -> AutoMLJobLineage:
     return OperatorLineage(
         inputs=[Dataset(namespace=namespace, name=name) for namespace, name in inputs],
         outputs=[Dataset(namespace=namespace, name=name) for namespace, name in outputs],

@@ -56,7 +56,8 @@ def test_provider_operators_create_then_update_an_endpoint_from_the_jobs_xcom(sc
                   render_template_as_native_obj=True)
         with dag:
             champion = AutoMLJobOperator(task_id="train_champion", job_name="champion-job", deferrable=False, **COMMON)
-            challenger = AutoMLJobOperator(task_id="train_challenger", job_name="challenger-job", deferrable=False, **COMMON)
+            challenger = AutoMLJobOperator(task_id="train_challenger", job_name="challenger-job", deferrable=False,
+                                           **COMMON)
             create_model = SageMakerModelOperator(task_id="create_model", config=model("champion", "train_champion"))
             create_config = SageMakerEndpointConfigOperator(
                 task_id="create_endpoint_config",

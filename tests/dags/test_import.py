@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_b
         "deploy_endpoint",
         "smoke_check",
     ]
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     train = dag.get_task("train_model")
     assert type(train).__name__ == "AutoMLJobOperator"
@@ -76,7 +77,7 @@ def test_forecast_example_trains_a_weekly_time_series_job_and_gates_on_wape(dag_
     dag = dag_bag.dags["automl_forecast"]
     assert dag.timetable.summary == "0 6 * * 1"
     order = ["prepare_demand_history", "train_forecaster", "check_forecast_accuracy", "publish_forecast"]
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     config = dag.get_task("train_forecaster").config
     time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
@@ -109,5 +110,5 @@ def test_training_updates_the_model_asset_the_deployment_dag_is_scheduled_on(dag
     deploy = dag_bag.dags["automl_deploy_model"]
     assert list(deploy.timetable.asset_condition.objects) == train.outlets  # schedule=[the training task's asset]
     order = ["new_model", "confirm_with_sagemaker", "stage"]
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert downstream in deploy.get_task(upstream).downstream_task_ids

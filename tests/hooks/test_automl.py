@@ -73,9 +73,11 @@ def test_connection_errors_are_retried():
     with mock.patch.dict(os.environ, env):
         hook = AutoMLHook(aws_conn_id="automl_closed", retry_policy=FAST)
         sleeps = []
-        with mock.patch("airflow_automl.hooks.automl.time.sleep", sleeps.append):
-            with pytest.raises(AutoMLApiError, match="EndpointConnectionError"):
-                hook.describe_job("job-1")
+        with (
+            mock.patch("airflow_automl.hooks.automl.time.sleep", sleeps.append),
+            pytest.raises(AutoMLApiError, match="EndpointConnectionError"),
+        ):
+            hook.describe_job("job-1")
     assert len(sleeps) == FAST.max_attempts - 1
     assert all(0 < delay <= FAST.max_delay for delay in sleeps)
 

@@ -86,9 +86,11 @@ def test_a_rule_violation_fails_before_any_call_naming_field_and_rule():
         problem_type="Regression",
         objective_metric="F1",
     )
-    with mock.patch("airflow_automl.hooks.automl.AutoMLHook._call") as call:
-        with pytest.raises(AirflowFailException, match=r"AutoMLJobObjective\.MetricName: .*F1") as caught:
-            op.execute(context={"ti": SimpleNamespace(dag_id="d", run_id="r", task_id="train")})
+    with (
+        mock.patch("airflow_automl.hooks.automl.AutoMLHook._call") as call,
+        pytest.raises(AirflowFailException, match=r"AutoMLJobObjective\.MetricName: .*F1") as caught,
+    ):
+        op.execute(context={"ti": SimpleNamespace(dag_id="d", run_id="r", task_id="train")})
     call.assert_not_called()
     assert "CreateAutoMLJobV2 request is invalid" in str(caught.value)
 

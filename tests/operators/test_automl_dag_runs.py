@@ -185,7 +185,8 @@ def test_killed_or_timed_out_tasks_stop_their_jobs(scripted, dag_file):
         header(scripted, "provider_kill")
         + """
         with dag:
-            # execution_timeout kills the task in the worker: on_kill stops the job. (10 s: room to submit on a busy machine.)
+            # execution_timeout kills the task in the worker: on_kill stops the job.
+            # (10 s: room to submit on a busy machine.)
             AutoMLJobOperator(task_id="killed_in_worker", job_name="{{ automl_job_name('slow', task_id='w') }}",
                               deferrable=False, execution_timeout=timedelta(seconds=10), **COMMON)
             # max_wait runs out while deferred: the trigger's timeout event stops the job.
@@ -232,9 +233,11 @@ def test_sensor_passes_fails_and_skips_on_its_threshold(scripted, dag_file):
             name = "{{ ti.xcom_pull(task_ids='train')['job_name'] }}"
             passing = AutoMLBestCandidateSensor(task_id="passes", job_name=name, metric_threshold="0.6",
                                                 poke_interval=0.3, deferrable=True)
-            rescheduled = AutoMLBestCandidateSensor(task_id="passes_rescheduled", job_name="{{ automl_job_name('gate') }}",
+            rescheduled = AutoMLBestCandidateSensor(task_id="passes_rescheduled",
+                                                    job_name="{{ automl_job_name('gate') }}",
                                                     metric_threshold=0.6, poke_interval=0.3, mode="reschedule")
-            failing = AutoMLBestCandidateSensor(task_id="misses", job_name=name, metric_threshold=0.9, poke_interval=0.3)
+            failing = AutoMLBestCandidateSensor(task_id="misses", job_name=name, metric_threshold=0.9,
+                                                poke_interval=0.3)
             skipped = AutoMLBestCandidateSensor(task_id="misses_soft", job_name=name, metric_threshold=0.9,
                                                 poke_interval=0.3, soft_fail=True)
             train >> [passing, rescheduled, failing, skipped]

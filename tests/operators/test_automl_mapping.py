@@ -50,7 +50,7 @@ def header(service, dag_id: str, **dag_args: str) -> str:
             "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "label", "ProblemType": problem}},
             "RoleArn": ROLE,
         }
-        for segment, problem in zip("abc", PROBLEM_TYPES)
+        for segment, problem in zip("abc", PROBLEM_TYPES, strict=True)
     ]
     return f"""
         from datetime import datetime, timedelta, timezone
@@ -185,8 +185,9 @@ def test_sensor_maps_over_the_jobs_with_a_threshold_per_segment(scripted, dag_fi
             AutoMLBestCandidateSensor.partial(task_id="gate", poke_interval=0.3, deferrable=True).expand_kwargs(
                 train.output.map(gate_kwargs))
             # The macro renders in a mapped sensor too: map index i names map index i's job.
-            gate_by_name = AutoMLBestCandidateSensor.partial(task_id="gate_by_name", job_name="{{ automl_job_name('gate') }}",
-                                              poke_interval=0.3).expand(metric_threshold=[0.6, 0.6, 0.5])
+            gate_by_name = AutoMLBestCandidateSensor.partial(
+                task_id="gate_by_name", job_name="{{ automl_job_name('gate') }}", poke_interval=0.3
+            ).expand(metric_threshold=[0.6, 0.6, 0.5])
             train >> gate_by_name
         """,
     )
@@ -223,7 +224,7 @@ def test_segments_example_trains_and_gates_each_region(scripted, airflow_db):
     assert mapped_task_states(run, "train_segment") == {index: "success" for index in range(4)}
     summaries = [xcom_value(run, "train_segment", map_index=index) for index in range(4)]
     assert len({summary["job_name"] for summary in summaries}) == 4
-    for region, summary in zip(regions, summaries):
+    for region, summary in zip(regions, summaries, strict=True):
         tags = tags_of(scripted, summary["job_arn"])
         assert tags["segment"] == region
         assert summary["output_path"] == (scripted.file_root / "segments-dag" / "segments" / region / "models").as_uri()

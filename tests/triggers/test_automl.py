@@ -16,10 +16,12 @@ from tests.fixtures.provider_responder import SageMakerResponder, candidate, des
 @pytest.fixture
 def responder():
     server = SageMakerResponder()
-    with mock.patch.dict(os.environ, aws_connection_env("automl_trigger", server.endpoint_url)):
+    with (
+        mock.patch.dict(os.environ, aws_connection_env("automl_trigger", server.endpoint_url)),
         # Keep the hook's backoff short so throttling tests take milliseconds.
-        with mock.patch.object(hook_module.RetryPolicy, "delay", lambda self, attempt: 0.01):
-            yield server
+        mock.patch.object(hook_module.RetryPolicy, "delay", lambda self, attempt: 0.01),
+    ):
+        yield server
     server.close()
 
 

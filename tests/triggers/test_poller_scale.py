@@ -18,6 +18,9 @@ from airflow_automl.triggers.poller import active_pollers
 from tests.fixtures.airflow import aws_connection_env
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
+# The local service runs as a process of its own.
+pytestmark = pytest.mark.integration
+
 CONN_ID = "automl_scale"
 ROLE = "arn:aws:iam::123456789012:role/automl"
 
@@ -114,7 +117,8 @@ def test_a_restarted_triggerer_gets_the_jobs_that_ended_while_it_was_down(servic
     async def before_the_restart():
         tasks = [asyncio.create_task(events_of(AutoMLJobTrigger(**kwargs))) for _, kwargs in serialized]
         await wait_until(lambda: sum(p.watched_jobs() for p in active_pollers()) == len(names))
-        await asyncio.sleep(0.5)
+        # It goes away once its poller has looked at the jobs (the slow ones keep it polling).
+        await wait_until(lambda: any(p.list_calls for p in active_pollers()))
         for task in tasks:  # the triggerer goes away, whatever each trigger was doing
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -132,7 +136,7 @@ def test_a_restarted_triggerer_gets_the_jobs_that_ended_while_it_was_down(servic
         rebuilt = [AutoMLJobTrigger(**kwargs) for _, kwargs in serialized]
         async with asyncio.timeout(60):
             batches = await asyncio.gather(*(events_of(t) for t in rebuilt))
-        return {t.job_name: batch for t, batch in zip(rebuilt, batches)}
+        return {t.job_name: batch for t, batch in zip(rebuilt, batches, strict=True)}
 
     events = asyncio.run(after_the_restart())
     assert fired_before == [] or all(len(batch) == 1 for batch in fired_before)

@@ -98,9 +98,11 @@ def dag_source(service, dag_id: str, body: str, **dag_args: str) -> str:
         CONFIG = {{
             "InputDataConfig": [
                 {{"ChannelType": "training", "TargetAttributeName": "label",
-                  "DataSource": {{"S3DataSource": {{"S3DataType": "S3Prefix", "S3Uri": {service.file_uri("data/")!r}}}}}}},
+                  "DataSource": {{"S3DataSource": {{"S3DataType": "S3Prefix",
+                                                   "S3Uri": {service.file_uri("data/")!r}}}}}}},
                 {{"ChannelType": "validation", "TargetAttributeName": "label",
-                  "DataSource": {{"S3DataSource": {{"S3DataType": "S3Prefix", "S3Uri": {service.file_uri("validation/")!r}}}}}}},
+                  "DataSource": {{"S3DataSource": {{"S3DataType": "S3Prefix",
+                                                   "S3Uri": {service.file_uri("validation/")!r}}}}}}},
             ],
             "OutputDataConfig": {{"S3OutputPath": {service.file_uri("output")!r}}},
             "ProblemType": "BinaryClassification",
@@ -163,7 +165,8 @@ def test_deferred_and_worker_waits_report_data_model_run_facet_and_asset_event(s
             with dag:
                 train = AutoMLJobOperator(task_id="train", job_name="{{ automl_job_name('lineage') }}", config=CONFIG,
                                           deferrable=True, poll_interval=0.3, outlets=[MODEL])
-                gate = AutoMLBestCandidateSensor(task_id="gate", job_name="{{ ti.xcom_pull(task_ids='train')['job_name'] }}",
+                gate = AutoMLBestCandidateSensor(task_id="gate",
+                                                 job_name="{{ ti.xcom_pull(task_ids='train')['job_name'] }}",
                                                  metric_threshold=0.6, poke_interval=0.3, deferrable=True)
                 train >> gate
                 AutoMLJobOperator(task_id="in_worker", job_name="{{ automl_job_name('lineagew') }}", config=CONFIG,
