@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Two images from one file:
 #   target "service": the local SageMaker-compatible service (`airflow-automl serve`), installed
-#                     from requirements.lock so it trains with the same library versions as CI.
+#                     from requirements-service.lock: the library versions CI trains with, and no
+#                     Airflow (the service never imports it).
 #   target "airflow": the official Apache Airflow image with this provider added, the way the
 #                     Airflow docs describe extending the image.
 ARG PYTHON_VERSION=3.11
@@ -16,8 +17,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY requirements.lock ./
-RUN pip install --no-cache-dir -r requirements.lock
+COPY requirements-service.lock ./
+RUN pip install --no-cache-dir -r requirements-service.lock
 COPY pyproject.toml README.md ./
 COPY airflow_automl ./airflow_automl
 RUN pip install --no-cache-dir --no-deps . \

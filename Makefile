@@ -31,11 +31,16 @@ $(STAMP): requirements.lock pyproject.toml | $(UV)
 	touch $@
 
 # Re-resolve the locks after changing dependencies in pyproject.toml. The torch extra's lock keeps
-# every pin of the default one and adds what the extra brings.
+# every pin of the default one and adds what the extra brings; the service image's lock keeps them too.
 lock: | $(UV)
 	$(UV) pip compile -q pyproject.toml --extra local --extra dev --python-version 3.11 -o requirements.lock
 	$(UV) pip compile -q pyproject.toml --extra local --extra dev --extra torch -c requirements.lock \
 		--python-version 3.11 -o requirements-torch.lock
+	@# The service image's lock: the local extra and the service's own dependencies, without Airflow
+	@# (the service never imports it), at the versions of the default lock.
+	python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(["boto3", "botocore", *p["optional-dependencies"]["local"]]))' \
+		| $(UV) pip compile -q - -c requirements.lock --python-version 3.11 -o requirements-service.lock
 	rm -rf airflow_automl.egg-info
 
 $(TORCH_STAMP): requirements-torch.lock pyproject.toml | $(UV)

@@ -4,6 +4,9 @@
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 
@@ -20,16 +23,32 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 pytest_plugins = ["tests.fixtures.service", "tests.fixtures.airflow", "tests.fixtures.s3", "tests.fixtures.hypothesis"]
 
 
-@pytest.fixture(autouse=True)
-def _unit_tests_start_no_processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+@contextmanager
+def _no_processes_unless_integration(item: pytest.Item) -> Iterator[None]:
     """The unit tier (`make test-fast`) starts no process: a test that starts one (the local service,
-    moto, Airflow's components, a browser) must say so with the integration marker, or it fails
-    here. In-process loopback fakes (tests/fixtures/provider_responder.py) are unit tests' tools."""
-    if request.node.get_closest_marker("integration") is not None:
+    moto, Airflow's components, a browser), or whose fixtures do, must say so with the integration
+    marker, or it fails here. In-process loopback fakes (tests/fixtures/provider_responder.py) are
+    unit tests' tools."""
+    if item.get_closest_marker("integration") is not None:
+        yield
         return
-    why = f"{request.node.nodeid} starts a process; mark it pytest.mark.integration"
+    why = f"{item.nodeid} starts a process; mark it pytest.mark.integration"
 
-    def refuse(self, *args, **kwargs):
+    def refuse(self: subprocess.Popen, *args: object, **kwargs: object) -> None:
         raise RuntimeError(why)
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    with mock.patch.object(subprocess.Popen, "__init__", refuse):
+        yield
+
+
+# Around setup too, where module- and session-scoped fixtures start what they start.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _no_processes_unless_integration(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _no_processes_unless_integration(item):
+        yield

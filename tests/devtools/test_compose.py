@@ -114,12 +114,12 @@ def test_airflow_uses_the_official_image_extended_with_this_provider(services):
     assert "/opt/airflow-automl" in airflow_stage and "pip install" in airflow_stage
 
 
-def test_local_service_image_installs_the_package_from_the_lock(services):
+def test_local_service_image_installs_the_package_from_the_service_lock(services):
     build = services["automl-service"]["build"]
     assert build["target"] in _dockerfile_stages()
     text = DOCKERFILE.read_text()
     service_stage = text[: text.index("AS airflow")]
-    assert "pip install --no-cache-dir -r requirements.lock" in service_stage
+    assert "pip install --no-cache-dir -r requirements-service.lock" in service_stage
     assert "pip install --no-cache-dir --no-deps ." in service_stage
     for copied in re.findall(r"^COPY (?:--\S+ )?(.+) \S+$", text, flags=re.MULTILINE):
         for source in copied.split():
