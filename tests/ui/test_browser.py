@@ -3,7 +3,7 @@ by Selenium) opens the local service's job page, and the Airflow UI's task view 
 from whose extra link the user reaches that page.
 
 The jobs here come from the service's scripted engine (tests/fixtures/service.py), so the browser
-checks run in seconds; tests/integration/test_pages.py reads pages of really trained jobs.
+checks run in seconds; tests/local/test_pages.py reads pages of really trained jobs.
 """
 
 from __future__ import annotations
