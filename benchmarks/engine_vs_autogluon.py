@@ -1,5 +1,6 @@
-"""The local engine's job (ENSEMBLING, or HYPERPARAMETER_TUNING with --mode) against AutoGluon called directly (and FLAML
-with --flaml, when it is installed), with the same time budget, on datasets that need no download.
+"""The local engine's job (ENSEMBLING, or HYPERPARAMETER_TUNING with --mode) against AutoGluon called
+directly (and FLAML with --flaml, when it is installed), with the same time budget, on datasets that
+need no download.
 
     nice -n 10 .venv/bin/python benchmarks/engine_vs_autogluon.py [--budget 60] [--seeds 3] [--datasets a,b,...]
 
@@ -221,7 +222,10 @@ def main() -> None:
         f"mode {args.mode}; budget {args.budget} s per run; {args.seeds} seeds; cores: {os.cpu_count()}; "
         f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    header = f"{'dataset':28} {'rows':>5} {'problem':24} {'metric':8} {'seed':>4} {'run':16} {'test score':>10} {'wall s':>7} {'models':>6}"
+    header = (
+        f"{'dataset':28} {'rows':>5} {'problem':24} {'metric':8} {'seed':>4} {'run':16} "
+        f"{'test score':>10} {'wall s':>7} {'models':>6}"
+    )
     print(header)
     print("-" * len(header))
     summaries = []
@@ -281,12 +285,14 @@ def main() -> None:
         within = worse_by <= ag_std
         wall_ok = max(walls) <= args.budget + 10
         print(
-            f"{name:28} {metric:8} {job_mean:9.4f} ± {job_std:6.4f} {ag_mean:13.4f} ± {ag_std:6.4f} {'yes' if within else 'NO':>12} "
+            f"{name:28} {metric:8} {job_mean:9.4f} ± {job_std:6.4f} {ag_mean:13.4f} ± {ag_std:6.4f} "
+            f"{'yes' if within else 'NO':>12} "
             f"{np.mean(walls):12.1f} / {max(walls):5.1f} {'yes' if wall_ok else 'NO':>12}"
         )
     print()
     print(
-        "Where the job's time went (mean seconds per run; archives run alongside training, so stages can add up to more than the wall time):"
+        "Where the job's time went (mean seconds per run; archives run alongside training, "
+        "so stages can add up to more than the wall time):"
     )
     header = f"{'dataset':28} " + " ".join(f"{stage:>18}" for stage in STAGES) + f" {'wall':>7}"
     print(header)

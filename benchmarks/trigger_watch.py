@@ -201,7 +201,8 @@ def main() -> None:
         f"(bound: one poll interval = {args.poll_interval:g} s)"
     )
     print(
-        f"  wall time {time.time() - start:.0f} s; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"  wall time {time.time() - start:.0f} s; "
+        f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
 
 

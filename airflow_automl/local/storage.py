@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from types import TracebackType
+from typing import BinaryIO, Protocol, Self
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import boto3
@@ -26,6 +28,20 @@ _PATH_MAX = 4096
 
 # Temporary files are created private (0600); the finished file gets ordinary permissions.
 _FILE_MODE = 0o666 & ~_current_umask()
+
+
+class ReadStream(Protocol):
+    """What ``Storage.open_read`` gives: a local file or an S3 object's body, read in blocks."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None, /
+    ) -> None: ...
 
 
 class StorageAccessError(Exception):
@@ -76,7 +92,7 @@ class Storage:
             raise StorageAccessError(f"{uri}: cannot look up S3 object: {error}") from error
         return True
 
-    def open_read(self, uri: str) -> BinaryIO:
+    def open_read(self, uri: str) -> ReadStream:
         """A binary stream of one object, to read in blocks; use it as a context manager."""
         if _scheme(uri) == "file":
             path = self._local_path(uri)
@@ -211,19 +227,17 @@ class Storage:
             found.append(real.as_uri() if real == candidate else candidate.as_uri())
         return sorted(found)
 
-    def _atomic_local_write(self, uri: str, path: Path, write) -> None:
+    def _atomic_local_write(self, uri: str, path: Path, write: Callable[[BinaryIO], object]) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle = tempfile.NamedTemporaryFile(
-                "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-            )
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             try:
-                with handle:
+                with open(descriptor, "wb") as handle:
                     write(handle)
-                os.chmod(handle.name, _FILE_MODE)
-                os.replace(handle.name, path)
+                os.chmod(temporary, _FILE_MODE)
+                os.replace(temporary, path)
             except BaseException:
-                os.unlink(handle.name)
+                os.unlink(temporary)
                 raise
         except OSError as error:
             raise StorageAccessError(f"{uri}: cannot write file: {error.strerror or error}") from error
@@ -255,7 +269,9 @@ class _S3Stream:
     def __enter__(self) -> _S3Stream:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None, /
+    ) -> None:
         self.close()
 
 

@@ -220,6 +220,11 @@ def history_tab(dag_id: str) -> HTMLResponse:
             "training_time": "",
             "error": None,
         }
+        if task.job_name is None:
+            # The provider's links always name the job: this one was written by something else.
+            row["error"] = "its task recorded no job name"
+            rows.append(row)
+            continue
         try:
             snapshot = reader.job(task.connection, task.job_name)
         except READ_ERRORS as error:

@@ -197,10 +197,13 @@ def _sensor_thresholds(
     ).all()
     for row in rows:
         fields = row.rendered_fields or {}
+        rendered = fields.get("metric_threshold")
+        if rendered is None:
+            continue  # no threshold set
         try:
-            threshold = float(fields.get("metric_threshold"))
+            threshold = float(rendered)
         except (TypeError, ValueError):
-            continue  # no threshold set (None) or one the sensor itself would refuse
+            continue  # one the sensor itself would refuse
         thresholds[(row.run_id, fields.get("job_name"))] = threshold
         thresholds.setdefault((row.run_id, None), threshold)
     return thresholds
@@ -242,7 +245,9 @@ def map_indexes_of_jobs(session: Session, jobs: Iterable[tuple[str, str, str, st
     jobs = list(jobs)
     if not jobs:
         return {}
-    wanted = {(dag_id, run_id, task_id): set() for dag_id, run_id, task_id, _ in jobs}
+    wanted: dict[tuple[str, str, str], set[str]] = {
+        (dag_id, run_id, task_id): set() for dag_id, run_id, task_id, _ in jobs
+    }
     for dag_id, run_id, task_id, job_name in jobs:
         wanted[(dag_id, run_id, task_id)].add(job_name)
     rows = session.scalars(
@@ -255,9 +260,9 @@ def map_indexes_of_jobs(session: Session, jobs: Iterable[tuple[str, str, str, st
     found: dict[str, int] = {}
     for row in rows:
         names = wanted.get((row.dag_id, row.run_id, row.task_id), set())
-        job_name = _link_value(row).get("job_name")
-        if job_name in names:
-            found[job_name] = row.map_index
+        linked_name = _link_value(row).get("job_name")
+        if isinstance(linked_name, str) and linked_name in names:
+            found[linked_name] = row.map_index
     return found
 
 

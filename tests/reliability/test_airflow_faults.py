@@ -94,8 +94,8 @@ def start_worker(tmp_path: Path, module_name: str, dag_path: Path) -> subprocess
     script.write_text(textwrap.dedent(_WORKER_SCRIPT))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    log = open(tmp_path / f"{module_name}-worker.log", "ab")
-    try:
+    # The worker keeps its own copy of the log's descriptor: ours is closed once it has started.
+    with open(tmp_path / f"{module_name}-worker.log", "ab") as log:
         return subprocess.Popen(
             [sys.executable, str(script), module_name, str(dag_path), LOGICAL_DATE.isoformat()],
             cwd=REPO_ROOT,
@@ -104,8 +104,6 @@ def start_worker(tmp_path: Path, module_name: str, dag_path: Path) -> subprocess
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    finally:
-        log.close()
 
 
 def worker_log(tmp_path: Path, module_name: str) -> str:

@@ -129,7 +129,6 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
     try:
         for round_number in range(kills):
             client = service.client()
-            creating_done = threading.Event()
 
             def create_jobs(round_number=round_number, client=client):
                 # Creates keep arriving while the kill lands: some succeed, one may be cut off.
@@ -143,7 +142,6 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
                     except _CONNECTION_ERRORS:
                         break
                     time.sleep(rng.uniform(0, 0.15))
-                creating_done.set()
 
             creator = threading.Thread(target=create_jobs)
             creator.start()

@@ -5,6 +5,7 @@ engine reads. Nothing is written outside the root."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -159,11 +160,8 @@ def test_unwritable_and_full_output_locations_fail_the_job_naming_them(layout):
     mounted = _tiny_filesystem(full)
     if mounted:
         # Fill the filesystem, leaving a few bytes: the job's first output write runs out of space.
-        with open(full / "filler", "wb") as filler:
-            try:
-                filler.write(b"\0" * (64 * 1024))
-            except OSError:
-                pass
+        with open(full / "filler", "wb") as filler, contextlib.suppress(OSError):  # running out of space is the point
+            filler.write(b"\0" * (64 * 1024))
         cases["disk-full"] = full.as_uri() + "/out"
     try:
         for case, output in cases.items():

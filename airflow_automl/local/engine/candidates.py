@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_automl.sagemaker.metric_values import candidate_metrics
 from airflow_automl.sagemaker.metrics import objective_type
@@ -73,7 +73,7 @@ def build_candidate(
         ("AWS::SageMaker::TrainingJob", "training-job", name),
         ("AWS::SageMaker::TransformJob", "transform-job", f"{name[: NAME_LIMIT - 3]}-tr"),
     ]
-    candidate = {
+    candidate: dict[str, Any] = {
         "CandidateName": name,
         "ObjectiveStatus": "Succeeded" if objective in metrics else "Failed",
         "CandidateSteps": [

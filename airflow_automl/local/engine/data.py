@@ -4,11 +4,13 @@ same headers in every file and in the validation channel."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
 import tempfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from posixpath import basename
 from typing import TYPE_CHECKING
@@ -92,7 +94,7 @@ def load_channel(storage: Storage, channel, limits: InputLimits = DEFAULT_LIMITS
     for uri in uris:
         try:
             with storage.open_read(uri) as stream:
-                stored = CountingReader(stream, lambda count, uri=uri: budget.add_stored(uri, count))
+                stored = CountingReader(stream, functools.partial(budget.add_stored, uri))
                 if channel.content_type == PARQUET_CONTENT_TYPE:
                     frame = _read_parquet(uri, stored, channel, budget)
                 else:
@@ -103,8 +105,9 @@ def load_channel(storage: Storage, channel, limits: InputLimits = DEFAULT_LIMITS
         if first_columns is None:
             first_columns = columns
         elif columns != first_columns:
+            difference = _header_difference(first_columns, columns)
             raise JobFailed(
-                f"Input files {uris[0]} and {uri} have different headers ({_header_difference(first_columns, columns)}); "
+                f"Input files {uris[0]} and {uri} have different headers ({difference}); "
                 "all files of a channel must share the same header"
             )
         frame.columns = columns
@@ -156,9 +159,10 @@ def load_dataset(storage: Storage, spec: JobSpec) -> Dataset:
     if validation:
         validation_data = load_channel(storage, validation[0])
         if list(validation_data.frame.columns) != list(train_data.frame.columns):
+            difference = _header_difference(list(train_data.frame.columns), list(validation_data.frame.columns))
             raise JobFailed(
                 f"Validation data {validation_data.files[0]} has different headers from the training data "
-                f"{train_data.files[0]} ({_header_difference(list(train_data.frame.columns), list(validation_data.frame.columns))}); "
+                f"{train_data.files[0]} ({difference}); "
                 "a validation dataset must contain the same headers as the training dataset"
             )
         validation_frame = _drop_missing_target(validation_data.frame, target)
@@ -168,9 +172,10 @@ def load_dataset(storage: Storage, spec: JobSpec) -> Dataset:
             raise JobFailed(f"Validation data {validation_data.files[0]} has no rows with a value in {target!r}")
 
     if len(train) < MIN_TRAINING_ROWS:
+        dropped = len(train) != len(train_data.frame)
         raise JobFailed(
             f"Training data {train_data.files[0]} has {len(train)} usable rows"
-            f"{' (rows without a target value or a valid sample weight are dropped)' if len(train) != len(train_data.frame) else ''}; "
+            f"{' (rows without a target value or a valid sample weight are dropped)' if dropped else ''}; "
             f"a minimum of {MIN_TRAINING_ROWS} rows is required for the training dataset"
         )
 
@@ -365,17 +370,20 @@ def _check_parquet_footer(uri: str, parquet: pq.ParquetFile, budget: ChannelBudg
 def _check_header(uri: str, header: bytes) -> None:
     """pandas renames duplicate headers (a, a.1) and names empty ones (Unnamed: 1): refuse both,
     as the names the user wrote are the ones a feature specification and a target refer to."""
-    header = pd.read_csv(io.BytesIO(header), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
-    empty = [str(index + 1) for index, name in enumerate(header) if not str(name).strip()]
+    names: list[str] = (
+        pd.read_csv(io.BytesIO(header), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    )
+    empty = [str(index + 1) for index, name in enumerate(names) if not str(name).strip()]
     if empty:
         raise JobFailed(
-            f"Input file {uri} has an empty column name in its header (column {', '.join(empty)}); every column needs a name"
+            f"Input file {uri} has an empty column name in its header (column {', '.join(empty)}); "
+            "every column needs a name"
         )
-    seen: set[str] = set()
-    duplicates = sorted({name for name in header if name in seen or seen.add(name)})
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         raise JobFailed(
-            f"Input file {uri} has duplicate column names in its header ({_column_list(duplicates)}); column names must be unique"
+            f"Input file {uri} has duplicate column names in its header ({_column_list(duplicates)}); "
+            "column names must be unique"
         )
 
 

@@ -34,7 +34,9 @@ def candidate_definitions(spec: JobSpec, dataset: Dataset, mode: str, objective:
                     "Algorithm": algorithm,
                     "Framework": "AutoGluon Tabular",
                     "ModelKey": ALGORITHM_MODELS[algorithm],
-                    "Preprocessing": "AutoGluon feature generation: type inference, category encoding, datetime and text features",
+                    "Preprocessing": (
+                        "AutoGluon feature generation: type inference, category encoding, datetime and text features"
+                    ),
                     "Configurations": _jsonable(hyperparameters_for([algorithm])[ALGORITHM_MODELS[algorithm]]),
                     **common,
                 }
@@ -98,8 +100,10 @@ def definitions_notebook(spec: JobSpec, dataset: Dataset, mode: str, objective: 
                 "import pandas as pd\n"
                 "from autogluon.tabular import TabularPredictor\n\n"
                 "train = pd.read_csv('train.csv')  # the job's training data\n"
-                "hyperparameters = {d['ModelKey']: d['Configurations'] for d in definitions if d['ModelKey'] != 'WeightedEnsemble_L2'}\n"
-                f"predictor = TabularPredictor(label={dataset.target!r}, problem_type={AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]!r}, "
+                "hyperparameters = {d['ModelKey']: d['Configurations'] for d in definitions "
+                "if d['ModelKey'] != 'WeightedEnsemble_L2'}\n"
+                f"predictor = TabularPredictor(label={dataset.target!r}, "
+                f"problem_type={AUTOGLUON_PROBLEM_TYPE[dataset.problem_type]!r}, "
                 f"eval_metric={AUTOGLUON_METRIC[objective]!r})\n"
                 "predictor.fit(train, hyperparameters=hyperparameters)\n"
                 "predictor.leaderboard()"
@@ -115,9 +119,11 @@ def definitions_notebook(spec: JobSpec, dataset: Dataset, mode: str, objective: 
                 "        if r['Type'] == 'Categorical':\n"
                 "            params[name] = trial.suggest_categorical(name, r['Values'])\n"
                 "        elif r['Type'] == 'Integer':\n"
-                "            params[name] = trial.suggest_int(name, int(r['MinValue']), int(r['MaxValue']), log=r['ScalingType'] == 'Logarithmic')\n"
+                "            params[name] = trial.suggest_int(name, int(r['MinValue']), int(r['MaxValue']), "
+                "log=r['ScalingType'] == 'Logarithmic')\n"
                 "        else:\n"
-                "            params[name] = trial.suggest_float(name, r['MinValue'], r['MaxValue'], log=r['ScalingType'] == 'Logarithmic')\n"
+                "            params[name] = trial.suggest_float(name, r['MinValue'], r['MaxValue'], "
+                "log=r['ScalingType'] == 'Logarithmic')\n"
                 "    return params\n\n"
                 "study = optuna.create_study(direction="
                 + ("'maximize'" if objective_type(objective) == "Maximize" else "'minimize'")

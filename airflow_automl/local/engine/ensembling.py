@@ -503,7 +503,8 @@ class _Archiver:
         # Fast compression: tree ensembles make archives of tens of MB.
         with gzip.open(path, "wb", compresslevel=1) as out:
             writer = _EntriesOnly(out)
-            with tarfile.open(fileobj=writer, mode="w") as tar:
+            # The ignore: typeshed asks read(), seek() and close() of any fileobj; writing, a TarFile calls none.
+            with tarfile.open(fileobj=writer, mode="w") as tar:  # type: ignore[call-overload]
                 tar.add(source, arcname=arcname, filter=lambda entry: None if entry.name in excluded else entry)
                 writer.entries_done = True  # close() appends the end-of-archive blocks: drop them
         return path

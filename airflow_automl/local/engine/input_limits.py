@@ -63,7 +63,8 @@ class ChannelBudget:
         if self.stored > self.stored_limit:
             raise JobFailed(
                 f"Input file {uri}: the {self.channel_type} dataset is larger than {_size(self.stored_limit)} "
-                f"as stored; Autopilot's limit for a {self.channel_type} dataset is less than {_size(self.stored_limit)}"
+                f"as stored; Autopilot's limit for a {self.channel_type} dataset is less than "
+                f"{_size(self.stored_limit)}"
             )
 
     def add_decompressed(self, uri: str, count: int) -> None:

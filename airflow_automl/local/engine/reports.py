@@ -90,23 +90,17 @@ def data_exploration_report(job_name: str, dataset: Dataset) -> str:
     for column in dataset.feature_columns:
         values = frame[column]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        described = values.describe() if numeric else None
+        statistics = ["", "", "", ""]
+        if numeric:
+            described = values.describe()
+            statistics = [_number(described[name]) for name in ("mean", "std", "min", "max")]
         rows.append(
             [
                 str(column),
                 "numeric" if numeric else str(values.dtype),
                 f"{values.isna().mean():.1%}",
                 values.nunique(),
-                *(
-                    [
-                        _number(described["mean"]),
-                        _number(described["std"]),
-                        _number(described["min"]),
-                        _number(described["max"]),
-                    ]
-                    if numeric
-                    else ["", "", "", ""]
-                ),
+                *statistics,
                 ", ".join(map(str, values.dropna().astype(str).unique()[:3])),
             ]
         )
@@ -169,7 +163,7 @@ def permutation_importance(
     baseline = score(features)
     sign = 1.0 if greater_is_better(objective) else -1.0
     started = time.monotonic()
-    importance = {}
+    importance: dict[str, float] = {}
     for column in features.columns:
         if importance and time.monotonic() - started > time_budget:
             break
@@ -238,6 +232,7 @@ def model_insights_report(
         right.set_title("Residuals")
         sections.append(_section("Residuals", _image(fig)))
     else:
+        assert predictions.classes is not None, "a classifier's predictions carry its classes"
         labels = [str(c) for c in predictions.classes]
         matrix = skm.confusion_matrix(predictions.y_true.astype(str), predictions.prediction.astype(str), labels=labels)
         size = min(12, 2 + 0.5 * len(labels))

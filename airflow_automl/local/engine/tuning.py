@@ -73,6 +73,7 @@ class TabularModel:
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """One column per entry of `classes`, zeros for classes the training data lacked."""
+        assert self.classes is not None, "only a classifier has class probabilities"
         raw = self.pipeline.predict_proba(frame[self.feature_columns])
         full = np.zeros((len(frame), len(self.classes)))
         full[:, self.pipeline.classes_.astype(int)] = raw
@@ -90,9 +91,10 @@ class Range:
     choices: tuple = ()
 
     def sample(self, trial: optuna.Trial, name: str):
-        if self.kind == "int":
-            return trial.suggest_int(name, int(self.low), int(self.high), log=self.log)
-        if self.kind == "float":
+        if self.kind in ("int", "float"):
+            assert self.low is not None and self.high is not None, f"{name}: an {self.kind} range has bounds"
+            if self.kind == "int":
+                return trial.suggest_int(name, int(self.low), int(self.high), log=self.log)
             return trial.suggest_float(name, self.low, self.high, log=self.log)
         return trial.suggest_categorical(name, list(self.choices))
 
@@ -256,6 +258,7 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
     _keep_best(Path(ctx.model_dir), best, dataset, objective, search.trials)
     _upload(ctx, placement, search.trials, objective)
     if search.ending != "Stopped" and not ctx.should_stop():
+        assert best.model_path is not None and best.candidate is not None, "the best trial is a completed candidate"
         best_model = pickle.loads(best.model_path.read_bytes())
         publish_best_candidate_reports(ctx, placement, best.candidate, best_model, dataset, objective, deadline)
     return JobOutcome(search.ending)
@@ -480,6 +483,7 @@ def _jsonable(params: dict) -> dict:
 
 
 def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, trials: list[Trial]) -> None:
+    assert best.model_path is not None, "the best trial is a completed one, which keeps its model"
     target = model_dir / SKLEARN_DIR / best.candidate_name / MODEL_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(best.model_path.read_bytes())

@@ -11,6 +11,7 @@ InService on their previous config. All of it is written once, for every kind in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -146,7 +147,7 @@ class Supervisor:
         """Start the worker of one run, logging to worker.log in its job's directory."""
         job_dir = kind.job_dir(self.config, name)
         job_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(job_dir / "worker.log", "ab")
+        log_file = open(job_dir / "worker.log", "ab")  # noqa: SIM115 - the worker writes to it; closed when it is reaped
         command = [sys.executable, *worker_command(kind.worker_module, self.config, name, run_id, os.getpid())]
         try:
             # Own session: a Ctrl-C meant for the service reaches workers through the service,
@@ -216,10 +217,8 @@ class Supervisor:
 
     @staticmethod
     def _kill(run: _Run) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone; _reap will see it
             os.killpg(run.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone; _reap will see it
 
     def _stop_all_workers(self) -> None:
         for run in self._runs.values():

@@ -120,7 +120,7 @@ def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
         return 0
     except JobFailed as error:
         return _finish_failed(store, job.name, run_id, str(error.reason))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - the worker ends its job whatever the engine raised
         traceback.print_exc()
         return _finish_failed(
             store, job.name, run_id, f"The training engine failed unexpectedly: {type(error).__name__}: {error}"

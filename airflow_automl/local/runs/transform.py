@@ -48,7 +48,7 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
             raise forecast_split_error(model_name, settings.split_type)
     except RequestValidationError as error:  # checked at create; a changed rule must still end the job
         return _finish(store, job.name, run_id, "Failed", str(error))
-    except Exception as error:  # whatever the loader raises is this model's failure to load
+    except Exception as error:  # noqa: BLE001 - whatever the loader raises is this model's failure to load
         traceback.print_exc()
         return _finish(
             store,
@@ -70,7 +70,7 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
         return _finish(store, job.name, run_id, "Stopped")
     except JobFailed as error:
         return _finish(store, job.name, run_id, "Failed", error.reason)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - the worker ends its job whatever the transform raised
         traceback.print_exc()
         return _finish(
             store, job.name, run_id, "Failed", f"The transform failed unexpectedly: {type(error).__name__}: {error}"

@@ -297,6 +297,7 @@ class ForecastingModel:
     @staticmethod
     def _records(body: bytes, kind: str) -> list[dict]:
         """Rows as JSON objects: {"instances": [...]}, a list, or one object per line."""
+        records: object  # whatever the body holds, checked below
         try:
             if kind == JSON_LINES:
                 records = [json.loads(line) for line in body.splitlines() if line.strip()]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import json
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,8 +31,8 @@ class ServedModel:
     target: str
     feature_columns: list[str]
     candidate_name: str
-    _predict: object
-    _predict_proba: object
+    _predict: Callable[[pd.DataFrame], Any]  # the kept model's predict and predict_proba
+    _predict_proba: Callable[[pd.DataFrame], Any]
     classes: list | None
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -91,11 +93,13 @@ class ServedModel:
         """One inference key for every row; lists as JSON text when they go into a CSV field."""
         if key == "predicted_label":
             return [_plain(label) for label in labels]
-        if key == "probability":
-            return [float(p) for p in probabilities.max(axis=1)]
-        if key == "probabilities":
+        if key in ("probability", "probabilities"):
+            assert probabilities is not None, "render computes probabilities whenever the answer holds them"
+            if key == "probability":
+                return [float(p) for p in probabilities.max(axis=1)]
             values = [[float(p) for p in row] for row in probabilities]
         else:
+            assert self.classes is not None, "render refuses keys other than predicted_label for regression"
             values = [[_plain(c) for c in self.classes]] * len(labels)
         return [json.dumps(v) for v in values] if as_json else values
 

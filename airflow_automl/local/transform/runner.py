@@ -110,7 +110,8 @@ def _transform_file(settings: TransformSettings, model, storage: Storage, uri: s
     records = 0
     try:
         with storage.open_read(uri) as stored:
-            stream = gzip.GzipFile(fileobj=stored, mode="rb") if settings.compression == "Gzip" else stored
+            # The ignore: typeshed wants seek() of a GzipFile's source, which it calls only to rewind.
+            stream = gzip.GzipFile(fileobj=stored, mode="rb") if settings.compression == "Gzip" else stored  # type: ignore[call-overload]
             for batch in _batches(settings, uri, _records(settings, uri, stream)):
                 if should_stop():
                     raise TransformStopped()
@@ -211,7 +212,7 @@ def _first_failing_record(settings: TransformSettings, model, batch: list[Line],
         for part in (batch[:half], batch[half:]):
             try:
                 _invoke(settings, model, part)
-            except Exception as part_error:  # this half holds a record the model cannot read
+            except Exception as part_error:  # noqa: BLE001 - any error of the model's: this half holds the record at fault
                 batch, error = part, part_error
                 break
         else:
@@ -256,7 +257,7 @@ def _write_processed(settings: TransformSettings, model, processor: RecordProces
             f"predictions for {len(records)} records"
         )
     separator = b"\n" if settings.assemble_with == "Line" else b""
-    for (number, _), record, prediction in zip(batch, records, predictions):
+    for (number, _), record, prediction in zip(batch, records, predictions, strict=True):
         try:
             out.write(processor.output(record, prediction) + separator)
         except RecordError as error:

@@ -155,7 +155,7 @@ def test_invoke_with_csv_predicts_labels(local_service, deployed, data):
         predicted = _predict_csv(runtime, endpoint, data)
         assert len(predicted) == 40
         assert set(predicted) <= {0, 1}
-        assert sum(p == y for p, y in zip(predicted, truth)) >= 32, f"{endpoint}: {predicted} vs {truth}"
+        assert sum(p == y for p, y in zip(predicted, truth, strict=True)) >= 32, f"{endpoint}: {predicted} vs {truth}"
 
 
 def test_invoke_with_json_answers_labels_and_probabilities(local_service, deployed, data):

@@ -2,8 +2,9 @@
 
 Every chosen algorithm is backtested over rolling windows and then fitted on all the data to
 forecast the next ForecastHorizon steps; a weighted average of the algorithms that finished
-(greedy ensemble selection on the backtests) is one more candidate (Ensemble); the best by the objective is the job's best candidate. Each candidate's
-artifacts are written under the job's output, where its CandidateArtifactLocations point:
+(greedy ensemble selection on the backtests) is one more candidate (Ensemble); the best by the
+objective is the job's best candidate. Each candidate's artifacts are written under the job's
+output, where its CandidateArtifactLocations point:
 
   <S3OutputPath>/<job>/leaderboard.csv                             every candidate, best first
   <S3OutputPath>/<job>/backtest-results/<candidate>/accuracy-metrics-values/accuracy-metrics.csv
@@ -58,6 +59,7 @@ from airflow_automl.local.engine.forecasting.series import (
     SeriesData,
     load_series,
     target_only,
+    time_series_settings,
 )
 from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
@@ -93,7 +95,7 @@ class Trained:
 
 
 def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stages: StageTimes) -> JobOutcome:
-    series = spec.time_series
+    series = time_series_settings(spec)
     with stages.stage("data analysis"):
         data = load_series(ctx.storage, spec)
     objective = spec.metric_name or NON_TABULAR_DEFAULT_OBJECTIVE["TimeSeriesForecastingJobConfig"]
@@ -163,7 +165,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 [t.backtest for t in trained], series.quantiles, weights, keys=(SERIES_ID, STEP, WINDOW, TARGET)
             )
             forecast = ensemble([t.forecast for t in trained], series.quantiles, weights)
-            members = {t.name: round(w, 4) for t, w in zip(trained, weights) if w > 0}
+            members = {t.name: round(w, 4) for t, w in zip(trained, weights, strict=True) if w > 0}
             result = Trained(
                 name,
                 "ensemble",
@@ -269,7 +271,7 @@ def _keep_best(spec: JobSpec, ctx: JobContext, data: SeriesData, best: Trained, 
             for name, weight in best.members.items()
         ]
     fitted = {t.name: t.fitted for t in trained if t.fitted}
-    write_manifest(ctx.model_dir, spec.target, spec.time_series, data, best.name, members, fitted)
+    write_manifest(ctx.model_dir, spec.target, time_series_settings(spec), data, best.name, members, fitted)
 
 
 def _item_frame(data: SeriesData, frame: pd.DataFrame, timestamp_column: str) -> pd.DataFrame:
@@ -295,7 +297,7 @@ def _publish(
     members: dict[str, float] | None,
 ) -> None:
     """Writes the candidate's artifacts and reports it."""
-    series, name = spec.time_series, result.name
+    series, name = time_series_settings(spec), result.name
     backtest_prefix = placement.uri(f"backtest-results/{name}")
     explainability_prefix = placement.uri(f"explainability/{name}")
     per_window = [

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ class FittedSeries:
     """A statsforecast model chosen and fitted on one series in training, and the related time
     series it regresses on (its X columns, in order)."""
 
-    model: object
+    model: Any  # statsforecast's AutoETS or AutoARIMA (statsforecast has no type information)
     regressors: tuple[str, ...] = ()
 
 
@@ -162,7 +163,7 @@ def _statsforecast(
                 # statsforecast raises a plain Exception for regressors that do not match the model's,
                 # ValueError and others for a history it does not fit: any error of forward means this
                 # model cannot be applied here; it is logged and the series fitted afresh.
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 - see above: any error means refit, and is logged
                     log.warning(
                         "%s fitted in training for series %s cannot forecast the history sent (%s: %s); "
                         "fitting it afresh",
@@ -294,11 +295,12 @@ def _gluonts_forecast(
     """A gluonts predictor's forecast of the next horizon of every series: the mean of its sample
     paths (num_samples) or, for a quantile model (None), its median; quantiles in level order."""
     history, _ = split_future(frame)
-    means, quantiles = [], {name: [] for name in settings.quantiles}
+    means: list[np.ndarray] = []
+    quantiles: dict[str, list[np.ndarray]] = {name: [] for name in settings.quantiles}
     for forecast in predictor.predict(_gluonts_dataset(history, settings), num_samples=num_samples):
         settings.check_time()
         means.append(forecast.mean if num_samples else forecast.quantile(0.5))
-        for name, level in zip(settings.quantiles, settings.levels()):
+        for name, level in zip(settings.quantiles, settings.levels(), strict=True):
             quantiles[name].append(forecast.quantile(level))
     first = int(history[STEP].max()) + 1
     forecast = _frame(
@@ -323,7 +325,9 @@ def holiday_counts(grid: Grid, steps: np.ndarray, country: str) -> np.ndarray:
     ends = grid.timestamps(np.asarray(steps) + 1)
     calendar = holidays.country_holidays(country, years=range(starts.min().year, ends.max().year + 1))
     days = pd.DatetimeIndex(sorted(pd.Timestamp(day) for day in calendar))
-    return np.array([((days >= start) & (days < end)).sum() for start, end in zip(starts, ends)], dtype=float)
+    return np.array(
+        [((days >= start) & (days < end)).sum() for start, end in zip(starts, ends, strict=True)], dtype=float
+    )
 
 
 def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
@@ -340,7 +344,9 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
     if country:
         all_steps = np.arange(int(history[STEP].min()), first + horizon)
         counts = pd.Series(holiday_counts(settings.grid, all_steps, country), index=all_steps)
-    series_ids, means, quantiles = [], [], {name: [] for name in settings.quantiles}
+    series_ids: list[str] = []
+    means: list[np.ndarray] = []
+    quantiles: dict[str, list[np.ndarray]] = {name: [] for name in settings.quantiles}
     for series_id, part in history.groupby(SERIES_ID, sort=True):
         settings.check_time()
         model = Prophet(uncertainty_samples=PROPHET_SAMPLES)
@@ -360,12 +366,12 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
         samples = model.predictive_samples(future)["yhat"]  # (horizon, samples)
         series_ids.append(series_id)
         means.append(samples.mean(axis=1))
-        for name, level in zip(settings.quantiles, settings.levels()):
+        for name, level in zip(settings.quantiles, settings.levels(), strict=True):
             quantiles[name].append(np.quantile(samples, level, axis=1))
     return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
 
 
-def neural(build: Callable[[int, int, Settings, dict], object], num_samples: int | None):
+def neural(build: Callable[[int, int, Settings, dict], Any], num_samples: int | None):
     """A PyTorch forecaster from gluonts: trained once on the history before the first backtest
     window and applied to each window's history (no refit per window), then trained again on all
     the data to forecast the next horizon: two fits whatever the number of windows (one, on the
@@ -398,7 +404,7 @@ def _seed() -> None:
 
 
 def _fit_network(
-    build: Callable[[int, int, Settings, dict], object], history: pd.DataFrame, horizon: int, settings: Settings
+    build: Callable[[int, int, Settings, dict], Any], history: pd.DataFrame, horizon: int, settings: Settings
 ):
     """Trains a network on these series for at most NEURAL_MAX_EPOCHS and, under a deadline, at
     most a share of the time left (Lightning stops at the end of a batch and keeps the weights)."""
@@ -503,7 +509,7 @@ def ensemble(
     common = indexed[0].index
     for frame in indexed[1:]:
         common = common.intersection(frame.index)
-    total = sum(w * frame.loc[common] for w, frame in zip(weights, indexed) if w > 0) / sum(weights)
+    total = sum(w * frame.loc[common] for w, frame in zip(weights, indexed, strict=True) if w > 0) / sum(weights)
     averaged = total.reset_index().sort_values(list(keys), ignore_index=True)
     ordered = sorted(quantiles, key=lambda name: int(name[1:]))
     averaged[ordered] = np.sort(averaged[ordered].to_numpy(), axis=1)

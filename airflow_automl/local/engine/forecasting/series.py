@@ -143,23 +143,28 @@ def backtest_series(frame: pd.DataFrame, cutoffs: list[int]) -> pd.DataFrame:
     return frame[frame[SERIES_ID].isin(before[before >= MIN_HISTORY].index)]
 
 
+def time_series_settings(spec: JobSpec) -> TimeSeriesSpec:
+    """The job's TimeSeriesForecastingJobConfig settings."""
+    assert spec.time_series is not None, f"job {spec.name} has no time-series settings: it is not a forecasting job"
+    return spec.time_series
+
+
 def load_series(storage: Storage, spec: JobSpec) -> SeriesData:
     """A job's training channel on the grid; JobFailed (SeriesDataError) names the file and column."""
+    series = time_series_settings(spec)
     channel = next(c for c in spec.channels if c.channel_type == "training")
     data = load_channel(storage, channel)
     source = data.files[0]
     related = None
     if spec.feature_specification_uri:
-        related = _specified_related(storage, spec, list(data.frame.columns))
-    loaded = series_from_frame(
-        data.frame, spec.target, spec.time_series, f"the training data ({source})", related=related
-    )
+        related = _specified_related(storage, spec, spec.feature_specification_uri, list(data.frame.columns))
+    loaded = series_from_frame(data.frame, spec.target, series, f"the training data ({source})", related=related)
     loaded.source = source
-    horizon = spec.time_series.horizon
+    horizon = series.horizon
     if horizon * 4 > loaded.time_steps:
         raise SeriesDataError(
             f"ForecastHorizon {horizon} is more than a quarter of the {loaded.time_steps} time steps "
-            f"of {spec.time_series.frequency} in column {spec.time_series.timestamp!r} of the training data "
+            f"of {series.frequency} in column {series.timestamp!r} of the training data "
             f"({source}); the horizon can be at most {loaded.time_steps // 4} for this data"
         )
     return loaded
@@ -267,16 +272,16 @@ def _other_columns(columns: list[str], target: str, series: TimeSeriesSpec) -> l
     return [column for column in columns if column not in (series.item_id, *series.grouping, target, series.timestamp)]
 
 
-def _specified_related(storage: Storage, spec: JobSpec, columns: list[str]) -> list[str]:
+def _specified_related(storage: Storage, spec: JobSpec, uri: str, columns: list[str]) -> list[str]:
     """The related time series a FeatureSpecificationS3Uri chooses: its FeatureAttributeNames (every
     other column when it names none), less those its FeatureDataTypes type as other than numeric,
     which this engine does not model (they are left out, not refused)."""
     from airflow_automl.local.engine.features import FORECASTING_FIELD, load_feature_specification
 
-    series = spec.time_series
+    series = time_series_settings(spec)
     features = load_feature_specification(
         storage,
-        spec.feature_specification_uri,
+        uri,
         columns,
         spec.target,
         "time-series forecasting",
@@ -336,6 +341,7 @@ def _origin(first: pd.Timestamp, unit: str) -> pd.Timestamp:
 
 def _fill_value(values: pd.Series, how: str, given: str | None) -> float:
     if how == "value":
+        assert given is not None, "the request's validation requires a '<method>_value' with 'value'"
         return float(given)
     if how == "zero" or values.dropna().empty:
         return 0.0
