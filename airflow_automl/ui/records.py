@@ -79,17 +79,21 @@ def _task_job(ti_row: Any, link: dict[str, Any] | None) -> TaskJob:
     )
 
 
+# What a task instance row tells about an AutoML task (_task_job reads these).
+_TASK_COLUMNS = (
+    TaskInstance.dag_id,
+    TaskInstance.run_id,
+    TaskInstance.task_id,
+    TaskInstance.map_index,
+    TaskInstance.operator,
+    TaskInstance.state,
+)
+
+
 def task_job(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskJob | None:
     """The task instance and its job; None when there is no such task instance."""
     ti_row = session.execute(
-        select(
-            TaskInstance.dag_id,
-            TaskInstance.run_id,
-            TaskInstance.task_id,
-            TaskInstance.map_index,
-            TaskInstance.operator,
-            TaskInstance.state,
-        ).where(
+        select(*_TASK_COLUMNS).where(
             TaskInstance.dag_id == dag_id,
             TaskInstance.run_id == run_id,
             TaskInstance.task_id == task_id,
@@ -134,14 +138,7 @@ def dag_history(session: Session, dag_id: str, limit: int = 25) -> list[RunJob]:
     tis = {
         (row.run_id, row.task_id, row.map_index): row
         for row in session.execute(
-            select(
-                TaskInstance.dag_id,
-                TaskInstance.run_id,
-                TaskInstance.task_id,
-                TaskInstance.map_index,
-                TaskInstance.operator,
-                TaskInstance.state,
-            ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids))
+            select(*_TASK_COLUMNS).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids))
         )
     }
     jobs = [

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.job import JobContext, JobFailed, JobOutcome, StageTimes, resolved_completion_criteria
 
 # OpenMP threads (LightGBM, XGBoost, scikit-learn) spin while they wait by default; on a
 # machine whose cores are busy with other work that turns a one-second fit into a minute.
@@ -29,10 +29,8 @@ log = logging.getLogger(__name__)
 
 # Autopilot's AUTO mode: ENSEMBLING below this input size, HYPERPARAMETER_TUNING from it on.
 AUTO_ENSEMBLING_LIMIT_BYTES = 100 * 1024 * 1024
-# SageMaker's defaults, reported in ResolvedAttributes when the request leaves them out.
+# SageMaker's default number of candidates for a tabular job, reported in ResolvedAttributes.
 DEFAULT_MAX_CANDIDATES = 250
-DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
-DEFAULT_MAX_JOB_RUNTIME = 2592000
 
 
 def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
@@ -78,12 +76,7 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         {
             "AutoMLJobObjective": {"MetricName": objective},
             "ProblemType": dataset.problem_type,
-            "CompletionCriteria": {
-                "MaxCandidates": spec.max_candidates or DEFAULT_MAX_CANDIDATES,
-                "MaxRuntimePerTrainingJobInSeconds": spec.max_runtime_per_training_job
-                or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB,
-                "MaxAutoMLJobRuntimeInSeconds": spec.max_job_runtime or DEFAULT_MAX_JOB_RUNTIME,
-            },
+            "CompletionCriteria": resolved_completion_criteria(spec, DEFAULT_MAX_CANDIDATES),
         }
     )
     if ctx.should_stop():

@@ -8,12 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_automl.local.storage import Storage
 
+if TYPE_CHECKING:
+    from airflow_automl.local.jobspec import JobSpec
+
 # The file a job keeps in ctx.model_dir to describe its best candidate's model: what serving loads.
 MODEL_MANIFEST = "model.json"
+# SageMaker's defaults, reported in ResolvedAttributes when the request leaves them out.
+DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
+DEFAULT_MAX_JOB_RUNTIME = 2592000
 
 
 class JobFailed(Exception):
@@ -72,3 +78,13 @@ class JobContext(Protocol):
     def add_partial_failure(self, message: str) -> None: ...
 
     def should_stop(self) -> bool: ...
+
+
+def resolved_completion_criteria(spec: JobSpec, default_max_candidates: int) -> dict[str, Any]:
+    """ResolvedAttributes.CompletionCriteria: the request's limits, SageMaker's defaults for the rest
+    (the default number of candidates depends on the problem type)."""
+    return {
+        "MaxCandidates": spec.max_candidates or default_max_candidates,
+        "MaxRuntimePerTrainingJobInSeconds": spec.max_runtime_per_training_job or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB,
+        "MaxAutoMLJobRuntimeInSeconds": spec.max_job_runtime or DEFAULT_MAX_JOB_RUNTIME,
+    }

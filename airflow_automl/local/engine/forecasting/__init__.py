@@ -61,7 +61,14 @@ from airflow_automl.local.engine.forecasting.series import (
     target_only,
     time_series_settings,
 )
-from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.job import (
+    MODEL_MANIFEST,
+    JobContext,
+    JobFailed,
+    JobOutcome,
+    StageTimes,
+    resolved_completion_criteria,
+)
 from airflow_automl.local.engine.torch_extra import TORCH_FORECAST_ALGORITHMS, neural_forecasting_available
 from airflow_automl.sagemaker.metrics import NON_TABULAR_DEFAULT_OBJECTIVE, greater_is_better, is_better
 
@@ -73,8 +80,6 @@ log = logging.getLogger(__name__)
 # Stands for Autopilot's forecasting inference image (recorded, never run: the service serves the model itself).
 FORECAST_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-automl-forecasting:local"
 DEFAULT_MAX_CANDIDATES = 1
-DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
-DEFAULT_MAX_JOB_RUNTIME = 2592000
 ENSEMBLE_ROUNDS = 10
 REPORTED_METRICS = ("RMSE", "WAPE", "MAPE", "MASE", "AverageWeightedQuantileLoss")
 # Errors a forecasting library raises on data it cannot model (a singular matrix, too few points):
@@ -102,12 +107,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
     ctx.set_resolved_attributes(
         {
             "AutoMLJobObjective": {"MetricName": objective},
-            "CompletionCriteria": {
-                "MaxCandidates": spec.max_candidates or DEFAULT_MAX_CANDIDATES,
-                "MaxRuntimePerTrainingJobInSeconds": spec.max_runtime_per_training_job
-                or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB,
-                "MaxAutoMLJobRuntimeInSeconds": spec.max_job_runtime or DEFAULT_MAX_JOB_RUNTIME,
-            },
+            "CompletionCriteria": resolved_completion_criteria(spec, DEFAULT_MAX_CANDIDATES),
         }
     )
     if ctx.should_stop():
