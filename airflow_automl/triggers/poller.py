@@ -255,6 +255,10 @@ class SharedJobPoller:
         # Figures for benchmarks and logs.
         self.list_calls = 0
         self.describe_calls = 0
+        # Of the describes queued, those the sweep asked for, and those asked again because a change
+        # arrived while a describe of the job was in flight (both depend on timing, not on the jobs).
+        self.sweep_describes = 0
+        self.repeated_describes = 0
 
     # -- registrations ---------------------------------------------------------------------------
 
@@ -395,6 +399,7 @@ class SharedJobPoller:
             heapq.heapreplace(heap, (next_due, key))
             self._next_sweep[key] = next_due
             self._sweep_allowance -= 1.0
+            self.sweep_describes += 1
             self._enqueue(key)
 
     async def _list_changes(self) -> bool:
@@ -496,6 +501,7 @@ class SharedJobPoller:
                 self._in_flight.discard(key)
             if key in self._again:
                 self._again.discard(key)
+                self.repeated_describes += 1
                 self._enqueue(key, first=True)
 
     async def _describe(self, key: str) -> None:

@@ -102,8 +102,9 @@ def test_one_poller_follows_real_jobs_to_one_event_each(service):
     }
     assert events["ok-a1"][0]["summary"]["best_candidate_name"] == "scripted-candidate-003"
     assert "scripted failure of job fail-a1" in events["fail-a1"][0]["message"]
-    # One describe per job when it registers and one when the listing shows it ended, at most.
-    assert poller.describe_calls <= 2 * len(names)
+    # One describe per job when it registers and one when the listing shows it ended, at most; the
+    # sweep's and the repeats after a race with the listing come on top, as the machine's speed decides.
+    assert poller.describe_calls - poller.sweep_describes - poller.repeated_describes <= 2 * len(names)
     assert poller.list_calls >= 2
 
 
