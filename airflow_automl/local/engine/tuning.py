@@ -35,7 +35,7 @@ from airflow_automl.local.engine.candidates import (
     candidate_name,
 )
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, write_candidate_manifest
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.runs.parentdeath import kill_with_parent
 from airflow_automl.sagemaker.metric_values import compute_metrics
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 HPO_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
 DEFAULT_TRIALS = 250  # SageMaker's default MaxCandidates
 MODEL_FILE = "model.pkl"
-SKLEARN_DIR = "sklearn"
 # Trials run in children of a fork server: a fresh process, unlike the job's own, has no
 # OpenMP/BLAS thread pools that a plain fork would copy in a locked state.
 _CHILDREN = multiprocessing.get_context("forkserver")
@@ -244,9 +243,7 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
     data = _trial_data(dataset)
     ctx.set_secondary_status("ModelTuning")
     study = _study(objective, max_trials)
-    models_dir = Path(ctx.work_dir) / "trials"
-    models_dir.mkdir(parents=True, exist_ok=True)
-    job = _TuningJob(spec, ctx, dataset, objective, deadline, algorithms, placement, data, models_dir)
+    job = _TuningJob(spec, ctx, dataset, objective, deadline, algorithms, placement, data)
 
     search = _search(job, study, max_trials)
     best = search.best
@@ -276,7 +273,6 @@ class _TuningJob:
     algorithms: list[str]
     placement: Placement
     data: TrialData
-    models_dir: Path  # each completed trial's pickled model, until the best is kept and all uploaded
 
 
 @dataclass
@@ -369,9 +365,12 @@ def _run_trial(job: _TuningJob, study: optuna.Study, number: int) -> tuple[Trial
         return trial, _INTERRUPTION_ENDINGS.get(interrupted or "")
     model_bytes, metrics = result
     study.tell(optuna_trial, metrics[job.objective])
-    model_path = job.models_dir / name / MODEL_FILE
-    model_path.parent.mkdir(parents=True)
+    # Kept for serving at once: every completed trial is a servable candidate.
+    model_path = job.ctx.candidate_model_dir(name) / MODEL_FILE
+    model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_bytes(model_bytes)
+    model_dir = Path(job.ctx.model_dir)
+    write_candidate_manifest(model_dir, name, _manifest(model_path.relative_to(model_dir), job.dataset, job.objective))
     return Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed"), None
 
 
@@ -482,18 +481,23 @@ def _jsonable(params: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, trials: list[Trial]) -> None:
-    assert best.model_path is not None, "the best trial is a completed one, which keeps its model"
-    target = model_dir / SKLEARN_DIR / best.candidate_name / MODEL_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(best.model_path.read_bytes())
-    manifest = {
+def _manifest(model_path: Path, dataset: Dataset, objective: str) -> dict:
+    """A kept pipeline's manifest; model_path relative to the job's model_dir."""
+    return {
         "framework": "sklearn",
-        "model_path": str(target.relative_to(model_dir)),
+        "model_path": str(model_path),
         "target": dataset.target,
         "problem_type": dataset.problem_type,
         "objective": objective,
         "feature_columns": dataset.feature_columns,
+    }
+
+
+def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, trials: list[Trial]) -> None:
+    """The job's own manifest: the best candidate's, naming the model its trial kept."""
+    assert best.model_path is not None, "the best trial is a completed one, which keeps its model"
+    manifest = {
+        **_manifest(best.model_path.relative_to(model_dir), dataset, objective),
         "best_candidate": best.candidate_name,
         "candidates": {t.candidate_name: t.algorithm for t in trials if t.status == "Completed"},
     }
@@ -501,10 +505,12 @@ def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, t
 
 
 def _upload(ctx, placement: Placement, trials: list[Trial], objective: str) -> None:
+    archives = Path(ctx.work_dir) / "trials"
     for trial in trials:
         if trial.model_path is None:
             continue
-        archive = trial.model_path.parent / "model.tar.gz"
+        archive = archives / trial.candidate_name / "model.tar.gz"
+        archive.parent.mkdir(parents=True, exist_ok=True)
         with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
             tar.add(trial.model_path, arcname=MODEL_FILE)
         ctx.storage.upload_file(archive, placement.model_uri(trial.candidate_name))

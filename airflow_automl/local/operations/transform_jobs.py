@@ -69,7 +69,12 @@ class TransformJobOperations(Operations):
             raise ValidationException(str(forecast_split_error(model.name, settings.split_type)))
         with creating(_name_in_use):
             self.store.transform_jobs.create(
-                name=name, arn=arn, request=request, model_job_name=model.job_name, tags=request.get("Tags") or ()
+                name=name,
+                arn=arn,
+                request=request,
+                model_job_name=model.job_name,
+                model_candidate_name=model.candidate_name,
+                tags=request.get("Tags") or (),
             )
         self.on_job_change()
         return {"TransformJobArn": arn}

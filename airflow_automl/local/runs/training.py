@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.engine.job import candidate_model_dir
 from airflow_automl.local.runs.deployment import deploy_if_requested
 from airflow_automl.local.runs.worker import StopCheck, become_worker, worker_arguments
 from airflow_automl.local.serving.loading import model_dir
@@ -96,6 +97,9 @@ class StoreJobContext:
 
     def should_stop(self) -> bool:
         return self._stop_check()
+
+    def candidate_model_dir(self, candidate_name: str) -> Path:
+        return candidate_model_dir(self.model_dir, candidate_name)
 
 
 def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:

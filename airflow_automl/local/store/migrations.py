@@ -157,4 +157,10 @@ MIGRATIONS = (
     CREATE INDEX model_packages_by_group ON model_packages (group_name_key, version);
     CREATE INDEX model_packages_by_client_token ON model_packages (client_token);
     """,
+    # Every candidate's model is kept: a transform job runs the model of the candidate its model
+    # names (NULL: made before, the job's best); what a candidate's training step really did.
+    """
+    ALTER TABLE transform_jobs ADD COLUMN model_candidate_name TEXT;
+    ALTER TABLE candidates ADD COLUMN training_json TEXT;
+    """,
 )
