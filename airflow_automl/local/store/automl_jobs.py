@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from airflow_automl.local.engine.job import CANDIDATE_NAME_RE
 from airflow_automl.local.jobspec import JobSpec
 from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
 from airflow_automl.local.store.records import column, from_row
@@ -32,6 +33,7 @@ CANDIDATE_SORT_COLUMNS = {
 _CANDIDATE_TIME_MEMBERS = ("CreationTime", "EndTime", "LastModifiedTime")
 # Enough to rank every candidate a job can have (MaxCandidates is at most 750).
 _MAX_RANKED_CANDIDATES = 1000
+_AFTER_EVERY_SEQ = 2**62  # larger than any candidate's seq
 
 
 class JobNameInUse(NameInUse):
@@ -257,4 +259,17 @@ class AutoMLJobStore(RunStore[JobRecord]):
             _candidate,
             tuple(where),
             tuple(params),
+            tiebreak=self._best_first(job_name, query) if query.sort_by == "FinalObjectiveMetricValue" else "seq",
         )
+
+    def _best_first(self, job_name: str, query: ListQuery) -> str:
+        """Among candidates of equal objective value the job's best comes first, whichever the
+        order, so the first of a list sorted by value and BestCandidate agree: its tiebreak is
+        below every seq ascending and above every seq descending (others keep their seq's order)."""
+        job = self.get(job_name)
+        best = job.best_candidate_name if job is not None else None
+        if best is None:
+            return "seq"
+        if not CANDIDATE_NAME_RE.fullmatch(best):  # written into the SQL: only a CandidateName's characters
+            raise ValueError(f"job {job_name}: best candidate name {best!r} is no CandidateName")
+        return f"CASE WHEN name = '{best}' THEN {_AFTER_EVERY_SEQ if query.descending else 0} ELSE seq END"
