@@ -24,6 +24,7 @@ from airflow_automl.local.store.endpoint_configs import (
 )
 from airflow_automl.local.store.endpoints import EndpointNameInUse, EndpointRecord, EndpointStore
 from airflow_automl.local.store.model_registry import (
+    ClientTokenReused,
     GroupNameInUse,
     GroupNotFound,
     ModelPackageGroupRecord,
@@ -43,6 +44,7 @@ from airflow_automl.local.store.transform_jobs import TransformJobNameInUse, Tra
 __all__ = [
     "ACTIVE_STATUSES",
     "MAX_TAGS_PER_RESOURCE",
+    "ClientTokenReused",
     "EndpointConfigNameInUse",
     "EndpointConfigRecord",
     "EndpointNameInUse",
