@@ -272,21 +272,21 @@ def _refuse_binary(uri: str, data: bytes) -> None:
         )
 
 
-def _cap(max_payload_bytes: int) -> str:
+def _cap(max_payload_bytes: int | None) -> str:
     """The limit a record met: MaxPayloadInMB's, or with 0 ("no limit") the longest record read."""
     if max_payload_bytes:
         return f"MaxPayloadInMB ({max_payload_bytes // MB} MB)"
     return f"{_LONGEST_RECORD // MB} MB, the longest record the local service reads (MaxPayloadInMB is 0, no limit)"
 
 
-def _remedy(max_payload_bytes: int) -> str:
+def _remedy(max_payload_bytes: int | None) -> str:
     if max_payload_bytes and max_payload_bytes < _LONGEST_RECORD:
         cap = _LONGEST_RECORD // MB
         return f"raise MaxPayloadInMB (at most {cap}; 0: no limit, records up to {cap} MB)"
     return "split the input into smaller records"
 
 
-def _record_too_large(uri: str, number: int, max_payload_bytes: int) -> JobFailed:
+def _record_too_large(uri: str, number: int, max_payload_bytes: int | None) -> JobFailed:
     return JobFailed(
         f"Input file {uri}, line {number}: the record is larger than {_cap(max_payload_bytes)}; "
         f"{_remedy(max_payload_bytes)}"
