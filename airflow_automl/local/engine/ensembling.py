@@ -34,6 +34,7 @@ from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, b
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import (
     MODEL_MANIFEST,
+    CandidateTraining,
     JobContext,
     JobFailed,
     JobOutcome,
@@ -379,7 +380,10 @@ class _ValidationScorer:
         )
         trained = TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate)
         self.progress.trained.append(trained)
-        self.ctx.add_candidate(candidate)
+        fitted = trainer.load_model(model)  # loaded for the predictions above already
+        self.ctx.add_candidate(
+            candidate, CandidateTraining(f"AutoGluon {type(fitted).__name__}", dict(fitted.params or {}), fit_time)
+        )
         if (
             not is_ensemble
         ):  # a base model's files are final once fitted; an ensemble's archive needs the whole predictor

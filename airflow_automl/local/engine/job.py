@@ -79,6 +79,27 @@ class StageTimes:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
+@dataclass(frozen=True)
+class CandidateTraining:
+    """What a candidate's training step did, for the training job SageMaker would describe
+    (DescribeTrainingJob): the algorithm, its hyperparameters and the seconds it trained."""
+
+    algorithm: str  # e.g. "AutoGluon LGBModel", "xgboost", "statsforecast AutoETS"
+    hyperparameters: dict[str, Any]
+    seconds: float | None = None
+
+    def described(self) -> dict[str, Any]:
+        """As the store keeps it: HyperParameters as SageMaker's strings (JSON for lists and maps)."""
+        return {
+            "Algorithm": self.algorithm,
+            "HyperParameters": {
+                str(key): value if isinstance(value, str) else json.dumps(value, default=str)
+                for key, value in self.hyperparameters.items()
+            },
+            "TrainingSeconds": self.seconds,
+        }
+
+
 class JobContext(Protocol):
     """Implemented by the service's worker, backed by its store."""
 
@@ -90,7 +111,7 @@ class JobContext(Protocol):
 
     def set_resolved_attributes(self, resolved: dict) -> None: ...
 
-    def add_candidate(self, candidate: dict) -> None: ...
+    def add_candidate(self, candidate: dict, training: CandidateTraining | None = None) -> None: ...
 
     def set_best_candidate(self, candidate_name: str) -> None: ...
 

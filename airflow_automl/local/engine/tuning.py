@@ -35,7 +35,14 @@ from airflow_automl.local.engine.candidates import (
     candidate_name,
 )
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, write_candidate_manifest
+from airflow_automl.local.engine.job import (
+    MODEL_MANIFEST,
+    CandidateTraining,
+    JobContext,
+    JobFailed,
+    JobOutcome,
+    write_candidate_manifest,
+)
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.runs.parentdeath import kill_with_parent
 from airflow_automl.sagemaker.metric_values import compute_metrics
@@ -233,6 +240,7 @@ class Trial:
     status: str  # Completed | Failed | Stopped
     failure: str | None = None
     candidate: dict | None = None
+    seconds: float | None = None  # how long the trial's fit took
 
 
 def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
@@ -332,7 +340,8 @@ def _search(job: _TuningJob, study: optuna.Study, max_trials: int) -> _Search:
         trial, interruption = _run_trial(job, study, number)
         trial.candidate = _candidate(job.placement, trial, job.objective)
         search.trials.append(trial)
-        job.ctx.add_candidate(trial.candidate)
+        estimator = estimator_description(trial.algorithm, job.dataset.problem_type)
+        job.ctx.add_candidate(trial.candidate, CandidateTraining(estimator, trial.params, trial.seconds))
         if interruption is not None:
             search.ending = interruption
             break
@@ -355,13 +364,15 @@ def _run_trial(job: _TuningJob, study: optuna.Study, number: int) -> tuple[Trial
     features = preprocessor(job.data.x_train, job.data.features, algorithm != "xgboost", job.dataset.text_columns)
     pipeline = Pipeline([("features", features), ("model", estimator)])
     name = candidate_name(job.spec.name, algorithm, number)
+    started = time.monotonic()
     result, failure, interrupted = _fit_in_child(
         pipeline, job.data, job.spec.max_runtime_per_training_job, job.deadline, job.ctx.should_stop
     )
+    seconds = time.monotonic() - started
     if result is None:
         study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
         status = "Stopped" if interrupted in _INTERRUPTION_ENDINGS else "Failed"
-        trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure)
+        trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure, seconds=seconds)
         return trial, _INTERRUPTION_ENDINGS.get(interrupted or "")
     model_bytes, metrics = result
     study.tell(optuna_trial, metrics[job.objective])
@@ -371,7 +382,7 @@ def _run_trial(job: _TuningJob, study: optuna.Study, number: int) -> tuple[Trial
     model_path.write_bytes(model_bytes)
     model_dir = Path(job.ctx.model_dir)
     write_candidate_manifest(model_dir, name, _manifest(model_path.relative_to(model_dir), job.dataset, job.objective))
-    return Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed"), None
+    return Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed", seconds=seconds), None
 
 
 def _no_candidate_message(spec: JobSpec, search: _Search) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.operations.automl_jobs import AutoMLJobOperations
+from airflow_automl.local.operations.candidate_steps import CandidateStepOperations
 from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
 from airflow_automl.local.operations.model_registry import ModelRegistryOperations
@@ -29,6 +30,7 @@ from airflow_automl.local.store import Store
 
 class SageMakerService(
     AutoMLJobOperations,
+    CandidateStepOperations,
     TagOperations,
     TransformJobOperations,
     ModelOperations,

@@ -64,6 +64,7 @@ from airflow_automl.local.engine.forecasting.series import (
 )
 from airflow_automl.local.engine.job import (
     MODEL_MANIFEST,
+    CandidateTraining,
     JobContext,
     JobFailed,
     JobOutcome,
@@ -343,6 +344,12 @@ def _publish(
     ctx.storage.write_bytes(placement.model_uri(name), _model_archive(description, forecast_csv))
     reported = {key: value for key, value in result.metrics.items() if key in REPORTED_METRICS and not np.isnan(value)}
     image = FORECAST_IMAGE.format(account=placement.account_id, region=placement.region)
+    settings = {
+        key: description[key]
+        for key in ("forecast_frequency", "forecast_horizon", "forecast_quantiles", "season_length", "holiday_country")
+    }
+    if members:
+        settings["ensemble_weights"] = members
     ctx.add_candidate(
         build_candidate(
             placement,
@@ -352,7 +359,8 @@ def _publish(
             image,
             environment={"FORECAST_ALGORITHM": result.algorithm, "FORECAST_QUANTILES": ",".join(series.quantiles)},
             artifact_locations={"Explainability": explainability_prefix, "BacktestResults": backtest_prefix},
-        )
+        ),
+        CandidateTraining(_LIBRARIES[result.algorithm], settings, result.seconds),
     )
 
 
