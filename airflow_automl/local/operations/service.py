@@ -23,6 +23,7 @@ from airflow_automl.local.operations.endpoint_configs import EndpointConfigOpera
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
 from airflow_automl.local.operations.model_registry import ModelRegistryOperations
 from airflow_automl.local.operations.models import ModelOperations
+from airflow_automl.local.operations.search import SearchOperations
 from airflow_automl.local.operations.tags import TagOperations
 from airflow_automl.local.operations.transform_jobs import TransformJobOperations
 from airflow_automl.local.store import Store
@@ -37,6 +38,7 @@ class SageMakerService(
     EndpointConfigOperations,
     EndpointOperations,
     ModelRegistryOperations,
+    SearchOperations,
 ):
     """SageMaker's operations over the store; training and batch transform happen in worker processes."""
 
