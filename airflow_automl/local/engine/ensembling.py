@@ -30,7 +30,13 @@ from autogluon.tabular import TabularPredictor
 from autogluon.tabular import __version__ as autogluon_version
 from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_config
 
-from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
+from airflow_automl.local.engine.candidates import (
+    AUTOGLUON_IMAGE,
+    INFERENCE_SUPPORTED,
+    Placement,
+    build_candidate,
+    candidate_name,
+)
 from airflow_automl.local.engine.data import Dataset
 from airflow_automl.local.engine.job import (
     MODEL_MANIFEST,
@@ -376,7 +382,10 @@ class _ValidationScorer:
             self.objective,
             metrics,
             image=_autogluon_image(self.placement.region),
-            environment={"AUTOGLUON_MODEL": model},
+            environment={
+                "AUTOGLUON_MODEL": model,
+                **(INFERENCE_SUPPORTED if self.dataset.problem_type != REGRESSION else {}),
+            },
         )
         trained = TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate)
         self.progress.trained.append(trained)

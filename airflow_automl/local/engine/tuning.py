@@ -28,6 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from xgboost import XGBClassifier, XGBRegressor
 
 from airflow_automl.local.engine.candidates import (
+    INFERENCE_SUPPORTED,
     SKLEARN_IMAGE,
     XGBOOST_IMAGE,
     Placement,
@@ -338,7 +339,7 @@ def _search(job: _TuningJob, study: optuna.Study, max_trials: int) -> _Search:
             search.ending = "MaxAutoMLJobRuntimeReached"
             break
         trial, interruption = _run_trial(job, study, number)
-        trial.candidate = _candidate(job.placement, trial, job.objective)
+        trial.candidate = _candidate(job.placement, trial, job.objective, job.dataset.problem_type)
         search.trials.append(trial)
         estimator = estimator_description(trial.algorithm, job.dataset.problem_type)
         job.ctx.add_candidate(trial.candidate, CandidateTraining(estimator, trial.params, trial.seconds))
@@ -472,7 +473,7 @@ def _fit_in_child(pipeline, data: TrialData, per_trial_limit: int | None, deadli
         receiver.close()
 
 
-def _candidate(placement: Placement, trial: Trial, objective: str) -> dict:
+def _candidate(placement: Placement, trial: Trial, objective: str, problem_type: str) -> dict:
     image = XGBOOST_IMAGE if trial.algorithm == "xgboost" else SKLEARN_IMAGE
     candidate = build_candidate(
         placement,
@@ -480,7 +481,11 @@ def _candidate(placement: Placement, trial: Trial, objective: str) -> dict:
         objective,
         trial.metrics,
         image=image.format(region=placement.region),
-        environment={"AUTOML_ALGORITHM": trial.algorithm, "AUTOML_HYPERPARAMETERS": json.dumps(trial.params)},
+        environment={
+            "AUTOML_ALGORITHM": trial.algorithm,
+            "AUTOML_HYPERPARAMETERS": json.dumps(trial.params),
+            **(INFERENCE_SUPPORTED if problem_type != REGRESSION else {}),
+        },
         status=trial.status,
     )
     if trial.failure:

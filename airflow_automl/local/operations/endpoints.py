@@ -218,7 +218,7 @@ class EndpointRegistry:
         with loaded.lock:
             try:
                 frame = loaded.model.parse(body, kind)
-                payload, answered_type = loaded.model.render(frame, wanted)
+                payload, answered_type = loaded.model.render(frame, wanted, variant.get("InferenceKeys"))
             except ModelInputError as error:
                 raise ModelError(str(error), 400) from error
             except Exception as error:  # the model failed on this input: answered like a container's 500
