@@ -27,12 +27,19 @@ NOMINAL_VOLUME_GB = 30
 DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86400
 # The image a processing step reports (Autopilot's data-processing image has no public name).
 PROCESSING_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-TRAINING_JOB_NOT_FOUND = NotFound(ValidationException, "Requested resource not found.")
-PROCESSING_JOB_NOT_FOUND = NotFound(ValidationException, "Could not find requested job with name {name}")
+STEPS_HELD = "the {kind} jobs the local service holds are the steps its AutoML candidates name (CandidateSteps)"
+TRAINING_JOB_NOT_FOUND = NotFound(
+    ValidationException,
+    "{member}: Requested resource not found: no training job {name!r}; " + STEPS_HELD.format(kind="training"),
+)
+PROCESSING_JOB_NOT_FOUND = NotFound(
+    ValidationException,
+    "{member}: Could not find requested job with name {name}; " + STEPS_HELD.format(kind="processing"),
+)
 NOT_EMULATED = (
-    "{operation}: the local service does not run {kind} jobs of your own; the {kind} jobs it describes are "
-    "the steps its AutoML jobs' candidates name (CandidateSteps), which it records as they train. Train "
-    "with CreateAutoMLJob or CreateAutoMLJobV2."
+    "{member}: {operation} is not emulated: the local service does not run {kind} jobs of your own; "
+    + STEPS_HELD
+    + ", which it records as they train. Train with CreateAutoMLJob or CreateAutoMLJobV2."
 )
 
 
@@ -148,7 +155,9 @@ class CandidateStepOperations(Operations):
         return listed("ListTrainingJobs", self.store.candidate_steps.page(TRAINING, query), "TrainingJob", "Training")
 
     def create_training_job(self, request: dict) -> dict:
-        raise ValidationException(NOT_EMULATED.format(operation="CreateTrainingJob", kind="training"))
+        raise ValidationException(
+            NOT_EMULATED.format(member="TrainingJobName", operation="CreateTrainingJob", kind="training")
+        )
 
     # -- processing jobs -----------------------------------------------------------------------
 
@@ -202,7 +211,9 @@ class CandidateStepOperations(Operations):
         return listed("ListProcessingJobs", page, "ProcessingJob", "Processing")
 
     def create_processing_job(self, request: dict) -> dict:
-        raise ValidationException(NOT_EMULATED.format(operation="CreateProcessingJob", kind="processing"))
+        raise ValidationException(
+            NOT_EMULATED.format(member="ProcessingJobName", operation="CreateProcessingJob", kind="processing")
+        )
 
     # -- a candidate's transform step ----------------------------------------------------------
 

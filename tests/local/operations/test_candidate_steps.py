@@ -144,9 +144,9 @@ def test_list_training_jobs_filters_sorts_and_pages(service):
 
 
 def test_unknown_steps_and_creating_jobs_are_refused_saying_why(service):
-    with pytest.raises(ValidationException, match="Requested resource not found"):
+    with pytest.raises(ValidationException, match="TrainingJobName: Requested resource not found"):
         service.describe_training_job({"TrainingJobName": "nothing-of-the-kind"})
-    with pytest.raises(ValidationException, match="Could not find requested job with name nothing"):
+    with pytest.raises(ValidationException, match="ProcessingJobName: Could not find requested job with name nothing"):
         service.describe_processing_job({"ProcessingJobName": "nothing"})
     with pytest.raises(ValidationException, match="Could not find requested job with name nothing"):
         service.describe_transform_job({"TransformJobName": "nothing"})
