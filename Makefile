@@ -41,6 +41,8 @@ lock: | $(UV)
 	python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 		print("\n".join(["boto3", "botocore", *p["optional-dependencies"]["local"]]))' \
 		| $(UV) pip compile -q - -c requirements.lock --python-version 3.11 -o requirements-service.lock
+	@# The SageMaker Python SDK v2 the conformance suite drives: its own lock (it pins protobuf<7, packaging<25).
+	$(UV) pip compile -q tests/conformance/requirements-sdk.in --python-version 3.11 -o requirements-sdk.lock
 	rm -rf airflow_automl.egg-info
 
 $(TORCH_STAMP): requirements-torch.lock pyproject.toml | $(UV)

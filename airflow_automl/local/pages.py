@@ -14,6 +14,7 @@ import csv
 import io
 import mimetypes
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -96,7 +97,7 @@ async def job_artifact(
         return artifacts.service_artifact_path(name, location)
 
     try:
-        objects = await run_in_threadpool(storage.list_objects, uri)
+        objects = await run_in_threadpool(partial(storage.list_objects, uri, skip_outside_roots=True))
         if objects and objects != [uri]:
             # A prefix ("folder"): list what is in it.
             listing = PAGES.get_template("listing.html").render(

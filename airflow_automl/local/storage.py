@@ -3,6 +3,7 @@ and ``file://`` on local disk, confined to the roots the service was started wit
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -14,6 +15,8 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+log = logging.getLogger(__name__)
 
 
 def _current_umask() -> int:
@@ -58,12 +61,15 @@ class Storage:
 
     # ---- public interface -------------------------------------------------------------
 
-    def list_objects(self, uri: str) -> list[str]:
+    def list_objects(self, uri: str, skip_outside_roots: bool = False) -> list[str]:
         """Every object URI under a prefix, sorted. For file:// a prefix is a directory
-        (all files below it) or a file-name prefix, like an S3 key prefix."""
+        (all files below it) or a file-name prefix, like an S3 key prefix. A file below it that
+        resolves outside the allowed roots (a symlink) is refused with StorageAccessError, or,
+        with skip_outside_roots, left out of the listing (what a page listing a folder wants: one
+        stray entry must not hide the others)."""
         scheme = _scheme(uri)
         if scheme == "file":
-            return self._list_files(uri)
+            return self._list_files(uri, skip_outside_roots)
         bucket, prefix = _split_s3(uri)
         found: list[str] = []
         try:
@@ -210,7 +216,7 @@ class Storage:
             "file:// URIs may only name paths under a --file-root directory ('..' and symlinks are resolved first)"
         )
 
-    def _list_files(self, uri: str) -> list[str]:
+    def _list_files(self, uri: str, skip_outside_roots: bool = False) -> list[str]:
         path = self._local_path(uri)
         if path.is_dir():
             candidates = (p for p in path.rglob("*") if p.is_file())
@@ -223,7 +229,13 @@ class Storage:
         found = []
         for candidate in candidates:
             # A symlink inside a root may point outside it: check every file, not only the prefix.
-            real = self._local_path(candidate.as_uri())
+            try:
+                real = self._local_path(candidate.as_uri())
+            except StorageAccessError as error:
+                if not skip_outside_roots:
+                    raise
+                log.warning("left out of the listing of %s: %s", uri, error)
+                continue
             found.append(real.as_uri() if real == candidate else candidate.as_uri())
         return sorted(found)
 

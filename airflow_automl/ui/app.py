@@ -73,15 +73,25 @@ def task_href(dag_id: str, run_id: str, task_id: str, map_index: int, tab: str =
     return _airflow_path(f"{path}/{tab}" if tab else path)
 
 
+MAX_MAP_INDEX = 2**31 - 1
+
+
 def _map_index(value: str | None) -> int:
     """The ``map_index`` query parameter. The UI fills {MAP_INDEX} only on mapped task instances;
     elsewhere the placeholder stays, and means what an absent one means: not mapped (-1)."""
     if value in (None, "", "{MAP_INDEX}"):
         return -1
     try:
-        return int(value)
+        index = int(value)
     except ValueError:
         raise HTTPException(422, f"map_index: {value!r} is not an integer (a mapped task's index, or -1)") from None
+    # Airflow keeps map indexes in a 32-bit integer column: a larger one names no task instance,
+    # and the database must never be asked with it (SQLite raises OverflowError past 64 bits).
+    if not -1 <= index <= MAX_MAP_INDEX:
+        raise HTTPException(
+            422, f"map_index: {value!r} is out of range (a mapped task's index, 0 to {MAX_MAP_INDEX}, or -1)"
+        )
+    return index
 
 
 def _tagged_map_index(tags: dict[str, str]) -> int | None:

@@ -104,3 +104,63 @@ def test_provider_operators_create_then_update_an_endpoint_from_the_jobs_xcom(sc
     )
     assert response["InvokedProductionVariant"] == "challenger"
     assert response["Body"].read().decode().split() == ["1", "0"]
+
+
+def test_a_candidate_that_is_not_the_best_serves_through_the_endpoint_operator(scripted, dag_file):
+    """Autopilot keeps every candidate's model: a DAG may deploy a smaller or faster one."""
+    module = dag_file(
+        "other_candidate_dag",
+        f"""
+        from datetime import datetime, timezone
+        from airflow.sdk import DAG, task
+        from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+        from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
+        from airflow_automl.operators.automl import AutoMLJobOperator
+
+        dag = DAG("other_candidate_dag", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                  render_template_as_native_obj=True)
+        with dag:
+            train = AutoMLJobOperator(
+                task_id="train", job_name="several-job", deferrable=False, input_uri={scripted.file_uri("data/")!r},
+                target_attribute="label", output_path={scripted.file_uri("output")!r}, role_arn={ROLE!r},
+                poll_interval=0.3,
+            )
+
+            @task
+            def first_candidate(summary):
+                # The earliest candidate rather than the best, e.g. the smallest model.
+                listed = SageMakerHook(aws_conn_id="aws_default").conn.list_candidates_for_auto_ml_job(
+                    AutoMLJobName=summary["job_name"], SortBy="CreationTime", SortOrder="Ascending"
+                )["Candidates"]
+                assert listed[0]["CandidateName"] != summary["best_candidate_name"]
+                return listed[0]
+
+            chosen = first_candidate(train.output)
+            containers = "{{{{ ti.xcom_pull(task_ids='first_candidate')['InferenceContainers'] }}}}"
+            deploy = SageMakerEndpointOperator(
+                task_id="deploy", operation="create", wait_for_completion=True, check_interval=1,
+                config={{
+                    "Model": {{"ModelName": "first-candidate", "ExecutionRoleArn": {ROLE!r},
+                              "Containers": containers}},
+                    "EndpointConfig": {{"EndpointConfigName": "first-candidate-config", "ProductionVariants": [
+                        {{"VariantName": "first", "ModelName": "first-candidate", "InitialInstanceCount": 1,
+                          "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}}]}},
+                    "Endpoint": {{"EndpointName": "first-candidate-serving",
+                                 "EndpointConfigName": "first-candidate-config"}},
+                }},
+            )
+            chosen >> deploy
+        """,
+    )
+    run = module.dag.test()
+    assert set(task_states(run).values()) == {"success"}, task_states(run)
+    chosen = xcom_value(run, "first_candidate")
+    assert chosen["CandidateName"] == "scripted-candidate-001"
+    assert xcom_value(run, "deploy")["Endpoint"]["EndpointStatus"] == "InService"
+    assert scripted.client().describe_model(ModelName="first-candidate")["Containers"] == chosen["InferenceContainers"]
+    response = scripted.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="first-candidate-serving", ContentType="text/csv", Body=b"1.5\n-2\n3\n"
+    )
+    # The first of three scripted candidates answers 1 above x = 2; the best would answer 1, 0, 1.
+    assert response["InvokedProductionVariant"] == "first"
+    assert response["Body"].read().decode().split() == ["0", "0", "1"]

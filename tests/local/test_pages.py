@@ -171,6 +171,24 @@ def test_artifact_route_refuses_locations_the_job_does_not_report(local_service,
         assert "not part of any job" not in answer.text
 
 
+def test_a_stray_symlink_in_a_reported_folder_is_left_out_of_its_listing(local_service, jobs, tmp_path):
+    """Regression: one symlink pointing outside the file roots made the whole listing answer 404."""
+    # The job's output folder, which the page links as "Job output".
+    folder = local_service.file_root / "pages" / "output" / TRAINED_JOB
+    folder_uri = folder.as_uri() + "/"
+    kept = sorted(p.name for p in folder.rglob("*") if p.is_file())
+    assert kept, f"{folder} holds no report"
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not part of any job")
+    (folder / "stray-link.txt").symlink_to(outside)
+    answer = requests.get(
+        f"{local_service.endpoint_url}/jobs/{TRAINED_JOB}/artifacts", params={"uri": folder_uri}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert all(name in answer.text for name in kept)
+    assert "stray-link.txt" not in answer.text and "not part of any job" not in answer.text
+
+
 def test_markup_from_the_request_is_shown_as_text(local_service, jobs):
     assert HOSTILE_TARGET in jobs["failed"]["FailureReason"]  # the engine names the missing column
     page = _page(local_service, FAILED_JOB).text

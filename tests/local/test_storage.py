@@ -89,6 +89,21 @@ def test_symlink_escape_is_refused(storage, root):
         storage.list_objects((root / "listed").as_uri())
 
 
+def test_a_listing_for_a_page_leaves_a_stray_symlink_out_and_keeps_the_rest(storage, root):
+    secret = root.parent / "secret.txt"
+    secret.write_bytes(b"secret")
+    (root / "report").mkdir()
+    (root / "report" / "a.html").write_bytes(b"a")
+    (root / "report" / "b.html").write_bytes(b"b")
+    os.symlink(secret, root / "report" / "stray.txt")
+    assert storage.list_objects((root / "report").as_uri(), skip_outside_roots=True) == [
+        (root / "report" / "a.html").as_uri(),
+        (root / "report" / "b.html").as_uri(),
+    ]
+    with pytest.raises(StorageAccessError, match="outside the allowed file roots"):
+        storage.list_objects((root / "report").as_uri())  # data listings still refuse it
+
+
 def test_sibling_directory_with_root_as_name_prefix_is_refused(storage, root):
     sibling = root.parent / (root.name + "-other")
     sibling.mkdir()

@@ -105,6 +105,13 @@ IMPLEMENTED = [
     "ListModelPackages",
     "UpdateModelPackage",
     "DeleteModelPackage",
+    "DescribeTrainingJob",
+    "ListTrainingJobs",
+    "CreateTrainingJob",
+    "DescribeProcessingJob",
+    "ListProcessingJobs",
+    "CreateProcessingJob",
+    "Search",
 ]
 # Messages whose wording SageMaker fixes and clients parse, so they cannot lead with the member:
 # the Amazon provider's hook recognises an existing group by this prefix.

@@ -20,6 +20,9 @@ AUTOGLUON_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/autogluon-inferen
 SKLEARN_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1"
 NAME_LIMIT = 64  # CandidateName and CandidateStepName
+# What an Autopilot classification container can answer besides the label (SAGEMAKER_INFERENCE_OUTPUT);
+# SageMaker's SDK reads it from the candidate's container before it sets inference_response_keys.
+INFERENCE_SUPPORTED = {"SAGEMAKER_INFERENCE_SUPPORTED": "predicted_label,probability,probabilities,labels"}
 
 
 @dataclass(frozen=True)

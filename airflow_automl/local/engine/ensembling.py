@@ -30,9 +30,23 @@ from autogluon.tabular import TabularPredictor
 from autogluon.tabular import __version__ as autogluon_version
 from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_config
 
-from airflow_automl.local.engine.candidates import AUTOGLUON_IMAGE, Placement, build_candidate, candidate_name
+from airflow_automl.local.engine.candidates import (
+    AUTOGLUON_IMAGE,
+    INFERENCE_SUPPORTED,
+    Placement,
+    build_candidate,
+    candidate_name,
+)
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome, StageTimes
+from airflow_automl.local.engine.job import (
+    MODEL_MANIFEST,
+    CandidateTraining,
+    JobContext,
+    JobFailed,
+    JobOutcome,
+    StageTimes,
+    write_candidate_manifest,
+)
 from airflow_automl.local.engine.metrics import AUTOGLUON_METRIC, AUTOGLUON_PROBLEM_TYPE
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.engine.torch_extra import TORCH_ALGORITHMS, missing_torch_message, torch_available
@@ -266,8 +280,9 @@ def _best_candidate(trained: list[TrainedModel], objective: str) -> TrainedModel
 
 
 def _keep_models(job: _Job, training: _Training, trained: list[TrainedModel], best: TrainedModel) -> None:
-    """The best model as the predictor's own, the manifest the service serves from, every
-    candidate's archive uploaded, and the leaderboard."""
+    """The best model as the predictor's own, the manifests the service serves from (every
+    candidate's: AutoGluon keeps every model it trained), every candidate's archive uploaded, and
+    the leaderboard."""
     predictor = training.predictor
     # AutoGluon may have calibrated its own best model after training: archive that one again.
     calibrated = predictor.model_best
@@ -275,7 +290,7 @@ def _keep_models(job: _Job, training: _Training, trained: list[TrainedModel], be
     job.ctx.set_best_candidate(best.candidate_name)
 
     log.info("trained %d candidates in %.1f s (time limit %s)", len(trained), training.elapsed, training.time_limit)
-    _write_model_manifest(Path(job.ctx.model_dir), job.dataset, job.objective, trained, best)
+    _write_model_manifests(Path(job.ctx.model_dir), job.dataset, job.objective, trained, best)
     for model in trained:
         if model.is_ensemble or model.model == calibrated:
             job.archiver.submit(model)
@@ -367,11 +382,17 @@ class _ValidationScorer:
             self.objective,
             metrics,
             image=_autogluon_image(self.placement.region),
-            environment={"AUTOGLUON_MODEL": model},
+            environment={
+                "AUTOGLUON_MODEL": model,
+                **(INFERENCE_SUPPORTED if self.dataset.problem_type != REGRESSION else {}),
+            },
         )
         trained = TrainedModel(model, name, metrics, fit_time, is_ensemble, candidate)
         self.progress.trained.append(trained)
-        self.ctx.add_candidate(candidate)
+        fitted = trainer.load_model(model)  # loaded for the predictions above already
+        self.ctx.add_candidate(
+            candidate, CandidateTraining(f"AutoGluon {type(fitted).__name__}", dict(fitted.params or {}), fit_time)
+        )
         if (
             not is_ensemble
         ):  # a base model's files are final once fitted; an ensemble's archive needs the whole predictor
@@ -421,15 +442,22 @@ class JobCallback(AbstractCallback):
         return False
 
 
-def _write_model_manifest(model_dir: Path, dataset: Dataset, objective: str, trained, best: TrainedModel) -> None:
-    """What the service needs to serve the job's models without knowing AutoGluon's layout."""
-    manifest = {
+def _write_model_manifests(model_dir: Path, dataset: Dataset, objective: str, trained, best: TrainedModel) -> None:
+    """What the service needs to serve the job's models without knowing AutoGluon's layout: one
+    manifest per candidate (each names its model in the one predictor all candidates share) and
+    the best candidate's as the job's own."""
+    common = {
         "framework": "autogluon",
         "predictor_path": PREDICTOR_DIR,
         "target": dataset.target,
         "problem_type": dataset.problem_type,
         "objective": objective,
         "feature_columns": dataset.feature_columns,
+    }
+    for model in trained:
+        write_candidate_manifest(model_dir, model.candidate_name, {**common, "model": model.model})
+    manifest = {
+        **common,
         "best_candidate": best.candidate_name,
         "candidates": {t.candidate_name: t.model for t in trained},
     }

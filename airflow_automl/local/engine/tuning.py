@@ -28,6 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from xgboost import XGBClassifier, XGBRegressor
 
 from airflow_automl.local.engine.candidates import (
+    INFERENCE_SUPPORTED,
     SKLEARN_IMAGE,
     XGBOOST_IMAGE,
     Placement,
@@ -35,7 +36,14 @@ from airflow_automl.local.engine.candidates import (
     candidate_name,
 )
 from airflow_automl.local.engine.data import Dataset
-from airflow_automl.local.engine.job import MODEL_MANIFEST, JobContext, JobFailed, JobOutcome
+from airflow_automl.local.engine.job import (
+    MODEL_MANIFEST,
+    CandidateTraining,
+    JobContext,
+    JobFailed,
+    JobOutcome,
+    write_candidate_manifest,
+)
 from airflow_automl.local.engine.reports import publish_best_candidate_reports
 from airflow_automl.local.runs.parentdeath import kill_with_parent
 from airflow_automl.sagemaker.metric_values import compute_metrics
@@ -49,7 +57,6 @@ log = logging.getLogger(__name__)
 HPO_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
 DEFAULT_TRIALS = 250  # SageMaker's default MaxCandidates
 MODEL_FILE = "model.pkl"
-SKLEARN_DIR = "sklearn"
 # Trials run in children of a fork server: a fresh process, unlike the job's own, has no
 # OpenMP/BLAS thread pools that a plain fork would copy in a locked state.
 _CHILDREN = multiprocessing.get_context("forkserver")
@@ -234,6 +241,7 @@ class Trial:
     status: str  # Completed | Failed | Stopped
     failure: str | None = None
     candidate: dict | None = None
+    seconds: float | None = None  # how long the trial's fit took
 
 
 def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str, deadline: float | None) -> JobOutcome:
@@ -244,9 +252,7 @@ def run_tuning(spec: JobSpec, ctx: JobContext, dataset: Dataset, objective: str,
     data = _trial_data(dataset)
     ctx.set_secondary_status("ModelTuning")
     study = _study(objective, max_trials)
-    models_dir = Path(ctx.work_dir) / "trials"
-    models_dir.mkdir(parents=True, exist_ok=True)
-    job = _TuningJob(spec, ctx, dataset, objective, deadline, algorithms, placement, data, models_dir)
+    job = _TuningJob(spec, ctx, dataset, objective, deadline, algorithms, placement, data)
 
     search = _search(job, study, max_trials)
     best = search.best
@@ -276,7 +282,6 @@ class _TuningJob:
     algorithms: list[str]
     placement: Placement
     data: TrialData
-    models_dir: Path  # each completed trial's pickled model, until the best is kept and all uploaded
 
 
 @dataclass
@@ -334,9 +339,10 @@ def _search(job: _TuningJob, study: optuna.Study, max_trials: int) -> _Search:
             search.ending = "MaxAutoMLJobRuntimeReached"
             break
         trial, interruption = _run_trial(job, study, number)
-        trial.candidate = _candidate(job.placement, trial, job.objective)
+        trial.candidate = _candidate(job.placement, trial, job.objective, job.dataset.problem_type)
         search.trials.append(trial)
-        job.ctx.add_candidate(trial.candidate)
+        estimator = estimator_description(trial.algorithm, job.dataset.problem_type)
+        job.ctx.add_candidate(trial.candidate, CandidateTraining(estimator, trial.params, trial.seconds))
         if interruption is not None:
             search.ending = interruption
             break
@@ -359,20 +365,25 @@ def _run_trial(job: _TuningJob, study: optuna.Study, number: int) -> tuple[Trial
     features = preprocessor(job.data.x_train, job.data.features, algorithm != "xgboost", job.dataset.text_columns)
     pipeline = Pipeline([("features", features), ("model", estimator)])
     name = candidate_name(job.spec.name, algorithm, number)
+    started = time.monotonic()
     result, failure, interrupted = _fit_in_child(
         pipeline, job.data, job.spec.max_runtime_per_training_job, job.deadline, job.ctx.should_stop
     )
+    seconds = time.monotonic() - started
     if result is None:
         study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
         status = "Stopped" if interrupted in _INTERRUPTION_ENDINGS else "Failed"
-        trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure)
+        trial = Trial(number, name, algorithm, _jsonable(params), {}, None, status, failure, seconds=seconds)
         return trial, _INTERRUPTION_ENDINGS.get(interrupted or "")
     model_bytes, metrics = result
     study.tell(optuna_trial, metrics[job.objective])
-    model_path = job.models_dir / name / MODEL_FILE
-    model_path.parent.mkdir(parents=True)
+    # Kept for serving at once: every completed trial is a servable candidate.
+    model_path = job.ctx.candidate_model_dir(name) / MODEL_FILE
+    model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_bytes(model_bytes)
-    return Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed"), None
+    model_dir = Path(job.ctx.model_dir)
+    write_candidate_manifest(model_dir, name, _manifest(model_path.relative_to(model_dir), job.dataset, job.objective))
+    return Trial(number, name, algorithm, _jsonable(params), metrics, model_path, "Completed", seconds=seconds), None
 
 
 def _no_candidate_message(spec: JobSpec, search: _Search) -> str:
@@ -462,7 +473,7 @@ def _fit_in_child(pipeline, data: TrialData, per_trial_limit: int | None, deadli
         receiver.close()
 
 
-def _candidate(placement: Placement, trial: Trial, objective: str) -> dict:
+def _candidate(placement: Placement, trial: Trial, objective: str, problem_type: str) -> dict:
     image = XGBOOST_IMAGE if trial.algorithm == "xgboost" else SKLEARN_IMAGE
     candidate = build_candidate(
         placement,
@@ -470,7 +481,11 @@ def _candidate(placement: Placement, trial: Trial, objective: str) -> dict:
         objective,
         trial.metrics,
         image=image.format(region=placement.region),
-        environment={"AUTOML_ALGORITHM": trial.algorithm, "AUTOML_HYPERPARAMETERS": json.dumps(trial.params)},
+        environment={
+            "AUTOML_ALGORITHM": trial.algorithm,
+            "AUTOML_HYPERPARAMETERS": json.dumps(trial.params),
+            **(INFERENCE_SUPPORTED if problem_type != REGRESSION else {}),
+        },
         status=trial.status,
     )
     if trial.failure:
@@ -482,18 +497,23 @@ def _jsonable(params: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, trials: list[Trial]) -> None:
-    assert best.model_path is not None, "the best trial is a completed one, which keeps its model"
-    target = model_dir / SKLEARN_DIR / best.candidate_name / MODEL_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(best.model_path.read_bytes())
-    manifest = {
+def _manifest(model_path: Path, dataset: Dataset, objective: str) -> dict:
+    """A kept pipeline's manifest; model_path relative to the job's model_dir."""
+    return {
         "framework": "sklearn",
-        "model_path": str(target.relative_to(model_dir)),
+        "model_path": str(model_path),
         "target": dataset.target,
         "problem_type": dataset.problem_type,
         "objective": objective,
         "feature_columns": dataset.feature_columns,
+    }
+
+
+def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, trials: list[Trial]) -> None:
+    """The job's own manifest: the best candidate's, naming the model its trial kept."""
+    assert best.model_path is not None, "the best trial is a completed one, which keeps its model"
+    manifest = {
+        **_manifest(best.model_path.relative_to(model_dir), dataset, objective),
         "best_candidate": best.candidate_name,
         "candidates": {t.candidate_name: t.algorithm for t in trials if t.status == "Completed"},
     }
@@ -501,10 +521,12 @@ def _keep_best(model_dir: Path, best: Trial, dataset: Dataset, objective: str, t
 
 
 def _upload(ctx, placement: Placement, trials: list[Trial], objective: str) -> None:
+    archives = Path(ctx.work_dir) / "trials"
     for trial in trials:
         if trial.model_path is None:
             continue
-        archive = trial.model_path.parent / "model.tar.gz"
+        archive = archives / trial.candidate_name / "model.tar.gz"
+        archive.parent.mkdir(parents=True, exist_ok=True)
         with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
             tar.add(trial.model_path, arcname=MODEL_FILE)
         ctx.storage.upload_file(archive, placement.model_uri(trial.candidate_name))

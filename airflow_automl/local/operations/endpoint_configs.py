@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from airflow_automl.local.errors import ValidationException
 from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
-from airflow_automl.local.store import EndpointConfigRecord
+from airflow_automl.local.store import EndpointConfigRecord, ModelRecord
+from airflow_automl.local.transform.settings import inference_keys
+from airflow_automl.sagemaker.shapes import RequestValidationError
 
 DEFAULT_LIST_ENDPOINT_CONFIGS_MAX_RESULTS = 10
 DEFAULT_VARIANT_WEIGHT = 1.0
@@ -37,12 +39,23 @@ class EndpointConfigOperations(Operations):
                     "ModelName": model.name,
                     "JobName": model.job_name,
                     "CandidateName": model.candidate_name,
+                    "InferenceKeys": self._inference_keys(model),
                     "Weight": variant.get("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT),
                     "InstanceCount": variant.get("InitialInstanceCount", 1),
                     "InstanceType": variant.get("InstanceType"),
                 }
             )
         return variants
+
+    @staticmethod
+    def _inference_keys(model: ModelRecord) -> list[str] | None:
+        """What the model's last container answers (its SAGEMAKER_INFERENCE_OUTPUT, as Autopilot's
+        containers read it, e.g. from the SDK's inference_response_keys); None: the default."""
+        containers = model.request.get("Containers") or [model.request.get("PrimaryContainer") or {}]
+        try:
+            return inference_keys(containers[-1].get("Environment"), f"model {model.name}: Environment")
+        except RequestValidationError as error:
+            raise ValidationException(str(error)) from error
 
     def create_endpoint_config(self, request: dict) -> dict:
         name = request["EndpointConfigName"]

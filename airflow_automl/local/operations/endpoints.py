@@ -91,8 +91,8 @@ def served_variants(record: EndpointRecord) -> list[dict]:
 
 
 class EndpointRegistry:
-    """The endpoints' records and the models loaded for InvokeEndpoint, keyed by the AutoML job
-    whose kept model they are (a job's model never changes once it has ended)."""
+    """The endpoints' records and the models loaded for InvokeEndpoint, keyed by the AutoML job and
+    candidate whose kept model they are (a candidate's model never changes once it is kept)."""
 
     def __init__(self, config: ServiceConfig, store: Store, max_loaded: int | None = None):
         self.config = config
@@ -122,7 +122,11 @@ class EndpointRegistry:
         variants = record.pending_variants if updating else served_variants(record)
         try:
             for variant in variants or []:
-                self.load(variant["JobName"], f"model {variant['ModelName']} of variant {variant['VariantName']}")
+                self.load(
+                    variant["JobName"],
+                    variant["CandidateName"],
+                    f"model {variant['ModelName']} of variant {variant['VariantName']}",
+                )
         except ModelLoadFailed as error:
             reason = str(error)
             if updating:
@@ -149,9 +153,9 @@ class EndpointRegistry:
             self.store.endpoints.set_status(name, "InService")
         log.info("endpoint %s: InService on %s", name, record.pending_config_name or record.endpoint_config_name)
 
-    def load(self, job_name: str, what: str) -> _Loaded:
-        """The loaded model of job_name (loading it once if needed); ModelLoadFailed naming what."""
-        key = job_name.lower()
+    def load(self, job_name: str, candidate_name: str, what: str) -> _Loaded:
+        """The loaded model of a job's candidate (loading it once if needed); ModelLoadFailed naming what."""
+        key = f"{job_name.lower()}/{candidate_name}"
         with self._lock:
             loaded = self._loaded.get(key)
             if loaded is not None:
@@ -164,16 +168,18 @@ class EndpointRegistry:
                 if loaded is not None:
                     return loaded
             try:
-                model = load_job_model(self.config, job_name)
+                model = load_job_model(self.config, job_name, candidate_name)
             except Exception as error:  # whatever the loader raises is this model's failure to load
-                log.exception("loading %s (AutoML job %s) failed", what, job_name)
-                raise ModelLoadFailed(f"{what} (AutoML job {job_name}) could not be loaded: {error}") from error
+                log.exception("loading %s (AutoML job %s, candidate %s) failed", what, job_name, candidate_name)
+                raise ModelLoadFailed(
+                    f"{what} (AutoML job {job_name}, candidate {candidate_name}) could not be loaded: {error}"
+                ) from error
             loaded = _Loaded(model, threading.Lock())
             with self._lock:
                 self._loaded[key] = loaded
                 while len(self._loaded) > self.max_loaded:
                     evicted, _ = self._loaded.popitem(last=False)
-                    log.info("model of job %s unloaded (more than %d loaded)", evicted, self.max_loaded)
+                    log.info("model of %s unloaded (more than %d loaded)", evicted, self.max_loaded)
             return loaded
 
     # -- InvokeEndpoint -----------------------------------------------------------------------
@@ -204,13 +210,15 @@ class EndpointRegistry:
         if wanted not in ACCEPT_TYPES:
             raise ModelError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}", 406)
         try:
-            loaded = self.load(variant["JobName"], f"model {variant['ModelName']} of endpoint {record.name}")
+            loaded = self.load(
+                variant["JobName"], variant["CandidateName"], f"model {variant['ModelName']} of endpoint {record.name}"
+            )
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
             raise ModelError(str(error), 500) from error
         with loaded.lock:
             try:
                 frame = loaded.model.parse(body, kind)
-                payload, answered_type = loaded.model.render(frame, wanted)
+                payload, answered_type = loaded.model.render(frame, wanted, variant.get("InferenceKeys"))
             except ModelInputError as error:
                 raise ModelError(str(error), 400) from error
             except Exception as error:  # the model failed on this input: answered like a container's 500

@@ -15,7 +15,7 @@ import re
 
 from airflow_automl.local.errors import ValidationException
 from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed, summary
-from airflow_automl.local.store import GroupNotFound, ModelPackageGroupRecord, ModelPackageRecord
+from airflow_automl.local.store import ClientTokenReused, GroupNotFound, ModelPackageGroupRecord, ModelPackageRecord
 from airflow_automl.local.store.model_registry import package_key
 
 DEFAULT_LIST_MAX_RESULTS = 10
@@ -150,6 +150,13 @@ class ModelRegistryOperations(Operations):
         except GroupNotFound as error:  # deleted since the check above
             raise GROUP_NOT_FOUND(
                 member="ModelPackageGroupName", arn=self.config.arn("model-package-group", name)
+            ) from error
+        except ClientTokenReused as error:
+            made, differing = error.args
+            raise ValidationException(
+                f"ClientToken: {request['ClientToken']!r} already made {made.arn} from a request that differs in "
+                f"{', '.join(differing)}; a retry must repeat the request as it was, a new package needs a new "
+                "ClientToken"
             ) from error
         return {"ModelPackageArn": record.arn}
 

@@ -1,11 +1,12 @@
 """Models: CreateModel, DescribeModel, ListModels, DeleteModel.
 
 A model the service can serve is an AutoML candidate's ``InferenceContainers``, copied into
-``Containers`` or ``PrimaryContainer`` as DescribeAutoMLJob's (or DescribeAutoMLJobV2's)
-BestCandidate returns them: the service recognises the candidate by its containers'
-``ModelDataUrl`` and serves the model that candidate's job kept, tabular or time-series
-forecasting alike. Images are recorded, never run. A container may instead name a registered
-model package (``ModelPackageName``): the package's containers are served.
+``Containers`` or ``PrimaryContainer`` as ListCandidatesForAutoMLJob (or a Describe's
+BestCandidate) returns them: the service recognises the candidate by its containers'
+``ModelDataUrl`` and serves the model that candidate's job kept (every Completed candidate's is
+kept), tabular or time-series forecasting alike; the containers must be that candidate's, in its
+order. Images are recorded, never run. A container may instead name a registered model package
+(``ModelPackageName``): the package's containers are served.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from airflow_automl.local.store import ModelRecord
 
 DEFAULT_LIST_MODELS_MAX_RESULTS = 10
 SERVABLE = (
-    "the local service serves the best candidate of its own AutoML jobs: pass that candidate's "
-    "InferenceContainers (DescribeAutoMLJob's or DescribeAutoMLJobV2's BestCandidate, or the "
-    "AutoMLJobOperator's inference_containers) as Containers or PrimaryContainer"
+    "the local service serves the candidates of its own AutoML jobs: pass a candidate's "
+    "InferenceContainers (ListCandidatesForAutoMLJob's, DescribeAutoMLJob's or DescribeAutoMLJobV2's "
+    "BestCandidate, or the AutoMLJobOperator's inference_containers) as Containers or PrimaryContainer"
 )
 MODEL_NOT_FOUND = NotFound(ValidationException, '{member}: could not find model "{arn}".')
 
@@ -66,16 +67,35 @@ class ModelOperations(Operations):
             match = self.store.jobs.candidate_with_model_data(url)
             if match is None:
                 raise ValidationException(f"{where}.ModelDataUrl: {url!r} is no AutoML candidate's model; {SERVABLE}")
-            job_name, candidate_name, is_best = match
-            if not is_best:
-                raise ValidationException(
-                    f"{where}.ModelDataUrl: {url!r} is candidate {candidate_name} of job {job_name}, which is not "
-                    f"its best candidate; the job keeps only its best candidate's model, so {SERVABLE}"
-                )
-            found.add((job_name, candidate_name))
+            found.add(match[:2])
         if len(found) > 1:
             raise ValidationException(f"Containers: they belong to different candidates ({sorted(found)}); {SERVABLE}")
-        return found.pop()
+        job_name, candidate_name = found.pop()
+        self._check_candidate_containers(job_name, candidate_name, served)
+        return job_name, candidate_name
+
+    def _check_candidate_containers(self, job_name: str, candidate_name: str, served: list[tuple[str, dict]]) -> None:
+        """The containers are the candidate's InferenceContainers (their images and models, in their
+        order; the environment is the caller's), and the candidate completed. Whether its job kept
+        the model is found when it loads (an endpoint Failed, a transform job Failed, saying so)."""
+        candidate = self.store.jobs.get_candidate(job_name, candidate_name) or {}
+        expected = candidate.get("InferenceContainers") or []
+        where = served[0][0].split("[")[0].split(".")[0]
+        if len(served) != len(expected) or any(
+            (container.get("Image"), container.get("ModelDataUrl")) != (own.get("Image"), own.get("ModelDataUrl"))
+            for (_, container), own in zip(served, expected, strict=False)
+        ):
+            listed_containers = ", ".join(f"{c.get('Image')} with {c.get('ModelDataUrl')}" for c in expected)
+            raise ValidationException(
+                f"{where}: candidate {candidate_name} of job {job_name} is served by its {len(expected)} inference "
+                f"container(s) exactly ({listed_containers}), in that order; got {len(served)}. {SERVABLE}"
+            )
+        status = candidate.get("CandidateStatus")
+        if status != "Completed":
+            raise ValidationException(
+                f"{where}: candidate {candidate_name} of job {job_name} is {status}; only a Completed candidate "
+                f"has a model to serve. {SERVABLE}"
+            )
 
     def create_model(self, request: dict) -> dict:
         name = request["ModelName"]

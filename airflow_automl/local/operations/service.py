@@ -18,10 +18,12 @@ from collections.abc import Callable
 
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.operations.automl_jobs import AutoMLJobOperations
+from airflow_automl.local.operations.candidate_steps import CandidateStepOperations
 from airflow_automl.local.operations.endpoint_configs import EndpointConfigOperations
 from airflow_automl.local.operations.endpoints import EndpointOperations, EndpointRegistry
 from airflow_automl.local.operations.model_registry import ModelRegistryOperations
 from airflow_automl.local.operations.models import ModelOperations
+from airflow_automl.local.operations.search import SearchOperations
 from airflow_automl.local.operations.tags import TagOperations
 from airflow_automl.local.operations.transform_jobs import TransformJobOperations
 from airflow_automl.local.store import Store
@@ -29,12 +31,14 @@ from airflow_automl.local.store import Store
 
 class SageMakerService(
     AutoMLJobOperations,
+    CandidateStepOperations,
     TagOperations,
     TransformJobOperations,
     ModelOperations,
     EndpointConfigOperations,
     EndpointOperations,
     ModelRegistryOperations,
+    SearchOperations,
 ):
     """SageMaker's operations over the store; training and batch transform happen in worker processes."""
 

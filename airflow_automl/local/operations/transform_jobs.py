@@ -33,6 +33,8 @@ def _name_in_use(taken: str) -> ResourceInUse:
 class TransformJobOperations(Operations):
     # Provided by ModelOperations (models.py): the model CreateModel made, or its not-found error.
     model_record: Callable[[str], ModelRecord]
+    # Provided by CandidateStepOperations (candidate_steps.py): a candidate's transform step, if one is named so.
+    candidate_transform_step: Callable[[str], dict | None]
 
     def transform_job_record(self, name: str, missing: NotFound = TRANSFORM_JOB_NOT_FOUND) -> TransformJobRecord:
         return found(self.store.transform_jobs.get(name), missing, member="TransformJobName", name=name)
@@ -69,12 +71,21 @@ class TransformJobOperations(Operations):
             raise ValidationException(str(forecast_split_error(model.name, settings.split_type)))
         with creating(_name_in_use):
             self.store.transform_jobs.create(
-                name=name, arn=arn, request=request, model_job_name=model.job_name, tags=request.get("Tags") or ()
+                name=name,
+                arn=arn,
+                request=request,
+                model_job_name=model.job_name,
+                model_candidate_name=model.candidate_name,
+                tags=request.get("Tags") or (),
             )
         self.on_job_change()
         return {"TransformJobArn": arn}
 
     def describe_transform_job(self, request: dict) -> dict:
+        if self.store.transform_jobs.get(request["TransformJobName"]) is None:
+            step = self.candidate_transform_step(request["TransformJobName"])
+            if step is not None:
+                return step
         job = self.transform_job_record(request["TransformJobName"])
         described = {key: value for key, value in job.request.items() if key != "Tags"}
         described.update(

@@ -87,7 +87,7 @@ def deploy_best_model(config: ServiceConfig, store: Store, job: JobRecord) -> De
         store.endpoints.set_status(name, "Failed", reason)
         return Deployment(name, reason)
     try:
-        load_job_model(config, job.name)
+        load_job_model(config, job.name, job.best_candidate_name)
     except Exception as error:  # any failure to load is the deployment's failure, reported on the job
         log.exception("job %s: deploying %s to endpoint %s failed", job.name, job.best_candidate_name, name)
         reason = f"The best candidate {job.best_candidate_name} could not be loaded for endpoint {name}: {error}"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.engine.job import CandidateTraining, candidate_model_dir
 from airflow_automl.local.runs.deployment import deploy_if_requested
 from airflow_automl.local.runs.worker import StopCheck, become_worker, worker_arguments
 from airflow_automl.local.serving.loading import model_dir
@@ -77,8 +78,10 @@ class StoreJobContext:
     def set_resolved_attributes(self, resolved: dict) -> None:
         self._store.jobs.set_resolved_attributes(self._job_name, self._run_id, resolved)
 
-    def add_candidate(self, candidate: dict) -> None:
-        self._store.jobs.add_candidate(self._job_name, self._run_id, candidate)
+    def add_candidate(self, candidate: dict, training: CandidateTraining | None = None) -> None:
+        self._store.jobs.add_candidate(
+            self._job_name, self._run_id, candidate, None if training is None else training.described()
+        )
 
     def set_best_candidate(self, candidate_name: str) -> None:
         self._store.jobs.set_best_candidate(self._job_name, self._run_id, candidate_name)
@@ -96,6 +99,9 @@ class StoreJobContext:
 
     def should_stop(self) -> bool:
         return self._stop_check()
+
+    def candidate_model_dir(self, candidate_name: str) -> Path:
+        return candidate_model_dir(self.model_dir, candidate_name)
 
 
 def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:

@@ -43,7 +43,7 @@ def run_transform_worker(config: ServiceConfig, name: str, run_id: str) -> int:
     model_name = job.request["ModelName"]
     try:
         settings = _with_model_environment(transform_settings(job.request), store.models.get(model_name))
-        model = load_job_model(config, job.model_job_name)
+        model = load_job_model(config, job.model_job_name, job.model_candidate_name)
         if model.forecasts_from_history and settings.split_type != "None":
             raise forecast_split_error(model_name, settings.split_type)
     except RequestValidationError as error:  # checked at create; a changed rule must still end the job

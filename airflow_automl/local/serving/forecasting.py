@@ -81,7 +81,7 @@ def load_forecasting_model(manifest: dict, model_dir: Path) -> ForecastingModel:
             f"installation lacks; install the optional extra {TORCH_EXTRA}"
         )
     return ForecastingModel(
-        candidate_name=manifest["best_candidate"],
+        candidate_name=manifest.get("candidate") or manifest["best_candidate"],
         target=manifest["target"],
         time_series=TimeSeriesSpec(**series),
         origin=pd.Timestamp(manifest["grid_origin"]),

@@ -168,21 +168,23 @@ class ServedModel:
 
 
 def load_tabular_model(manifest: dict, model_dir: Path) -> ServedModel:
-    """The best candidate of a tabular job, as its manifest describes it."""
+    """A tabular candidate, as its manifest describes it (a candidate's own, or the job's best's)."""
+    candidate_name = manifest.get("candidate") or manifest["best_candidate"]
     if manifest["framework"] == "autogluon":
         from autogluon.tabular import TabularPredictor
 
         from airflow_automl.local.engine.ensembling import AutoGluonCandidate
 
         predictor = TabularPredictor.load(str(model_dir / manifest["predictor_path"]), require_py_version_match=False)
-        model = AutoGluonCandidate(predictor, manifest["candidates"][manifest["best_candidate"]])
+        # A candidate's manifest names its model; the job's names the best candidate's among all.
+        model = AutoGluonCandidate(predictor, manifest.get("model") or manifest["candidates"][candidate_name])
     else:
         model = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
     return ServedModel(
         problem_type=manifest["problem_type"],
         target=manifest["target"],
         feature_columns=manifest["feature_columns"],
-        candidate_name=manifest["best_candidate"],
+        candidate_name=candidate_name,
         _predict=model.predict,
         _predict_proba=model.predict_proba,
         classes=model.classes,

@@ -1,6 +1,7 @@
 """The local service's persistence: one SQLite database, one store per resource family.
 
-``Store(db_path).jobs`` holds AutoML jobs and their candidates, ``.transform_jobs`` batch transform
+``Store(db_path).jobs`` holds AutoML jobs and their candidates, ``.candidate_steps`` the steps
+the candidates name (read-only training, processing and transform jobs), ``.transform_jobs`` batch transform
 jobs, ``.models`` models, ``.endpoint_configs`` endpoint configs, ``.endpoints`` endpoints,
 ``.model_package_groups`` and ``.model_packages`` the model registry, and ``.tags`` tags by ARN.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from airflow_automl.local.store.automl_jobs import AutoMLJobStore, JobNameInUse, JobRecord, TooManyActiveJobs
+from airflow_automl.local.store.candidate_steps import CandidateStepStore, StepRecord
 from airflow_automl.local.store.database import Database
 from airflow_automl.local.store.endpoint_configs import (
     EndpointConfigNameInUse,
@@ -24,6 +26,7 @@ from airflow_automl.local.store.endpoint_configs import (
 )
 from airflow_automl.local.store.endpoints import EndpointNameInUse, EndpointRecord, EndpointStore
 from airflow_automl.local.store.model_registry import (
+    ClientTokenReused,
     GroupNameInUse,
     GroupNotFound,
     ModelPackageGroupRecord,
@@ -43,6 +46,7 @@ from airflow_automl.local.store.transform_jobs import TransformJobNameInUse, Tra
 __all__ = [
     "ACTIVE_STATUSES",
     "MAX_TAGS_PER_RESOURCE",
+    "ClientTokenReused",
     "EndpointConfigNameInUse",
     "EndpointConfigRecord",
     "EndpointNameInUse",
@@ -64,6 +68,7 @@ __all__ = [
     "RunFenced",
     "RunRecord",
     "RunStore",
+    "StepRecord",
     "Store",
     "TooManyActiveJobs",
     "TooManyTags",
@@ -78,6 +83,7 @@ class Store:
     def __init__(self, db_path: Path):
         self.database = Database(db_path)
         self.jobs = AutoMLJobStore(self.database)
+        self.candidate_steps = CandidateStepStore(self.database)
         self.transform_jobs = TransformJobStore(self.database)
         self.models = ModelStore(self.database)
         self.endpoint_configs = EndpointConfigStore(self.database)

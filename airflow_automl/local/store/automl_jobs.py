@@ -13,9 +13,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from airflow_automl.local.engine.job import CANDIDATE_NAME_RE
 from airflow_automl.local.jobspec import JobSpec
 from airflow_automl.local.store.paging import ListQuery, Page, fetch_page
-from airflow_automl.local.store.records import column, from_row
+from airflow_automl.local.store.records import column, from_row, to_json
 from airflow_automl.local.store.resources import NameInUse
 from airflow_automl.local.store.runs import ACTIVE_STATUSES, RunRecord, RunStore
 from airflow_automl.sagemaker.metrics import best_candidate
@@ -32,6 +33,7 @@ CANDIDATE_SORT_COLUMNS = {
 _CANDIDATE_TIME_MEMBERS = ("CreationTime", "EndTime", "LastModifiedTime")
 # Enough to rank every candidate a job can have (MaxCandidates is at most 750).
 _MAX_RANKED_CANDIDATES = 1000
+_AFTER_EVERY_SEQ = 2**62  # larger than any candidate's seq
 
 
 class JobNameInUse(NameInUse):
@@ -178,9 +180,10 @@ class AutoMLJobStore(RunStore[JobRecord]):
                 raise ValueError(f"best candidate {candidate_name!r} was never added to job {name!r}")
             self._write_for_run(db, name, run_id, "best_candidate_name = ?", (candidate_name,))
 
-    def add_candidate(self, name: str, run_id: str, candidate: dict) -> None:
+    def add_candidate(self, name: str, run_id: str, candidate: dict, training: dict | None = None) -> None:
         """Insert a candidate, or update it when a candidate of that name exists (keeping its
-        CreationTime). Times the engine gives are kept; missing ones are filled in."""
+        CreationTime). Times the engine gives are kept; missing ones are filled in. training: what
+        its training step did (engine/job.py's CandidateTraining), kept when an update has none."""
         now = time.time()
         body = {key: value for key, value in candidate.items() if key not in _CANDIDATE_TIME_MEMBERS}
         candidate_name = body["CandidateName"]
@@ -197,8 +200,9 @@ class AutoMLJobStore(RunStore[JobRecord]):
             if existing:
                 db.execute(
                     "UPDATE candidates SET status = ?, metric_value = ?, end_time = ?, last_modified_time = ?,"
-                    " candidate_json = ? WHERE job_name_key = ? AND name = ?",
-                    (status, metric, end_time, now, json.dumps(body), name.lower(), candidate_name),
+                    " candidate_json = ?, training_json = COALESCE(?, training_json)"
+                    " WHERE job_name_key = ? AND name = ?",
+                    (status, metric, end_time, now, json.dumps(body), to_json(training), name.lower(), candidate_name),
                 )
                 return
             seq = db.execute(
@@ -206,7 +210,7 @@ class AutoMLJobStore(RunStore[JobRecord]):
             ).fetchone()[0]
             db.execute(
                 "INSERT INTO candidates (job_name_key, seq, name, status, metric_value, creation_time, end_time,"
-                " last_modified_time, candidate_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " last_modified_time, candidate_json, training_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name.lower(),
                     seq,
@@ -217,6 +221,7 @@ class AutoMLJobStore(RunStore[JobRecord]):
                     end_time,
                     candidate.get("LastModifiedTime", now),
                     json.dumps(body),
+                    to_json(training),
                 ),
             )
 
@@ -257,4 +262,17 @@ class AutoMLJobStore(RunStore[JobRecord]):
             _candidate,
             tuple(where),
             tuple(params),
+            tiebreak=self._best_first(job_name, query) if query.sort_by == "FinalObjectiveMetricValue" else "seq",
         )
+
+    def _best_first(self, job_name: str, query: ListQuery) -> str:
+        """Among candidates of equal objective value the job's best comes first, whichever the
+        order, so the first of a list sorted by value and BestCandidate agree: its tiebreak is
+        below every seq ascending and above every seq descending (others keep their seq's order)."""
+        job = self.get(job_name)
+        best = job.best_candidate_name if job is not None else None
+        if best is None:
+            return "seq"
+        if not CANDIDATE_NAME_RE.fullmatch(best):  # written into the SQL: only a CandidateName's characters
+            raise ValueError(f"job {job_name}: best candidate name {best!r} is no CandidateName")
+        return f"CASE WHEN name = '{best}' THEN {_AFTER_EVERY_SEQ if query.descending else 0} ELSE seq END"

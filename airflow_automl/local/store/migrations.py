@@ -157,4 +157,42 @@ MIGRATIONS = (
     CREATE INDEX model_packages_by_group ON model_packages (group_name_key, version);
     CREATE INDEX model_packages_by_client_token ON model_packages (client_token);
     """,
+    # Every candidate's model is kept: a transform job runs the model of the candidate its model
+    # names (NULL: made before, the job's best); what a candidate's training step really did.
+    """
+    ALTER TABLE transform_jobs ADD COLUMN model_candidate_name TEXT;
+    ALTER TABLE candidates ADD COLUMN training_json TEXT;
+    -- The steps candidates name (CandidateSteps), as the jobs DescribeTrainingJob, ListTrainingJobs,
+    -- DescribeProcessingJob, ListProcessingJobs and DescribeTransformJob answer for. A candidate
+    -- names one training and one transform step of its own; the processing step (the data split)
+    -- is the job's, named by every candidate. seq: a number unique per step, for pages.
+    CREATE VIEW candidate_steps AS
+        SELECT candidates.rowid AS candidate_rowid,
+               json_extract(step.value, '$.CandidateStepType') AS step_type,
+               json_extract(step.value, '$.CandidateStepName') AS name,
+               lower(json_extract(step.value, '$.CandidateStepName')) AS name_key,
+               json_extract(step.value, '$.CandidateStepArn') AS arn,
+               jobs.name AS job_name,
+               candidates.name AS candidate_name,
+               candidates.status AS status,
+               candidates.creation_time AS creation_time,
+               candidates.end_time AS end_time,
+               candidates.last_modified_time AS last_modified_time
+        FROM candidates
+        JOIN jobs ON jobs.name_key = candidates.job_name_key,
+             json_each(candidates.candidate_json, '$.CandidateSteps') AS step;
+    CREATE VIEW training_steps AS
+        SELECT candidate_rowid AS seq, * FROM candidate_steps WHERE step_type = 'AWS::SageMaker::TrainingJob';
+    CREATE VIEW transform_steps AS
+        SELECT candidate_rowid AS seq, * FROM candidate_steps WHERE step_type = 'AWS::SageMaker::TransformJob';
+    -- A processing step ran from its job's creation until the first candidate it led to.
+    CREATE VIEW processing_steps AS
+        SELECT MIN(candidate_steps.candidate_rowid) AS seq, candidate_steps.name, candidate_steps.name_key,
+               candidate_steps.arn, candidate_steps.job_name, NULL AS candidate_name, 'Completed' AS status,
+               jobs.creation_time AS creation_time, MIN(candidate_steps.creation_time) AS end_time,
+               MIN(candidate_steps.creation_time) AS last_modified_time
+        FROM candidate_steps JOIN jobs ON jobs.name = candidate_steps.job_name
+        WHERE step_type = 'AWS::SageMaker::ProcessingJob'
+        GROUP BY candidate_steps.name_key;
+    """,
 )

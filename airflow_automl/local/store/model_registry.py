@@ -32,6 +32,11 @@ class PackageNameInUse(NameInUse):
     pass
 
 
+class ClientTokenReused(Exception):
+    """A ClientToken that made a package came again with other parameters: args are that package
+    and the request members that differ."""
+
+
 @dataclass(frozen=True)
 class ModelPackageGroupRecord:
     name: str
@@ -113,13 +118,19 @@ class ModelPackageStore(ResourceStore[ModelPackageRecord]):
     ) -> ModelPackageRecord:
         """A new package with its tags: the next version of group_name's, or the unversioned package
         ``name``. arn_of(key) gives the ARN from the package's key. With a client_token already used,
-        the package made then is returned (a retried request makes nothing new). GroupNotFound,
-        PackageNameInUse, TooManyTags."""
+        the package made then is returned (a retried request makes nothing new), unless the request
+        differs from that one's (ClientTokenReused). GroupNotFound, PackageNameInUse, TooManyTags."""
         with self._database.write() as db:
             if client_token:
                 row = db.execute("SELECT * FROM model_packages WHERE client_token = ?", (client_token,)).fetchone()
                 if row is not None:
-                    return self._record(row)
+                    made = self._record(row)
+                    differing = sorted(
+                        key for key in {*made.request, *request} if made.request.get(key) != request.get(key)
+                    )
+                    if differing:
+                        raise ClientTokenReused(made, differing)
+                    return made
             version = None if group_name is None else self._next_version(db, group_name)
             key = package_key(name, version)
             row = self._insert(

@@ -61,26 +61,28 @@ def fetch_page(
     item: Callable[[Any], Any],
     where: tuple[str, ...] = (),
     params: tuple = (),
+    tiebreak: str = "seq",
 ) -> Page:
-    """One page of table's rows in (sort_expression, seq) order, each turned into an item.
-    where and params: conditions of the table's own, besides the query's filters."""
+    """One page of table's rows in (sort_expression, tiebreak) order, each turned into an item.
+    where and params: conditions of the table's own, besides the query's filters. tiebreak: an
+    expression unique per row that orders rows of equal sort values (by default their seq)."""
     query_where, query_params = query.conditions()
     conditions, values = [*where, *query_where], [*params, *query_params]
     descending = query.descending
     if query.page_token:
-        after_value, after_seq = database.page_tokens.decode(query.page_token, query.token_scope)
-        conditions.append(f"({sort_expression}, seq) {'<' if descending else '>'} (?, ?)")
-        values += [after_value, after_seq]
+        after_value, after_tiebreak = database.page_tokens.decode(query.page_token, query.token_scope)
+        conditions.append(f"({sort_expression}, {tiebreak}) {'<' if descending else '>'} (?, ?)")
+        values += [after_value, after_tiebreak]
     direction = "DESC" if descending else "ASC"
     limit = query.limit
-    sql = f"SELECT *, {sort_expression} AS sort_value FROM {table}"
+    sql = f"SELECT *, {sort_expression} AS sort_value, {tiebreak} AS tiebreak_value FROM {table}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     # One row more than the page, to know whether another page follows.
-    sql += f" ORDER BY sort_value {direction}, seq {direction} LIMIT ?"
+    sql += f" ORDER BY sort_value {direction}, tiebreak_value {direction} LIMIT ?"
     rows = database.connection().execute(sql, (*values, limit + 1)).fetchall()
     next_token = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_token = database.page_tokens.encode(query.token_scope, last["sort_value"], last["seq"])
+        next_token = database.page_tokens.encode(query.token_scope, last["sort_value"], last["tiebreak_value"])
     return Page([item(row) for row in rows[:limit]], next_token)

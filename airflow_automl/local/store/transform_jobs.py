@@ -1,7 +1,7 @@
 """Persistence of batch transform jobs (CreateTransformJob).
 
 The run lifecycle (queue, claim, stop, finish, restart recovery) is every job kind's (runs.py);
-a transform job adds the AutoML job whose kept model it runs.
+a transform job adds the AutoML job and candidate whose kept model it runs.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class TransformJobNameInUse(NameInUse):
 @dataclass(frozen=True)
 class TransformJobRecord(RunRecord):
     model_job_name: str  # the AutoML job whose kept model the job's model serves
+    model_candidate_name: str | None  # the candidate of that job (None: made before, its best)
 
 
 class TransformJobStore(RunStore[TransformJobRecord]):
@@ -34,7 +35,14 @@ class TransformJobStore(RunStore[TransformJobRecord]):
     name_in_use = TransformJobNameInUse
 
     def create(
-        self, *, name: str, arn: str, request: dict, model_job_name: str, tags: Sequence[dict] = ()
+        self,
+        *,
+        name: str,
+        arn: str,
+        request: dict,
+        model_job_name: str,
+        model_candidate_name: str | None = None,
+        tags: Sequence[dict] = (),
     ) -> TransformJobRecord:
         """A new job InProgress, queued for a worker, with the request's tags; TransformJobNameInUse, TooManyTags."""
         with self._database.write() as db:
@@ -45,6 +53,7 @@ class TransformJobStore(RunStore[TransformJobRecord]):
                 tags=tags,
                 request_json=json.dumps(request),
                 model_job_name=model_job_name,
+                model_candidate_name=model_candidate_name,
                 status="InProgress",
             )
         return self._record(row)

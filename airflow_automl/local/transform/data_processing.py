@@ -26,6 +26,10 @@ from airflow_automl.sagemaker.shapes import RequestValidationError
 ROOT = "$"
 OUTPUT_KEY = "SageMakerOutput"
 INPUT_KEY = "SageMakerInput"
+# SageMaker's JSONPath subset for DataProcessing, as its documentation lists it.
+SUBSET = "$, .name, ['a','b'], [2], [-1], [1:], [0,5:] and * (e.g. $[1:], $.features, $['id','score'])"
+# Quoted member names, whose characters are names, not syntax.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 # $[0,5:], $[1, -1]: a bracket of indexes and slices, split into one path per member.
 _INDEX_UNION = re.compile(r"\$\[\s*(-?\d*\s*(:\s*-?\d*\s*)?(,\s*-?\d*\s*(:\s*-?\d*\s*)?)+)\]")
 
@@ -50,6 +54,14 @@ class JsonPathFilter:
             raise RequestValidationError(
                 field, f"{expression!r} is not a JSONPath expression: it must start with $ (e.g. $, $[1:], $.features)"
             )
+        unquoted = _QUOTED.sub("''", expression)  # a quoted name may hold dots
+        for construct, what in (("..", "recursive descent (..)"), ("?(", "filter expressions (?(...))")):
+            if construct in unquoted:
+                raise RequestValidationError(
+                    field,
+                    f"{expression!r} uses {what}, which is outside SageMaker's JSONPath subset for DataProcessing: "
+                    f"{SUBSET}",
+                )
         union = _INDEX_UNION.fullmatch(expression)
         members = [f"$[{member.strip()}]" for member in union.group(1).split(",")] if union else [expression]
         try:

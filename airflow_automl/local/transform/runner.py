@@ -135,8 +135,8 @@ def _records(settings: TransformSettings, uri: str, stream) -> Iterator[Line]:
         data = stream.read(limit + 1)
         if len(data) > limit:
             raise JobFailed(
-                f"Input file {uri} is larger than MaxPayloadInMB ({limit // MB} MB) and SplitType is None, so the "
-                "whole file is one record; raise MaxPayloadInMB (0: no limit) or, for a model that reads rows, "
+                f"Input file {uri} is larger than {_cap(settings.max_payload_bytes)} and SplitType is None, so the "
+                f"whole file is one record; {_remedy(settings.max_payload_bytes)} or, for a model that reads rows, "
                 "set SplitType to Line"
             )
         _refuse_binary(uri, data)
@@ -156,7 +156,7 @@ def _records(settings: TransformSettings, uri: str, stream) -> Iterator[Line]:
             if line.strip():
                 yield number, line[:-1] if line.endswith(b"\r") else line
         if len(leftover) > limit:
-            raise _record_too_large(uri, number + 1, limit)
+            raise _record_too_large(uri, number + 1, settings.max_payload_bytes)
     if leftover.strip():
         yield number + 1, leftover.rstrip(b"\r")
 
@@ -272,10 +272,24 @@ def _refuse_binary(uri: str, data: bytes) -> None:
         )
 
 
-def _record_too_large(uri: str, number: int, limit: int) -> JobFailed:
+def _cap(max_payload_bytes: int | None) -> str:
+    """The limit a record met: MaxPayloadInMB's, or with 0 ("no limit") the longest record read."""
+    if max_payload_bytes:
+        return f"MaxPayloadInMB ({max_payload_bytes // MB} MB)"
+    return f"{_LONGEST_RECORD // MB} MB, the longest record the local service reads (MaxPayloadInMB is 0, no limit)"
+
+
+def _remedy(max_payload_bytes: int | None) -> str:
+    if max_payload_bytes and max_payload_bytes < _LONGEST_RECORD:
+        cap = _LONGEST_RECORD // MB
+        return f"raise MaxPayloadInMB (at most {cap}; 0: no limit, records up to {cap} MB)"
+    return "split the input into smaller records"
+
+
+def _record_too_large(uri: str, number: int, max_payload_bytes: int | None) -> JobFailed:
     return JobFailed(
-        f"Input file {uri}, line {number}: the record is larger than MaxPayloadInMB ({limit // MB} MB); "
-        "raise MaxPayloadInMB (at most 100)"
+        f"Input file {uri}, line {number}: the record is larger than {_cap(max_payload_bytes)}; "
+        f"{_remedy(max_payload_bytes)}"
     )
 
 

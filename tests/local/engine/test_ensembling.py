@@ -161,6 +161,25 @@ def test_kept_predictor_serves_the_best_candidate_with_original_labels(classific
     assert f1_score(frame["target"].head(50), predictions, pos_label=predictor.positive_class) > 0.8
 
 
+def test_every_candidate_is_kept_and_serves_its_own_model(classification_job):
+    from autogluon.tabular import TabularPredictor
+
+    from airflow_automl.local.serving.loading import load_model
+
+    _, ctx, _, frame = classification_job
+    predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
+    rows = frame.drop(columns=["target"]).head(50)
+    for name in ctx.candidate_names:
+        model_name = ctx.candidate(name)["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+        served = load_model(ctx.model_dir, name)
+        assert served.candidate_name == name
+        # The candidate's own model answers, the same as the predictor's model of its name.
+        assert list(served.predict(rows)) == list(predictor.predict(rows, model=model_name))
+        assert served.predict_proba(rows) == pytest.approx(
+            predictor.predict_proba(rows, model=model_name, as_multiclass=True)[served.classes].to_numpy()
+        )
+
+
 def test_served_model_answers_csv_and_json_like_autopilot(classification_job):
     from airflow_automl.local.serving.formats import ModelInputError
     from airflow_automl.local.serving.loading import load_model

@@ -97,6 +97,14 @@ def test_each_trial_is_a_candidate_and_the_best_is_kept(cancer_dir):
     output, _ = served.render(served.parse(body, "text/csv"), "text/csv")
     assert [int(v) for v in output.decode().split()] == list(served.predict(rows))
 
+    # Every candidate is kept for serving, each its own model, not a copy of the best.
+    for candidate in map(ctx.candidate, ctx.candidate_names):
+        kept = load_model(ctx.model_dir, candidate["CandidateName"])
+        assert kept.candidate_name == candidate["CandidateName"]
+        predicted = kept.predict(validation.drop(columns=["target"]))
+        expected = f1_score(validation["target"], predicted.astype(int), pos_label=1)
+        assert candidate["FinalAutoMLJobObjectiveMetric"]["Value"] == pytest.approx(expected)
+
 
 def test_trial_over_its_time_limit_is_ended_and_failed(cancer_dir, monkeypatch):
     monkeypatch.setattr(tuning, "search_space", _slow_search_space)

@@ -220,6 +220,20 @@ def test_bad_registry_requests_name_the_member_and_the_service_keeps_serving(ser
     token_arn = register(client, "rules", containers(service, "first-job"), ClientToken="retry-1")
     assert register(client, "rules", containers(service, "first-job"), ClientToken="retry-1") == token_arn
     assert len(client.list_model_packages(ModelPackageGroupName="rules")["ModelPackageSummaryList"]) == 2
+    # Regression: the token with another body (another group, even) returned the first package.
+    client.create_model_package_group(ModelPackageGroupName="second-group")
+    code, message = error_of(
+        lambda: register(client, "second-group", containers(service, "first-job"), ClientToken="retry-1")
+    )
+    assert code == "ValidationException" and message.startswith("ClientToken: 'retry-1' already made")
+    assert token_arn in message and "differs in ModelPackageGroupName" in message
+    assert client.list_model_packages(ModelPackageGroupName="second-group")["ModelPackageSummaryList"] == []
+    code, message = error_of(
+        lambda: register(
+            client, "rules", containers(service, "first-job"), ClientToken="retry-1", ModelApprovalStatus="Approved"
+        )
+    )
+    assert code == "ValidationException" and "differs in ModelApprovalStatus" in message
     groups = client.list_model_package_groups(NameContains="rul")["ModelPackageGroupSummaryList"]
     assert [g["ModelPackageGroupName"] for g in groups] == ["rules"]
     assert client.describe_model_package_group(ModelPackageGroupName="rules")["ModelPackageGroupName"] == "rules"

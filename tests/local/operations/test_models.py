@@ -141,14 +141,41 @@ def test_a_container_the_service_cannot_serve_is_refused_saying_what_it_serves(m
         )
     assert unknown.value.response["Error"]["Code"] == "ValidationException"
     assert "PrimaryContainer.ModelDataUrl" in str(unknown.value) and "InferenceContainers" in str(unknown.value)
-    first = client.list_candidates_for_auto_ml_job(
-        AutoMLJobName="blue-job", SortBy="CreationTime", SortOrder="Ascending"
-    )
-    not_best = first["Candidates"][0]
-    with pytest.raises(ClientError, match="not its best candidate"):
-        client.create_model(ModelName="not-best", Containers=not_best["InferenceContainers"])
     with pytest.raises(ClientError, match="ProductionVariants\\[0\\].ModelName: could not find model"):
         make_config(models, "dangling", {"AllTraffic": ("no-such-model", 1.0)})
+
+
+def test_the_containers_must_be_the_candidates_own(models):
+    """Regression: the candidate's containers plus one of any image were accepted."""
+    client = models.client()
+    own = best_containers(models, "blue-job")
+    stranger = {"Image": "123.dkr.ecr.us-east-1.amazonaws.com/anything:1", "ModelDataUrl": own[0]["ModelDataUrl"]}
+    for containers in ([*own, stranger], [stranger], [*own, own[0]]):
+        with pytest.raises(ClientError, match="served by its 1 inference container\\(s\\) exactly") as refused:
+            client.create_model(ModelName="padded", Containers=containers)
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert own[0]["Image"] in str(refused.value)
+    # The caller's environment (SAGEMAKER_INFERENCE_OUTPUT, ...) is the caller's to set.
+    client.create_model(
+        ModelName="own-environment",
+        Containers=[{**own[0], "Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "probability"}}],
+    )
+
+
+def test_any_completed_candidate_is_served_not_only_the_best(models):
+    """Autopilot keeps every candidate's model: one that is not the best serves its own predictions."""
+    client = models.client()
+    listed = client.list_candidates_for_auto_ml_job(AutoMLJobName="blue-job", SortBy="CreationTime")["Candidates"]
+    first, best = listed[0], client.describe_auto_ml_job(AutoMLJobName="blue-job")["BestCandidate"]
+    assert first["CandidateName"] != best["CandidateName"]
+    client.create_model(ModelName="first-candidate", Containers=first["InferenceContainers"])
+    make_config(models, "compare-config", {"first": ("first-candidate", 1.0), "best": ("blue-model", 1.0)})
+    client.create_endpoint(EndpointName="compare", EndpointConfigName="compare-config")
+    wait_in_service(models, "compare")
+    runtime = models.client("sagemaker-runtime")
+    # The scripted first candidate's threshold is 2, the best's 0: each variant answers with its own model.
+    assert invoke(runtime, "compare", TargetVariant="first") == ("first", ["0", "0", "1"])
+    assert invoke(runtime, "compare", TargetVariant="best") == ("best", ["1", "0", "1"])
 
 
 def test_variants_split_traffic_by_weight_and_target_variant_picks_one(models):

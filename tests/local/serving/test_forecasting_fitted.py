@@ -123,3 +123,27 @@ def test_fitted_models_that_cannot_be_read_leave_every_item_to_a_fresh_fit(tmp_p
     assert model.fitted == {"ets": {}}
     forecast = forecast_csv(model, csv_body(history("apples", 28)))
     assert len(forecast) == 5 and forecast["mean"].notna().all()
+
+
+def test_every_candidate_is_kept_and_a_member_of_the_ensemble_serves_its_own_forecast(tmp_path):
+    raw = store_demand_frame(items=2, days=49, horizon=7).rename(columns={"date": "day"})
+    spec, ctx = write_job(
+        tmp_path,
+        raw,
+        ForecastHorizon=7,
+        ForecastQuantiles=QUANTILES,
+        CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets", "arima"]}]},
+    )
+    assert run_job(spec, ctx).secondary_status == "Completed"
+    assert len(ctx.candidate_names) == 3  # ETS, ARIMA and their ensemble
+    for name in ctx.candidate_names:
+        model = load_model(ctx.model_dir, name)
+        assert model.candidate_name == name
+        algorithm = ctx.candidate(name)["InferenceContainers"][0]["Environment"]["FORECAST_ALGORITHM"]
+        if algorithm == "ensemble":
+            assert sorted(algorithm for algorithm, _ in model.members) == ["arima", "ets"]
+            continue
+        # Each single-algorithm candidate applies the models it fitted, as the job's forecast did.
+        assert model.members == [(algorithm, 1.0)] and set(model.fitted[algorithm]) == set(raw["sku"])
+        job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / name / "forecast.csv")
+        assert same_forecast(served_forecast(model, raw), job_forecast)

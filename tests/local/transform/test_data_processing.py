@@ -48,6 +48,15 @@ def test_invalid_expressions_name_the_field(expression):
     assert raised.value.field == "DataProcessing.InputFilter"
 
 
+@pytest.mark.parametrize("expression", ["$..*", "$..features", "$.a..b", "$[?(@.x > 1)]"])
+def test_constructs_outside_sagemakers_subset_are_refused_naming_the_subset(expression):
+    """Regression: recursive descent ($..*) was accepted although SageMaker's subset has none."""
+    with pytest.raises(RequestValidationError) as raised:
+        JsonPathFilter.compile("DataProcessing.InputFilter", expression)
+    assert raised.value.field == "DataProcessing.InputFilter"
+    assert "outside SageMaker's JSONPath subset" in str(raised.value) and "[0,5:]" in str(raised.value)
+
+
 def test_join_csv_appends_the_prediction_and_json_adds_sagemaker_output():
     csv = RecordProcessor(
         JsonPathFilter.compile("f", "$[1]"),

@@ -13,9 +13,10 @@ output, where its CandidateArtifactLocations point:
   <S3OutputPath>/<job>/explainability/<candidate>/candidate.json   what the candidate is made of
   <S3OutputPath>/<job>/models/<candidate>/model.tar.gz            model.json and forecast.csv
 
-The best candidate is kept in the job's model directory (model.json of kind "forecasting", see
-serving.py, with the ETS and ARIMA models fitted per series), from which endpoints and batch
-transform forecast the history they are sent.
+Every candidate is kept in the job's model directory as soon as it is trained (its model.json
+of kind "forecasting" under candidates/<candidate>/, with the ETS and ARIMA models fitted per
+series; see engine/job.py), and the best candidate's model.json as the job's own, from which
+endpoints and batch transform forecast the history they are sent.
 
 MaxAutoMLJobRuntimeInSeconds bounds the training: an algorithm still running at the deadline is
 dropped, and the job ends MaxAutoMLJobRuntimeReached with the candidates that finished.
@@ -51,7 +52,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     Settings,
     ensemble,
 )
-from airflow_automl.local.engine.forecasting.manifest import write_manifest
+from airflow_automl.local.engine.forecasting.manifest import keep_candidate, write_manifest
 from airflow_automl.local.engine.forecasting.series import (
     SERIES_ID,
     STEP,
@@ -63,6 +64,7 @@ from airflow_automl.local.engine.forecasting.series import (
 )
 from airflow_automl.local.engine.job import (
     MODEL_MANIFEST,
+    CandidateTraining,
     JobContext,
     JobFailed,
     JobOutcome,
@@ -154,6 +156,8 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 time.monotonic() - started,
                 fitted=fitted,
             )
+            # Kept before it is reported: a listed candidate can be served.
+            _keep_candidate(spec, ctx, data, result, trained)
             _publish(spec, ctx, placement, data, result, objective, scale, members=None)
             trained.append(result)
         if len(trained) >= 2:
@@ -175,6 +179,8 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 time.monotonic() - started,
                 members,
             )
+            # Kept before it is reported: a listed candidate can be served.
+            _keep_candidate(spec, ctx, data, result, trained)
             _publish(spec, ctx, placement, data, result, objective, scale, members=members)
             trained.append(result)
         _write_leaderboard(ctx, placement, trained, objective)
@@ -258,19 +264,28 @@ def _finish(
     return JobOutcome(status)
 
 
+def _members(result: Trained, trained: list[Trained]) -> list[dict]:
+    """What a candidate forecasts with: its algorithm, or the ensemble's members and weights."""
+    if result.members is None:
+        return [{"candidate": result.name, "algorithm": result.algorithm, "weight": 1.0}]
+    algorithms = {t.name: t.algorithm for t in trained}
+    return [
+        {"candidate": name, "algorithm": algorithms[name], "weight": weight} for name, weight in result.members.items()
+    ]
+
+
+def _keep_candidate(spec: JobSpec, ctx: JobContext, data: SeriesData, result: Trained, trained: list[Trained]) -> None:
+    """What serving this candidate needs, kept as soon as it is trained (see engine/job.py)."""
+    members = _members(result, trained)
+    keep_candidate(ctx.model_dir, spec.target, time_series_settings(spec), data, result.name, members, result.fitted)
+
+
 def _keep_best(spec: JobSpec, ctx: JobContext, data: SeriesData, best: Trained, trained: list[Trained]) -> None:
     """What serving the best candidate needs, in the job's model directory: its algorithm, or
     the ensemble's members and weights, the models ETS and ARIMA fitted per series, and the job's
     series settings and grid."""
-    if best.members is None:
-        members = [{"candidate": best.name, "algorithm": best.algorithm, "weight": 1.0}]
-    else:
-        algorithms = {t.name: t.algorithm for t in trained}
-        members = [
-            {"candidate": name, "algorithm": algorithms[name], "weight": weight}
-            for name, weight in best.members.items()
-        ]
     fitted = {t.name: t.fitted for t in trained if t.fitted}
+    members = _members(best, trained)
     write_manifest(ctx.model_dir, spec.target, time_series_settings(spec), data, best.name, members, fitted)
 
 
@@ -329,6 +344,12 @@ def _publish(
     ctx.storage.write_bytes(placement.model_uri(name), _model_archive(description, forecast_csv))
     reported = {key: value for key, value in result.metrics.items() if key in REPORTED_METRICS and not np.isnan(value)}
     image = FORECAST_IMAGE.format(account=placement.account_id, region=placement.region)
+    settings = {
+        key: description[key]
+        for key in ("forecast_frequency", "forecast_horizon", "forecast_quantiles", "season_length", "holiday_country")
+    }
+    if members:
+        settings["ensemble_weights"] = members
     ctx.add_candidate(
         build_candidate(
             placement,
@@ -338,7 +359,8 @@ def _publish(
             image,
             environment={"FORECAST_ALGORITHM": result.algorithm, "FORECAST_QUANTILES": ",".join(series.quantiles)},
             artifact_locations={"Explainability": explainability_prefix, "BacktestResults": backtest_prefix},
-        )
+        ),
+        CandidateTraining(_LIBRARIES[result.algorithm], settings, result.seconds),
     )
 
 
