@@ -61,11 +61,11 @@ def test_missing_target_is_a_400(service):
 def test_sagemaker_operation_not_implemented_is_a_clear_client_error(service):
     client = service.client()
     with pytest.raises(client.exceptions.ClientError) as raised:
-        client.describe_training_job(TrainingJobName="anything")
+        client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="anything")
     error = raised.value.response["Error"]
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Code"] == "UnknownOperationException"
-    assert "DescribeTrainingJob is not implemented" in error["Message"]
+    assert "DescribeHyperParameterTuningJob is not implemented" in error["Message"]
 
 
 @pytest.mark.parametrize(
