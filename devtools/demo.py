@@ -313,11 +313,20 @@ def _wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
 # Set by Ctrl-C or SIGTERM. Airflow catches BaseException in places (a task's execution, DAG parsing), so a
 # KeyboardInterrupt raised in the middle of those can be swallowed; the flag still stops the demo afterwards.
 _interrupted_by: list[int] = []
+# Once the demo stops what it started, a signal is only recorded: a KeyboardInterrupt raised in the middle
+# of stopping the service would leave it running and end the demo by the interpreter's default (-SIGINT).
+_stopping: list[bool] = []
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     _interrupted_by.append(signum)
-    raise KeyboardInterrupt(f"signal {signum}")
+    if not _stopping:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+
+def interrupted_exit_code(code: int) -> int:
+    """130 (the shell's code for Ctrl-C) once a signal was handled, wherever it landed; else ``code``."""
+    return 130 if _interrupted_by else code
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -349,7 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.up:
         state_dir = (args.work_dir or REPO_ROOT / ".automl").resolve()
         return up(state_dir, args.service_port, args.airflow_port, args.budget)
-    return run_demo(args.work_dir, args.budget, args.rows)
+    try:
+        code = run_demo(args.work_dir, args.budget, args.rows)
+    except KeyboardInterrupt:
+        code = 130  # landed before run_demo could take it (while it prepared its work dir)
+    return interrupted_exit_code(code)
 
 
 def run_demo(kept_dir: Path | None, budget: int, rows: int) -> int:
@@ -383,7 +396,10 @@ def run_demo(kept_dir: Path | None, budget: int, rows: int) -> int:
         print("\nInterrupted: stopping what the demo started ...", file=sys.stderr)
         return 130
     finally:
+        _stopping.append(True)
         service.stop()
+        if _interrupted_by and succeeded:
+            print("\nInterrupted while the demo stopped; what it started is stopped.", file=sys.stderr)
         if kept_dir is None and succeeded:
             shutil.rmtree(work_dir)
         elif not succeeded:

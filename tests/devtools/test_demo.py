@@ -9,9 +9,11 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -102,18 +104,33 @@ def test_demo_stops_the_service_it_started(demo_run):
 
 def test_interrupted_demo_stops_the_service_and_says_so(tmp_path):
     process = _demo("--work-dir", str(tmp_path))
-    lines = []
-    # Interrupt while the DAG runs: the service is up and a job may be training.
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("Running DAG"):
-            break
-    else:
-        pytest.fail("the demo ended before running the DAG:\n" + "".join(lines))
+    lines: list[str] = []
+    # Read the output as it comes, so the demo never blocks on a full pipe while the test waits.
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while not any(line.startswith("Running DAG") for line in list(lines)):
+        assert process.poll() is None and time.monotonic() < deadline, "the demo did not run the DAG:\n" + "".join(
+            lines
+        )
+        time.sleep(0.2)
     assert _service_pids(str(tmp_path)), "the service should be running while the DAG runs"
-    time.sleep(3)
+    # Interrupt once the DAG has submitted its AutoML job: the service is training for it.
+    endpoint_url = re.search(r"local AutoML service \((http://[^)]+)\)", "".join(lines)).group(1)
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    while not client.list_auto_ml_jobs()["AutoMLJobSummaries"]:
+        assert process.poll() is None and time.monotonic() < deadline, "no AutoML job submitted:\n" + "".join(lines)
+        time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, "".join(lines) + rest
-    assert "Interrupted: stopping what the demo started" in rest
+    process.wait(timeout=120)
+    reader.join(timeout=30)
+    output = "".join(lines)
+    assert process.returncode == 130, output
+    assert "Interrupted: stopping what the demo started" in output
     assert _service_pids(str(tmp_path)) == []
