@@ -81,9 +81,10 @@ up: $(STAMP)
 	$(PY) -m devtools.demo --up
 
 # The production topology without containers (PostgreSQL, Redis, Celery workers, a separate
-# triggerer, moto as S3, the signed service), state kept in .stack/, until Ctrl-C.
+# triggerer, moto as S3, the signed service), state kept in .stack/ (or STATE_DIR=...), until Ctrl-C.
+STATE_DIR ?=
 stack: $(STAMP)
-	$(PY) -m devtools.stack
+	$(PY) -m devtools.stack $(if $(STATE_DIR),--state-dir "$(STATE_DIR)")
 
 # The stack's fault tests (a killed triggerer or worker, a restarted scheduler, the service down
 # for 30 s): too heavy for `make test`.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import pwd
@@ -210,7 +211,8 @@ class Component:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                cwd=REPO_ROOT,
+                # Another user (PostgreSQL's) may not be able to enter the checkout.
+                cwd="/" if self.user else REPO_ROOT,
                 user=self.user,
             )
 
@@ -301,6 +303,42 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def closed_to_others(path: Path) -> Path | None:
+    """The nearest directory above ``path`` that others may not pass through (no execute bit for
+    others), or None when every one lets them."""
+    for directory in path.parents:
+        if directory.exists() and not directory.stat().st_mode & 0o001:
+            return directory
+    return None
+
+
+@dataclass(frozen=True)
+class PostgresPlace:
+    """Where PostgreSQL keeps its data and its socket, and the directory that moved them, if any."""
+
+    data: Path
+    socket_dir: Path
+    blocked_by: Path | None = None
+
+
+def postgres_place(state_dir: Path, run_as_home: Path | None) -> PostgresPlace:
+    """In the state dir, unless PostgreSQL runs as another user (``run_as_home`` is that user's home;
+    root starts it as postgres) who cannot pass through a directory above the state dir, as under
+    root's 0700 home: then in that user's home, one folder per state dir, so that stacks started
+    from different checkouts keep databases of their own."""
+    if run_as_home is None or (blocked := closed_to_others(state_dir)) is None:
+        return PostgresPlace(state_dir / "postgres", state_dir / "run")
+    if closed_to_others(run_as_home / "x") is not None or not run_as_home.is_dir():
+        raise RuntimeError(
+            f"{blocked}: others may not pass through it, so PostgreSQL (running as the postgres user, since it "
+            f"refuses to run as root) cannot reach {state_dir}, nor its own home {run_as_home}; "
+            "choose a state dir it can reach: make stack STATE_DIR=/some/open/dir"
+        )
+    # The same state dir finds its database again on the next start.
+    base = run_as_home / "airflow-automl-stack" / hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
+    return PostgresPlace(base / "data", base / "run", blocked_by=blocked)
+
+
 class Stack:
     """The topology's processes, started in dependency order and stopped in reverse."""
 
@@ -320,6 +358,7 @@ class Stack:
         self.env = airflow_environment(self.settings, self.ports, self.airflow_home)
         self.service_engine = service_engine
         self.components: dict[str, Component] = {}
+        self.postgres_data: Path | None = None
         self.api_url = f"http://127.0.0.1:{self.ports.api}"
         self.service_url = f"http://127.0.0.1:{self.ports.service}"
         self.s3_url = f"http://127.0.0.1:{self.ports.s3}"
@@ -350,22 +389,32 @@ class Stack:
             "api_url": self.api_url,
             "service_url": self.service_url,
             "s3_url": self.s3_url,
+            "postgres_data": str(self.postgres_data) if self.postgres_data else None,
         }
         (self.state_dir / "stack.json").write_text(json.dumps(record, indent=2))
 
     def start_postgres(self, bin_dir: Path) -> None:
-        data = self.state_dir / "postgres"
         run_as = "postgres" if os.geteuid() == 0 else None  # PostgreSQL will not run as root
-        socket_dir = self.state_dir / "run"
-        socket_dir.mkdir(exist_ok=True)
-        if run_as:
-            owner = pwd.getpwnam(run_as)
+        owner = pwd.getpwnam(run_as) if run_as else None
+        place = postgres_place(self.state_dir, Path(owner.pw_dir) if owner else None)
+        data, socket_dir = place.data, place.socket_dir
+        if place.blocked_by is not None:
+            print(
+                f"PostgreSQL's data: {data} ({place.blocked_by} is closed to others, so the postgres user, "
+                f"which PostgreSQL runs as since it refuses to run as root, could not reach {self.state_dir})",
+                flush=True,
+            )
+        socket_dir.mkdir(parents=True, exist_ok=True)
+        if owner:
+            # The postgres user passes through the folders above its own (whatever root's umask made them).
+            for directory in (socket_dir.parent, *([socket_dir.parent.parent] if place.blocked_by else [])):
+                directory.chmod(directory.stat().st_mode | 0o055)
             os.chown(socket_dir, owner.pw_uid, owner.pw_gid)
-            self._check_reachable_by_others()
+        self.postgres_data = data
         user, password, database = (self.settings[k] for k in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"))
         if not (data / "PG_VERSION").exists():
             data.mkdir(parents=True, exist_ok=True)
-            password_file = self.state_dir / "run" / "pgpass.init"
+            password_file = socket_dir / "pgpass.init"
             password_file.write_text(password + "\n")
             if run_as:
                 for path in (data, password_file):
@@ -413,16 +462,6 @@ class Stack:
             self.components["postgres"],
             60,
         )
-
-    def _check_reachable_by_others(self) -> None:
-        """PostgreSQL, running as another user, must be able to pass through every directory above its data."""
-        self.state_dir.chmod(self.state_dir.stat().st_mode | 0o055)
-        for directory in self.state_dir.parents:
-            if not directory.stat().st_mode & 0o001:
-                raise RuntimeError(
-                    f"{directory}: others may not pass through it, so PostgreSQL (running as the postgres user, "
-                    f"since it refuses to run as root) cannot reach {self.state_dir}; choose a --state-dir elsewhere"
-                )
 
     def _create_database(self, user: str, password: str, database: str) -> bool:
         import psycopg2
@@ -648,7 +687,8 @@ def main(argv: list[str] | None = None) -> int:
             f"AutoML service: {stack.service_url}  "
             f"(SigV4 with {stack.settings['MINIO_ROOT_USER']} / {stack.settings['MINIO_ROOT_PASSWORD']})\n"
             f"S3 (moto):      {stack.s3_url}  bucket {stack.settings['AUTOML_BUCKET']}\n"
-            f"PostgreSQL 127.0.0.1:{stack.ports.postgres}, Redis 127.0.0.1:{stack.ports.redis}; "
+            f"PostgreSQL 127.0.0.1:{stack.ports.postgres} (data in {stack.postgres_data}), "
+            f"Redis 127.0.0.1:{stack.ports.redis}; "
             f"PIDs in {stack.state_dir / 'stack.json'}\n"
             "Trigger automl_retrain in the UI. Ctrl-C stops everything.",
             flush=True,
