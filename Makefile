@@ -21,7 +21,8 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
 
-$(STAMP): requirements.lock pyproject.toml | $(UV)
+# The package's version (airflow_automl/__init__.py) is in its installed metadata: reinstall when it changes.
+$(STAMP): requirements.lock pyproject.toml airflow_automl/__init__.py | $(UV)
 	$(UV) venv -q --allow-existing $(VENV) --python python3
 	$(UV) pip sync -q --python $(PY) requirements.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .

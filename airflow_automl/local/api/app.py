@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from airflow_automl import __version__
 from airflow_automl.local.api import routes
 from airflow_automl.local.api.auth import SignatureCheck, require_page_credentials, requires_credentials
 from airflow_automl.local.api.lock import DataDirLock
@@ -31,6 +32,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     service = SageMakerService(config, store, on_job_change=supervisor.wake)
     app = FastAPI(
         title="airflow-automl local SageMaker service",
+        version=__version__,
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,

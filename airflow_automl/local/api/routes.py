@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from airflow_automl import __version__
 from airflow_automl.local.api import runtime
 from airflow_automl.local.api.auth import SignatureCheck
 from airflow_automl.local.api.protocol import (
@@ -59,7 +60,7 @@ SignaturesDep = Annotated[SignatureCheck, Depends(_signatures)]
 
 @router.get("/health")
 def health(protocol: ProtocolDep) -> dict:
-    return {"status": "ok", "operations": protocol.implemented_operations()}
+    return {"status": "ok", "version": __version__, "operations": protocol.implemented_operations()}
 
 
 @router.post("/")

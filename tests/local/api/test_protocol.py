@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import airflow_automl
 from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,7 @@ def test_health_answers_200(service):
     response = requests.get(service.endpoint_url + "/health", timeout=5)
     assert response.status_code == 200
     assert "CreateAutoMLJob" in response.json()["operations"]
+    assert response.json()["version"] == airflow_automl.__version__  # the wheel's and the provider's
 
 
 def test_unknown_operation_is_a_400_naming_it(service):
