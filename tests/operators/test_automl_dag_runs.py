@@ -198,7 +198,7 @@ def test_killed_or_timed_out_tasks_stop_their_jobs(scripted, dag_file):
     assert task_states(run) == {"killed_in_worker": "failed", "timed_out_deferred": "failed"}
     for task_id in ("w", "d"):
         name = expected_name("slow", run, dag_id="provider_kill", task_id=task_id)
-        assert scripted.wait_for_status(name, ("Stopped",), timeout=30)["AutoMLJobStatus"] == "Stopped"
+        assert scripted.wait_for_status(name, ("Stopped",), timeout=180)["AutoMLJobStatus"] == "Stopped"
 
 
 def test_user_killing_a_deferred_task_stops_its_job(scripted):
@@ -219,7 +219,7 @@ def test_user_killing_a_deferred_task_stops_its_job(scripted):
     )
     scripted.wait_for_status(name, ("InProgress",))
     asyncio.run(AutoMLJobTrigger(job_name=name).on_kill())
-    assert scripted.wait_for_status(name, ("Stopped",), timeout=30)["AutoMLJobStatus"] == "Stopped"
+    assert scripted.wait_for_status(name, ("Stopped",), timeout=180)["AutoMLJobStatus"] == "Stopped"
 
 
 def test_sensor_passes_fails_and_skips_on_its_threshold(scripted, dag_file):

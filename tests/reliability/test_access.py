@@ -113,7 +113,7 @@ def test_job_page_shows_user_markup_as_text(tmp_path):
             AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": HOSTILE}},
             Tags=[{"Key": "owner", "Value": "a+b=c@d:e/f"}],
         )
-        job = service.wait_for_status("fail-hostile", timeout=60)
+        job = service.wait_for_status("fail-hostile", timeout=180)
         assert HOSTILE in job["FailureReason"]  # the scripted failure names the target
         page = requests.get(f"{service.endpoint_url}/jobs/fail-hostile", timeout=30)
         assert page.status_code == 200
@@ -270,7 +270,7 @@ def test_artifact_links_cannot_climb_out_of_the_jobs_locations(tmp_path):
             RoleArn="arn:aws:iam::123456789012:role/automl",
             AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "label"}},
         )
-        job = service.wait_for_status("artifact-climb", timeout=60)
+        job = service.wait_for_status("artifact-climb", timeout=180)
         location = job["AutoMLJobArtifacts"]["DataExplorationNotebookLocation"]
         for climb in (
             "/%2e%2e/%2e%2e/%2e%2e/secret.txt",

@@ -36,7 +36,8 @@ ROLE = "arn:aws:iam::123456789012:role/automl"
 LOGICAL_DATE = datetime(2026, 1, 2, tzinfo=UTC)
 # Bounded waits for things that happen within seconds; generous because the host is shared.
 _WORKER_START_SECONDS = 90.0
-_STOP_WITHIN_SECONDS = 10.0
+# A bound, not a window: the loop ends as soon as the job is Stopping (a loaded machine takes longer).
+_STOP_WITHIN_SECONDS = 60.0
 
 _WORKER_SCRIPT = """
 import importlib.util, sys
@@ -204,7 +205,7 @@ def test_task_killed_stops_its_job(service, dag_file, tmp_path):
         worker.wait(timeout=30)
     finally:
         reap(worker)
-    assert service.wait_for_status(job["AutoMLJobName"], timeout=30)["AutoMLJobStatus"] == "Stopped"
+    assert service.wait_for_status(job["AutoMLJobName"], timeout=180)["AutoMLJobStatus"] == "Stopped"
     assert len(jobs_named(service, "slow-")) == 1
 
 

@@ -196,14 +196,14 @@ def test_a_killed_worker_fails_its_job_and_others_carry_on(tmp_path):
         assert len(victim) == 1, workers
         os.kill(victim[0], signal.SIGKILL)
         for name in ("slow-victim", "crash-self"):
-            job = service.wait_for_status(name, timeout=60)
+            job = service.wait_for_status(name, timeout=180)
             assert job["AutoMLJobStatus"] == "Failed" and "killed by SIGKILL" in job["FailureReason"], job
             assert job["BestCandidate"]["CandidateName"]  # the best trained before the death is kept
         assert client.describe_auto_ml_job_v2(AutoMLJobName="slow-bystander")["AutoMLJobStatus"] == "InProgress"
         client.create_auto_ml_job_v2(**_request("after-the-deaths", "s3://bucket/in/", "s3://bucket/out"))
-        assert service.wait_for_status("after-the-deaths", timeout=60)["AutoMLJobStatus"] == "Completed"
+        assert service.wait_for_status("after-the-deaths", timeout=180)["AutoMLJobStatus"] == "Completed"
         client.stop_auto_ml_job(AutoMLJobName="slow-bystander")
-        assert service.wait_for_status("slow-bystander", timeout=60)["AutoMLJobStatus"] == "Stopped"
+        assert service.wait_for_status("slow-bystander", timeout=180)["AutoMLJobStatus"] == "Stopped"
     finally:
         service.stop()
 

@@ -126,7 +126,7 @@ def test_a_file_uri_with_an_over_long_segment_is_refused_at_create(service):
 def test_an_artifact_page_uri_with_an_over_long_segment_is_a_404_naming_it(service):
     client = service.client()
     client.create_auto_ml_job_v2(**_create_request("artifact-long", service.file_uri("in/"), service.file_uri("out")))
-    service.wait_for_status("artifact-long", timeout=60)
+    service.wait_for_status("artifact-long", timeout=180)
     uri = service.file_uri(f"out/artifact-long/{LONG_SEGMENT}")
     response = requests.get(f"{service.endpoint_url}/jobs/artifact-long/artifacts", params={"uri": uri}, timeout=30)
     assert response.status_code == 404, response.text[:300]

@@ -84,7 +84,7 @@ def test_stops_racing_a_jobs_end_leave_one_final_state(service):
         outcomes = list(pool.map(lambda n: _attempt(service, lambda c: c.stop_auto_ml_job(AutoMLJobName=n)), names * 2))
     assert {code for code, _ in outcomes} <= {"ok", "ValidationException", "ResourceNotFound"}, outcomes
     for name in names:
-        job = service.wait_for_status(name, timeout=60)
+        job = service.wait_for_status(name, timeout=180)
         assert job["AutoMLJobStatus"] in ("Completed", "Stopped"), job
         assert job["AutoMLJobSecondaryStatus"] in ("Completed", "MaxCandidatesReached", "Stopped"), job
 

@@ -68,7 +68,7 @@ def _create_job(service, name: str, target: str, max_candidates: int) -> dict:
         AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": max_candidates}},
         RoleArn="arn:aws:iam::123456789012:role/AutoMLExecutionRole",
     )
-    return service.wait_for_status(name, timeout=60)
+    return service.wait_for_status(name, timeout=180)
 
 
 def test_job_page_shows_status_leaderboard_and_chart(browser, scripted_service):

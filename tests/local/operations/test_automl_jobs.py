@@ -282,7 +282,7 @@ def test_stop_moves_through_stopping_to_stopped_keeping_the_best_candidate(servi
     client.stop_auto_ml_job(AutoMLJobName="slow-to-stop")
     stopping = client.describe_auto_ml_job(AutoMLJobName="slow-to-stop")
     assert stopping["AutoMLJobStatus"] in ("Stopping", "Stopped")
-    job = service.wait_for_status("slow-to-stop", timeout=30)
+    job = service.wait_for_status("slow-to-stop", timeout=180)
     assert job["AutoMLJobStatus"] == "Stopped"
     assert job["AutoMLJobSecondaryStatus"] == "Stopped"
     assert job["BestCandidate"]["CandidateName"].startswith("scripted-candidate-")
@@ -301,7 +301,7 @@ def test_a_worker_ignoring_stop_is_killed_after_the_grace_period(service, client
         assert time.monotonic() < deadline, "the stubborn job never produced a candidate"
         time.sleep(0.2)
     client.stop_auto_ml_job(AutoMLJobName="stubborn-job")
-    job = service.wait_for_status("stubborn-job", timeout=40)
+    job = service.wait_for_status("stubborn-job", timeout=180)
     assert job["AutoMLJobStatus"] == "Stopped"
     assert job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"] == max(
         c["FinalAutoMLJobObjectiveMetric"]["Value"]
@@ -468,7 +468,7 @@ def test_too_many_active_jobs_is_resource_limit_exceeded(tmp_path):
         error = error_of(client.create_auto_ml_job, **v1_request(service, "second-job"))
         assert error["Code"] == "ResourceLimitExceeded"
         client.stop_auto_ml_job(AutoMLJobName="slow-occupant")
-        service.wait_for_status("slow-occupant", timeout=30)
+        service.wait_for_status("slow-occupant", timeout=180)
         client.create_auto_ml_job(**v1_request(service, "second-job"))
         assert service.wait_for_status("second-job")["AutoMLJobStatus"] == "Completed"
     finally:
@@ -481,7 +481,7 @@ def test_a_job_stuck_past_its_runtime_limit_ends_with_its_best_candidate(service
             service, "stubborn-overrun", AutoMLJobConfig={"CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 2}}
         )
     )
-    job = service.wait_for_status("stubborn-overrun", timeout=60)
+    job = service.wait_for_status("stubborn-overrun", timeout=180)
     assert job["AutoMLJobStatus"] == "Completed"
     assert job["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
     assert job["BestCandidate"]["CandidateName"].startswith("scripted-candidate-")

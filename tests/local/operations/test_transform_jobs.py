@@ -351,7 +351,7 @@ def test_stop_ends_it_stopped_and_writes_no_partial_output(service):
     client = service.client()
     client.stop_transform_job(TransformJobName="stop-me")
     assert client.describe_transform_job(TransformJobName="stop-me")["TransformJobStatus"] in ("Stopping", "Stopped")
-    job = wait_for(service, "stop-me", timeout=30)
+    job = wait_for(service, "stop-me", timeout=180)
     assert job["TransformJobStatus"] == "Stopped"
     assert not (service.file_root / "out" / "slow" / "a.csv.out").exists()
     with pytest.raises(ClientError) as raised:
@@ -363,7 +363,7 @@ def test_a_killed_worker_fails_the_job(service):
     slow_input(service, "in/kill/a.csv")
     transform(service, "kill-me", service.file_uri("in/kill/"), "out/kill", BatchStrategy="SingleRecord", wait=False)
     os.kill(worker_pid(service, "kill-me"), signal.SIGKILL)
-    job = wait_for(service, "kill-me", timeout=30)
+    job = wait_for(service, "kill-me", timeout=180)
     assert job["TransformJobStatus"] == "Failed"
     assert "killed by SIGKILL" in job["FailureReason"]
     # The service keeps serving.
