@@ -53,8 +53,9 @@ $(TORCH_STAMP): requirements-torch.lock pyproject.toml | $(UV)
 	rm -rf airflow_automl.egg-info
 	touch $@
 
+# The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=30
 
 # The unit tier: no processes, no servers (a test that starts one fails unless marked integration).
 test-fast: $(STAMP)
