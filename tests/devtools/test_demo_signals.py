@@ -18,6 +18,7 @@ class ServiceInterruptedWhileStopping:
     """A LocalService stand-in that receives Ctrl-C in the middle of its stop."""
 
     stops_completed = 0
+    interrupt_on_stop = True
 
     def __init__(self, data_dir, storage_root, log_path):
         self.endpoint_url = "http://127.0.0.1:9"
@@ -27,7 +28,8 @@ class ServiceInterruptedWhileStopping:
         pass
 
     def stop(self) -> None:
-        signal.raise_signal(signal.SIGINT)
+        if self.interrupt_on_stop:
+            signal.raise_signal(signal.SIGINT)
         type(self).stops_completed += 1
 
     def log_tail(self, lines: int = 30) -> str:
@@ -54,3 +56,10 @@ def test_ctrl_c_while_the_demo_stops_its_service_lets_the_stop_finish_and_exits_
     assert demo.main(["--work-dir", str(tmp_path)]) == 130
     assert ServiceInterruptedWhileStopping.stops_completed == 1
     assert "Interrupted while the demo stopped" in capsys.readouterr().err
+
+
+def test_a_demo_without_a_signal_still_ends_with_0(demo_in_process, tmp_path):
+    demo_in_process.setattr(demo, "run_intervals", lambda *args: (["success", "success"], True))
+    demo_in_process.setattr(ServiceInterruptedWhileStopping, "interrupt_on_stop", False)
+    assert demo.main(["--work-dir", str(tmp_path)]) == 0
+    assert ServiceInterruptedWhileStopping.stops_completed == 1
