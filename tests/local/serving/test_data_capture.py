@@ -65,7 +65,9 @@ def service(tmp_path_factory, s3_endpoint):
         service.stop()
 
 
+# [START capture_config]
 def capture_config(destination: str, percentage: int = 100, modes=("Input", "Output"), **extra) -> dict:
+    """An endpoint config's DataCaptureConfig: destination is s3://bucket/prefix or file:///dir."""
     return {
         "EnableCapture": True,
         "InitialSamplingPercentage": percentage,
@@ -73,6 +75,9 @@ def capture_config(destination: str, percentage: int = 100, modes=("Input", "Out
         "CaptureOptions": [{"CaptureMode": mode} for mode in modes],
         **extra,
     }
+
+
+# [END capture_config]
 
 
 def endpoint(service, name: str, capture: dict | None) -> None:
@@ -102,8 +107,13 @@ def wait_for_records(read, count: int, timeout: float = 120) -> list:
         time.sleep(0.2)
 
 
+# [START read_capture]
 def file_records(root: Path) -> list:
+    """Every captured invocation under a file:// destination, decoded (CapturedInvocation)."""
     return [record for path in captured_files(root) for record in parse_capture_file(path.read_text(), str(path))]
+
+
+# [END read_capture]
 
 
 def health(service) -> dict:
