@@ -163,6 +163,20 @@ def test_records_follow_sagemakers_layout_and_format(service):
     assert csv_line["captureData"]["endpointOutput"]["mode"] == "OUTPUT"
 
 
+def test_destinations_the_service_cannot_write_are_refused_naming_the_member(service):
+    client = service.client()
+    for destination, rule in (
+        ("https://bucket.example/capture", "s3:// or file://"),
+        ("file:///etc/capture", "outside the allowed file roots"),
+    ):
+        with pytest.raises(ClientError, match=f"DataCaptureConfig.DestinationS3Uri: .*{rule}"):
+            client.create_endpoint_config(
+                EndpointConfigName="refused",
+                ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "model", "InitialInstanceCount": 1}],
+                DataCaptureConfig=capture_config(destination),
+            )
+
+
 def test_sampling_and_capture_options(service):
     root = service.file_root / "capture-sampling"
     endpoint(service, "never-ep", capture_config((root / "never").as_uri(), percentage=0))
