@@ -288,6 +288,10 @@ def test_a_destination_that_cannot_be_written_never_fails_an_invocation(service)
     assert "not written" in service.log()
 
 
+# A restart costs as much as the rest of the module: under `make reliability`; the writer's own
+# close() is checked in the unit tier (test_data_capture_writer.py).
+@pytest.mark.reliability
+@pytest.mark.slow
 def test_records_still_buffered_are_written_at_shutdown(service):
     """Last in the module: the service is restarted on its data dir, now writing only at shutdown."""
     destination = service.file_root / "capture-shutdown"
