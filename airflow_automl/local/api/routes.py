@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from airflow_automl import __version__
 from airflow_automl.local.api import runtime
-from airflow_automl.local.api.auth import SignatureCheck
+from airflow_automl.local.api.auth import SignatureCheck, requires_credentials
 from airflow_automl.local.api.protocol import (
     MAX_BODY_BYTES,
     ProtocolHandler,
@@ -59,8 +59,18 @@ SignaturesDep = Annotated[SignatureCheck, Depends(_signatures)]
 
 
 @router.get("/health")
-def health(protocol: ProtocolDep) -> dict:
-    return {"status": "ok", "version": __version__, "operations": protocol.implemented_operations()}
+def health(protocol: ProtocolDep, service: ServiceDep) -> dict:
+    # dataCapture: the endpoint data capture writer's counts (records written, failed, dropped).
+    capture = service.endpoints.capture.stats()
+    if requires_credentials(service.config):
+        # /health answers without credentials: the last error names buckets and paths; it is in the log.
+        capture.pop("lastError")
+    return {
+        "status": "ok",
+        "version": __version__,
+        "operations": protocol.implemented_operations(),
+        "dataCapture": capture,
+    }
 
 
 @router.post("/")

@@ -149,4 +149,7 @@ def test_bad_input_is_a_model_error_with_the_container_status(service):
     assert wrong_accept.value.members["OriginalStatusCode"] == 406
     with pytest.raises(ValidationError, match="must match"):
         registry.invoke("bad_name", b"1", "text/csv", None)
+    for inference_id in (" leading-space", "x" * 65, "tab\there"):
+        with pytest.raises(ValidationError, match="InferenceId: .* printable ASCII"):
+            registry.invoke("strict-ep", b"0.7\n", "text/csv", None, inference_id=inference_id)
     assert registry.invoke("strict-ep", b"x\n0.7\n", "text/csv", "*/*") == (b"1\n", "text/csv", "AllTraffic")
