@@ -348,6 +348,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             return self._result(view)
         deadline = time.time() + self.max_wait if self.max_wait else None
         if self.deferrable:
+            # [START defer_to_trigger]
             self.defer(
                 trigger=AutoMLJobTrigger(
                     job_name=name,
@@ -363,6 +364,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
                 method_name="execute_complete",
                 timeout=self.execution_timeout,
             )
+            # [END defer_to_trigger]
         return self._result(self._wait_in_worker(name, api_version, deadline))
 
     def _wait_in_worker(self, name: str, api_version: int, deadline: float | None) -> AutoMLJobView:
