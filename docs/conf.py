@@ -36,6 +36,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(airflow|botocore|aiobotocore|datetime|collections|typing|types|cachetools|tenacity)\b.*"),
     (r"py:.*", r"(Context|Any|timedelta|BaseOperator|TaskInstanceKey|PokeReturnValue|TriggerEvent)"),
+    (r"py:exc", r"(AirflowException|AirflowFailException|AirflowSensorTimeout|ValueError)"),
     (r"py:.*", r"airflow_automl\.triggers\.poller\.PollerClock"),
 ]
 
