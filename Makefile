@@ -13,7 +13,7 @@ TORCH_PY    := $(TORCH_VENV)/bin/python
 TORCH_STAMP := $(TORCH_VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: env lint test test-fast test-torch demo up stack stack-test lock bench clean reliability
+.PHONY: env lint docs test test-fast test-torch demo up stack stack-test lock bench clean reliability
 
 env: $(STAMP)
 
@@ -66,6 +66,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# The docs site from docs/ (Sphinx, Markdown pages), offline; warnings are errors (-W), every reference must
+# resolve (-n), and --keep-going reports them all. A broken link or an include whose markers are gone fails it.
+docs: $(STAMP)
+	rm -rf docs/_build
+	$(VENV)/bin/sphinx-build -q -b html -W -n --keep-going docs docs/_build/html
 
 # The tests that need PyTorch (marked torch; `make test` skips them), in the torch extra's venv.
 test-torch: $(TORCH_STAMP)

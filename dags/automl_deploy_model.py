@@ -46,7 +46,7 @@ with DAG(
     },
     tags=["automl", "example"],
 ) as dag:
-
+    # [START howto_asset_consumer]
     @task
     def new_model(triggering_asset_events=None) -> dict[str, Any]:
         """The model the triggering asset event announces (the latest, when several were queued)."""
@@ -70,6 +70,8 @@ with DAG(
             },
             "announced_at": event.timestamp.isoformat(),
         }
+
+    # [END howto_asset_consumer]
 
     @task
     def confirm_with_sagemaker(model: dict[str, Any]) -> dict[str, Any]:

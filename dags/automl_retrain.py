@@ -62,8 +62,10 @@ INSTANCE_TYPE = "ml.m5.large"
 SMOKE_ROWS = 5
 # Autopilot's inference containers answer with these keys when asked (JSON Lines): the metrics need the probabilities.
 INFERENCE_OUTPUT = {"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probabilities,labels"}
+# [START howto_asset_model]
 # Updated each time a training job completes; DAGs scheduled on it see the new model in the event's extra.
 CHURN_MODEL = Asset(name="churn_model")
+# [END howto_asset_model]
 
 
 def _sagemaker(client_type: str = "sagemaker"):
@@ -119,7 +121,7 @@ with DAG(
     },
     tags=["automl", "example"],
 ) as dag:
-
+    # [START tutorial_prepare_data]
     @task
     def prepare_training_data(
         params: dict[str, Any], data_interval_start=None, data_interval_end=None
@@ -168,7 +170,9 @@ with DAG(
         }
 
     data = prepare_training_data()
+    # [END tutorial_prepare_data]
 
+    # [START howto_operator_automl_job]
     train = AutoMLJobOperator(
         task_id="train_model",
         # Unique per DAG run and the same on each retry of it, so a retry reattaches to its job.
@@ -204,7 +208,9 @@ with DAG(
         leaderboard_size=10,
         outlets=[CHURN_MODEL],
     )
+    # [END howto_operator_automl_job]
 
+    # [START howto_sensor_automl_best_candidate]
     check_best = AutoMLBestCandidateSensor(
         task_id="check_best_candidate",
         job_name="{{ ti.xcom_pull(task_ids='train_model')['job_name'] }}",
@@ -213,7 +219,9 @@ with DAG(
         poke_interval=POLL_INTERVAL,
         leaderboard_size=10,
     )
+    # [END howto_sensor_automl_best_candidate]
 
+    # [START tutorial_score_holdout]
     @task
     def find_champion(candidate: dict[str, Any], data: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
         """The batch transforms that score the challenger and the champion (the latest Approved
@@ -278,7 +286,9 @@ with DAG(
         deferrable=True,
         check_interval=max(1, int(POLL_INTERVAL)),
     ).expand(config=scoring)
+    # [END tutorial_score_holdout]
 
+    # [START tutorial_register_challenger]
     @task
     def register_challenger(
         candidate: dict[str, Any],
@@ -376,7 +386,9 @@ with DAG(
 
     decision = register_challenger(check_best.output, data, scoring)
     score >> decision
+    # [END tutorial_register_challenger]
 
+    # [START tutorial_deploy]
     @task.short_circuit
     def promoted(decision: dict[str, Any]) -> bool:
         """Only an approved challenger goes on to the endpoint."""
@@ -444,3 +456,4 @@ with DAG(
 
     data >> train >> check_best
     promoted(decision) >> deploy >> smoke_check(decision, data)
+    # [END tutorial_deploy]

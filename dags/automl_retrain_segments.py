@@ -123,6 +123,7 @@ with DAG(
 
     segments = prepare_segments()
 
+    # [START howto_operator_automl_job_mapped]
     # One job per region. Values that come from XCom are not templates, so the requests are built
     # from the prepared segments by a plain function; the job name is the partial's template.
     train = AutoMLJobOperator.partial(
@@ -140,6 +141,7 @@ with DAG(
         # A region that misses its threshold is skipped, not failed: the others still report.
         soft_fail=True,
     ).expand_kwargs(train.output.zip(segments).map(gate_arguments))
+    # [END howto_operator_automl_job_mapped]
 
     @task(trigger_rule="all_done")
     def report(passed: list[dict[str, Any]]) -> dict[str, Any]:

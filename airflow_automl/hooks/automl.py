@@ -160,7 +160,13 @@ class AutoMLHook(AwsBaseHook):
     Additional arguments (such as ``aws_conn_id``, ``region_name``, ``verify``, ``config``) are
     passed to :class:`~airflow.providers.amazon.aws.hooks.base_aws.AwsBaseHook`.
 
-    :param retry_policy: backoff for throttling and transient errors (both clients).
+    :param retry_policy: backoff for throttling and transient errors (both clients); default
+        ``RetryPolicy()``.
+
+    Its ``endpoint_url`` comes from the connection (``service_config.sagemaker.endpoint_url`` or
+    ``endpoint_url`` in its extra), which is how a DAG reaches the local service. Calls that SageMaker
+    refuses raise :class:`AutoMLApiError` (``AutoMLJobNotFound``, ``AutoMLJobAlreadyExists`` for the
+    cases a caller handles), after the retry policy's attempts for throttling and transient errors.
     """
 
     def __init__(self, *args: Any, retry_policy: RetryPolicy | None = None, **kwargs: Any) -> None:

@@ -41,7 +41,14 @@ def automl_job_url(job_name: str, region_name: str | None, endpoint_url: str | N
 
 
 class AutoMLJobLink(BaseOperatorLink):
-    """Link from the task to its AutoML job. The operator stores what it needs at submit time."""
+    """
+    "AutoML Job": link from the task to its AutoML job.
+
+    The operator stores the job's name, region and endpoint in the task's XCom (key
+    ``automl_job_link``) when it submits or reattaches, so the link works while the job runs and per map
+    index. It opens the SageMaker console for jobs on AWS, and ``<endpoint_url>/jobs/<name>`` for jobs on
+    the local service.
+    """
 
     name = "AutoML Job"
     key: ClassVar[str] = "automl_job_link"

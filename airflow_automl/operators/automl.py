@@ -75,35 +75,66 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
     """
     Create a SageMaker AutoML job (CreateAutoMLJob or CreateAutoMLJobV2) and wait for its best candidate.
 
-    :param job_name: the job's name (templated). ``{{ automl_job_name('churn') }}`` gives a name that
-        is unique per DAG run and the same on every retry of that run. Defaults to such a name
-        built from the task id.
-    :param config: the API request without ``AutoMLJobName`` (templated, nested values too).
-    :param api_version: 1 (CreateAutoMLJob) or 2 (CreateAutoMLJobV2); default: from ``config``'s keys, else 2.
-    :param input_uri: training data URI (S3 prefix, or file:// on the local service).
-    :param target_attribute: the column to predict.
-    :param output_path: S3OutputPath.
-    :param problem_type: BinaryClassification, MulticlassClassification or Regression.
-    :param objective_metric: AutoMLJobObjective.MetricName.
-    :param max_runtime_seconds: CompletionCriteria.MaxAutoMLJobRuntimeInSeconds.
-    :param max_candidates: CompletionCriteria.MaxCandidates.
-    :param mode: AUTO, ENSEMBLING or HYPERPARAMETER_TUNING.
-    :param role_arn: RoleArn.
-    :param tags: extra tags for the job ({key: value}).
-    :param action_if_job_exists: ``reattach`` (wait on the existing job when this DAG run created it
-        and it has not failed; a failed one is followed by ``<name>-2``...), ``increment`` (always a
-        new suffixed name) or ``fail``.
-    :param wait_for_completion: False returns right after submitting.
-    :param deferrable: wait in the triggerer instead of the worker.
-    :param poll_interval: seconds between status checks.
-    :param max_wait: give up (and stop the job, see ``stop_job_on_kill``) after this long.
-    :param stop_job_on_kill: stop the job when the task is killed, times out or gives up.
-    :param leaderboard_size: how many best candidates the returned summary lists.
+    The request is ``config`` with the shortcut parameters merged in, strings rendered from templates
+    coerced to the numbers and booleans the API wants, and checked against botocore's model and the API
+    reference's rules before anything is sent. The job is tagged ``airflow:dag_id``, ``airflow:run_id``,
+    ``airflow:task_id`` and ``airflow:map_index`` (``-1`` when not mapped): a retry finds its own job by
+    name and tags and reattaches to it instead of creating a second one.
 
-    Assets in ``outlets`` get an event when the job completes, whose extra names the job, its best
-    candidate, the objective metric's value and the model's location (see ``model_asset_extra``).
-    With the OpenLineage provider installed, the task reports the job's input data, its model
-    and output path, and an ``automlJob`` run facet.
+    :param job_name: the job's name (templated). ``{{ automl_job_name('churn') }}`` gives
+        ``<prefix>-<YYYYMMDD>-<hash>`` (at most 32 characters), unique per DAG run and map index and the
+        same on every retry of it. Defaults to such a name built from the task id.
+    :param config: the API request without ``AutoMLJobName`` (templated, nested values too): V1 keys such
+        as ``InputDataConfig`` and ``AutoMLJobConfig``, or V2 keys such as ``AutoMLJobInputDataConfig``
+        and ``AutoMLProblemTypeConfig``. ``"MaxCandidates": "{{ params.n }}"`` becomes a number.
+    :param api_version: 1 (CreateAutoMLJob) or 2 (CreateAutoMLJobV2); default: from ``config``'s keys, else 2.
+    :param input_uri: shortcut for the training channel's ``S3Uri``, e.g. ``"s3://bucket/data/"`` (or
+        ``file://`` on the local service).
+    :param target_attribute: shortcut for ``TargetAttributeName``, the column to predict.
+    :param output_path: shortcut for ``OutputDataConfig.S3OutputPath``.
+    :param problem_type: ``BinaryClassification``, ``MulticlassClassification`` or ``Regression``.
+    :param objective_metric: ``AutoMLJobObjective.MetricName``, e.g. ``"F1"``.
+    :param max_runtime_seconds: ``CompletionCriteria.MaxAutoMLJobRuntimeInSeconds``, e.g. ``3600``.
+    :param max_candidates: ``CompletionCriteria.MaxCandidates``, e.g. ``20``.
+    :param mode: ``AUTO``, ``ENSEMBLING`` or ``HYPERPARAMETER_TUNING``.
+    :param role_arn: ``RoleArn``, the role SageMaker runs the job as.
+    :param tags: extra job tags, e.g. ``{"project": "churn"}``, besides the ``airflow:*`` tags.
+    :param action_if_job_exists: when the name is taken: ``reattach`` (default: wait on the existing job
+        when this DAG run, task and map index created it and it has not failed; after a ``Failed`` or
+        ``Stopped`` one submit ``<name>-2``, ...), ``increment`` (always a new suffixed name) or ``fail``.
+    :param wait_for_completion: ``False`` returns right after submitting, with the job's status then.
+    :param deferrable: wait in the triggerer (:class:`~airflow_automl.triggers.automl.AutoMLJobTrigger`)
+        instead of holding a worker slot; default ``[operators] default_deferrable``.
+    :param poll_interval: seconds between status checks (default 30).
+    :param max_wait: give up after this long (seconds or a ``timedelta``); the job is then stopped if
+        ``stop_job_on_kill``.
+    :param stop_job_on_kill: stop the job when the task is killed, times out or gives up (default True).
+    :param leaderboard_size: how many best candidates the returned summary's ``leaderboard`` lists (default 5).
+    :param outlets: Airflow assets that get an event when the job completes; its extra holds
+        ``job_name``, ``job_arn``, ``best_candidate_name``, ``objective_metric_name``,
+        ``objective_metric_value``, ``model_location``, ``model_artifacts`` and ``output_path``.
+        Needs ``wait_for_completion=True``.
+    :param aws_conn_id: the AWS connection (default ``aws_default``); its ``endpoint_url`` (or
+        ``service_config.sagemaker.endpoint_url``) may point at the local service.
+    :param region_name: AWS region; default: the connection's.
+    :param verify: TLS certificate verification, as in the Amazon provider's operators.
+    :param botocore_config: botocore client configuration, as in the Amazon provider's operators.
+
+    :return: (XCom ``return_value``) the job summary, a
+        :class:`~airflow_automl.utils.job_view.JobSummary`: ``job_name``, ``job_arn``, ``status``,
+        ``best_candidate_name``, ``objective_metric_name``, ``objective_metric_value``,
+        ``inference_containers``, ``model_artifacts``, ``leaderboard`` and more. The task also pushes
+        the extra link's data under the XCom key ``automl_job_link``.
+    :raises ValueError: at DAG parse time, for an unknown ``action_if_job_exists`` or ``outlets``
+        without ``wait_for_completion``.
+    :raises AirflowFailException: (no retries) for a request that breaks the API's rules, naming the
+        field; a ``config`` that mixes V1 and V2 keys; a name taken by another task instance's job, or
+        any taken name with ``action_if_job_exists="fail"``.
+    :raises AirflowException: when the job ends ``Failed`` or ``Stopped`` (with SageMaker's reason), or
+        ``max_wait`` passes.
+
+    With the OpenLineage provider installed, the task reports the job's input data, its model and
+    output path, and an ``automlJob`` run facet.
     """
 
     aws_hook_class = AutoMLHook
@@ -348,6 +379,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
             return self._result(view)
         deadline = time.time() + self.max_wait if self.max_wait else None
         if self.deferrable:
+            # [START defer_to_trigger]
             self.defer(
                 trigger=AutoMLJobTrigger(
                     job_name=name,
@@ -363,6 +395,7 @@ class AutoMLJobOperator(AwsBaseOperator[AutoMLHook]):
                 method_name="execute_complete",
                 timeout=self.execution_timeout,
             )
+            # [END defer_to_trigger]
         return self._result(self._wait_in_worker(name, api_version, deadline))
 
     def _wait_in_worker(self, name: str, api_version: int, deadline: float | None) -> AutoMLJobView:

@@ -41,7 +41,20 @@ class AutoMLBestCandidateSensor(AwsBaseSensor[AutoMLHook]):
     :param api_version: which Describe operation to use (default 2, which answers for both).
     :param leaderboard_size: how many best candidates the summary lists.
     :param deferrable: wait in the triggerer; ``poke_interval`` is the trigger's poll interval and
-        ``timeout`` its deadline.
+        ``timeout`` its deadline. Default ``[operators] default_deferrable``.
+    :param aws_conn_id: the AWS connection (default ``aws_default``), as for the operator.
+    :param region_name: AWS region; default: the connection's.
+
+    ``poke_interval``, ``timeout``, ``mode`` and ``soft_fail`` are Airflow's, as for any sensor.
+
+    :return: (XCom ``return_value``) the same job summary as ``AutoMLJobOperator``
+        (:class:`~airflow_automl.utils.job_view.JobSummary`).
+    :raises AirflowFailException: (no retries) when ``metric_threshold`` is not a number, the job ended
+        without a best candidate, or its best candidate misses the threshold (skipped instead with
+        ``soft_fail=True``).
+    :raises AirflowSensorTimeout: when ``timeout`` passes while the job runs.
+    :raises AirflowException: when the deferred wait ends in an error (the job does not exist, SageMaker
+        refused the call).
 
     With the OpenLineage provider installed, the task reports the job it gated: the job's model and
     output path as its inputs, and the job's ``automlJob`` run facet.

@@ -42,6 +42,10 @@ class AutoMLJobTrigger(BaseTrigger):
     :param stop_job_on_kill: when the deferred task is killed by a user, stop the job.
     :param verify: TLS verification for the client, as in the AWS hooks.
     :param botocore_config: botocore client configuration, as in the AWS hooks.
+
+    ``serialize()`` holds all of the above: a restarted triggerer resumes the wait from it. The event's
+    ``summary`` is the job's :class:`~airflow_automl.utils.job_view.JobSummary` (``None`` when there is
+    no description, as for ``error``).
     """
 
     def __init__(

@@ -22,6 +22,16 @@ def test_dags_folder_has_no_import_errors(dag_bag):
     assert {"automl_retrain", "automl_deploy_endpoint", "automl_retrain_segments"} <= set(dag_bag.dag_ids)
 
 
+def test_quickstart_dag_trains_then_gates_on_the_score(dag_bag):
+    # The README's DAG (tests/docs checks that the README shows this file).
+    dag = dag_bag.dags["automl_quickstart"]
+    train, gate = dag.get_task("train"), dag.get_task("gate")
+    assert type(train).__name__ == "AutoMLJobOperator" and train.deferrable is True
+    assert "automl_job_name" in train.job_name
+    assert type(gate).__name__ == "AutoMLBestCandidateSensor" and gate.metric_threshold == 0.8
+    assert gate.task_id in train.downstream_task_ids
+
+
 def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_bag):
     dag = dag_bag.dags["automl_retrain"]
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"  # runs see a real data interval

@@ -294,8 +294,8 @@ def test_images_are_pinned_and_minio_comes_from_where_it_is_still_published(serv
     # Docker Hub's minio/minio and minio/mc were removed; the project publishes them on quay.io.
     assert services["minio"]["image"].startswith("quay.io/minio/minio:RELEASE.")
     assert services["minio-init"]["image"].startswith("quay.io/minio/mc:RELEASE.")
-    readme = (ROOT / "README.md").read_text()
-    assert services["minio"]["image"] in readme and services["minio-init"]["image"] in readme
+    guide = (ROOT / "docs" / "howto" / "stack-and-compose.md").read_text()
+    assert services["minio"]["image"] in guide and services["minio-init"]["image"] in guide
 
 
 def test_airflow_components_share_their_secrets(services):

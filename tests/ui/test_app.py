@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Screenshots of the three views go to a temporary directory, or where this variable says
-# (the README's images: AUTOML_UI_SCREENSHOTS=docs).
+# (the docs' images: AUTOML_UI_SCREENSHOTS=docs).
 SCREENSHOTS = os.environ.get("AUTOML_UI_SCREENSHOTS")
 PASSWORDS = {"admin": "admin-password", "outsider": "outsider-password"}
 RUNNING_DAG = "automl_ui_mapped"
