@@ -120,6 +120,7 @@ class RunResult:
     wall: float
     models: int
     stages: dict[str, float] = field(default_factory=dict)
+    refit: str = ""  # the job's: whether its best candidate serves a model refit on all rows
 
 
 def run_engine(root: Path, train: pd.DataFrame, test: pd.DataFrame, problem_type, metric, budget, mode) -> RunResult:
@@ -149,7 +150,13 @@ def run_engine(root: Path, train: pd.DataFrame, test: pd.DataFrame, problem_type
     probabilities = model.predict_proba(features)
     classes = None if model.classes is None else np.asarray(model.classes)
     value = score(problem_type, metric, test[TARGET], model.predict(features), probabilities, classes)
-    return RunResult(value, wall, len({c["CandidateName"] for c in ctx.candidates}), stages)
+    best = [c for c in ctx.candidates if c["CandidateName"] == ctx.best][-1]
+    refit = (
+        "refit"
+        if best["InferenceContainers"][0]["Environment"].get("AUTOGLUON_MODEL", "").endswith("_FULL")
+        else "no refit"
+    )
+    return RunResult(value, wall, len({c["CandidateName"] for c in ctx.candidates}), stages, refit)
 
 
 def run_autogluon(root: Path, train, test, problem_type, metric, budget) -> RunResult:
@@ -269,7 +276,7 @@ def main() -> None:
                     r = results[-1]
                     print(
                         f"{name:28} {len(frame):5d} {problem_type:24} {metric:8} {seed:4d} {run:16} {r.score:10.4f} "
-                        f"{r.wall:7.1f} {r.models:6d}",
+                        f"{r.wall:7.1f} {r.models:6d} {r.refit}",
                         flush=True,
                     )
         summaries.append((name, metric, runs))
