@@ -10,7 +10,8 @@ Variants (each a TabularPredictor fit with the same time limit, scored on the sa
 - job-models: the defaults' split, the job's model families (the reference's algorithms; no KNN).
 - job-split: the job's models, trained on the job's 80 % and validated on its 20 % (tuning_data),
   as the job does before this change.
-- job-split-refit: job-split, then the best model refit on train + validation (refit_full).
+- job-split-refit: job-split, then the best model refit on train + validation (refit_full); it
+  also prints the holdout score of the model as selected (the same fit, unrefit).
 Prints the holdout score, the wall time, how many models were fitted and the best model."""
 
 from __future__ import annotations
@@ -58,17 +59,24 @@ def run_variant(variant: str, root: Path, train, test, problem_type: str, metric
     started = time.monotonic()
     predictor.fit(fit_train, **kwargs)
     fitted = time.monotonic()
-    model = predictor.model_best
+    selected = model = predictor.model_best
     if variant.endswith("refit"):
         model = predictor.refit_full(model=model)[model]
     wall, refit = time.monotonic() - started, time.monotonic() - fitted
     features = test.drop(columns=[TARGET])
-    probabilities, classes = None, None
-    if problem_type != REGRESSION:
-        classes = list(predictor.class_labels)
-        probabilities = predictor.predict_proba(features, model=model, as_multiclass=True)[classes].to_numpy()
-    value = score(problem_type, metric, test[TARGET], predictor.predict(features, model=model), probabilities, classes)
-    return value, wall, refit, len(predictor.model_names()), model
+
+    def holdout_score(name: str) -> float:
+        probabilities, classes = None, None
+        if problem_type != REGRESSION:
+            classes = list(predictor.class_labels)
+            probabilities = predictor.predict_proba(features, model=name, as_multiclass=True)[classes].to_numpy()
+        return score(
+            problem_type, metric, test[TARGET], predictor.predict(features, model=name), probabilities, classes
+        )
+
+    # The refit variant also scores the model as selected: the same fit without the refit.
+    before = holdout_score(selected) if model != selected else None
+    return holdout_score(model), before, wall, refit, len(predictor.model_names()), model
 
 
 def main() -> None:
@@ -84,16 +92,20 @@ def main() -> None:
     stratify = None if problem_type == REGRESSION else frame[TARGET]
     test_size = min(0.2, (len(frame) - 500) / len(frame))
     print(f"{args.dataset}: budget {args.budget} s; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"{'variant':16} {'seed':>4} {metric:>9} {'wall s':>7} {'refit s':>7} {'models':>6}  best")
+    print(f"{'variant':16} {'seed':>4} {metric:>9} {'unrefit':>9} {'wall s':>7} {'refit s':>7} {'models':>6}  best")
     for seed in range(args.seeds):
         train, test = train_test_split(frame, test_size=test_size, random_state=seed, stratify=stratify)
         root = Path(tempfile.mkdtemp(prefix="tabular-gap-"))
         try:
             for variant in args.variants.split(","):
-                value, wall, refit, models, best = run_variant(
+                value, before, wall, refit, models, best = run_variant(
                     variant, root, train, test, problem_type, metric, args.budget
                 )
-                print(f"{variant:16} {seed:4d} {value:9.4f} {wall:7.1f} {refit:7.1f} {models:6d}  {best}", flush=True)
+                unrefit = f"{before:9.4f}" if before is not None else f"{'':9}"
+                print(
+                    f"{variant:16} {seed:4d} {value:9.4f} {unrefit} {wall:7.1f} {refit:7.1f} {models:6d}  {best}",
+                    flush=True,
+                )
         finally:
             shutil.rmtree(root, ignore_errors=True)
     print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
