@@ -24,7 +24,7 @@ class MemoryJobContext:
     def set_resolved_attributes(self, resolved):
         pass
 
-    def add_candidate(self, candidate):
+    def add_candidate(self, candidate, training=None):
         self.candidates.append(candidate)
 
     def set_best_candidate(self, name):

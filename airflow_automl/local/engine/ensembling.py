@@ -1,12 +1,20 @@
 """ENSEMBLING mode: AutoGluon Tabular trains the selected algorithms and a weighted ensemble of
 them; every model it finishes becomes a candidate, scored on the validation data.
 
-Time: training gets all of MaxAutoMLJobRuntimeInSeconds that is left once the data is analysed.
-Each base model is archived and uploaded while the next ones train; what needs the finished
-predictor (the ensembles' archives, the leaderboard, the best candidate's reports) comes after
-the deadline, within FINISHING_GRACE_SECONDS. The API's meaning allows it: a job that reaches its
-maximum runtime "is stopped automatically and its processing is ended gracefully", with the best
-model whose training completed as its best candidate; nothing is trained past the deadline.
+Selection and refit: every candidate is scored on the validation rows, the best is chosen on that
+score, and then the best is refit on the training and validation rows together (AutoGluon's
+refit_full: the same models, their iteration counts as found with early stopping, no rows held
+out), so the served model learns from every row it was given. Candidate metrics stay the
+validation metrics of the models as selected; the refit model has none of its own.
+
+Time: training gets all of MaxAutoMLJobRuntimeInSeconds that is left once the data is analysed,
+less REFIT_SHARE of it kept for the refit; the refit runs only when its estimate (the fit times of
+the models it refits, scaled to the added rows) fits before the deadline. Each base model is
+archived and uploaded while the next ones train; what needs the finished predictor (the
+ensembles' archives, the leaderboard, the best candidate's reports) comes after the deadline,
+within FINISHING_GRACE_SECONDS. The API's meaning allows it: a job that reaches its maximum
+runtime "is stopped automatically and its processing is ended gracefully", with the best model
+whose training completed as its best candidate; nothing is trained past the deadline.
 """
 
 from __future__ import annotations
@@ -76,6 +84,9 @@ FINISHING_GRACE_SECONDS = 8.0
 # AutoGluon's time limit is soft (the model in training may overrun its estimate a little, and the
 # weighted ensemble is fitted after it): training is asked to end this much before the deadline.
 TRAINING_MARGIN_SECONDS = 2.0
+# The share of the training time kept for refitting the best candidate on all rows: the
+# refit of an ensemble costs about the fit times of its members (early-stopped iterations only).
+REFIT_SHARE = 0.25
 
 
 def select_algorithms(requested: tuple[str, ...]) -> list[str]:
@@ -120,6 +131,7 @@ class TrainedModel:
     fit_time: float | None
     is_ensemble: bool
     candidate: dict
+    refit_of: str | None = None  # the model, fitted without the validation rows, it was selected as
 
 
 @dataclass
@@ -196,6 +208,8 @@ def _train_and_finish(job: _Job) -> JobOutcome:
             + "; allow more time or check the training data"
         )
     best = _best_candidate(progress.trained, job.objective)
+    if not (progress.stopped or job.ctx.should_stop()):
+        best = _refit_on_all_rows(job, training.predictor, progress.trained, best)
     _keep_models(job, training, progress.trained, best)
     if progress.stopped or job.ctx.should_stop():
         return JobOutcome("Stopped")
@@ -205,7 +219,8 @@ def _train_and_finish(job: _Job) -> JobOutcome:
             job.ctx,
             job.placement,
             best.candidate,
-            AutoGluonCandidate(training.predictor, best.model),
+            # The reports score the validation rows: the model as selected, which never saw them.
+            AutoGluonCandidate(training.predictor, best.refit_of or best.model),
             job.dataset,
             job.objective,
             finish_by,
@@ -236,7 +251,8 @@ def _train(job: _Job, plan: _Plan, progress: _Progress) -> _Training:
         fit_kwargs["ag_args_fit"] = {"max_time_limit": float(job.spec.max_runtime_per_training_job)}
     time_limit = None
     if job.deadline is not None:
-        time_limit = max(1.0, job.deadline - time.monotonic() - TRAINING_MARGIN_SECONDS)
+        left = job.deadline - time.monotonic() - TRAINING_MARGIN_SECONDS
+        time_limit = max(1.0, left * (1 - REFIT_SHARE))
 
     job.ctx.set_secondary_status("TrainingModels")
     started = time.monotonic()
@@ -277,6 +293,42 @@ def _best_candidate(trained: list[TrainedModel], objective: str) -> TrainedModel
     if best is None:
         raise JobFailed(f"No candidate could be scored on the objective metric {objective}")
     return best
+
+
+def refit_estimate(trainer, model: str, train_rows: int, validation_rows: int) -> float:
+    """Seconds the refit of ``model`` on train + validation rows should take: the fit times of the
+    models it needs, scaled to the added rows (early-stopped models refit fewer iterations: less)."""
+    fit_times = [trainer.get_model_attribute(m, "fit_time") or 0.0 for m in trainer.get_minimum_model_set(model)]
+    return sum(fit_times) * (train_rows + validation_rows) / max(train_rows, 1)
+
+
+def _refit_on_all_rows(job: _Job, predictor, trained: list[TrainedModel], best: TrainedModel) -> TrainedModel:
+    """The best candidate refit on the training and validation rows, when that fits in the time
+    left; its metrics stay those of the model selected on the validation rows."""
+    dataset = job.dataset
+    estimate = refit_estimate(predictor._trainer, best.model, len(dataset.train), len(dataset.validation))
+    if job.deadline is not None and time.monotonic() + estimate > job.deadline:
+        log.info("best candidate not refit on all rows: about %.1f s needed, the deadline is nearer", estimate)
+        return best
+    with job.stages.stage("refit"):
+        refit_model = predictor.refit_full(model=best.model, set_best_to_refit_full=False)[best.model]
+    log.info("refit %s on all %d rows as %s", best.model, len(dataset.train) + len(dataset.validation), refit_model)
+    container = best.candidate["InferenceContainers"][0]
+    candidate = {
+        **best.candidate,
+        "InferenceContainers": [
+            {**container, "Environment": {**container["Environment"], "AUTOGLUON_MODEL": refit_model}},
+            *best.candidate["InferenceContainers"][1:],
+        ],
+    }
+    refit = TrainedModel(
+        refit_model, best.candidate_name, best.metrics, best.fit_time, best.is_ensemble, candidate, best.model
+    )
+    trained[trained.index(best)] = refit
+    job.ctx.add_candidate(candidate)
+    if not refit.is_ensemble:  # an ensemble's archive is made once the predictor is final
+        job.archiver.submit(refit)
+    return refit
 
 
 def _keep_models(job: _Job, training: _Training, trained: list[TrainedModel], best: TrainedModel) -> None:

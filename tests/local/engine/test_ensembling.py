@@ -26,6 +26,10 @@ def _path(uri: str) -> Path:
     return Path(urlsplit(uri).path)
 
 
+def _autogluon_model(candidate: dict) -> str:
+    return candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+
+
 def _validate_shape(value: dict, shape_name: str) -> None:
     shape = botocore.session.get_session().get_service_model("sagemaker").shape_for(shape_name)
     report = ParamValidator().validate(value, shape)
@@ -64,8 +68,16 @@ def test_job_completes_with_a_candidate_per_model_and_the_ensemble(classificatio
     assert ctx.statuses[:2] == ["AnalyzingData", "TrainingModels"]
     assert ctx.resolved["ProblemType"] == "BinaryClassification"  # inferred: two classes
     assert ctx.resolved["AutoMLJobObjective"] == {"MetricName": "F1"}  # the default for binary
-    models = [c["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"] for c in ctx.candidates]
-    assert set(models) == {"XGBoost", "LinearModel", "RandomForestGini", "RandomForestEntr", "WeightedEnsemble_L2"}
+    models = {name: _autogluon_model(ctx.candidate(name)) for name in ctx.candidate_names}
+    # The best candidate serves its model refit on all rows (AutoGluon names it <model>_FULL).
+    assert models[ctx.best_candidate].endswith("_FULL")
+    assert {m.removesuffix("_FULL") for m in models.values()} == {
+        "XGBoost",
+        "LinearModel",
+        "RandomForestGini",
+        "RandomForestEntr",
+        "WeightedEnsemble_L2",
+    }
     names = ctx.candidate_names
     assert all(name.startswith("cancer-ensemble-") for name in names)
 
@@ -93,12 +105,14 @@ def test_objective_values_agree_with_autogluon_and_scikit_learn(classification_j
 
     _, ctx, _, frame = classification_job
     predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
-    assert len(predictor.model_names()) == len(ctx.candidate_names)
+    selected = [m for m in predictor.model_names() if not m.endswith("_FULL")]
+    assert len(selected) == len(ctx.candidate_names)
     autogluon_scores = predictor.leaderboard(silent=True).set_index("model")["score_val"]
     # The documented split: 20 % held out, stratified by class.
     _, validation = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["target"])
-    for candidate in ctx.candidates:
-        model = candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+    for candidate in map(ctx.candidate, ctx.candidate_names):
+        # The best candidate's metrics stay those of its model as selected, before the refit.
+        model = _autogluon_model(candidate).removesuffix("_FULL")
         value = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
         assert value == pytest.approx(autogluon_scores[model], abs=1e-9)
         predicted = predictor.predict(validation.drop(columns=["target"]), model=model)
@@ -115,7 +129,7 @@ def test_best_candidate_has_the_highest_objective(classification_job):
 def test_models_and_leaderboard_are_written_under_the_output_path(classification_job):
     spec, ctx, _, _ = classification_job
     job_output = _path(spec.output_path) / spec.name
-    for candidate in ctx.candidates:
+    for candidate in map(ctx.candidate, ctx.candidate_names):
         url = candidate["InferenceContainers"][0]["ModelDataUrl"]
         assert url.startswith(spec.output_path + spec.name + "/")
         with tarfile.open(_path(url)) as archive:
@@ -134,8 +148,8 @@ def test_each_archive_is_a_self_contained_model_readable_by_tar(classification_j
     _, ctx, _, frame = classification_job
     features = frame.drop(columns=["target"]).head(40)
     kept = TabularPredictor.load(str(ctx.model_dir / "predictor"))
-    for candidate in ctx.candidates:
-        model = candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+    for candidate in map(ctx.candidate, ctx.candidate_names):
+        model = _autogluon_model(candidate)
         archive = _path(candidate["InferenceContainers"][0]["ModelDataUrl"])
         # Concatenated gzip members: GNU tar reads them as one archive, as Python does.
         listing = subprocess.run(["tar", "-tzf", str(archive)], capture_output=True, text=True, check=True).stdout
@@ -277,8 +291,8 @@ def test_regression_with_weights_and_validation_channel(tmp_path):
 
     # The objective is the weighted MSE on the validation channel, as scikit-learn computes it.
     predictor = TabularPredictor.load(str(ctx.model_dir / "predictor"))
-    for candidate in ctx.candidates:
-        model = candidate["InferenceContainers"][0]["Environment"]["AUTOGLUON_MODEL"]
+    for candidate in map(ctx.candidate, ctx.candidate_names):
+        model = _autogluon_model(candidate).removesuffix("_FULL")  # as selected, before the refit
         predicted = predictor.predict(validation.drop(columns=["price", "weight"]), model=model)
         expected = mean_squared_error(validation["price"], predicted, sample_weight=validation["weight"])
         assert candidate["FinalAutoMLJobObjectiveMetric"]["Value"] == pytest.approx(expected, rel=1e-6)
@@ -332,3 +346,51 @@ def test_torch_algorithms_without_torch_name_the_extra(tmp_path, monkeypatch):
     # Left to choose every algorithm, the job trains without the torch ones instead.
     assert "nn-torch" not in ensembling.select_algorithms(())
     assert "fastai" not in ensembling.select_algorithms(())
+
+
+# ---- the refit of the best candidate and its share of the budget ------------------------
+
+
+class _FitTimes:
+    """A trainer as refit_estimate reads it: the models an ensemble needs and their fit times."""
+
+    def __init__(self, fit_times: dict[str, float], needs: dict[str, list[str]]):
+        self.fit_times = fit_times
+        self.needs = needs
+
+    def get_minimum_model_set(self, model: str) -> list[str]:
+        return self.needs.get(model, [model])
+
+    def get_model_attribute(self, model: str, attribute: str) -> float:
+        assert attribute == "fit_time"
+        return self.fit_times[model]
+
+
+def test_refit_estimate_counts_the_ensembles_members_scaled_to_all_rows():
+    from airflow_automl.local.engine.ensembling import refit_estimate
+
+    trainer = _FitTimes({"GBM": 4.0, "CAT": 10.0, "RF": 6.0, "Ensemble": 0.5}, {"Ensemble": ["GBM", "CAT", "Ensemble"]})
+    # 800 training rows and 200 validation rows: the refit sees 25 % more rows.
+    assert refit_estimate(trainer, "Ensemble", 800, 200) == pytest.approx(14.5 * 1.25)
+    assert refit_estimate(trainer, "RF", 800, 200) == pytest.approx(7.5)
+
+
+def test_best_candidate_is_not_refit_when_the_refit_would_pass_the_deadline():
+    import time
+    from types import SimpleNamespace
+
+    from airflow_automl.local.engine.ensembling import TrainedModel, _refit_on_all_rows
+
+    class NoRefit:
+        _trainer = _FitTimes({"CAT": 30.0}, {})
+
+        def refit_full(self, **kwargs):
+            raise AssertionError("refit past the deadline")
+
+    best = TrainedModel("CAT", "job-CAT-1", {"MSE": 1.0}, 30.0, False, {"CandidateName": "job-CAT-1"})
+    dataset = SimpleNamespace(train=range(800), validation=range(200))
+    # Twenty seconds left; the refit would take about 37.5.
+    job = SimpleNamespace(dataset=dataset, deadline=time.monotonic() + 20)
+    trained = [best]
+    assert _refit_on_all_rows(job, NoRefit(), trained, best) is best
+    assert trained == [best]
