@@ -14,6 +14,7 @@ class MemoryJobContext:
     storage: Storage
     work_dir: Path
     model_dir: Path
+    started_at: float | None = None  # the engine starts the job clock itself
     candidates: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     best: str | None = None

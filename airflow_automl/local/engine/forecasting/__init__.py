@@ -148,15 +148,17 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 return _finish(spec, ctx, data, trained, objective, "Stopped")
             number += 1
             name = candidate_name(spec.name, LABELS[algorithm], number)
-            if deadline is not None and time.monotonic() >= deadline:
+            # The baseline takes milliseconds: it is trained even when the worker's start-up took the
+            # job's time, so that every job ends with a servable candidate.
+            if algorithm != SEASONAL_NAIVE and deadline is not None and time.monotonic() >= deadline:
                 out_of_time = True
                 ctx.add_partial_failure(
                     f"Candidate {name}: {LABELS[algorithm]} was not trained: the job reached "
                     f"MaxAutoMLJobRuntimeInSeconds ({spec.max_job_runtime} s) before its turn"
                 )
                 continue
-            # The baseline may take the job's time (it takes little); the others a fair share of it.
-            share = deadline if algorithm == SEASONAL_NAIVE else share_deadline(deadline, len(algorithms) - index)
+            # The baseline is not timed; the others get a fair share of the time left.
+            share = None if algorithm == SEASONAL_NAIVE else share_deadline(deadline, len(algorithms) - index)
             started = time.monotonic()
             try:
                 # Related time series (and their future rows) go to the algorithms that use them only.

@@ -48,9 +48,14 @@ def interrupted_at(deadline: float | None) -> Iterator[None]:
             raise OutOfTime("interrupted at its deadline")
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, left, _REPEAT_SECONDS)
+    # A timer already set (a test runner's timeout) is set again afterwards, with the time it had left.
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, left, _REPEAT_SECONDS)
+    armed_at = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if previous_delay > 0:
+            remaining = max(previous_delay - (time.monotonic() - armed_at), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, remaining, previous_interval)

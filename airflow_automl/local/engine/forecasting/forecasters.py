@@ -394,13 +394,17 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
     # Prophet's seasonalities are the cycles the other algorithms model (its own rules differ: a
     # yearly one from two years of data on, and a daily one only for steps shorter than a day).
     cycles = settings.seasonal_cycles(history)
-    seasonalities = {f"{name}_seasonality": name in cycles for name in ("daily", "weekly", "yearly")}
     series_ids: list[str] = []
     means: list[np.ndarray] = []
     quantiles: dict[str, list[np.ndarray]] = {name: [] for name in settings.quantiles}
     for series_id, part in history.groupby(SERIES_ID, sort=True):
         settings.check_time()
-        model = Prophet(uncertainty_samples=PROPHET_SAMPLES, **seasonalities)
+        model = Prophet(
+            uncertainty_samples=PROPHET_SAMPLES,
+            daily_seasonality="daily" in cycles,
+            weekly_seasonality="weekly" in cycles,
+            yearly_seasonality="yearly" in cycles,
+        )
         train = part[[TIMESTAMP, TARGET, *related]]
         future = pd.DataFrame({TIMESTAMP: settings.grid.timestamps(future_steps)})
         if country:
