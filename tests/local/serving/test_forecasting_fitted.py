@@ -146,6 +146,7 @@ def test_every_candidate_is_kept_and_a_member_of_the_ensemble_serves_its_own_for
         algorithm = ctx.candidate(name)["InferenceContainers"][0]["Environment"]["FORECAST_ALGORITHM"]
         if algorithm == "ensemble":
             assert {algorithm for algorithm, _ in model.members} <= {"arima", "ets", "seasonal-naive"}
+            assert len(served_forecast(model, raw)) == 2 * 7  # every member forecasts what is sent
             continue
         job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / name / "forecast.csv")
         if algorithm == "seasonal-naive":  # fits no model: the history sent is its model
