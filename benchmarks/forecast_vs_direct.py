@@ -505,7 +505,8 @@ def verdict(job_label: str, forecasts: dict[str, pd.DataFrame], actual: pd.DataF
     wape = {label: part["error"].sum() / part["actual"].sum() for label, part in losses.items()}
     rng = np.random.default_rng(0)
     intervals = {}
-    print(f"  job minus each, 95 % bootstrap interval over {len(job)} series (below 0: the job is better):")
+    unit = "series" if job.index.name == SERIES_ID else "held-out points of the one series"
+    print(f"  job minus each, 95 % bootstrap interval over {len(job)} {unit} (below 0: the job is better):")
     for label, part in losses.items():
         assert part.index.equals(job.index)
         intervals[label] = bootstrap_difference(job, part, "error", rng)
