@@ -481,7 +481,7 @@ def series_losses(forecast: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
         }
     )
     # One series (vic-elec): the bootstrap resamples its held-out points instead.
-    unit = SERIES_ID if joined[SERIES_ID].nunique() > 1 else joined[STEP].rename("point")
+    unit = parts[SERIES_ID] if joined[SERIES_ID].nunique() > 1 else joined[STEP].rename("point")
     return parts.drop(columns=SERIES_ID).groupby(unit).sum().sort_index()
 
 
