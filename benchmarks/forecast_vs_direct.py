@@ -16,7 +16,8 @@ stopped when --budget seconds have passed since it started; a model stopped so i
 "did not finish in N s" with the number of series it had forecast, and is not scored.
 
 Noise: the holdout WAPE and average wQL differences between the job and each direct model that
-finished, with a 95 % interval from a bootstrap over series (2000 resamples of the series, with
+finished (and AutoGluon-TimeSeries' TimeSeriesPredictor, see AUTOGLUON_MODELS, at the same budget,
+when the torch venv has it), with a 95 % interval from a bootstrap over series (2000 resamples of the series, with
 replacement, fixed seed). The target is met on a dataset when the job beats seasonal naive (the
 whole WAPE interval below 0) and is within noise of the best direct model, AutoETS, AutoARIMA or
 AutoARIMA+related (AutoARIMA with the related time series as regressors, on datasets that have
@@ -33,6 +34,9 @@ Datasets (generated, deterministic):
   220) over 2 years, forecast daily, 14 days held out, season 7: item-level daily demand, noisier
   than the weekly sums, with promotions (a related time series, as above) and holidays seen day
   by day;
+- vic-elec: a real series, the hourly electricity demand of Victoria (Australia) over 150 days,
+  shipped inside statsmodels (its MSTL test data), daily and weekly cycles, 24 hours held out; one
+  series, so its bootstrap resamples the held-out hours;
 - hourly-load: hourly electricity load of 40 meters over 4 weeks (daily and weekly cycles,
   weather-like drifts), forecast hourly, 24 hours held out (a Sunday), season 24. Not in the
   default set: AutoARIMA with a season of 24 takes 8 to 40 s per series on an idle core (about
@@ -43,9 +47,13 @@ Datasets (generated, deterministic):
 from __future__ import annotations
 
 import argparse
+import importlib.resources
+import json
 import multiprocessing
+import os
 import queue
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -60,7 +68,15 @@ from airflow_automl.examples.datasets import store_demand
 from airflow_automl.local.engine import run_job
 from airflow_automl.local.engine.forecasting.backtest import metrics, seasonal_scale
 from airflow_automl.local.engine.forecasting.forecasters import MEAN
-from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, load_series, related_columns
+from airflow_automl.local.engine.forecasting.series import (
+    SERIES_ID,
+    STEP,
+    TARGET,
+    TIMESTAMP,
+    load_series,
+    related_columns,
+    split_future,
+)
 from airflow_automl.local.jobspec import job_spec_from_request
 from airflow_automl.local.storage import Storage
 
@@ -68,6 +84,36 @@ QUANTILES = ("p10", "p50", "p90")
 BOOTSTRAP_DRAWS = 2000
 WITH_RELATED = "+related"
 DIRECT_MODELS = ("AutoETS", "AutoARIMA", "AutoARIMA" + WITH_RELATED, "SeasonalNaive")
+# AutoGluon-TimeSeries runs in the torch extra's venv (it needs PyTorch), with autogluon.timeseries
+# installed there: `make .venv-torch/.installed && .tools/bin/uv pip install --python
+# .venv-torch/bin/python autogluon.timeseries`. Its statistical and tree-based models (no neural
+# network, no pretrained Chronos weights, which it would download), what its "fast_training" and
+# "medium_quality" presets fit besides the neural models, with its own weighted ensemble.
+AUTOGLUON_PYTHON = Path(__file__).resolve().parent.parent / ".venv-torch" / "bin" / "python"
+AUTOGLUON_MODELS = {
+    "SeasonalNaive": {},
+    "ETS": {},
+    "AutoARIMA": {},
+    "Theta": {},
+    "RecursiveTabular": {},
+    "DirectTabular": {},
+}
+AUTOGLUON_LABEL = "AutoGluon-TS direct"
+_AUTOGLUON_SCRIPT = """
+import json, sys
+import pandas as pd
+from autogluon.timeseries import TimeSeriesDataFrame, TimeSeriesPredictor
+
+history_csv, out_csv, horizon, budget, models, work = sys.argv[1:7]
+history = pd.read_csv(history_csv, parse_dates=["timestamp"])
+data = TimeSeriesDataFrame.from_data_frame(history, id_column="item_id", timestamp_column="timestamp")
+predictor = TimeSeriesPredictor(
+    prediction_length=int(horizon), quantile_levels=[0.1, 0.5, 0.9], eval_metric="WQL", path=work, verbosity=0
+)
+predictor.fit(data, hyperparameters=json.loads(models), time_limit=int(budget), random_seed=0)
+predictor.predict(data).reset_index().to_csv(out_csv, index=False)
+print(predictor.model_best)
+"""
 
 
 @dataclass
@@ -157,7 +203,30 @@ def hourly_load() -> Dataset:
     )
 
 
-DATASETS = {"store-weekly": store_weekly, "store-daily": store_daily, "hourly-load": hourly_load}
+def vic_elec() -> Dataset:
+    """Half-hourly electricity demand of Victoria, Australia (tsibbledata's vic_elec), summed to hours:
+    150 days from 2012-01-01, as statsmodels ships it for its MSTL tests. Daily and weekly cycles."""
+    source = importlib.resources.files("statsmodels.tsa.stl.tests.results") / "mstl_elec_vic.csv"
+    with importlib.resources.as_file(source) as path:
+        frame = pd.read_csv(path)
+    frame = frame.rename(columns={"ds": "hour", "y": "demand"}).assign(region="VIC")[["region", "hour", "demand"]]
+    return Dataset(
+        "vic-elec",
+        frame,
+        str(pd.Timestamp(frame["hour"].iloc[-1]) - pd.Timedelta(hours=23)),
+        {
+            "ForecastFrequency": "H",
+            "ForecastHorizon": 24,
+            "TimeSeriesConfig": {
+                "TargetAttributeName": "demand",
+                "TimestampAttributeName": "hour",
+                "ItemIdentifierAttributeName": "region",
+            },
+        },
+    )
+
+
+DATASETS = {"store-weekly": store_weekly, "store-daily": store_daily, "hourly-load": hourly_load, "vic-elec": vic_elec}
 DEFAULT_DATASETS = ("store-weekly", "store-daily")
 
 
@@ -265,6 +334,42 @@ def direct(model_name: str, season: int, history: pd.DataFrame, horizon: int, bu
         child.join()
 
 
+def autogluon(train, horizon: int, budget: int, root: Path) -> DirectRun | str:
+    """AutoGluon-TimeSeries' TimeSeriesPredictor on the grid's history (target only), with
+    time_limit = budget, in the torch venv; wall time includes its start-up. A string says why not."""
+    if not AUTOGLUON_PYTHON.exists():
+        return f"no {AUTOGLUON_PYTHON.parent.parent.name} venv (see AUTOGLUON_PYTHON)"
+    history, _ = split_future(train.frame)
+    folder = root / "autogluon"
+    folder.mkdir()
+    history.rename(columns={SERIES_ID: "item_id", TIMESTAMP: "timestamp", TARGET: "target"})[
+        ["item_id", "timestamp", "target"]
+    ].to_csv(folder / "history.csv", index=False)
+    started = time.monotonic()
+    arguments = [folder / "history.csv", folder / "forecast.csv", horizon, budget, json.dumps(AUTOGLUON_MODELS)]
+    command = [str(AUTOGLUON_PYTHON), "-c", _AUTOGLUON_SCRIPT, *map(str, arguments), str(folder / "work")]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=budget * 2 + 120, check=False)
+    except subprocess.TimeoutExpired:
+        return f"did not finish in {budget * 2 + 120} s"
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        return f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+    forecast = pd.read_csv(folder / "forecast.csv", parse_dates=["timestamp"])
+    forecast = pd.DataFrame(
+        {
+            SERIES_ID: forecast["item_id"].astype(str),
+            STEP: train.grid.step_index(forecast["timestamp"]),
+            MEAN: forecast["mean"],
+            "p10": forecast["0.1"],
+            "p50": forecast["0.5"],
+            "p90": forecast["0.9"],
+        }
+    )
+    print(f"  (AutoGluon-TS best model: {done.stdout.strip().splitlines()[-1]})")
+    return DirectRun(forecast, forecast[SERIES_ID].nunique(), wall)
+
+
 def score(forecast: pd.DataFrame, actual: pd.DataFrame, scale: pd.Series) -> dict[str, float]:
     joined = actual[[SERIES_ID, STEP, TARGET]].merge(forecast, on=[SERIES_ID, STEP], how="left")
     missing = int(joined[MEAN].isna().sum())
@@ -343,6 +448,14 @@ def run(dataset: Dataset, budget: int, root: Path) -> None:
             continue
         forecasts[label] = fitted.forecast
         print(f"  {label:<24} {_row(score(fitted.forecast, actual, scale))} {fitted.wall:8.1f}")
+    rival = autogluon(train, horizon, budget, root)
+    if isinstance(rival, str):
+        print(f"  {AUTOGLUON_LABEL:<24} {rival}")
+    else:
+        assert rival.forecast is not None
+        forecasts[AUTOGLUON_LABEL] = rival.forecast
+        print(f"  {AUTOGLUON_LABEL:<24} {_row(score(rival.forecast, actual, scale))} {rival.wall:8.1f}")
+    print(f"  load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     verdict(job_label, forecasts, actual)
 
 
@@ -367,7 +480,9 @@ def series_losses(forecast: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
             "actual": np.abs(y),
         }
     )
-    return parts.groupby(SERIES_ID).sum().sort_index()
+    # One series (vic-elec): the bootstrap resamples its held-out points instead.
+    unit = parts[SERIES_ID] if joined[SERIES_ID].nunique() > 1 else joined[STEP].rename("point")
+    return parts.drop(columns=SERIES_ID).groupby(unit).sum().sort_index()
 
 
 def bootstrap_difference(
@@ -390,7 +505,8 @@ def verdict(job_label: str, forecasts: dict[str, pd.DataFrame], actual: pd.DataF
     wape = {label: part["error"].sum() / part["actual"].sum() for label, part in losses.items()}
     rng = np.random.default_rng(0)
     intervals = {}
-    print(f"  job minus each, 95 % bootstrap interval over {len(job)} series (below 0: the job is better):")
+    unit = "series" if job.index.name == SERIES_ID else "held-out points of the one series"
+    print(f"  job minus each, 95 % bootstrap interval over {len(job)} {unit} (below 0: the job is better):")
     for label, part in losses.items():
         assert part.index.equals(job.index)
         intervals[label] = bootstrap_difference(job, part, "error", rng)
@@ -399,6 +515,12 @@ def verdict(job_label: str, forecasts: dict[str, pd.DataFrame], actual: pd.DataF
             f"    {label:<22} WAPE {intervals[label][0]:+.4f} [{intervals[label][1]:+.4f}, {intervals[label][2]:+.4f}]"
             f"   avg wQL {quantile[0]:+.4f} [{quantile[1]:+.4f}, {quantile[2]:+.4f}]"
         )
+    job_wape = job["error"].sum() / job["actual"].sum()
+    if "seasonal naive" in wape:
+        print(f"  job WAPE at most seasonal naive's: {'yes' if job_wape <= wape['seasonal naive'] else 'no'}")
+    if AUTOGLUON_LABEL in wape:
+        ratio = job_wape / wape[AUTOGLUON_LABEL]
+        print(f"  job WAPE / AutoGluon-TS WAPE: {ratio:.3f} (within 5 %: {'yes' if ratio <= 1.05 else 'no'})")
     fitted = [label for label in ("AutoETS direct", "AutoARIMA direct", "AutoARIMA+related direct") if label in wape]
     if "seasonal naive" not in intervals or not fitted:
         print("  target: not measurable (seasonal naive or both AutoETS and AutoARIMA did not finish in the budget)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_automl.local.engine.job import candidate_model_dir
 from airflow_automl.local.storage import Storage
 
 
@@ -14,6 +15,7 @@ class MemoryJobContext:
     storage: Storage
     work_dir: Path
     model_dir: Path
+    started_at: float | None = None  # the engine starts the job clock itself
     candidates: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     best: str | None = None
@@ -38,3 +40,6 @@ class MemoryJobContext:
 
     def should_stop(self):
         return False
+
+    def candidate_model_dir(self, candidate_name):
+        return candidate_model_dir(self.model_dir, candidate_name)

@@ -52,7 +52,10 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     from airflow_automl.local.engine.features import apply_feature_specification, load_feature_specification
 
     started = time.monotonic()
-    deadline = started + spec.max_job_runtime if spec.max_job_runtime else None
+    # The runtime limit counts from when the job started, as the supervisor counts it: the worker's
+    # start-up (seconds of imports on a loaded machine) is part of it.
+    spent = max(0.0, time.time() - ctx.started_at) if ctx.started_at is not None else 0.0
+    deadline = started - spent + spec.max_job_runtime if spec.max_job_runtime else None
     stages = StageTimes()
 
     ctx.set_secondary_status("AnalyzingData")

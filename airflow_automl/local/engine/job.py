@@ -106,6 +106,9 @@ class JobContext(Protocol):
     storage: Storage
     work_dir: Path  # private scratch space for this job
     model_dir: Path  # trained models kept for the service (endpoints load from here only)
+    # When the job's clock started (time.time(): a worker claimed it), which MaxAutoMLJobRuntimeInSeconds
+    # counts from, as the supervisor does; None: from when the engine starts.
+    started_at: float | None
 
     def set_secondary_status(self, status: str) -> None: ...
 

@@ -38,8 +38,11 @@ def load_engine(reference: str) -> Callable[..., Any]:
 class StoreJobContext:
     """The engine's JobContext, backed by the store and fenced by this worker's run id."""
 
-    def __init__(self, config: ServiceConfig, store: Store, job_name: str, run_id: str):
+    def __init__(
+        self, config: ServiceConfig, store: Store, job_name: str, run_id: str, started_at: float | None = None
+    ):
         self._config = config
+        self.started_at = started_at
         self._store = store
         self._job_name = job_name
         self._run_id = run_id
@@ -110,7 +113,7 @@ def run_worker(config: ServiceConfig, job_name: str, run_id: str) -> int:
     if job is None or job.run_id != run_id or not job.is_active:
         log.info("job %s is not run by %s any more; nothing to do", job_name, run_id)
         return 0
-    ctx = StoreJobContext(config, store, job.name, run_id)
+    ctx = StoreJobContext(config, store, job.name, run_id, job.start_time)
     try:
         engine = load_engine(config.engine)
         from airflow_automl.local.engine import JobFailed

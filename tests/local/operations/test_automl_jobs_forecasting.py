@@ -98,7 +98,7 @@ def test_the_job_completes_with_a_backtested_leaderboard(local_service, forecast
         AutoMLJobName="demand-forecast", SortBy="FinalObjectiveMetricValue", SortOrder="Ascending"
     )["Candidates"]
     names = [c["CandidateName"] for c in candidates]
-    assert sorted(name.split("-")[-2] for name in names) == ["ETS", "Ensemble", "NPTS", "Prophet"]
+    assert sorted(name.split("-")[-2] for name in names) == ["ETS", "Ensemble", "NPTS", "Prophet", "SeasonalNaive"]
     best = forecast_job["BestCandidate"]
     assert best["CandidateName"] == names[0]
     assert best["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "WAPE"
@@ -421,3 +421,62 @@ def test_a_registered_forecaster_can_be_made_a_model(local_service, forecast_job
         ModelName="demand-from-package", ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": package}
     )
     assert client.describe_model(ModelName="demand-from-package")["PrimaryContainer"]["ModelPackageName"] == package
+
+
+# Slow: the worker's imports alone took 40 s on a loaded machine, and a job must outlast them.
+@pytest.mark.slow
+def test_a_job_stopped_at_its_limit_in_the_middle_of_a_fit_serves_its_best_finished_candidate(local_service):
+    """AutoARIMA with a daily season of 24 hours takes many seconds for one series: a job of 60 s
+    stops it inside the worker (in the middle of its fit; on a loaded machine the worker's start-up
+    may take the 60 s, and it does not start), lists it in PartialFailureReasons, and ends by itself,
+    not killed by the supervisor, with the seasonal naive baseline it always trains first, which an
+    endpoint serves. The fast version, in the test process: tests/local/engine/forecasting."""
+    hours = 24 * 13  # under two weeks: only the daily cycle, so ARIMA is a seasonal ARIMA of period 24
+    step = np.arange(hours)
+    load = 100 + 20 * np.sin(2 * np.pi * step / 24) + np.random.default_rng(3).normal(0, 3, hours)
+    stamps = pd.date_range("2024-03-04", periods=hours, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    history = pd.DataFrame({"sku": "meter", "date": stamps, "units": load.round(2)})
+    folder = local_service.file_root / "hourly"
+    folder.mkdir(parents=True, exist_ok=True)
+    history.to_csv(folder / "load.csv", index=False)
+    config = forecast_config(local_service, "hourly")
+    problem = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
+    problem.update(
+        ForecastFrequency="H",
+        ForecastHorizon=12,
+        CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["arima"]}]},
+        CompletionCriteria={"MaxAutoMLJobRuntimeInSeconds": 60},
+    )
+    del problem["HolidayConfig"]
+    client = local_service.client()
+    client.create_auto_ml_job_v2(AutoMLJobName="hourly-limit", **config)
+    job = wait_until_done(client, "hourly-limit")
+
+    assert (job["AutoMLJobStatus"], job["AutoMLJobSecondaryStatus"]) == ("Completed", "MaxAutoMLJobRuntimeReached"), (
+        job.get("FailureReason")
+    )
+    reasons = [r["PartialFailureMessage"] for r in job["PartialFailureReasons"]]
+    assert any(r.startswith("Candidate hourly-limit-ARIMA-002: ARIMA") for r in reasons), reasons
+    best = job["BestCandidate"]
+    assert best["CandidateName"] == "hourly-limit-SeasonalNaive-001"
+    client.create_model(ModelName="hourly-model", ExecutionRoleArn=ROLE, Containers=best["InferenceContainers"])
+    client.create_endpoint_config(
+        EndpointConfigName="hourly-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "hourly-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    client.create_endpoint(EndpointName="hourly-serving", EndpointConfigName="hourly-config")
+    client.get_waiter("endpoint_in_service").wait(EndpointName="hourly-serving", WaiterConfig=FAST_WAITER)
+    answer = local_service.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="hourly-serving", ContentType="text/csv", Accept="text/csv", Body=history_body(history)
+    )
+    forecast = pd.read_csv(io.BytesIO(answer["Body"].read()))
+    assert len(forecast) == 12 and forecast["date"].iloc[0] == "2024-03-17 00:00:00"
+    # The last day repeated (its first twelve hours).
+    assert np.allclose(forecast["mean"], history["units"].iloc[-24:-12])

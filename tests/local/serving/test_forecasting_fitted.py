@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from airflow_automl.local.engine import run_job
+from airflow_automl.local.engine.forecasting.forecasters import LABELS
 from airflow_automl.local.serving.loading import load_model
 from tests.fixtures.forecasting import store_demand_frame, write_job
 
@@ -22,7 +23,8 @@ QUANTILES = ["p10", "p50", "p90"]
 
 def trained(tmp_path, algorithm: str) -> tuple[pd.DataFrame, pd.DataFrame, object]:
     """The training data (two stores' demand with a promotion flag and its future rows), the job's
-    own forecast of the next horizon, and the best candidate as an endpoint loads it."""
+    own forecast of the next horizon by the algorithm's candidate, and that candidate as an
+    endpoint loads it."""
     raw = store_demand_frame(items=2, days=49, horizon=7).rename(columns={"date": "day"})
     spec, ctx = write_job(
         tmp_path,
@@ -32,8 +34,9 @@ def trained(tmp_path, algorithm: str) -> tuple[pd.DataFrame, pd.DataFrame, objec
         CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": [algorithm]}]},
     )
     assert run_job(spec, ctx).secondary_status == "Completed"
-    job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / ctx.best_candidate / "forecast.csv")
-    return raw, job_forecast, load_model(ctx.model_dir)
+    name = next(n for n in ctx.candidate_names if f"-{LABELS[algorithm]}-" in n)
+    job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / name / "forecast.csv")
+    return raw, job_forecast, load_model(ctx.model_dir, name)
 
 
 def served_forecast(model, frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,9 +54,10 @@ def same_forecast(served: pd.DataFrame, job: pd.DataFrame) -> bool:
 @pytest.mark.parametrize("algorithm", ["ets", "arima"])
 def test_a_seen_item_gets_the_jobs_own_forecast_from_the_model_training_fitted(tmp_path, algorithm):
     raw, job_forecast, model = trained(tmp_path, algorithm)
-    manifest = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert manifest["members"][0]["fitted"] == f"fitted-{algorithm}.pkl"
-    assert (tmp_path / "model" / f"fitted-{algorithm}.pkl").is_file()
+    own = tmp_path / "model" / "candidates" / model.candidate_name
+    manifest = json.loads((own / "model.json").read_text())
+    assert manifest["members"][0]["fitted"] == f"candidates/{model.candidate_name}/fitted.pkl"
+    assert (own / "fitted.pkl").is_file()
     assert set(model.fitted[algorithm]) == set(raw["sku"])
     if algorithm == "arima":  # ARIMA regresses on the promotion flag, ETS ignores it
         assert ("promotion",) in {fitted.regressors for fitted in model.fitted["arima"].values()}
@@ -135,15 +139,19 @@ def test_every_candidate_is_kept_and_a_member_of_the_ensemble_serves_its_own_for
         CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets", "arima"]}]},
     )
     assert run_job(spec, ctx).secondary_status == "Completed"
-    assert len(ctx.candidate_names) == 3  # ETS, ARIMA and their ensemble
+    assert len(ctx.candidate_names) == 4  # the seasonal naive baseline, ETS, ARIMA and their ensemble
     for name in ctx.candidate_names:
         model = load_model(ctx.model_dir, name)
         assert model.candidate_name == name
         algorithm = ctx.candidate(name)["InferenceContainers"][0]["Environment"]["FORECAST_ALGORITHM"]
         if algorithm == "ensemble":
-            assert sorted(algorithm for algorithm, _ in model.members) == ["arima", "ets"]
+            assert {algorithm for algorithm, _ in model.members} <= {"arima", "ets", "seasonal-naive"}
+            assert len(served_forecast(model, raw)) == 2 * 7  # every member forecasts what is sent
+            continue
+        job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / name / "forecast.csv")
+        if algorithm == "seasonal-naive":  # fits no model: the history sent is its model
+            assert same_forecast(served_forecast(model, raw), job_forecast)
             continue
         # Each single-algorithm candidate applies the models it fitted, as the job's forecast did.
         assert model.members == [(algorithm, 1.0)] and set(model.fitted[algorithm]) == set(raw["sku"])
-        job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / name / "forecast.csv")
         assert same_forecast(served_forecast(model, raw), job_forecast)

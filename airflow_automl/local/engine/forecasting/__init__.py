@@ -18,8 +18,13 @@ of kind "forecasting" under candidates/<candidate>/, with the ETS and ARIMA mode
 series; see engine/job.py), and the best candidate's model.json as the job's own, from which
 endpoints and batch transform forecast the history they are sent.
 
-MaxAutoMLJobRuntimeInSeconds bounds the training: an algorithm still running at the deadline is
-dropped, and the job ends MaxAutoMLJobRuntimeReached with the candidates that finished.
+Every job also trains a seasonal naive candidate first (SeasonalNaive: the last cycle repeated),
+so the ensemble may use it and the job's best candidate is never worse than it on the backtests.
+
+MaxAutoMLJobRuntimeInSeconds bounds the training (budget.py): each algorithm, cheapest first, gets
+a fair share of the time left; one that cannot finish in it is stopped inside the worker, even in
+the middle of a fit, and listed in PartialFailureReasons; the job then ends by itself,
+MaxAutoMLJobRuntimeReached, with the candidates that finished, its best described and servable.
 """
 
 from __future__ import annotations
@@ -43,9 +48,11 @@ from airflow_automl.local.engine.forecasting.backtest import (
     seasonal_scale,
     windows,
 )
+from airflow_automl.local.engine.forecasting.budget import interrupted_at, share_deadline
 from airflow_automl.local.engine.forecasting.forecasters import (
     FORECASTERS,
     LABELS,
+    SEASONAL_NAIVE,
     USES_RELATED,
     FittedSeries,
     OutOfTime,
@@ -53,6 +60,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     ensemble,
 )
 from airflow_automl.local.engine.forecasting.manifest import keep_candidate, write_manifest
+from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, seasonal_periods
 from airflow_automl.local.engine.forecasting.series import (
     SERIES_ID,
     STEP,
@@ -115,33 +123,64 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
     if ctx.should_stop():
         return JobOutcome("Stopped")
     ctx.set_secondary_status("TrainingModels")
-    settings = Settings(data.grid, series.quantiles, series.holiday_country, deadline)
+    history_lengths = data.frame[data.frame[TARGET].notna()].groupby(SERIES_ID).size()
+    periods = seasonal_periods(data.grid, int(history_lengths.min()))
+    settings = Settings(
+        data.grid,
+        series.quantiles,
+        series.holiday_country,
+        deadline,
+        windows=backtest_window_count(periods, series.horizon),
+    )
     placement = Placement.for_job(spec, ctx)
-    first_window = windows(data.last_step, series.horizon, int(data.frame[STEP].min()))[0]
+    first_window = windows(data.last_step, series.horizon, int(data.frame[STEP].min()), settings.windows)[0]
     scale = seasonal_scale(data.frame, first_window + 1, data.grid.season_length)
 
     trained: list[Trained] = []
     out_of_time = False
     number = 0
+    # The baseline first: every job has a seasonal naive candidate for the ensemble to use and
+    # its best candidate to beat; then the chosen algorithms, cheapest first.
+    algorithms = [SEASONAL_NAIVE, *_algorithms(spec)]
     with stages.stage("training"):
-        for algorithm in _algorithms(spec):
+        for index, algorithm in enumerate(algorithms):
             if ctx.should_stop():
                 return _finish(spec, ctx, data, trained, objective, "Stopped")
             number += 1
             name = candidate_name(spec.name, LABELS[algorithm], number)
+            # The baseline takes milliseconds: it is trained even when the worker's start-up took the
+            # job's time, so that every job ends with a servable candidate.
+            if algorithm != SEASONAL_NAIVE and deadline is not None and time.monotonic() >= deadline:
+                out_of_time = True
+                ctx.add_partial_failure(
+                    f"Candidate {name}: {LABELS[algorithm]} was not trained: the job reached "
+                    f"MaxAutoMLJobRuntimeInSeconds ({spec.max_job_runtime} s) before its turn"
+                )
+                continue
+            # The baseline is not timed; the others get a fair share of the time left.
+            share = None if algorithm == SEASONAL_NAIVE else share_deadline(deadline, len(algorithms) - index)
             started = time.monotonic()
             try:
                 # Related time series (and their future rows) go to the algorithms that use them only.
                 frame = data.frame if algorithm in USES_RELATED else target_only(data.frame)
                 # The models ETS and ARIMA fit land in fitted, for serving to apply them again.
                 fitted: dict[str, FittedSeries] = {}
-                backtest, forecast = run_backtest(
-                    frame, series.horizon, replace(settings, fitted=fitted), FORECASTERS[algorithm]
-                )
-            except OutOfTime:
-                log.info("job %s: %s did not finish before MaxAutoMLJobRuntimeInSeconds", spec.name, algorithm)
+                with interrupted_at(share):
+                    backtest, forecast = run_backtest(
+                        frame, series.horizon, replace(settings, fitted=fitted, deadline=share), FORECASTERS[algorithm]
+                    )
+            except OutOfTime as stopped:
                 out_of_time = True
-                break
+                allowed = f"{share - started:.0f} s" if share is not None else "its time"
+                reason = (
+                    f"{LABELS[algorithm]} did not finish its backtests within its share of "
+                    f"MaxAutoMLJobRuntimeInSeconds ({allowed} of {spec.max_job_runtime} s) and was stopped "
+                    f"after {time.monotonic() - started:.0f} s ({stopped}); raise MaxAutoMLJobRuntimeInSeconds "
+                    f"or choose fewer algorithms for it to finish"
+                )
+                log.info("job %s: %s", spec.name, reason)
+                ctx.add_partial_failure(f"Candidate {name}: {reason}")
+                continue
             except MODEL_ERRORS as error:
                 reason = f"{LABELS[algorithm]} could not model the data: {type(error).__name__}: {error}"
                 log.warning("job %s: %s", spec.name, reason)
@@ -158,7 +197,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             )
             # Kept before it is reported: a listed candidate can be served.
             _keep_candidate(spec, ctx, data, result, trained)
-            _publish(spec, ctx, placement, data, result, objective, scale, members=None)
+            _publish(spec, ctx, placement, data, result, objective, scale, members=None, periods=periods)
             trained.append(result)
         if len(trained) >= 2:
             number += 1
@@ -181,7 +220,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
             )
             # Kept before it is reported: a listed candidate can be served.
             _keep_candidate(spec, ctx, data, result, trained)
-            _publish(spec, ctx, placement, data, result, objective, scale, members=members)
+            _publish(spec, ctx, placement, data, result, objective, scale, members=members, periods=periods)
             trained.append(result)
         _write_leaderboard(ctx, placement, trained, objective)
     if not trained:
@@ -243,7 +282,7 @@ def _algorithms(spec: JobSpec) -> list[str]:
         if spec.algorithms
         else [a for a in FORECASTERS if a not in TORCH_FORECAST_ALGORITHMS or neural_forecasting_available()]
     )
-    return [a for a in FORECASTERS if a in chosen]
+    return [a for a in FORECASTERS if a in chosen and a != SEASONAL_NAIVE]
 
 
 def _finish(
@@ -310,6 +349,7 @@ def _publish(
     objective: str,
     scale: pd.Series,
     members: dict[str, float] | None,
+    periods: list[int],
 ) -> None:
     """Writes the candidate's artifacts and reports it."""
     series, name = time_series_settings(spec), result.name
@@ -333,6 +373,7 @@ def _publish(
         "forecast_horizon": series.horizon,
         "forecast_quantiles": list(series.quantiles),
         "season_length": data.grid.season_length,
+        "seasonal_periods": periods,
         "holiday_country": series.holiday_country if result.algorithm in ("prophet", "ensemble") else None,
         "related_time_series": data.related if result.algorithm in (*USES_RELATED, "ensemble") else [],
         "backtest_windows": int(result.backtest[WINDOW].nunique()),
@@ -346,7 +387,14 @@ def _publish(
     image = FORECAST_IMAGE.format(account=placement.account_id, region=placement.region)
     settings = {
         key: description[key]
-        for key in ("forecast_frequency", "forecast_horizon", "forecast_quantiles", "season_length", "holiday_country")
+        for key in (
+            "forecast_frequency",
+            "forecast_horizon",
+            "forecast_quantiles",
+            "season_length",
+            "seasonal_periods",
+            "holiday_country",
+        )
     }
     if members:
         settings["ensemble_weights"] = members
@@ -365,9 +413,10 @@ def _publish(
 
 
 _LIBRARIES = {
+    SEASONAL_NAIVE: "the last cycle repeated (seasonal naive)",
     "npts": "gluonts NPTSPredictor",
-    "ets": "statsforecast AutoETS",
-    "arima": "statsforecast AutoARIMA",
+    "ets": "statsforecast AutoETS (MSTL with AutoETS for a long or several seasonal periods)",
+    "arima": "statsforecast AutoARIMA (MSTL with AutoARIMA for a long or several seasonal periods)",
     "prophet": "prophet Prophet",
     "deepar": "gluonts DeepAREstimator (PyTorch)",
     "cnn-qr": "gluonts TemporalFusionTransformerEstimator (PyTorch), a quantile network standing in for CNN-QR",

@@ -1,7 +1,8 @@
 """Rolling-window backtests and the forecasting metrics Autopilot reports.
 
-The last BACKTEST_WINDOWS horizons of the data are the test windows, one after another: for
-each, a forecaster sees only the history before the window and forecasts it. The metrics pool
+The last horizons of the data are the test windows, one after another: at least three, and enough
+to cover the longest seasonal cycle that eight can (seasons.py): for each, a forecaster sees only
+the history before the window and forecasts it. The metrics pool
 every window's points (per window too, in the backtest results):
 
 - RMSE, WAPE (sum |error| / sum |actual|), MAPE (mean |error| / |actual| where actual is not 0),
@@ -18,15 +19,15 @@ import numpy as np
 import pandas as pd
 
 from airflow_automl.local.engine.forecasting.forecasters import MEAN, WINDOW, Settings
+from airflow_automl.local.engine.forecasting.seasons import MIN_BACKTEST_WINDOWS
 from airflow_automl.local.engine.forecasting.series import MIN_HISTORY, SERIES_ID, STEP, TARGET, split_future
 
-BACKTEST_WINDOWS = 3
 POINT_METRICS = ("RMSE", "WAPE", "MAPE", "MASE")
 
 
-def windows(last_step: int, horizon: int, first_step: int) -> list[int]:
-    """The cutoffs (last history step) of the backtest windows, oldest first."""
-    cutoffs = [last_step - horizon * k for k in range(BACKTEST_WINDOWS, 0, -1)]
+def windows(last_step: int, horizon: int, first_step: int, count: int = MIN_BACKTEST_WINDOWS) -> list[int]:
+    """The cutoffs (last history step) of ``count`` backtest windows, oldest first."""
+    cutoffs = [last_step - horizon * k for k in range(count, 0, -1)]
     return [c for c in cutoffs if c - first_step + 1 >= MIN_HISTORY]
 
 
@@ -40,7 +41,7 @@ def run_backtest(
     and the forecast of the next horizon from all the data. The windows lie in the history: future
     rows (related values of the next horizon) only inform the forecast."""
     history, _ = split_future(frame)
-    cutoffs = windows(int(history[STEP].max()), horizon, int(history[STEP].min()))
+    cutoffs = windows(int(history[STEP].max()), horizon, int(history[STEP].min()), settings.windows)
     predicted, forecast = algorithm(frame, horizon, cutoffs, settings)
     joined = history[[SERIES_ID, STEP, TARGET]].merge(predicted, on=[SERIES_ID, STEP], how="inner")
     columns = [SERIES_ID, STEP, WINDOW, TARGET]

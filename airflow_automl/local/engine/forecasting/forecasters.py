@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from airflow_automl.local.engine.forecasting.seasons import MIN_BACKTEST_WINDOWS, seasonal_cycles, seasonal_periods
 from airflow_automl.local.engine.forecasting.series import (
     SERIES_ID,
     STEP,
@@ -50,6 +51,7 @@ MEAN = "mean"
 WINDOW = "backtest_window"
 PROPHET_SAMPLES = 200
 NPTS_SAMPLES = 200
+SEASONAL_NAIVE = "seasonal-naive"
 # Prophet reserves "holidays"; the regressor counting public holidays per time step.
 HOLIDAY_REGRESSOR = "public_holidays"
 # The algorithms that use related time series (the others forecast from the target alone).
@@ -65,10 +67,21 @@ DEEPAR_SAMPLES = 200
 # and the algorithms after it get some too; with less than NEURAL_MIN_FIT_SECONDS it does not start.
 NEURAL_FIT_SHARE = 0.5
 NEURAL_MIN_FIT_SECONDS = 1.0
+# An algorithm is stopped early only when its projected time is this many times the time it has
+# left: the first series also pays for compiling statsforecast's numba code.
+PROGRESS_SLACK = 1.5
 
 
-class OutOfTime(Exception):
-    """The job's deadline came before the forecaster finished."""
+# A single seasonal period up to this many steps is modelled by AutoETS and AutoARIMA themselves
+# (statsforecast's ETS takes no longer season); longer ones, and several, by MSTL: the seasonal
+# components are decomposed (STL, one per period) and ETS or ARIMA models what is left.
+DIRECT_SEASON_LIMIT = 24
+
+
+class OutOfTime(BaseException):
+    """The deadline of the job, or of the algorithm's share of it, came before the forecaster
+    finished. A BaseException, so a library's own ``except Exception`` around a fit cannot swallow
+    it when it is raised in the middle of that fit (budget.py)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,7 @@ class Settings:
     # ETS and ARIMA models by series id: those given are applied (a served model reuses training's),
     # those fitted are added (training keeps them for serving). None: neither.
     fitted: dict[str, FittedSeries] | None = None
+    windows: int = MIN_BACKTEST_WINDOWS  # backtest windows (seasons.backtest_window_count)
 
     def levels(self) -> list[float]:
         return [int(name[1:]) / 100 for name in self.quantiles]
@@ -96,6 +110,24 @@ class Settings:
     def check_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise OutOfTime()
+
+    def check_progress(self, started: float, done: int, total: int) -> None:
+        """Stops an algorithm early when, at the pace of its first ``done`` of ``total`` series (or
+        windows), it cannot finish before the deadline: the time is left to the next algorithms."""
+        self.check_time()
+        if self.deadline is None or done == 0 or done >= total:
+            return
+        now = time.monotonic()
+        projected = (now - started) / done * (total - done)
+        if projected > PROGRESS_SLACK * (self.deadline - now):
+            raise OutOfTime(f"at its pace it needed {projected:.0f} s more for {total - done} of {total} series")
+
+    def seasonal_periods(self, history: pd.DataFrame) -> list[int]:
+        """The periods of the frequency's cycles that every series of ``history`` holds twice."""
+        return seasonal_periods(self.grid, int(history.groupby(SERIES_ID).size().min()))
+
+    def seasonal_cycles(self, history: pd.DataFrame) -> dict[str, int]:
+        return seasonal_cycles(self.grid, int(history.groupby(SERIES_ID).size().min()))
 
     def season_length(self, history: pd.DataFrame) -> int:
         """The grid's season, when every series holds two full cycles of it."""
@@ -144,15 +176,16 @@ def _statsforecast(
         # Series in the backtests are fitted on the history before the first window; the few too
         # short for it, on all of theirs (they are only forecast).
         fit_data = history[~history[SERIES_ID].isin(eligible) | (history[STEP] <= cutoffs[0])] if cutoffs else history
-        season = settings.season_length(fit_data)
+        periods = settings.seasonal_periods(fit_data)
         levels = sorted({abs(100 - 2 * int(name[1:])) for name in settings.quantiles} - {0})
         last = int(history[STEP].max())
         related = related_columns(frame) if model_name == "AutoARIMA" else []
         fitted = settings.fitted if settings.fitted is not None else {}
         backtests, forecasts = [], []
-        for series_id, fit_part in fit_data.groupby(SERIES_ID, sort=True):
-            # The deadline is checked between series, so a long job stops soon after it.
-            settings.check_time()
+        started, total = time.monotonic(), fit_data[SERIES_ID].nunique()
+        for done, (series_id, fit_part) in enumerate(fit_data.groupby(SERIES_ID, sort=True)):
+            # The deadline is checked between series (and the pace measured), so a long job stops soon after it.
+            settings.check_progress(started, done, total)
             values = frame[frame[SERIES_ID] == series_id].sort_values(STEP)
             windows = list(enumerate(cutoffs, start=1)) if series_id in eligible else []
             kept = fitted.get(series_id)
@@ -173,7 +206,7 @@ def _statsforecast(
                         error,
                     )
             if predictions is None:
-                fitted[series_id] = _fit(model_name, series_id, fit_part, related, season)
+                fitted[series_id] = _fit(model_name, series_id, fit_part, related, periods)
                 predictions = _apply(fitted[series_id], series_id, values, windows, last, horizon, levels, settings)
             for window, rows in predictions:
                 if window is None:
@@ -188,14 +221,26 @@ def _statsforecast(
 _ALGORITHMS = {"AutoETS": "ets", "AutoARIMA": "arima"}
 
 
-def _fit(model_name: str, series_id: str, fit_part: pd.DataFrame, related: list[str], season: int) -> FittedSeries:
-    """One series' AutoETS or AutoARIMA model, chosen and fitted on ``fit_part``."""
-    from statsforecast.models import AutoARIMA, AutoETS
+def _model(model_name: str, periods: list[int]):
+    """AutoETS or AutoARIMA with the seasonal period, or, for a long period or several, MSTL with
+    AutoETS (no seasonal component) or a non-seasonal AutoARIMA on the deseasonalised series."""
+    from statsforecast.models import MSTL, AutoARIMA, AutoETS
 
+    if len(periods) <= 1 and (not periods or periods[0] <= DIRECT_SEASON_LIMIT):
+        season = periods[0] if periods else 1
+        return (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
+    trend = AutoETS(model="ZZN") if model_name == "AutoETS" else AutoARIMA(season_length=1)
+    return MSTL(season_length=periods, trend_forecaster=trend)
+
+
+def _fit(
+    model_name: str, series_id: str, fit_part: pd.DataFrame, related: list[str], periods: list[int]
+) -> FittedSeries:
+    """One series' AutoETS or AutoARIMA model (see _model), chosen and fitted on ``fit_part``."""
     # A regressor that does not vary in the fitted history says nothing and makes the
     # regression singular: that series goes without it.
     regressors = [c for c in related if fit_part[c].nunique() > 1]
-    model = (AutoETS if model_name == "AutoETS" else AutoARIMA)(season_length=season)
+    model = _model(model_name, periods)
     try:
         model.fit(fit_part[TARGET].to_numpy(float), _regressors(fit_part, regressors))
     except (ValueError, np.linalg.LinAlgError) as error:
@@ -255,8 +300,10 @@ def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         backtests = []
         evaluated = backtest_series(frame, cutoffs) if cutoffs else frame
+        started = time.monotonic()
         for window, cutoff in enumerate(cutoffs, start=1):
-            settings.check_time()
+            # One more fit (the next horizon's) follows the windows'.
+            settings.check_progress(started, window - 1, len(cutoffs) + 1)
             backtests.append(forecast(as_of(evaluated, cutoff, horizon), horizon, settings).assign(**{WINDOW: window}))
         return _concat(backtests), forecast(frame, horizon, settings)
 
@@ -344,12 +391,20 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
     if country:
         all_steps = np.arange(int(history[STEP].min()), first + horizon)
         counts = pd.Series(holiday_counts(settings.grid, all_steps, country), index=all_steps)
+    # Prophet's seasonalities are the cycles the other algorithms model (its own rules differ: a
+    # yearly one from two years of data on, and a daily one only for steps shorter than a day).
+    cycles = settings.seasonal_cycles(history)
     series_ids: list[str] = []
     means: list[np.ndarray] = []
     quantiles: dict[str, list[np.ndarray]] = {name: [] for name in settings.quantiles}
     for series_id, part in history.groupby(SERIES_ID, sort=True):
         settings.check_time()
-        model = Prophet(uncertainty_samples=PROPHET_SAMPLES)
+        model = Prophet(
+            uncertainty_samples=PROPHET_SAMPLES,
+            daily_seasonality="daily" in cycles,
+            weekly_seasonality="weekly" in cycles,
+            yearly_seasonality="yearly" in cycles,
+        )
         train = part[[TIMESTAMP, TARGET, *related]]
         future = pd.DataFrame({TIMESTAMP: settings.grid.timestamps(future_steps)})
         if country:
@@ -369,6 +424,39 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
         for name, level in zip(settings.quantiles, settings.levels(), strict=True):
             quantiles[name].append(np.quantile(samples, level, axis=1))
     return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
+
+
+def forecast_seasonal_naive(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
+    """Each series' last cycle repeated, for the cycle (of the frequency's, or the grid's season)
+    whose repetition had the smallest mean absolute error in the series' own history (the last
+    value when no cycle fits twice); quantiles from that error's spread. The baseline a job must
+    not lose to, and a candidate the ensemble may use."""
+    history, _ = split_future(frame)
+    first = int(history[STEP].max()) + 1
+    candidates = sorted({*settings.seasonal_periods(history), settings.grid.season_length} - {1})
+    offsets = np.array(settings.levels())
+    series_ids, means, bands = [], [], []
+    for series_id, part in history.groupby(SERIES_ID, sort=True):
+        values = part.sort_values(STEP)[TARGET].to_numpy(float)
+        best_errors, best_period = None, 1
+        for period in [p for p in candidates if len(values) >= 2 * p] or [1]:
+            errors = values[period:] - values[:-period] if len(values) > period else np.zeros(1)
+            if best_errors is None or np.abs(errors).mean() < np.abs(best_errors).mean():
+                best_errors, best_period = errors, period
+        assert best_errors is not None
+        last_cycle = values[-best_period:]
+        mean = np.resize(last_cycle, horizon)
+        series_ids.append(series_id)
+        means.append(mean)
+        bands.append(mean[:, None] + np.quantile(best_errors, offsets)[None, :])
+    stacked = np.array(bands)  # (series, horizon, quantile)
+    return _frame(
+        series_ids,
+        first,
+        horizon,
+        np.array(means),
+        {name: stacked[:, :, index] for index, name in enumerate(settings.quantiles)},
+    )
 
 
 def neural(build: Callable[[int, int, Settings, dict], Any], num_samples: int | None):
@@ -476,6 +564,8 @@ def _quantile_network(horizon: int, context: int, settings: Settings, trainer: d
 # predictions (with their window number) and the forecast of the next horizon. With no cutoffs
 # (a served model forecasting from the history a request sends) there are no windows to predict.
 FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]] = {
+    # Not one of the API's algorithms: every job trains it first (the baseline, see __init__.py).
+    SEASONAL_NAIVE: rolling(forecast_seasonal_naive),
     "npts": rolling(forecast_npts),
     "ets": _statsforecast("AutoETS"),
     "arima": _statsforecast("AutoARIMA"),
@@ -485,6 +575,7 @@ FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[
     "cnn-qr": neural(_quantile_network, None),
 }
 LABELS = {
+    SEASONAL_NAIVE: "SeasonalNaive",
     "npts": "NPTS",
     "ets": "ETS",
     "arima": "ARIMA",

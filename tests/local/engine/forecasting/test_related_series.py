@@ -259,7 +259,7 @@ def test_a_job_forecasts_the_future_rows_steps_and_says_which_candidates_used_th
     output = tmp_path / "out" / "demand"
     for name in ctx.candidate_names:
         description = json.loads((output / "explainability" / name / "candidate.json").read_text())
-        expected = [] if description["algorithm"] == "ets" else ["promotion"]
+        expected = ["promotion"] if description["algorithm"] in ("arima", "ensemble") else []
         assert description["related_time_series"] == expected
         forecast = pd.read_csv(output / "forecasts" / name / "forecast.csv")
         assert sorted(forecast["day"].unique()) == sorted(raw.loc[raw["units"].isna(), "date"].unique())
