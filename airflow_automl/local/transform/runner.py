@@ -184,7 +184,7 @@ def _batches(settings: TransformSettings, uri: str, records: Iterator[Line]) -> 
 
 def _predict(settings: TransformSettings, model, uri: str, batch: list[Line]) -> bytes:
     """The model's answer to one request; a record it cannot read fails the job naming its line."""
-    if settings.content_type == CSV and not model.forecasts_from_history:
+    if settings.content_type == CSV and not model.forecasts_from_history and model.fixed_csv_fields:
         _check_csv_fields(model, uri, batch)
     try:
         return _invoke(settings, model, batch)
