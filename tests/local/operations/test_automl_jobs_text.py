@@ -1,7 +1,8 @@
 """A real, small text classification job on the local service: documentation paragraphs of the
 standard library in, labelled by the area of the library they document; TF-IDF candidates,
-their soft vote, a leaderboard and artifacts out; the best candidate served by an endpoint and a
-batch transform answering labels and, when asked, probabilities."""
+their soft vote, a leaderboard and artifacts out; the best candidate served by an endpoint answering
+labels and, when asked, probabilities (tests/dags/test_automl_text_classification.py runs a batch
+transform of it through the example DAG)."""
 
 from __future__ import annotations
 
@@ -119,11 +120,6 @@ def text_endpoint(local_service, text_job):
     client = local_service.client()
     containers = text_job["BestCandidate"]["InferenceContainers"]
     client.create_model(ModelName="stdlib-areas-model", ExecutionRoleArn=ROLE, Containers=containers)
-    with_probabilities = [
-        {**c, "Environment": {**c["Environment"], "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probability"}}
-        for c in containers
-    ]
-    client.create_model(ModelName="stdlib-areas-probability", ExecutionRoleArn=ROLE, Containers=with_probabilities)
     client.create_endpoint_config(
         EndpointConfigName="stdlib-areas-config",
         ProductionVariants=[
@@ -164,29 +160,3 @@ def test_an_endpoint_classifies_texts_sent_as_csv_or_json(local_service, text_en
         )
     assert caught.value.response["OriginalStatusCode"] == 400
     assert "text column 'text'" in caught.value.response["Error"]["Message"]
-
-
-def test_a_batch_transform_classifies_each_line_with_its_probability(local_service, text_endpoint):
-    inputs = local_service.file_root / "text-inputs"
-    inputs.mkdir()
-    (inputs / "new.csv").write_text("\n".join(SENT) + "\n")
-    client = local_service.client()
-    client.create_transform_job(
-        TransformJobName="stdlib-areas-batch",
-        ModelName="stdlib-areas-probability",
-        TransformInput={
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("text-inputs")}},
-            "ContentType": "text/csv",
-            "SplitType": "Line",
-        },
-        TransformOutput={"S3OutputPath": local_service.file_uri("text-batch"), "Accept": "text/csv"},
-        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
-    )
-    client.get_waiter("transform_job_completed_or_stopped").wait(
-        TransformJobName="stdlib-areas-batch", WaiterConfig=FAST_WAITER
-    )
-    job = client.describe_transform_job(TransformJobName="stdlib-areas-batch")
-    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
-    rows = pd.read_csv(local_service.file_root / "text-batch" / "new.csv.out", header=None)
-    assert len(rows) == len(SENT)
-    assert set(rows[0]) <= set(AREAS) and rows[1].between(0.25, 1.0).all()
