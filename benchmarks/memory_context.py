@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_automl.local.engine.job import candidate_model_dir
 from airflow_automl.local.storage import Storage
 
 
@@ -24,7 +25,7 @@ class MemoryJobContext:
     def set_resolved_attributes(self, resolved):
         pass
 
-    def add_candidate(self, candidate):
+    def add_candidate(self, candidate, training=None):
         self.candidates.append(candidate)
 
     def set_best_candidate(self, name):
@@ -38,3 +39,6 @@ class MemoryJobContext:
 
     def should_stop(self):
         return False
+
+    def candidate_model_dir(self, candidate_name):
+        return candidate_model_dir(self.model_dir, candidate_name)
