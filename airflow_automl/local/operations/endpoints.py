@@ -205,7 +205,7 @@ class EndpointRegistry:
         # The model container's answers to media types it cannot read or write.
         kind = content_type or CSV
         if kind not in CONTENT_TYPES:
-            raise ModelError(f"ContentType {content_type!r} is not supported; use {CSV} or {JSON}", 415)
+            raise ModelError(f"ContentType {content_type!r} is not supported; use {', '.join(CONTENT_TYPES)}", 415)
         wanted = accept or CSV
         if wanted not in ACCEPT_TYPES:
             raise ModelError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}", 406)

@@ -1,10 +1,12 @@
-"""Serving a text classification candidate (engine/classification): the same answers as a tabular
-classifier (predicted_label, probability, probabilities, labels; CSV or JSON), read from texts.
+"""Serving a text or image classification candidate (engine/classification): the same answers as
+a tabular classifier (predicted_label, probability, probabilities, labels; CSV or JSON), read
+from texts or from one image.
 
 A text/csv body holds one text per line: a line that is one CSV field (quoted when it holds
 commas or quotes) is that field, any other line is the text as it stands, commas and all. JSON
 takes {"instances": [...]} (or a list) of strings, of objects holding the ContentColumn, or of
-one-value lists; JSON lines one of those per line."""
+one-value lists; JSON lines one of those per line. An image classifier reads one JPEG or PNG
+image per request (image/jpeg, image/png or application/x-image)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airflow_automl.local.serving.formats import ModelInputError
+from airflow_automl.local.serving.formats import IMAGE_TYPES, ModelInputError
 from airflow_automl.local.serving.tabular import ServedModel
 from airflow_automl.sagemaker.metrics import BINARY, MULTICLASS
 
@@ -58,27 +60,58 @@ class TextModel(ServedModel):
         return pd.DataFrame({column: texts})
 
 
+@dataclass
+class ImageModel(ServedModel):
+    # A request is one whole image: a batch transform sends each file as it is (SplitType None).
+    fixed_csv_fields = False
+    reads_images = True
+
+    def parse(self, body: bytes, content_type: str) -> pd.DataFrame:
+        from airflow_automl.local.engine.classification.images import ImageError, image_features
+
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if kind not in IMAGE_TYPES:
+            raise ModelInputError(
+                f"ContentType {content_type!r} is not supported by an image classifier; use {', '.join(IMAGE_TYPES)}"
+            )
+        try:
+            features = image_features(body)
+        except ImageError as error:
+            raise ModelInputError(f"The request body {error}") from error
+        return pd.DataFrame([features], columns=self.feature_columns)
+
+
 def _text_of_line(line: str) -> str:
     fields = next(csv.reader(io.StringIO(line)), [line])
     return fields[0] if len(fields) == 1 else line
 
 
 def load_classification_model(manifest: dict, model_dir: Path) -> ServedModel:
-    """A text classification candidate, as its manifest describes it."""
+    """A text or image classification candidate, as its manifest describes it."""
     model: Any = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
     classes = list(manifest["classes"])
-    if manifest["input"] != "text":
-        raise ValueError(f"{manifest['input']!r} classification models are not served here")
+    problem_type = BINARY if len(classes) == 2 else MULTICLASS
+    candidate = manifest.get("candidate") or manifest["best_candidate"]
+    if manifest["input"] == "image":
+        return ImageModel(
+            problem_type=problem_type,
+            target=manifest["target"],
+            feature_columns=[f"f{n}" for n in range(int(manifest["feature_count"]))],
+            candidate_name=candidate,
+            _predict=lambda frame: model.predict(frame.to_numpy()),
+            _predict_proba=lambda frame: model.predict_proba(frame.to_numpy()),
+            classes=classes,
+        )
     column = manifest["content_column"]
 
     def texts(frame: pd.DataFrame) -> np.ndarray:
         return frame[column].astype(str).to_numpy()
 
     return TextModel(
-        problem_type=BINARY if len(classes) == 2 else MULTICLASS,
+        problem_type=problem_type,
         target=manifest["target"],
         feature_columns=[column],
-        candidate_name=manifest.get("candidate") or manifest["best_candidate"],
+        candidate_name=candidate,
         _predict=lambda frame: model.predict(texts(frame)),
         _predict_proba=lambda frame: model.predict_proba(texts(frame)),
         classes=classes,

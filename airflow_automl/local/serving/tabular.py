@@ -28,6 +28,8 @@ class ServedModel:
     forecasts_from_history = False
     # Every CSV record has one field per feature (a batch transform checks before it predicts).
     fixed_csv_fields = True
+    # A request body is rows of features, not one image.
+    reads_images = False
 
     problem_type: str
     target: str
