@@ -160,17 +160,14 @@ def test_local_file_uris_are_accepted_where_s3_uris_are():
     spec.validate_request(V1, request)
 
 
-def test_image_classification_v2_request_is_valid_but_not_trained_locally():
+def test_image_classification_v2_request_is_valid_and_trained_locally():
     request = minimal_v2()
     request["AutoMLProblemTypeConfig"] = {"ImageClassificationJobConfig": {}}
     request["AutoMLJobObjective"] = {"MetricName": "Accuracy"}
     spec.validate_request(V2, request)
-    with pytest.raises(RequestValidationError) as caught:
-        jobspec.require_trainable(request)
-    assert caught.value.field == "AutoMLProblemTypeConfig.ImageClassificationJobConfig"
-    assert "TabularJobConfig, TimeSeriesForecastingJobConfig, TextClassificationJobConfig" in caught.value.rule
-    with pytest.raises(RequestValidationError):
-        jobspec.job_spec_from_request(V2, request)
+    jobspec.require_trainable(request)
+    job = jobspec.job_spec_from_request(V2, request)
+    assert job.image_classification and jobspec.JobSpec.from_dict(job.to_dict()) == job
 
 
 def test_require_trainable_accepts_tabular_and_time_series_requests_and_specs():
@@ -938,3 +935,4 @@ def test_text_generation_is_still_refused_locally():
     with pytest.raises(RequestValidationError) as caught:
         jobspec.job_spec_from_request(V2, request)
     assert caught.value.field == "AutoMLProblemTypeConfig.TextGenerationJobConfig"
+    assert "TextClassificationJobConfig, ImageClassificationJobConfig" in caught.value.rule

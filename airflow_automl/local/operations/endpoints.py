@@ -27,7 +27,15 @@ from botocore.session import get_session
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import ModelError, ValidationError, ValidationException
 from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed, summary
-from airflow_automl.local.serving.formats import ACCEPT_TYPES, CONTENT_TYPES, CSV, JSON, JSON_LINES, ModelInputError
+from airflow_automl.local.serving.formats import (
+    ACCEPT_TYPES,
+    CONTENT_TYPES,
+    CSV,
+    IMAGE_TYPES,
+    JSON,
+    JSON_LINES,
+    ModelInputError,
+)
 from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.store import EndpointConfigRecord, EndpointRecord, Store
 
@@ -215,6 +223,14 @@ class EndpointRegistry:
             )
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
             raise ModelError(str(error), 500) from error
+        reads_images = getattr(loaded.model, "reads_images", False)
+        if (kind in IMAGE_TYPES) != reads_images:
+            accepted = IMAGE_TYPES if reads_images else (CSV, JSON, JSON_LINES)
+            raise ModelError(
+                f"ContentType {content_type!r} is not supported by model {variant['ModelName']}; "
+                f"use {', '.join(accepted)}",
+                415,
+            )
         with loaded.lock:
             try:
                 frame = loaded.model.parse(body, kind)
