@@ -13,7 +13,9 @@ import pytest
 
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 
-pytestmark = pytest.mark.integration
+# The image job, endpoint and transform are in make test (tests/local/operations/test_automl_jobs_images.py);
+# this DAG run repeats them through Airflow and takes minutes on a loaded machine: `make reliability` runs it.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
