@@ -1,7 +1,7 @@
 """The local service's view of an AutoML job (``JobSpec``), whichever API version created it.
 
-``job_spec_from_request`` validates a CreateAutoMLJob, or a tabular or time-series forecasting
-CreateAutoMLJobV2 request, and turns it into the one view the store keeps and the training
+``job_spec_from_request`` validates a CreateAutoMLJob, or a tabular, time-series forecasting,
+text or image classification CreateAutoMLJobV2 request, and turns it into the one view the store keeps and the training
 engine works from.
 """
 
@@ -17,6 +17,7 @@ from airflow_automl.sagemaker.api_versions import (
     get_path,
 )
 from airflow_automl.sagemaker.automl_request import DEFAULT_MODE, automl_request
+from airflow_automl.sagemaker.classification_rules import IMAGE_CLASSIFICATION_CONFIG, TEXT_CLASSIFICATION_CONFIG
 from airflow_automl.sagemaker.forecasting_rules import CONFIG_PATH as TIME_SERIES_PATH
 from airflow_automl.sagemaker.forecasting_rules import (
     DEFAULT_QUANTILES,
@@ -31,12 +32,17 @@ from airflow_automl.sagemaker.rules import (
 )
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
-TRAINED_PROBLEM_CONFIGS = (TABULAR_CONFIG, TIME_SERIES_CONFIG)
+TRAINED_PROBLEM_CONFIGS = (
+    TABULAR_CONFIG,
+    TIME_SERIES_CONFIG,
+    TEXT_CLASSIFICATION_CONFIG,
+    IMAGE_CLASSIFICATION_CONFIG,
+)
 
 
 def require_trainable(spec_or_request: JobSpec | Mapping) -> None:
-    """Refuse a V2 request whose problem type the local service does not train (it trains tabular
-    and time-series forecasting problems)."""
+    """Refuse a V2 request whose problem type the local service does not train (it trains tabular,
+    time-series forecasting, text and image classification problems)."""
     if isinstance(spec_or_request, JobSpec) or not isinstance(spec_or_request, Mapping):
         return  # a JobSpec is trainable by construction; a malformed request is validate_request's to report
     problem_configs = spec_or_request.get("AutoMLProblemTypeConfig")
@@ -46,8 +52,8 @@ def require_trainable(spec_or_request: JobSpec | Mapping) -> None:
         if value is not None and name not in TRAINED_PROBLEM_CONFIGS:
             raise RequestValidationError(
                 f"AutoMLProblemTypeConfig.{name}",
-                f"is not supported here: only tabular and time-series forecasting problems are trained locally "
-                f"(use {' or '.join(TRAINED_PROBLEM_CONFIGS)})",
+                f"is not supported here: only tabular, time-series forecasting, text and image classification "
+                f"problems are trained locally (use {', '.join(TRAINED_PROBLEM_CONFIGS)})",
             )
 
 
@@ -99,6 +105,13 @@ def check_holiday_country(spec: JobSpec) -> None:
 
 
 @dataclass(frozen=True)
+class TextSpec:
+    """A TextClassificationJobConfig as the text engine uses it (the label column is JobSpec.target)."""
+
+    content_column: str
+
+
+@dataclass(frozen=True)
 class Channel:
     uri: str
     data_type: str = "S3Prefix"  # S3Prefix | ManifestFile
@@ -138,6 +151,10 @@ class JobSpec:
     enable_inter_container_traffic_encryption: bool = False
     # Time-series forecasting jobs (TimeSeriesForecastingJobConfig); None for tabular ones.
     time_series: TimeSeriesSpec | None = None
+    # Text classification jobs (TextClassificationJobConfig); None for the others.
+    text: TextSpec | None = None
+    # Image classification jobs (ImageClassificationJobConfig).
+    image_classification: bool = False
 
     @property
     def training_channel(self) -> Channel:
@@ -168,6 +185,8 @@ class JobSpec:
             series["grouping"] = tuple(series.get("grouping", ()))
             series["quantiles"] = tuple(series.get("quantiles", DEFAULT_QUANTILES))
             values["time_series"] = TimeSeriesSpec(**series)
+        if values.get("text") is not None:
+            values["text"] = TextSpec(**values["text"])
         return cls(**values)
 
 
@@ -185,15 +204,24 @@ def _channel(channel: Mapping, target: str, sample_weight: str | None) -> Channe
 
 
 def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
-    """Validate a CreateAutoMLJob, or a tabular or time-series CreateAutoMLJobV2 request, and
-    return its JobSpec."""
+    """Validate a CreateAutoMLJob, or a tabular, time-series or text classification
+    CreateAutoMLJobV2 request, and return its JobSpec."""
     if operation not in CREATE_OPERATIONS:
         raise ValueError(f"job specs come from {' or '.join(CREATE_OPERATIONS)}, not {operation}")
     validate_request(operation, request)
     require_trainable(request)
     job = automl_request(operation, request)
     time_series = None
-    if job.problem_config == TIME_SERIES_CONFIG:
+    text = None
+    if job.problem_config == TEXT_CLASSIFICATION_CONFIG:
+        config = request["AutoMLProblemTypeConfig"][TEXT_CLASSIFICATION_CONFIG]
+        text = TextSpec(content_column=config["ContentColumn"])
+        target, sample_weight = config["TargetLabelColumn"], None
+        channels = tuple(_channel(c, target, None) for _, c in job.channels())
+    elif job.problem_config == IMAGE_CLASSIFICATION_CONFIG:
+        target, sample_weight = "label", None  # the label folder, or the manifest's label attribute
+        channels = tuple(_channel(c, target, None) for _, c in job.channels())
+    elif job.problem_config == TIME_SERIES_CONFIG:
         config = request["AutoMLProblemTypeConfig"][TIME_SERIES_CONFIG]
         time_series = TimeSeriesSpec.from_config(config)
         target, sample_weight = config["TimeSeriesConfig"]["TargetAttributeName"], None
@@ -236,4 +264,6 @@ def job_spec_from_request(operation: str, request: Mapping) -> JobSpec:
         vpc_config=copy.deepcopy(dict(security["VpcConfig"])) if security.get("VpcConfig") else None,
         enable_inter_container_traffic_encryption=bool(security.get("EnableInterContainerTrafficEncryption")),
         time_series=time_series,
+        text=text,
+        image_classification=job.problem_config == IMAGE_CLASSIFICATION_CONFIG,
     )

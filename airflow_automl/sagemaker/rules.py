@@ -21,6 +21,7 @@ from airflow_automl.sagemaker.automl_request import (
     AutoMLRequest,
     automl_request,
 )
+from airflow_automl.sagemaker.classification_rules import check_classification
 from airflow_automl.sagemaker.forecasting_rules import (
     TIME_SERIES_CONFIG,
     check_time_series,
@@ -268,6 +269,7 @@ SEMANTIC_RULES: tuple[Callable[[AutoMLRequest], None], ...] = (
     _rule_endpoint_name,
     _rule_unique_tag_keys,
     check_time_series,
+    check_classification,
 )
 
 

@@ -160,17 +160,14 @@ def test_local_file_uris_are_accepted_where_s3_uris_are():
     spec.validate_request(V1, request)
 
 
-def test_image_classification_v2_request_is_valid_but_not_trained_locally():
+def test_image_classification_v2_request_is_valid_and_trained_locally():
     request = minimal_v2()
     request["AutoMLProblemTypeConfig"] = {"ImageClassificationJobConfig": {}}
     request["AutoMLJobObjective"] = {"MetricName": "Accuracy"}
     spec.validate_request(V2, request)
-    with pytest.raises(RequestValidationError) as caught:
-        jobspec.require_trainable(request)
-    assert caught.value.field == "AutoMLProblemTypeConfig.ImageClassificationJobConfig"
-    assert "TabularJobConfig or TimeSeriesForecastingJobConfig" in caught.value.rule
-    with pytest.raises(RequestValidationError):
-        jobspec.job_spec_from_request(V2, request)
+    jobspec.require_trainable(request)
+    job = jobspec.job_spec_from_request(V2, request)
+    assert job.image_classification and jobspec.JobSpec.from_dict(job.to_dict()) == job
 
 
 def test_require_trainable_accepts_tabular_and_time_series_requests_and_specs():
@@ -902,3 +899,40 @@ def test_coerced_numbers_equal_their_rendered_text_and_are_then_judged(candidate
         spec.validate_request(V1, coerced)
     else:
         rejected(V1, coerced)
+
+
+def text_classification_v2() -> dict:
+    request = minimal_v2()
+    request["AutoMLProblemTypeConfig"] = {
+        "TextClassificationJobConfig": {"ContentColumn": "review", "TargetLabelColumn": "sentiment"}
+    }
+    return request
+
+
+def test_text_classification_requests_name_the_field_they_break():
+    spec.validate_request(V2, text_classification_v2())
+    request = text_classification_v2()
+    request["AutoMLProblemTypeConfig"]["TextClassificationJobConfig"]["TargetLabelColumn"] = "review"
+    assert_rejected(
+        V2, request, "AutoMLProblemTypeConfig.TextClassificationJobConfig.TargetLabelColumn", "must differ from"
+    )
+    request = text_classification_v2()
+    request["AutoMLJobInputDataConfig"][0]["ContentType"] = "image/png"
+    assert_rejected(V2, request, "AutoMLJobInputDataConfig[0].ContentType", "for text classification")
+    request = text_classification_v2()
+    request["AutoMLJobInputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "AugmentedManifestFile"
+    assert_rejected(
+        V2, request, "AutoMLJobInputDataConfig[0].DataSource.S3DataSource.S3DataType", "for text classification"
+    )
+    job = jobspec.job_spec_from_request(V2, text_classification_v2())
+    assert (job.text.content_column, job.target) == ("review", "sentiment")
+    assert jobspec.JobSpec.from_dict(job.to_dict()) == job
+
+
+def test_text_generation_is_still_refused_locally():
+    request = minimal_v2()
+    request["AutoMLProblemTypeConfig"] = {"TextGenerationJobConfig": {"BaseModelName": "Falcon7BInstruct"}}
+    with pytest.raises(RequestValidationError) as caught:
+        jobspec.job_spec_from_request(V2, request)
+    assert caught.value.field == "AutoMLProblemTypeConfig.TextGenerationJobConfig"
+    assert "TextClassificationJobConfig, ImageClassificationJobConfig" in caught.value.rule

@@ -1,5 +1,6 @@
 """The training engine: turns a JobSpec into candidates, a best candidate and model artifacts
-(tabular jobs here, time-series forecasting jobs in engine.forecasting).
+(tabular jobs here, time-series forecasting jobs in engine.forecasting, text and image
+classification jobs in engine.classification).
 
 The service calls `run_job(spec, ctx)` in a worker process; everything the job reports goes
 through `ctx` (a JobContext backed by the service's store)."""
@@ -65,6 +66,10 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         outcome = run_forecasting(spec, ctx, deadline, stages)
         outcome.stage_seconds = stages.seconds
         return outcome
+    if spec.text is not None or spec.image_classification:
+        outcome = _run_classification(spec, ctx, deadline, stages)
+        outcome.stage_seconds = stages.seconds
+        return outcome
     with stages.stage("data analysis"):
         dataset = load_dataset(ctx.storage, spec)
         objective = resolve_objective(spec, dataset.problem_type)
@@ -103,6 +108,23 @@ def _run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stages.seconds.items()),
     )
     return outcome
+
+
+def _run_classification(spec: JobSpec, ctx: JobContext, deadline, stages: StageTimes) -> JobOutcome:
+    from airflow_automl.local.engine.classification import run_classification
+    from airflow_automl.sagemaker.metrics import NON_TABULAR_DEFAULT_OBJECTIVE
+
+    with stages.stage("data analysis"):
+        if spec.text is not None:
+            from airflow_automl.local.engine.classification.text import load_text_inputs, text_builders
+
+            inputs, builders = load_text_inputs(ctx.storage, spec), text_builders()
+        else:
+            from airflow_automl.local.engine.classification.images import image_builders, load_image_inputs
+
+            inputs, builders = load_image_inputs(ctx.storage, spec), image_builders()
+    objective = spec.metric_name or NON_TABULAR_DEFAULT_OBJECTIVE["TextClassificationJobConfig"]
+    return run_classification(spec, ctx, inputs, builders, objective, deadline, stages)
 
 
 def _train(

@@ -21,6 +21,8 @@ DEFAULT_LIST_JOBS_MAX_RESULTS = 10
 DEFAULT_LIST_CANDIDATES_MAX_RESULTS = 10
 TABULAR_PROBLEM_TYPE_CONFIG_NAME = "Tabular"
 TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME = "TimeSeriesForecasting"
+TEXT_CLASSIFICATION_PROBLEM_TYPE_CONFIG_NAME = "TextClassification"
+IMAGE_CLASSIFICATION_PROBLEM_TYPE_CONFIG_NAME = "ImageClassification"
 AUTOML_JOB_NOT_FOUND = NotFound(ResourceNotFound, "{member}: no AutoML job named {name!r} exists")
 
 
@@ -128,10 +130,16 @@ class AutoMLJobOperations(Operations):
 
     def describe_auto_ml_job(self, request: dict) -> dict:
         job = self.automl_job_record(request["AutoMLJobName"])
-        if job.spec.time_series is not None:
+        if job.spec.time_series is not None or job.spec.text is not None or job.spec.image_classification:
+            kind = (
+                "time-series forecasting"
+                if job.spec.time_series is not None
+                else "text classification"
+                if job.spec.text is not None
+                else "image classification"
+            )
             raise ValidationException(
-                f"AutoMLJobName: job {job.name!r} is a time-series forecasting job, which only "
-                "DescribeAutoMLJobV2 describes"
+                f"AutoMLJobName: job {job.name!r} is a {kind} job, which only DescribeAutoMLJobV2 describes"
             )
         v1 = job.request if job.api_version == 1 else convert_request(job.request, V1)
         response = {key: value for key, value in v1.items() if key not in ("Tags", "AutoMLJobName")}
@@ -147,6 +155,10 @@ class AutoMLJobOperations(Operations):
         response["AutoMLProblemTypeConfigName"] = (
             TIME_SERIES_PROBLEM_TYPE_CONFIG_NAME
             if job.spec.time_series is not None
+            else TEXT_CLASSIFICATION_PROBLEM_TYPE_CONFIG_NAME
+            if job.spec.text is not None
+            else IMAGE_CLASSIFICATION_PROBLEM_TYPE_CONFIG_NAME
+            if job.spec.image_classification
             else TABULAR_PROBLEM_TYPE_CONFIG_NAME
         )
         response.update(self._describe_common(job))

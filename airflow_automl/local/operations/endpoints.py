@@ -36,7 +36,15 @@ from airflow_automl.local.serving.data_capture import (
     DataCaptureWriter,
     described_capture,
 )
-from airflow_automl.local.serving.formats import ACCEPT_TYPES, CONTENT_TYPES, CSV, JSON, JSON_LINES, ModelInputError
+from airflow_automl.local.serving.formats import (
+    ACCEPT_TYPES,
+    CONTENT_TYPES,
+    CSV,
+    IMAGE_TYPES,
+    JSON,
+    JSON_LINES,
+    ModelInputError,
+)
 from airflow_automl.local.serving.loading import load_job_model
 from airflow_automl.local.storage import Storage
 from airflow_automl.local.store import EndpointConfigRecord, EndpointRecord, Store
@@ -245,7 +253,7 @@ class EndpointRegistry:
         # The model container's answers to media types it cannot read or write.
         kind = content_type or CSV
         if kind not in CONTENT_TYPES:
-            raise ModelError(f"ContentType {content_type!r} is not supported; use {CSV} or {JSON}", 415)
+            raise ModelError(f"ContentType {content_type!r} is not supported; use {', '.join(CONTENT_TYPES)}", 415)
         wanted = accept or CSV
         if wanted not in ACCEPT_TYPES:
             raise ModelError(f"Accept {accept!r} is not supported; use {CSV}, {JSON} or {JSON_LINES}", 406)
@@ -255,6 +263,14 @@ class EndpointRegistry:
             )
         except ModelLoadFailed as error:  # reported to the caller as the model's failure to start
             raise ModelError(str(error), 500) from error
+        reads_images = getattr(loaded.model, "reads_images", False)
+        if (kind in IMAGE_TYPES) != reads_images:
+            accepted = IMAGE_TYPES if reads_images else (CSV, JSON, JSON_LINES)
+            raise ModelError(
+                f"ContentType {content_type!r} is not supported by model {variant['ModelName']}; "
+                f"use {', '.join(accepted)}",
+                415,
+            )
         with loaded.lock:
             try:
                 frame = loaded.model.parse(body, kind)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from airflow_automl.local.errors import ResourceInUse, ValidationException
 from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
+from airflow_automl.local.serving.formats import CSV, IMAGE_TYPES, JSON_LINES
 from airflow_automl.local.store import ModelRecord, TransformJobRecord
 from airflow_automl.local.transform.settings import forecast_split_error, transform_settings
 from airflow_automl.sagemaker.shapes import RequestValidationError
@@ -69,6 +70,12 @@ class TransformJobOperations(Operations):
         job = self.store.jobs.get(model.job_name)
         if job is not None and job.spec.time_series is not None and settings.split_type != "None":
             raise ValidationException(str(forecast_split_error(model.name, settings.split_type)))
+        if job is not None and (settings.content_type in IMAGE_TYPES) != job.spec.image_classification:
+            reads = "images" if job.spec.image_classification else f"{CSV} or {JSON_LINES}"
+            raise ValidationException(
+                f"TransformInput.ContentType: {settings.content_type!r} does not fit model {model.name}, "
+                f"which reads {reads} (it comes from job {job.name})"
+            )
         with creating(_name_in_use):
             self.store.transform_jobs.create(
                 name=name,

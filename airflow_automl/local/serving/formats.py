@@ -6,8 +6,10 @@ from __future__ import annotations
 CSV = "text/csv"
 JSON = "application/json"
 JSON_LINES = "application/jsonlines"  # one row per line in, one prediction per line out
+# An image classifier's request body is one image.
+IMAGE_TYPES = ("image/jpeg", "image/png", "application/x-image")
 # What a request may send, and what it may ask the answer in.
-CONTENT_TYPES = (CSV, JSON, JSON_LINES)
+CONTENT_TYPES = (CSV, JSON, JSON_LINES, *IMAGE_TYPES)
 ACCEPT_TYPES = (CSV, JSON, JSON_LINES, "*/*")
 # What Autopilot's inference containers can answer per row (SAGEMAKER_INFERENCE_OUTPUT).
 INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")

@@ -4,7 +4,8 @@ Both the worker's deployment step (which proves the model loads) and the endpoin
 jobs that serve it load models here, only from the service's own job directories, by (job,
 candidate): every candidate's model is kept (engine/job.py has the layout). The manifest the
 engine wrote (``MODEL_MANIFEST``) says which kind of model it is: a tabular ``ServedModel``
-(tabular.py) or a ``ForecastingModel`` (forecasting.py), which answer with the same parse/render.
+(tabular.py), a text classifier (classification.py) or a ``ForecastingModel`` (forecasting.py),
+which answer with the same parse/render.
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ def _load(manifest: dict, directory: Path) -> ServedModel | ForecastingModel:
         from airflow_automl.local.serving.forecasting import load_forecasting_model
 
         return load_forecasting_model(manifest, directory)
+    if manifest["framework"] == "classification":
+        from airflow_automl.local.serving.classification import load_classification_model
+
+        return load_classification_model(manifest, directory)
     from airflow_automl.local.serving.tabular import load_tabular_model
 
     return load_tabular_model(manifest, directory)

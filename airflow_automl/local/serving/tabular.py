@@ -26,6 +26,10 @@ from airflow_automl.local.serving.formats import CSV, INFERENCE_KEYS, JSON, JSON
 class ServedModel:
     # A batch transform may split its input into records (lines) for it.
     forecasts_from_history = False
+    # Every CSV record has one field per feature (a batch transform checks before it predicts).
+    fixed_csv_fields = True
+    # A request body is rows of features, not one image.
+    reads_images = False
 
     problem_type: str
     target: str

@@ -26,7 +26,7 @@ from airflow_automl.local.engine.input_limits import DEFAULT_LIMITS, read_small_
 from airflow_automl.local.engine.job import JobFailed
 from airflow_automl.local.storage import Storage, StorageAccessError
 from airflow_automl.local.transform.data_processing import RecordError, RecordProcessor, read_csv_record
-from airflow_automl.local.transform.settings import CSV, DEFAULT_MAX_PAYLOAD_MB, MB, TransformSettings
+from airflow_automl.local.transform.settings import CSV, DEFAULT_MAX_PAYLOAD_MB, IMAGE_TYPES, MB, TransformSettings
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,9 @@ def _records(settings: TransformSettings, uri: str, stream) -> Iterator[Line]:
                 f"whole file is one record; {_remedy(settings.max_payload_bytes)} or, for a model that reads rows, "
                 "set SplitType to Line"
             )
+        if settings.content_type in IMAGE_TYPES:
+            yield 1, data  # an image, byte for byte
+            return
         _refuse_binary(uri, data)
         if data.strip():
             yield 1, data.rstrip(b"\r\n")
@@ -184,7 +187,7 @@ def _batches(settings: TransformSettings, uri: str, records: Iterator[Line]) -> 
 
 def _predict(settings: TransformSettings, model, uri: str, batch: list[Line]) -> bytes:
     """The model's answer to one request; a record it cannot read fails the job naming its line."""
-    if settings.content_type == CSV and not model.forecasts_from_history:
+    if settings.content_type == CSV and not model.forecasts_from_history and model.fixed_csv_fields:
         _check_csv_fields(model, uri, batch)
     try:
         return _invoke(settings, model, batch)
@@ -199,7 +202,10 @@ def _predict(settings: TransformSettings, model, uri: str, batch: list[Line]) ->
 
 
 def _invoke(settings: TransformSettings, model, batch: list[Line]) -> bytes:
-    payload = b"\n".join(line for _, line in batch) + b"\n"
+    if settings.content_type in IMAGE_TYPES:
+        (_, payload), *_ = batch  # SplitType None: one image per request
+    else:
+        payload = b"\n".join(line for _, line in batch) + b"\n"
     frame = model.parse(payload, settings.content_type)
     answer, _ = model.render(frame, settings.accept, settings.inference_keys)
     return answer

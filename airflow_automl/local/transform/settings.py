@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_automl.local.serving.formats import CSV, JSON, JSON_LINES
+from airflow_automl.local.serving.formats import CSV, IMAGE_TYPES, JSON, JSON_LINES
 from airflow_automl.local.transform.data_processing import JsonPathFilter
 from airflow_automl.sagemaker.shapes import RequestValidationError
 
 # What a transform's records may be, and what it may ask the predictions in.
-TRANSFORM_CONTENT_TYPES = (CSV, JSON_LINES)
+TRANSFORM_CONTENT_TYPES = (CSV, JSON_LINES, *IMAGE_TYPES)
 TRANSFORM_ACCEPT_TYPES = (CSV, JSON_LINES, JSON)
 DEFAULT_MAX_PAYLOAD_MB = 6  # SageMaker's default MaxPayloadInMB
 MAX_PAYLOAD_MB = 100  # SageMaker's limit on MaxPayloadInMB
@@ -93,9 +93,15 @@ def transform_settings(request: dict) -> TransformSettings:
     if content_type not in TRANSFORM_CONTENT_TYPES:
         raise RequestValidationError(
             "TransformInput.ContentType",
-            f"{transform_input.get('ContentType')!r} is not supported; the model reads {CSV} or {JSON_LINES}",
+            f"{transform_input.get('ContentType')!r} is not supported; the model reads {CSV} or {JSON_LINES} "
+            f"(an image classifier: {', '.join(IMAGE_TYPES)})",
         )
     split_type = transform_input.get("SplitType") or "None"
+    if content_type in IMAGE_TYPES and split_type != "None":
+        raise RequestValidationError(
+            "TransformInput.SplitType",
+            f"{split_type!r} would cut images apart; use None: each {content_type} file is one image",
+        )
     if split_type not in ("Line", "None"):
         raise RequestValidationError(
             "TransformInput.SplitType", f"{split_type!r} is not supported for {content_type}; use Line or None"

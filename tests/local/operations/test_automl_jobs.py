@@ -165,11 +165,11 @@ def test_v2_job_is_described_by_both_versions(service, client):
 
 
 def test_non_tabular_v2_job_is_refused(service, client):
-    request = v2_request(service, "images")
-    request["AutoMLProblemTypeConfig"] = {"ImageClassificationJobConfig": {"CompletionCriteria": {"MaxCandidates": 1}}}
+    request = v2_request(service, "llm")
+    request["AutoMLProblemTypeConfig"] = {"TextGenerationJobConfig": {"BaseModelName": "Falcon7BInstruct"}}
     error = error_of(client.create_auto_ml_job_v2, **request)
     assert error["Code"] == "ValidationException"
-    assert "ImageClassificationJobConfig" in error["Message"]
+    assert "TextGenerationJobConfig" in error["Message"]
     assert "tabular" in error["Message"]
 
 
