@@ -218,9 +218,7 @@ def check(
             cur = np.array([float(current_counts.get(v, 0)) for v in values])
             result.threshold = float(distribution["categorical_comparison_threshold"])
             result.distance = float(np.max(np.abs(base / base.sum() - cur / cur.sum())))
-            result.p_value = (
-                float(scipy_stats.chi2_contingency(np.vstack([base, cur]))[1]) if len(values) > 1 else 1.0
-            )
+            result.p_value = float(scipy_stats.chi2_contingency(np.vstack([base, cur]))[1]) if len(values) > 1 else 1.0
             if distribution.get("categorical_drift_method", "LInfinity") == "ChiSquared":
                 result.method = "chi-square test"
                 exceeded = result.p_value < result.threshold

@@ -32,7 +32,9 @@ def markdown_report(result: CheckResult, title: str, links: dict[str, str]) -> s
         )
     if result.violations:
         lines += ["", "## Violations", ""]
-        lines += [f"- `{v['constraint_check_type']}` {v['feature_name']}: {v['description']}" for v in result.violations]
+        lines += [
+            f"- `{v['constraint_check_type']}` {v['feature_name']}: {v['description']}" for v in result.violations
+        ]
     if links:
         lines += ["", "## Files", ""]
         lines += [f"- {name}: {uri}" for name, uri in links.items()]
