@@ -83,7 +83,7 @@ def captured_frame(lines: Iterable[tuple[str, str]], feature_names: list[str]) -
             raise CaptureFormatError(f"{source}: observedContentType {content_type!r} is neither CSV nor JSON")
     frames = []
     if csv_parts:
-        frames.append(_positional(list(csv.reader(io.StringIO("".join(csv_parts)))), feature_names))
+        frames.append(_csv_frame("".join(csv_parts), feature_names))
     if json_rows:
         if all(isinstance(row, dict) for row in json_rows):
             frames.append(pd.DataFrame(json_rows))
@@ -99,10 +99,26 @@ def _positional(rows: list[list], feature_names: list[str]) -> pd.DataFrame:
     width = max((len(row) for row in rows), default=0)
     names = list(feature_names[:width]) + [f"_c{i}" for i in range(len(feature_names), width)]
     frame = pd.DataFrame(rows, columns=names) if rows else pd.DataFrame(columns=names)
-    # CSV cells arrive as text: empty ones are missing values, numbers are numbers.
+    # Cells arrive as text: empty ones are missing values, numbers are numbers.
     frame = frame.replace("", None)
     for name in frame.columns:
         numbers = pd.to_numeric(frame[name], errors="coerce")
         if numbers.notna().sum() == frame[name].notna().sum():
             frame[name] = numbers
+    return frame
+
+
+def _csv_frame(text: str, feature_names: list[str]) -> pd.DataFrame:
+    """CSV rows read with pandas' C parser (typed columns, fast); rows wider than the first fall
+    back to the csv module, so that every extra column is seen."""
+    first = next(csv.reader(io.StringIO(text[: text.find("\n") + 1])), [])
+    width = max(len(first), len(feature_names))
+    names = list(feature_names) + [f"_c{i}" for i in range(len(feature_names), width)]
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, names=names, skip_blank_lines=True)
+    except pd.errors.ParserError:
+        return _positional(list(csv.reader(io.StringIO(text))), feature_names)
+    # Rows narrower than the features: the features they lack are missing columns, not empty ones.
+    if len(first) < len(feature_names) and frame[names[len(first) :]].isna().all().all():
+        frame = frame[names[: len(first)]]
     return frame
