@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="time a job gets to honour StopAutoMLJob before its worker is killed (default: %(default)s)",
     )
     serve.add_argument(
+        "--capture-flush-seconds",
+        type=float,
+        default=2.0,
+        help="seconds between writes of endpoint data capture files; what is left is written at shutdown "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
         "--access-key-id",
         metavar="ID",
         default=os.environ.get(ACCESS_KEY_ENV_VAR),
@@ -130,6 +137,7 @@ def serve(args: argparse.Namespace) -> int:
         max_concurrent_jobs=args.max_concurrent_jobs,
         max_active_jobs=args.max_active_jobs,
         stop_grace_seconds=args.stop_grace_seconds,
+        capture_flush_seconds=args.capture_flush_seconds,
         access_key_id=args.access_key_id,
         secret_access_key=args.secret_access_key,
     )

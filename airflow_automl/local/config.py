@@ -27,6 +27,8 @@ class ServiceConfig:
     max_active_jobs: int = 50
     # Seconds a worker gets to honour StopAutoMLJob before it is killed.
     stop_grace_seconds: float = 10.0
+    # Seconds between writes of endpoint data capture files (and one more write at shutdown).
+    capture_flush_seconds: float = 2.0
     engine: str = field(default_factory=lambda: os.environ.get(ENGINE_ENV_VAR) or DEFAULT_ENGINE)
     # With both set, every API request must carry a valid SigV4 signature made with them.
     access_key_id: str | None = None

@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol, Self
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,15 @@ class StorageAccessError(Exception):
 
 
 class Storage:
-    def __init__(self, file_roots: list[Path], s3_endpoint_url: str | None = None):
+    # For writers in the background (data capture): an unreachable S3 endpoint fails a write in
+    # seconds rather than holding it (and the shutdown's last write) for minutes of retries.
+    BACKGROUND_S3_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2})
+
+    def __init__(self, file_roots: list[Path], s3_endpoint_url: str | None = None, s3_config: Config | None = None):
         # Resolve the roots once, so a root that is itself a symlink compares by its target.
         self.file_roots = [Path(os.path.realpath(root)) for root in file_roots]
         self.s3_endpoint_url = s3_endpoint_url
+        self.s3_config = s3_config
         self._s3_client = None
 
     # ---- public interface -------------------------------------------------------------
@@ -258,7 +264,7 @@ class Storage:
 
     def _s3(self):
         if self._s3_client is None:
-            self._s3_client = boto3.client("s3", endpoint_url=self.s3_endpoint_url)
+            self._s3_client = boto3.client("s3", endpoint_url=self.s3_endpoint_url, config=self.s3_config)
         return self._s3_client
 
 

@@ -35,7 +35,8 @@ JOB_NAME_PATTERN: str = sagemaker_model().shape_for("AutoMLJobName").metadata["p
 # The local service also reads file:// URIs (under its allowed roots); SageMaker itself
 # rejects them server-side, so accepting them here costs nothing against AWS.
 LOCAL_URI_PREFIX = "file://"
-_URI_SHAPES = frozenset({"S3Uri", "Url"})  # Url: ModelDataUrl of CreateModel's containers
+# Url: ModelDataUrl of CreateModel's containers; DestinationS3Uri: where endpoint data capture goes.
+_URI_SHAPES = frozenset({"S3Uri", "Url", "DestinationS3Uri"})
 
 
 class RequestValidationError(ValueError):

@@ -52,12 +52,16 @@ def create_app(config: ServiceConfig) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     supervisor: Supervisor = app.state.supervisor
+    service: SageMakerService = app.state.service
     supervisor.start()  # first ends what a previous service process left unfinished
     try:
         yield
     finally:
-        supervisor.shutdown()
-        app.state.lock.release()
+        try:
+            service.endpoints.capture.close()  # the captured invocations not written yet
+        finally:
+            supervisor.shutdown()
+            app.state.lock.release()
 
 
 def _include_job_pages(app: FastAPI, config: ServiceConfig) -> None:

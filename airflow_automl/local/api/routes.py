@@ -58,8 +58,13 @@ SignaturesDep = Annotated[SignatureCheck, Depends(_signatures)]
 
 
 @router.get("/health")
-def health(protocol: ProtocolDep) -> dict:
-    return {"status": "ok", "operations": protocol.implemented_operations()}
+def health(protocol: ProtocolDep, service: ServiceDep) -> dict:
+    # dataCapture: the endpoint data capture writer's counts (records written, failed, dropped).
+    return {
+        "status": "ok",
+        "operations": protocol.implemented_operations(),
+        "dataCapture": service.endpoints.capture.stats(),
+    }
 
 
 @router.post("/")

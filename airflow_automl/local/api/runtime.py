@@ -67,6 +67,8 @@ async def invoke(service: SageMakerService, endpoint_name: str, headers: Mapping
         media_type(headers.get("content-type")),
         media_type(headers.get("accept")),
         headers.get("x-amzn-sagemaker-target-variant"),
+        headers.get("x-amzn-sagemaker-inference-id"),
+        headers.get("content-type"),
     )
     # Content-Type exactly as the model answered (no charset added), like SageMaker passes it through.
     return Response(payload, headers={"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant})

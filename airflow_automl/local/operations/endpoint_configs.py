@@ -1,12 +1,15 @@
 """Endpoint configs: CreateEndpointConfig, DescribeEndpointConfig, ListEndpointConfigs,
 DeleteEndpointConfig. Their ProductionVariants name models; several variants split traffic by
-InitialVariantWeight. Instance types and counts, data capture, KMS keys and shadow variants are
+InitialVariantWeight; DataCaptureConfig makes an endpoint capture its invocations to s3:// or
+file:// (serving/data_capture.py). Instance types and counts, KMS keys and shadow variants are
 recorded and described back, not emulated."""
 
 from __future__ import annotations
 
 from airflow_automl.local.errors import ValidationException
 from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed
+from airflow_automl.local.serving.data_capture import CAPTURE_SCHEMES
+from airflow_automl.local.storage import Storage, StorageAccessError
 from airflow_automl.local.store import EndpointConfigRecord, ModelRecord
 from airflow_automl.local.transform.settings import inference_keys
 from airflow_automl.sagemaker.shapes import RequestValidationError
@@ -47,6 +50,22 @@ class EndpointConfigOperations(Operations):
             )
         return variants
 
+    def _check_data_capture(self, capture: dict | None) -> None:
+        """A destination the service can write captured invocations to (what SageMaker finds only
+        when it writes, the service tells at once: a file:// path outside its roots)."""
+        if not capture:
+            return
+        destination = capture["DestinationS3Uri"]
+        if not destination.lower().startswith(CAPTURE_SCHEMES):
+            raise ValidationException(
+                f"DataCaptureConfig.DestinationS3Uri: {destination!r}: the local service captures to "
+                f"{' or '.join(CAPTURE_SCHEMES)} URIs"
+            )
+        try:
+            Storage(list(self.config.file_roots)).check_uri(destination)
+        except StorageAccessError as error:
+            raise ValidationException(f"DataCaptureConfig.DestinationS3Uri: {error}") from error
+
     @staticmethod
     def _inference_keys(model: ModelRecord) -> list[str] | None:
         """What the model's last container answers (its SAGEMAKER_INFERENCE_OUTPUT, as Autopilot's
@@ -85,6 +104,7 @@ class EndpointConfigOperations(Operations):
                 )
         if sum(variant.get("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT) for variant in variants) <= 0:
             raise ValidationException("ProductionVariants: at least one InitialVariantWeight must be more than 0")
+        self._check_data_capture(request.get("DataCaptureConfig"))
         with creating(lambda _: in_use):
             self.store.endpoint_configs.create(name=name, arn=arn, request=request, tags=request.get("Tags") or ())
         return {"EndpointConfigArn": arn}

@@ -7,7 +7,9 @@ restart. ``EndpointRegistry`` loads models in a background thread of the service
 (Creating -> InService or Failed) and serves InvokeEndpoint, keeping a bounded number of models
 loaded. UpdateEndpoint loads the new config's models while the old ones keep answering, then
 switches in one write: no request is refused or lost for the swap; a new config whose model
-fails to load leaves the endpoint InService on the old one with a FailureReason.
+fails to load leaves the endpoint InService on the old one with a FailureReason. An endpoint whose
+config has DataCaptureConfig hands sampled invocations to the data capture writer
+(serving/data_capture.py); the capture settings switch with the config.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.session import get_session
@@ -27,8 +30,15 @@ from botocore.session import get_session
 from airflow_automl.local.config import ServiceConfig
 from airflow_automl.local.errors import ModelError, ValidationError, ValidationException
 from airflow_automl.local.operations.base import NotFound, Operations, creating, found, list_query, listed, summary
+from airflow_automl.local.serving.data_capture import (
+    CapturedCall,
+    CaptureSettings,
+    DataCaptureWriter,
+    described_capture,
+)
 from airflow_automl.local.serving.formats import ACCEPT_TYPES, CONTENT_TYPES, CSV, JSON, JSON_LINES, ModelInputError
 from airflow_automl.local.serving.loading import load_job_model
+from airflow_automl.local.storage import Storage
 from airflow_automl.local.store import EndpointConfigRecord, EndpointRecord, Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,10 @@ def _runtime_limits() -> tuple[int, str]:
 MAX_PAYLOAD_BYTES, _NAME_PATTERN = _runtime_limits()
 NAME_MAX_LENGTH = 63
 ENDPOINT_NAME_RE = re.compile(_NAME_PATTERN.lstrip("^") + r"\Z")
+# InvokeEndpoint's InferenceId: 1 to 64 printable ASCII characters, the first not a space
+# (botocore's \A\S[\p{Print}]*\z with Java's ASCII \p{Print}).
+INFERENCE_ID_MAX_LENGTH = 64
+INFERENCE_ID_RE = re.compile(r"[\x21-\x7e][\x20-\x7e]*\Z")
 
 
 def payload_too_large(size: int) -> ValidationError:
@@ -94,9 +108,20 @@ class EndpointRegistry:
     """The endpoints' records and the models loaded for InvokeEndpoint, keyed by the AutoML job and
     candidate whose kept model they are (a candidate's model never changes once it is kept)."""
 
-    def __init__(self, config: ServiceConfig, store: Store, max_loaded: int | None = None):
+    def __init__(
+        self,
+        config: ServiceConfig,
+        store: Store,
+        max_loaded: int | None = None,
+        capture: DataCaptureWriter | None = None,
+    ):
         self.config = config
         self.store = store
+        # Its own Storage: the writer's thread alone uses it.
+        self.capture = capture or DataCaptureWriter(
+            lambda: Storage(list(config.file_roots), config.s3_endpoint_url, s3_config=Storage.BACKGROUND_S3_CONFIG),
+            flush_seconds=config.capture_flush_seconds,
+        )
         self.max_loaded = max_loaded or int(os.environ.get(MAX_LOADED_MODELS_ENV_VAR) or DEFAULT_MAX_LOADED_MODELS)
         self._loaded: OrderedDict[str, _Loaded] = OrderedDict()
         self._lock = threading.Lock()
@@ -185,13 +210,28 @@ class EndpointRegistry:
     # -- InvokeEndpoint -----------------------------------------------------------------------
 
     def invoke(
-        self, name: str, body: bytes, content_type: str | None, accept: str | None, target_variant: str | None = None
+        self,
+        name: str,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        target_variant: str | None = None,
+        inference_id: str | None = None,
+        observed_content_type: str | None = None,
     ) -> tuple[bytes, str, str]:
         """Predictions for the rows in body, in the media type accept names (both media types
-        without parameters; None: CSV), and the variant that answered."""
+        without parameters; None: CSV), and the variant that answered. observed_content_type: the
+        Content-Type header as sent (with its parameters), which data capture records."""
         if not ENDPOINT_NAME_RE.match(name) or len(name) > NAME_MAX_LENGTH:
             raise ValidationError(
                 f"EndpointName: {name!r} must match {_NAME_PATTERN} and have at most {NAME_MAX_LENGTH} characters"
+            )
+        if inference_id is not None and (
+            len(inference_id) > INFERENCE_ID_MAX_LENGTH or not INFERENCE_ID_RE.match(inference_id)
+        ):
+            raise ValidationError(
+                f"InferenceId: {inference_id!r} must be 1 to {INFERENCE_ID_MAX_LENGTH} printable ASCII characters, "
+                "the first not a space"
             )
         if len(body) > MAX_PAYLOAD_BYTES:
             raise payload_too_large(len(body))
@@ -224,6 +264,21 @@ class EndpointRegistry:
             except Exception as error:  # the model failed on this input: answered like a container's 500
                 log.exception("endpoint %s: prediction failed", record.name)
                 raise ModelError(f"The model failed on the request: {type(error).__name__}: {error}", 500) from error
+        capture = CaptureSettings.of(record.data_capture)
+        if capture is not None and capture.sampled():
+            self.capture.offer(
+                CapturedCall(
+                    settings=capture,
+                    endpoint_name=record.name,
+                    variant_name=variant["VariantName"],
+                    when=datetime.now(UTC),
+                    inference_id=inference_id,
+                    body=body,
+                    content_type=observed_content_type or content_type,
+                    answer=payload,
+                    answer_type=answered_type,
+                )
+            )
         return payload, answered_type, variant["VariantName"]
 
 
@@ -278,6 +333,7 @@ class EndpointOperations(Operations):
                 endpoint_config_name=config.name,
                 variants=self.resolved_variants(config),
                 tags=request.get("Tags") or (),
+                data_capture=config.request.get("DataCaptureConfig"),
             )
         self.endpoints.deploy_in_background(name)
         return {"EndpointArn": arn}
@@ -286,7 +342,9 @@ class EndpointOperations(Operations):
         record = self.endpoints.record(request["EndpointName"])
         config = self.endpoint_config_record(request["EndpointConfigName"])
         variants = self.resolved_variants(config)
-        if not self.store.endpoints.begin_update(record.name, config.name, variants):
+        if not self.store.endpoints.begin_update(
+            record.name, config.name, variants, config.request.get("DataCaptureConfig")
+        ):
             raise ValidationException(
                 f'EndpointName: cannot update in-progress endpoint "{record.arn}": it is {record.status}; '
                 "wait until it is InService"
@@ -303,6 +361,9 @@ class EndpointOperations(Operations):
             "ProductionVariants": _described_variants(served_variants(record), record.status in SERVING_STATUSES),
             "FailureReason": record.failure_reason,
         }
+        capture = described_capture(record.data_capture)
+        if capture is not None:
+            described["DataCaptureConfig"] = capture
         if record.status == "Updating" and record.pending_config_name:
             described["PendingDeploymentSummary"] = {
                 "EndpointConfigName": record.pending_config_name,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from airflow_automl.local.store.records import to_json
 from airflow_automl.local.store.resources import NameInUse, ResourceStore
 
 ENDPOINT_SORT_COLUMNS = {"Name": "name_key", "CreationTime": "creation_time", "Status": "status"}
@@ -36,6 +37,9 @@ class EndpointRecord:
     # Each: VariantName, ModelName, JobName, CandidateName, Weight, InstanceCount, InstanceType.
     variants: list[dict] | None
     pending_variants: list[dict] | None
+    # The served config's DataCaptureConfig as requested (None: no capture), and the pending one's.
+    data_capture: dict | None
+    pending_data_capture: dict | None
 
 
 class EndpointStore(ResourceStore[EndpointRecord]):
@@ -47,7 +51,14 @@ class EndpointStore(ResourceStore[EndpointRecord]):
     name_in_use = EndpointNameInUse
 
     def create(
-        self, *, name: str, arn: str, endpoint_config_name: str, variants: list[dict], tags: Sequence[dict] = ()
+        self,
+        *,
+        name: str,
+        arn: str,
+        endpoint_config_name: str,
+        variants: list[dict],
+        tags: Sequence[dict] = (),
+        data_capture: dict | None = None,
     ) -> EndpointRecord:
         """A new endpoint in status Creating, with its tags; EndpointNameInUse if the name is taken, TooManyTags."""
         with self._database.write() as db:
@@ -61,6 +72,7 @@ class EndpointStore(ResourceStore[EndpointRecord]):
                 status="Creating",
                 endpoint_config_name=endpoint_config_name,
                 variants_json=json.dumps(variants),
+                data_capture_json=to_json(data_capture),
             )
         return self._record(row)
 
@@ -71,13 +83,13 @@ class EndpointStore(ResourceStore[EndpointRecord]):
                 (status, failure_reason, time.time(), name.lower()),
             )
 
-    def begin_update(self, name: str, config_name: str, variants: list[dict]) -> bool:
+    def begin_update(self, name: str, config_name: str, variants: list[dict], data_capture: dict | None = None) -> bool:
         """InService -> Updating towards config_name; False if the endpoint is not InService."""
         with self._database.write() as db:
             cursor = db.execute(
                 "UPDATE endpoints SET status = 'Updating', pending_config_name = ?, pending_variants_json = ?,"
-                " last_modified_time = ? WHERE name_key = ? AND status = 'InService'",
-                (config_name, json.dumps(variants), time.time(), name.lower()),
+                " pending_data_capture_json = ?, last_modified_time = ? WHERE name_key = ? AND status = 'InService'",
+                (config_name, json.dumps(variants), to_json(data_capture), time.time(), name.lower()),
             )
         return cursor.rowcount == 1
 
@@ -88,12 +100,14 @@ class EndpointStore(ResourceStore[EndpointRecord]):
             if switch:
                 db.execute(
                     "UPDATE endpoints SET endpoint_config_name = pending_config_name,"
-                    " variants_json = pending_variants_json WHERE name_key = ? AND status = 'Updating'",
+                    " variants_json = pending_variants_json, data_capture_json = pending_data_capture_json"
+                    " WHERE name_key = ? AND status = 'Updating'",
                     (name.lower(),),
                 )
             db.execute(
                 "UPDATE endpoints SET status = 'InService', failure_reason = ?, pending_config_name = NULL,"
-                " pending_variants_json = NULL, last_modified_time = ? WHERE name_key = ? AND status = 'Updating'",
+                " pending_variants_json = NULL, pending_data_capture_json = NULL, last_modified_time = ?"
+                " WHERE name_key = ? AND status = 'Updating'",
                 (failure_reason, time.time(), name.lower()),
             )
 
@@ -103,7 +117,8 @@ class EndpointStore(ResourceStore[EndpointRecord]):
             names = [row["name"] for row in db.execute("SELECT name FROM endpoints WHERE status = 'Updating'")]
             db.execute(
                 "UPDATE endpoints SET status = 'InService', failure_reason = ?, pending_config_name = NULL,"
-                " pending_variants_json = NULL, last_modified_time = ? WHERE status = 'Updating'",
+                " pending_variants_json = NULL, pending_data_capture_json = NULL, last_modified_time = ?"
+                " WHERE status = 'Updating'",
                 (reason, time.time()),
             )
         return names

@@ -195,4 +195,10 @@ MIGRATIONS = (
         WHERE step_type = 'AWS::SageMaker::ProcessingJob'
         GROUP BY candidate_steps.name_key;
     """,
+    # Endpoint data capture: the DataCaptureConfig of the config an endpoint serves (JSON, NULL:
+    # none), and of the config an update is loading; they switch together with the variants.
+    """
+    ALTER TABLE endpoints ADD COLUMN data_capture_json TEXT;
+    ALTER TABLE endpoints ADD COLUMN pending_data_capture_json TEXT;
+    """,
 )
