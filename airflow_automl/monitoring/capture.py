@@ -1,7 +1,7 @@
 """Captured endpoint requests (SageMaker's data capture JSON Lines) read back into a table.
 
 Each line is one invocation: ``captureData.endpointInput`` holds ``observedContentType``, ``mode``,
-``data`` and ``encoding`` (``CSV`` and ``JSON``: the body as text; ``BASE64``: the body base64-encoded).
+``data`` and ``encoding`` (airflow_automl.sagemaker.data_capture decodes it).
 A CSV body may hold several rows, without a header, in the order of the model's features; a JSON
 body is ``{"instances": [...]}`` (or a bare list) of rows, each a list in feature order or an object
 keyed by feature name; JSON Lines holds one such row a line.
@@ -9,7 +9,6 @@ keyed by feature name; JSON Lines holds one such row a line.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -18,9 +17,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-
-class CaptureFormatError(ValueError):
-    pass
+from airflow_automl.sagemaker.data_capture import CaptureFormatError, decoded_payload
 
 
 def hour_prefixes(start: datetime, end: datetime) -> list[str]:
@@ -34,12 +31,10 @@ def hour_prefixes(start: datetime, end: datetime) -> list[str]:
 
 
 def _body(endpoint_input: dict, source: str) -> str:
-    data, encoding = endpoint_input.get("data", ""), endpoint_input.get("encoding", "CSV")
-    if encoding == "BASE64":
-        return base64.b64decode(data).decode("utf-8")
-    if encoding in ("CSV", "JSON"):
-        return data
-    raise CaptureFormatError(f"{source}: endpointInput.encoding {encoding!r} is not CSV, JSON or BASE64")
+    try:
+        return decoded_payload(endpoint_input, f"{source}: captureData.endpointInput").data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CaptureFormatError(f"{source}: a captured request body is not UTF-8 text ({error})") from error
 
 
 def _json_rows(body: str, content_type: str, source: str) -> list:
