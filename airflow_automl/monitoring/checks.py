@@ -13,8 +13,9 @@
   between the two value frequencies (``LInfinity``), ``categorical_comparison_threshold``; with
   ``ChiSquared`` the chi-square test of the two count vectors must reject at that threshold instead.
   ``comparison_method`` ``Robust`` also asks the test (KS, or chi-square for strings) to reject
-  equality at ``significance``, so that a small sample's noise alone never flags a feature;
-  ``Simple`` flags on the distance alone.
+  equality at ``significance`` divided by the number of features compared (Bonferroni: the chance
+  that noise alone flags any feature of a check stays near ``significance``), so that a small
+  sample's noise never flags a feature; ``Simple`` flags on the distance alone.
 
 The tests come from scipy.stats (ks_2samp, chi2_contingency, binomtest).
 """
@@ -138,6 +139,8 @@ def check(
                 f"There are extra columns in current dataset: {name} is not in the baseline",
             )
 
+    compared = [name for name in constraint_by_name if name in frame.columns and name in baseline_by_name]
+    per_feature_significance = significance / max(len(compared), 1)
     types = {name: entry["inferred_type"] for name, entry in constraint_by_name.items()}
     current_statistics = dataset_statistics(frame, types)
     results: list[FeatureCheck] = []
@@ -225,7 +228,7 @@ def check(
             else:
                 result.method = "L-infinity of frequencies"
                 exceeded = result.distance > result.threshold
-        significant = result.p_value is not None and result.p_value < significance
+        significant = result.p_value is not None and result.p_value < per_feature_significance
         if exceeded and (significant or not robust):
             result.drifted = True
             violation(
