@@ -31,20 +31,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
 from airflow_automl.hooks.automl import AutoMLHook
-from airflow_automl.monitoring.baseline import suggest_baseline
-from airflow_automl.monitoring.capture import CaptureFormatError, captured_frame, hour_prefixes
-from airflow_automl.monitoring.checks import DEFAULT_SIGNIFICANCE, check
-from airflow_automl.monitoring.report import markdown_report
 from airflow_automl.utils.object_storage import ObjectStorage
 
 if TYPE_CHECKING:
+    import pandas as pd
     from airflow.sdk import Context
+
+# airflow_automl.monitoring (pandas, scipy) is imported when the check runs, not when a DAG file
+# that uses the operator is parsed: DAG parsing has a time limit.
+DEFAULT_SIGNIFICANCE = 0.01
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -68,6 +68,7 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
         "baseline_data_uri",
         "target_attribute_name",
         "monitoring_config",
+        "min_records",
     )
     template_fields_renderers = {"monitoring_config": "json"}
 
@@ -89,7 +90,7 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
         target_attribute_name: str | None = None,
         monitoring_config: dict[str, Any] | None = None,
         significance: float = DEFAULT_SIGNIFICANCE,
-        min_records: int = 100,
+        min_records: int | str = 100,
         fail_on_drift: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -103,8 +104,6 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
                 "AutoMLDriftCheckOperator: give the baseline: baseline_uri, model_package_arn, job_name "
                 "or baseline_data_uri"
             )
-        if min_records < 1:
-            raise ValueError(f"min_records: must be at least 1, got {min_records}")
         self.output_uri = output_uri
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
@@ -151,6 +150,8 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
         return source["S3Uri"], tabular.get("TargetAttributeName")
 
     def _read_table(self, storage: ObjectStorage, uri: str) -> pd.DataFrame:
+        import pandas as pd
+
         uris = [u for u in storage.list_uris(uri) if not u.rsplit("/", 1)[-1].startswith("_")]
         if not uris:
             raise AirflowException(f"{uri}: no data there")
@@ -162,6 +163,8 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
 
     def resolve_baseline(self, storage: ObjectStorage) -> tuple[dict[str, Any], dict[str, Any], str]:
         """(statistics, constraints, where they came from)."""
+        from airflow_automl.monitoring.baseline import suggest_baseline
+
         if self.baseline_uri:
             prefix = self.baseline_uri.rstrip("/")
             stored = self._stored_baseline(storage, f"{prefix}/statistics.json", f"{prefix}/constraints.json")
@@ -225,6 +228,8 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
     def read_current(
         self, storage: ObjectStorage, feature_names: list[str], context: Context
     ) -> tuple[pd.DataFrame, str]:
+        from airflow_automl.monitoring.capture import CaptureFormatError, captured_frame, hour_prefixes
+
         if self.data_uri:
             return self._read_table(storage, self.data_uri), self.data_uri
         start = self._instant(self.interval_start or context.get("data_interval_start"), "interval_start")
@@ -241,13 +246,22 @@ class AutoMLDriftCheckOperator(AwsBaseOperator[AutoMLHook]):
     # --- run --------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_automl.monitoring.checks import check
+        from airflow_automl.monitoring.report import markdown_report
+
+        try:
+            min_records = int(self.min_records)
+        except ValueError:
+            min_records = 0
+        if min_records < 1:
+            raise AirflowException(f"min_records: must be a whole number of at least 1, got {self.min_records!r}")
         storage = ObjectStorage(self.aws_conn_id)
         statistics, constraints, baseline_source = self.resolve_baseline(storage)
         feature_names = [feature["name"] for feature in constraints["features"]]
         frame, source = self.read_current(storage, feature_names, context)
-        if len(frame) < self.min_records:
+        if len(frame) < min_records:
             raise AirflowSkipException(
-                f"{source}: {len(frame)} records, fewer than min_records={self.min_records}: too few to judge drift"
+                f"{source}: {len(frame)} records, fewer than min_records={min_records}: too few to judge drift"
             )
         result = check(frame, statistics, constraints, self.significance)
         prefix = self.output_uri.rstrip("/")
