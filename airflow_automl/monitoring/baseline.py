@@ -181,13 +181,33 @@ def suggest_constraints(statistics: dict[str, Any], monitoring_config: dict[str,
     return {"version": 0, "features": features, "monitoring_config": merged_config(monitoring_config)}
 
 
+THRESHOLDS = ("datatype_check_threshold", "domain_content_threshold")
+DISTRIBUTION_THRESHOLDS = ("comparison_threshold", "categorical_comparison_threshold")
+
+
+def _threshold(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not 0 <= number <= 1:
+        raise ValueError(f"monitoring_config.{name}: must be a number from 0 to 1, got {value!r}")
+    return number
+
+
 def merged_config(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Model Monitor's default monitoring_config with ``overrides`` applied (distribution_constraints merged)."""
+    """Model Monitor's default monitoring_config with ``overrides`` applied (distribution_constraints
+    merged); thresholds given as text (a rendered template) become numbers."""
     config = {**DEFAULT_MONITORING_CONFIG, **(overrides or {})}
-    config["distribution_constraints"] = {
+    distribution = {
         **DEFAULT_MONITORING_CONFIG["distribution_constraints"],
         **(overrides or {}).get("distribution_constraints", {}),
     }
+    for name in THRESHOLDS:
+        config[name] = _threshold(config[name], name)
+    for name in DISTRIBUTION_THRESHOLDS:
+        distribution[name] = _threshold(distribution[name], f"distribution_constraints.{name}")
+    config["distribution_constraints"] = distribution
     return config
 
 

@@ -111,3 +111,13 @@ def test_too_few_records_skip_and_a_broken_record_names_its_file(storage):
     broken.write_text('{"not": "a capture record"}\n')
     with pytest.raises(AirflowException, match="broken.jsonl: not a data capture record"):
         run(storage)
+
+
+def test_a_threshold_from_a_rendered_template_is_a_number_and_a_bad_one_is_named(storage):
+    write_capture(storage / "capture", ENDPOINT, features(150, seed=51), datetime(2026, 3, 2, 8, tzinfo=UTC))
+    summary = run(storage, monitoring_config={"distribution_constraints": {"comparison_threshold": "0.5"}})
+    assert {feature["threshold"] for feature in summary["features"] if feature["baseline_type"] != "String"} == {0.5}
+    with pytest.raises(
+        ValueError, match=r"distribution_constraints.comparison_threshold: must be a number from 0 to 1"
+    ):
+        run(storage, monitoring_config={"distribution_constraints": {"comparison_threshold": "lots"}})
