@@ -207,7 +207,8 @@ def test_drift_in_served_traffic_is_announced_and_close_calls_wait_for_a_person(
     states = task_states(monitor)
     assert states["announce_drift"] == "success", states
     summary = xcom_value(monitor, "check_drift")
-    assert summary["record_count"] == 300
+    # The 300 shifted rows, and the first run's smoke check if it fell in the same hour (5 rows).
+    assert summary["record_count"] in (300, 305)
     assert "monthly_charges" in summary["drifted_features"]
     events = drift_events()
     assert events and "monthly_charges" in events[-1]["drifted_features"]
