@@ -421,11 +421,14 @@ with DAG(
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def apply_verdict(decision: dict[str, Any], params: dict[str, Any], dag_run=None, ti=None) -> dict[str, Any]:
         """The package's final status: the automatic verdict, or the reviewer's (with their words)."""
-        from airflow_automl.examples.run_note import set_run_note
+        from airflow_automl.examples.run_note import hitl_answer, set_run_note
 
         promoted, reason, decided_by = bool(decision["promoted"]), decision["reason"], "rule"
         if decision["close_call"]:
-            answer = ti.xcom_pull(task_ids="approve_challenger")
+            # Approve pushes the answer as XCom; Reject skips downstream and pushes none: ask the API.
+            answer = ti.xcom_pull(task_ids="approve_challenger") or hitl_answer(
+                dag_run.dag_id, dag_run.run_id, "approve_challenger"
+            )
             if not answer:
                 raise RuntimeError("a close call without an answer from approve_challenger")
             promoted = answer["chosen_options"] == [ApprovalOperator.APPROVE]
