@@ -11,15 +11,24 @@ Each run:
      (the provider's SageMakerTransformOperator, deferred; airflow_automl.operators.transform lets
      it read file:// input), and computes the objective metric of both;
   4. registers the challenger as the group's next version with its holdout metric in
-     CustomerMetadataProperties (and ModelMetrics), Approved if it beats the champion by the
+     CustomerMetadataProperties (and ModelMetrics); it is Approved if it beats the champion by the
      ``promotion_margin`` param (or there is no champion), else Rejected with the reason;
-  5. when approved, creates the endpoint on the first run or updates it to the new version
+  5. a close call, a challenger that beats the champion by less than the ``approval_margin`` param,
+     waits for a person (Airflow's human-in-the-loop ApprovalOperator, in the UI's Required
+     Actions or through the REST API): the form shows both holdout metrics, the features the
+     latest drift check flagged and links to its reports; approval registers it Approved,
+     rejection Rejected with the reviewer's words. A clear win or loss needs no person;
+  6. when approved, creates the endpoint on the first run or updates it to the new version
      (SageMakerEndpointOperator, deferred), then sends a few held-out rows to it as a smoke check.
 
-The decision task returns ``{promoted, challenger_metric, champion_metric, margin,
-model_package_arn, reason}`` and writes the verdict as the run's note (through Airflow's REST API:
-see airflow_automl/examples/run_note.py; without the ``airflow_api`` connection the note is skipped). A
-failed transform fails the run before anything is registered or deployed.
+It runs daily, and also whenever ``automl_monitor_drift`` (dags/automl_monitor_drift.py) finds the
+served traffic drifting from the champion's training data: the asset ``churn_drift``.
+
+``register_challenger`` returns ``{promoted, challenger_metric, champion_metric, margin,
+model_package_arn, reason, close_call, trigger}``; ``apply_verdict`` returns the final verdict
+(``promoted``, ``reason``, ``decided_by``) and writes it as the run's note (through Airflow's REST
+API: see airflow_automl/examples/run_note.py; without the ``airflow_api`` connection the note is
+skipped). A failed transform fails the run before anything is registered or deployed.
 
 When the job completes, the training task updates the Airflow asset ``churn_model``: its event
 names the job, the best candidate, its metric and the model's location, and
@@ -42,7 +51,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, Param, TriggerRule, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_automl.examples.storage import read_bytes, storage_uri, write_bytes
@@ -66,6 +77,10 @@ INFERENCE_OUTPUT = {"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probabilities
 # Updated each time a training job completes; DAGs scheduled on it see the new model in the event's extra.
 CHURN_MODEL = Asset(name="churn_model")
 # [END howto_asset_model]
+# Updated by automl_monitor_drift when the served traffic drifts: a run besides the daily ones.
+CHURN_DRIFT = Asset(name="churn_drift")
+# Where the endpoint's data capture writes: under the storage location.
+CAPTURE_URI = "{{ ti.xcom_pull(task_ids='prepare_training_data')['storage_uri'] }}/datacapture"
 
 
 def _sagemaker(client_type: str = "sagemaker"):
@@ -82,8 +97,12 @@ def _client_token(*parts: str) -> str:
 with DAG(
     dag_id="automl_retrain",
     description="Retrain the churn model daily with SageMaker AutoML; promote it if it beats the champion on a holdout",
-    # Daily at midnight UTC, each run covering the previous day: its data interval.
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    # [START drift_schedule]
+    # Daily at midnight UTC, each run covering the previous day: its data interval; and on drift.
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"), assets=[CHURN_DRIFT]
+    ),
+    # [END drift_schedule]
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -109,6 +128,12 @@ with DAG(
             type="number",
             minimum=0,
             description="how much better than the champion on the holdout the challenger must be",
+        ),
+        "approval_margin": Param(
+            0.0,
+            type="number",
+            minimum=0,
+            description="a challenger that beats the champion by less than this waits for a person's approval",
         ),
         "model_package_group": Param("churn-models", type="string", description="model registry group"),
         "endpoint_name": Param("churn-serving", type="string", description="endpoint serving the approved model"),
@@ -289,20 +314,20 @@ with DAG(
     # [END tutorial_score_holdout]
 
     # [START tutorial_register_challenger]
-    @task
+    @task(inlets=[CHURN_DRIFT])
     def register_challenger(
         candidate: dict[str, Any],
         data: dict[str, Any],
         scoring: list[dict[str, Any]],
         params: dict[str, Any],
         dag_run=None,
+        inlet_events=None,
     ) -> dict[str, Any]:
         """Both models' objective metric on the held-out rows; the challenger registered as the
-        group's next version, Approved if it beats the champion by the margin, else Rejected."""
+        group's next version, pending approval; whether the verdict is clear or a close call."""
         import pandas as pd
 
-        from airflow_automl.examples.promotion import decide, holdout_metric, parse_predictions
-        from airflow_automl.examples.run_note import set_run_note
+        from airflow_automl.examples.promotion import approval_body, decide, holdout_metric, parse_predictions
 
         metric = candidate["objective_metric_name"]
         truth = pd.read_csv(io.BytesIO(read_bytes(data["holdout_labels_uri"], aws_conn_id=AWS_CONN_ID)))[
@@ -367,32 +392,80 @@ with DAG(
             ModelApprovalStatus="PendingManualApproval",
             ClientToken=_client_token(dag_run.dag_id, dag_run.run_id, job_name),
         )["ModelPackageArn"]
-        client.update_model_package(
-            ModelPackageArn=package_arn,
-            ModelApprovalStatus="Approved" if verdict.promoted else "Rejected",
-            ApprovalDescription=verdict.reason,
-        )
-        version = package_arn.rsplit("/", 2)[-2:]
-        note = f"{'PROMOTED' if verdict.promoted else 'REJECTED'} {'/'.join(version)}: {verdict.reason}"
-        print(note)
-        set_run_note(dag_run.dag_id, dag_run.run_id, note)
+        # The latest drift the monitoring DAG announced, whether or not it triggered this run.
+        drift_events = list(inlet_events[CHURN_DRIFT]) if inlet_events is not None else []
+        drift = dict(drift_events[-1].extra or {}) if drift_events else {}
+        close_call = verdict.close_call(metric, float(params["approval_margin"]))
         return {
             **verdict.as_dict(),
             "model_package_arn": package_arn,
             "metric": metric,
             "job_name": job_name,
             "serving_model": f"{job_name}-serving",
+            "close_call": close_call,
+            "trigger": "drift" if str(dag_run.run_type) == "asset_triggered" else str(dag_run.run_type),
+            "drift": drift,
+            "approval_body": approval_body(metric, verdict, drift, metrics_uri, package_arn) if close_call else "",
         }
 
     decision = register_challenger(check_best.output, data, scoring)
     score >> decision
     # [END tutorial_register_challenger]
 
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def needs_approval(decision: dict[str, Any]) -> bool:
+        """A close call goes to a person; a clear win or loss does not."""
+        return bool(decision["close_call"])
+
+    # [START approval]
+    approve = ApprovalOperator(
+        task_id="approve_challenger",
+        subject="Promote churn challenger {{ ti.xcom_pull(task_ids='register_challenger')['job_name'] }}?",
+        body="{{ ti.xcom_pull(task_ids='register_challenger')['approval_body'] }}",
+        params={"comment": Param("", type="string", description="your reasons: recorded on the model package")},
+        response_timeout=timedelta(days=2),
+    )
+    # Skipped with the rest of the approval's downstream on Reject; apply_verdict runs either way.
+    reviewed = EmptyOperator(task_id="reviewed")
+    # [END approval]
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def apply_verdict(decision: dict[str, Any], params: dict[str, Any], dag_run=None, ti=None) -> dict[str, Any]:
+        """The package's final status: the automatic verdict, or the reviewer's (with their words)."""
+        from airflow_automl.examples.run_note import hitl_answer, set_run_note
+
+        promoted, reason, decided_by = bool(decision["promoted"]), decision["reason"], "rule"
+        if decision["close_call"]:
+            # Approve pushes the answer as XCom; Reject skips downstream and pushes none: ask the API.
+            answer = ti.xcom_pull(task_ids="approve_challenger") or hitl_answer(
+                dag_run.dag_id, dag_run.run_id, "approve_challenger"
+            )
+            if not answer:
+                raise RuntimeError("a close call without an answer from approve_challenger")
+            promoted = answer["chosen_options"] == [ApprovalOperator.APPROVE]
+            reviewer = (answer.get("responded_by_user") or {}).get("name", "someone")
+            words = (answer.get("params_input") or {}).get("comment") or "no comment"
+            decided_by = reviewer
+            reason = f"{'approved' if promoted else 'rejected'} by {reviewer}: {words} ({decision['reason']})"
+        _sagemaker().update_model_package(
+            ModelPackageArn=decision["model_package_arn"],
+            ModelApprovalStatus="Approved" if promoted else "Rejected",
+            ApprovalDescription=reason[:1024],
+        )
+        version = decision["model_package_arn"].rsplit("/", 2)[-2:]
+        note = f"{'PROMOTED' if promoted else 'REJECTED'} {'/'.join(version)}: {reason}"
+        print(note)
+        set_run_note(dag_run.dag_id, dag_run.run_id, note)
+        return {"promoted": promoted, "reason": reason, "decided_by": decided_by, "trigger": decision["trigger"]}
+
+    verdict = apply_verdict(decision)
+    needs_approval(decision) >> approve >> reviewed >> verdict
+
     # [START tutorial_deploy]
     @task.short_circuit
-    def promoted(decision: dict[str, Any]) -> bool:
+    def promoted(verdict: dict[str, Any]) -> bool:
         """Only an approved challenger goes on to the endpoint."""
-        return bool(decision["promoted"])
+        return bool(verdict["promoted"])
 
     deploy = SageMakerEndpointOperator(
         task_id="deploy_endpoint",
@@ -417,6 +490,17 @@ with DAG(
                         "InitialVariantWeight": 1.0,
                     }
                 ],
+                # Every request and answer kept in SageMaker's capture format, for automl_monitor_drift.
+                "DataCaptureConfig": {
+                    "EnableCapture": True,
+                    "InitialSamplingPercentage": 100,
+                    "DestinationS3Uri": CAPTURE_URI,
+                    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                    "CaptureContentTypeHeader": {
+                        "CsvContentTypes": ["text/csv"],
+                        "JsonContentTypes": ["application/json"],
+                    },
+                },
             },
             "Endpoint": {
                 "EndpointName": "{{ params.endpoint_name }}",
@@ -455,5 +539,5 @@ with DAG(
         }
 
     data >> train >> check_best
-    promoted(decision) >> deploy >> smoke_check(decision, data)
+    promoted(verdict) >> deploy >> smoke_check(decision, data)
     # [END tutorial_deploy]

@@ -73,6 +73,13 @@ class Verdict:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def close_call(self, metric_name: str, approval_margin: float) -> bool:
+        """A win over a champion by less than ``approval_margin``: a person should decide."""
+        if not self.promoted or self.champion_metric is None:
+            return False
+        gain = self.challenger_metric - self.champion_metric
+        return (gain if greater_is_better(metric_name) else -gain) < approval_margin
+
 
 def decide(metric_name: str, challenger: float, champion: float | None, margin: float) -> Verdict:
     """Promote the challenger if there is no champion, or if it beats the champion's metric on the
@@ -90,3 +97,31 @@ def decide(metric_name: str, challenger: float, champion: float | None, margin: 
         f"(difference {gain:+.4f})"
     )
     return Verdict(False, challenger, champion, margin, reason)
+
+
+def approval_body(metric_name: str, verdict: Verdict, drift: dict[str, Any], metrics_uri: str, package_arn: str) -> str:
+    """The Markdown a reviewer reads before approving a close call."""
+    lines = [
+        "The challenger beats the champion on the same held-out rows, by less than the approval margin.",
+        "",
+        f"| model | holdout {metric_name} |",
+        "|---|---|",
+        f"| challenger | {verdict.challenger_metric:.4f} |",
+        f"| champion | {verdict.champion_metric:.4f} |"
+        if verdict.champion_metric is not None
+        else "| champion | none |",
+        "",
+        f"Rule: {verdict.reason}.",
+        "",
+    ]
+    if drift.get("drifted_features"):
+        distances = drift.get("distances", {})
+        features = ", ".join(f"{name} ({distances.get(name, 0):.3f})" for name in drift["drifted_features"])
+        lines += [
+            f"Drifted features in the latest drift check: {features}.",
+            f"Report: {drift.get('report', 'n/a')}; violations: {drift.get('constraint_violations', 'n/a')}.",
+        ]
+    else:
+        lines.append("The latest drift check found no drift (or none has run).")
+    lines += ["", f"Holdout metrics: {metrics_uri}", f"Model package: {package_arn}"]
+    return "\n".join(lines)

@@ -79,3 +79,27 @@ def set_run_note(dag_id: str, run_id: str, note: str, conn_id: str = DEFAULT_CON
         )
     log.info("Run note: %s", note)
     return True
+
+
+def hitl_answer(dag_id: str, run_id: str, task_id: str, conn_id: str = DEFAULT_CONN_ID) -> dict | None:
+    """A human-in-the-loop task's answer (chosen_options, params_input, responded_by_user) from the REST
+    API: on Reject the ApprovalOperator skips its downstream tasks and pushes no XCom to read it from."""
+    connection = _api_connection(conn_id)
+    if connection is None:
+        return None
+    base = _base_url(connection)
+    answer = requests.post(
+        f"{base}/auth/token",
+        json={"username": connection.login, "password": connection.password},
+        timeout=TIMEOUT_SECONDS,
+    )
+    answer.raise_for_status()
+    detail = requests.get(
+        f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+        f"{quote(task_id, safe='')}/-1/hitlDetails",
+        headers={"Authorization": f"Bearer {answer.json()['access_token']}"},
+        timeout=TIMEOUT_SECONDS,
+    )
+    detail.raise_for_status()
+    value = detail.json()
+    return value if value.get("response_received") else None

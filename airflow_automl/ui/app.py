@@ -151,6 +151,10 @@ def task_tab(
             title="No such task instance",
             message=f"DAG {dag_id!r} has no task instance {task_id!r} (map index {index}) in run {run_id!r}.",
         )
+    if task.operator == records.DRIFT_CHECK:
+        with create_session() as session:
+            summary = records.drift_summary(session, dag_id, run_id, task_id, index)
+        return _page("drift", task=task, summary=summary)
     if not task.is_automl_task or task.job_name is None:
         running = task.is_automl_task and task.state not in ("success", "failed", "skipped", "upstream_failed")
         return _page("task", task=task, job=None, refresh_seconds=REFRESH_SECONDS if running else None)
@@ -221,6 +225,7 @@ def history_tab(dag_id: str) -> HTMLResponse:
             "threshold": run.threshold,
             "shown_threshold": format_number(run.threshold),
             "verdict": run.verdict,
+            "trigger": run.trigger,
             "value": None,
             "shown_value": "",
             "status": None,

@@ -25,6 +25,7 @@ from airflow_automl.ui.sagemaker import ConnectionRef
 OPERATOR = "AutoMLJobOperator"
 SENSOR = "AutoMLBestCandidateSensor"
 AUTOML_TASK_TYPES = frozenset({OPERATOR, SENSOR})
+DRIFT_CHECK = "AutoMLDriftCheckOperator"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ class RunJob:
     run_state: str | None
     threshold: float | None
     verdict: dict[str, Any] | None
+    # What started the run: "drift" (an asset event, from the drift monitor), "schedule" or "manual".
+    trigger: str | None = None
+
+
+def run_trigger(run_type: Any) -> str | None:
+    kind = str(run_type.value if hasattr(run_type, "value") else run_type) if run_type is not None else None
+    return {"asset_triggered": "drift", "scheduled": "schedule"}.get(kind or "", kind)
 
 
 def _link_value(row: XComModel) -> dict[str, Any]:
@@ -114,10 +122,25 @@ def task_job(session: Session, dag_id: str, run_id: str, task_id: str, map_index
     return _task_job(ti_row, _link_value(link_row) if link_row is not None else None)
 
 
+def drift_summary(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any] | None:
+    """A drift check's return value (its features and distances), or None before it has one."""
+    row = session.scalars(
+        select(XComModel).where(
+            XComModel.dag_id == dag_id,
+            XComModel.run_id == run_id,
+            XComModel.task_id == task_id,
+            XComModel.map_index == map_index,
+            XComModel.key == "return_value",
+        )
+    ).first()
+    value = XComModel.deserialize_value(row) if row is not None else None
+    return value if isinstance(value, dict) and "features" in value else None
+
+
 def dag_history(session: Session, dag_id: str, limit: int = 25) -> list[RunJob]:
     """The latest ``limit`` runs of the DAG that ran an AutoML task, newest first, one row per job."""
     runs = session.execute(
-        select(DagRun.id, DagRun.run_id, DagRun.run_after, DagRun.logical_date, DagRun.state)
+        select(DagRun.id, DagRun.run_id, DagRun.run_after, DagRun.logical_date, DagRun.state, DagRun.run_type)
         .where(
             DagRun.dag_id == dag_id,
             DagRun.id.in_(
@@ -160,6 +183,7 @@ def dag_history(session: Session, dag_id: str, limit: int = 25) -> list[RunJob]:
                     run_state=str(run.state) if run.state else None,
                     threshold=thresholds.get((run.run_id, job.job_name), thresholds.get((run.run_id, None))),
                     verdict=verdicts.get(run.run_id),
+                    trigger=run_trigger(run.run_type),
                 )
             )
     return history
@@ -207,7 +231,8 @@ def _sensor_thresholds(
 
 
 def _promotion_verdicts(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """run id -> the return value of a task of the run that says whether it ``promoted`` a model."""
+    """run id -> the return value of a task of the run that says whether it ``promoted`` a model;
+    the final one (which says who ``decided_by``) over a provisional one."""
     verdicts: dict[str, dict[str, Any]] = {}
     rows = session.scalars(
         select(XComModel).where(
@@ -216,7 +241,9 @@ def _promotion_verdicts(session: Session, dag_id: str, run_ids: list[str]) -> di
     ).all()
     for row in rows:
         value = XComModel.deserialize_value(row)
-        if isinstance(value, dict) and isinstance(value.get("promoted"), bool):
+        if not (isinstance(value, dict) and isinstance(value.get("promoted"), bool)):
+            continue
+        if "decided_by" in value or "decided_by" not in verdicts.get(row.run_id, {}):
             verdicts[row.run_id] = value
     return verdicts
 

@@ -89,6 +89,14 @@ def run_day(loop, day: int, skill: str, manual_hour: int | None = None):
     )
 
 
+def ran_through(run) -> bool:
+    """Every task succeeded but the approval steps, which a clear verdict skips."""
+    states = task_states(run)
+    return {states.pop("approve_challenger"), states.pop("reviewed")} == {"skipped"} and set(states.values()) == {
+        "success"
+    }
+
+
 def run_note(run) -> str | None:
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
@@ -114,7 +122,7 @@ def test_the_loop_approves_a_first_and_a_better_model_rejects_a_worse_one_and_su
 
     # 1. No champion yet: the challenger is approved and the endpoint is created for it.
     first = run_day(loop, 2, "0.6")
-    assert set(task_states(first).values()) == {"success"}, task_states(first)
+    assert ran_through(first), task_states(first)
     verdict = xcom_value(first, "register_challenger")
     assert verdict["promoted"] is True and verdict["champion_metric"] is None
     assert 0.7 < verdict["challenger_metric"] < 0.9  # skill 0.6 ranks churners fairly on the holdout
@@ -131,7 +139,7 @@ def test_the_loop_approves_a_first_and_a_better_model_rejects_a_worse_one_and_su
 
     # 2. A better challenger, scored on the same rows as the champion, is approved; the endpoint moves to it.
     second = run_day(loop, 3, "1.0")
-    assert set(task_states(second).values()) == {"success"}, task_states(second)
+    assert ran_through(second), task_states(second)
     better = xcom_value(second, "register_challenger")
     assert better["promoted"] is True and better["champion_metric"] is not None
     assert better["challenger_metric"] >= better["champion_metric"] + 0.01

@@ -34,8 +34,11 @@ def test_quickstart_dag_trains_then_gates_on_the_score(dag_bag):
 
 def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_bag):
     dag = dag_bag.dags["automl_retrain"]
-    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"  # runs see a real data interval
-    assert dag.timetable.summary == "0 0 * * *"
+    # Daily, with a real data interval, and also whenever the monitoring DAG finds drift.
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert type(dag.timetable.timetable).__name__ == "CronDataIntervalTimetable"
+    assert dag.timetable.timetable.summary == "0 0 * * *"
+    assert "churn_drift" in repr(dag.timetable.asset_condition)
     order = [
         "prepare_training_data",
         "train_model",
@@ -43,6 +46,7 @@ def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_b
         "find_champion",
         "score_holdout",
         "register_challenger",
+        "apply_verdict",
         "promoted",
         "deploy_endpoint",
         "smoke_check",
@@ -69,6 +73,7 @@ def test_retraining_dag_trains_gates_scores_registers_and_deploys_in_order(dag_b
         "metric_threshold",
         "max_runtime_seconds",
         "promotion_margin",
+        "approval_margin",
         "model_package_group",
         "endpoint_name",
         "holdout_fraction",
