@@ -4,8 +4,11 @@ Starts the local SageMaker-compatible service on a free loopback port, points Ai
 ``aws_default`` connection at it, gives Airflow a throw-away SQLite home, runs the ``automl_retrain``
 DAG with ``dag.test()`` for two consecutive data intervals on generated churn data (``file://``
 storage), prints each interval's leaderboard and verdict (champion against challenger on the same
-holdout), then the model registry's versions and what the endpoint serves, and stops everything it
-started, also on failure, Ctrl-C or SIGTERM.
+holdout); then sends the endpoint traffic whose monthly charges have risen, runs the drift monitor
+(``automl_monitor_drift``) over the hour it was captured in, prints the drift it found, and runs the
+retraining the drift asks for (the scheduler would start it on the ``churn_drift`` asset event; the
+demo starts it with ``dag.test()``) with its verdict; then the model registry's versions and what
+the endpoint serves, and stops everything it started, also on failure, Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ MODEL_PACKAGE_GROUP = "churn-models"
 ENDPOINT_NAME = "churn-serving"
 AIRFLOW_STOP_GRACE = 30.0
 UI_USER = "admin"
+DRIFT_DAG_ID = "automl_monitor_drift"
+DRIFT_ASSET = "churn_drift"
+# Captured requests the drift monitor checks in the demo's third step (its min_records is 100).
+DRIFT_ROWS = 300
 UI_PASSWORD = "admin"
 
 
@@ -83,13 +90,17 @@ def migrate_airflow_db() -> None:
     initdb()
 
 
-def run_dag(storage_uri: str, budget_seconds: int, rows: int, logical_date: datetime):
+def load_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{DAG_ID}.py"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
     if bag.import_errors:
-        raise RuntimeError(f"{DAG_ID}: cannot load the DAG: {bag.import_errors}")
-    dag = bag.dags[DAG_ID]
+        raise RuntimeError(f"{dag_id}: cannot load the DAG: {bag.import_errors}")
+    return bag.dags[dag_id]
+
+
+def run_dag(storage_uri: str, budget_seconds: int, rows: int, logical_date: datetime):
+    dag = load_dag(DAG_ID)
     return dag.test(
         logical_date=logical_date,
         run_conf={"storage_uri": storage_uri, "max_runtime_seconds": budget_seconds, "rows": rows},
@@ -423,7 +434,69 @@ def run_intervals(endpoint_url: str, storage_root: Path, budget: int, rows: int)
             raise KeyboardInterrupt(f"signal {_interrupted_by[0]} during the DAG run")
         states.append(str(getattr(dag_run, "state", "unknown")))
         reported = print_interval(endpoint_url, dag_run, interval) and reported
+    if reported:
+        drift_state, drifted = run_drift_check(endpoint_url, storage_root)
+        states.append(drift_state)
+        if drifted:
+            interval = f"{today - timedelta(days=1):%Y-%m-%d} .. {today:%Y-%m-%d}"
+            print(f"\nRunning DAG {DAG_ID} on the drift (asset {DRIFT_ASSET}) for {interval} ...", flush=True)
+            dag_run = run_dag(f"file://{storage_root}", budget, rows, today)
+            states.append(str(getattr(dag_run, "state", "unknown")))
+            reported = print_interval(endpoint_url, dag_run, f"{interval} (retraining on drift)") and reported
     return states, reported
+
+
+def send_shifted_traffic(endpoint_url: str, rows: int) -> datetime:
+    """Customers whose monthly charges rose by 40 %, sent to the endpoint 10 a request, all within one
+    hour (sent again if the hour turned meanwhile); returns that hour."""
+    from airflow_automl.examples.datasets import customer_churn
+
+    traffic = customer_churn(rows, seed=2026).drop(columns=["customer_id", "churned"])
+    traffic["monthly_charges"] = (traffic["monthly_charges"] * 1.4).round(2)
+    lines = traffic.to_csv(index=False, header=False).splitlines()
+    runtime = sagemaker(endpoint_url, "sagemaker-runtime")
+    while True:
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        for start in range(0, len(lines), 10):
+            body = "\n".join(lines[start : start + 10]) + "\n"
+            runtime.invoke_endpoint(EndpointName=ENDPOINT_NAME, ContentType="text/csv", Body=body.encode())
+        if datetime.now(UTC).replace(minute=0, second=0, microsecond=0) == hour:
+            return hour
+
+
+def captured_requests(storage_root: Path, hour: datetime) -> int:
+    folder = storage_root / "datacapture" / ENDPOINT_NAME / "AllTraffic" / hour.strftime("%Y/%m/%d/%H")
+    return sum(len(path.read_text().splitlines()) for path in folder.glob("*.jsonl"))
+
+
+def run_drift_check(endpoint_url: str, storage_root: Path) -> tuple[str, bool]:
+    """Shifted traffic to the endpoint, then the drift monitor over its hour: (run state, drift?)."""
+    requests = -(-DRIFT_ROWS // 10)
+    print(f"\nSending {DRIFT_ROWS} customers whose monthly charges rose by 40 % to {ENDPOINT_NAME} ...", flush=True)
+    hour = send_shifted_traffic(endpoint_url, DRIFT_ROWS)
+    deadline = time.monotonic() + 60
+    while captured_requests(storage_root, hour) < requests and time.monotonic() < deadline:
+        time.sleep(0.5)  # data capture writes its buffer every few seconds
+    print(f"Running DAG {DRIFT_DAG_ID} over the hour {hour:%Y-%m-%d %H}:00 of captured traffic ...", flush=True)
+    # A run's data interval is the hour before its logical date: the hour the traffic was captured in.
+    after = hour + timedelta(hours=1)
+    dag_run = load_dag(DRIFT_DAG_ID).test(
+        logical_date=after, run_after=after, run_conf={"storage_uri": f"file://{storage_root}"}
+    )
+    state = str(getattr(dag_run, "state", "unknown"))
+    summary = task_result(dag_run, "check_drift")
+    if summary is None:
+        print(f"\n== Drift check: the run ended {state} without a result.")
+        return state, False
+    print(f"\n== Drift check of {summary['record_count']} captured requests against the champion's training data")
+    for feature in summary["features"]:
+        if feature["distance"] is not None:
+            flag = "DRIFT" if feature["drifted"] else "ok"
+            threshold = f"(threshold {feature['threshold']:g})"
+            print(f"  {feature['name']:<18} distance {feature['distance']:.4f} {threshold}  {flag}")
+    drifted = summary["drifted_features"]
+    print(f"Drift: {', '.join(drifted) if drifted else 'none'}; report {summary['links']['report']}")
+    return state, bool(drifted)
 
 
 if __name__ == "__main__":

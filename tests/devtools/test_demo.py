@@ -57,11 +57,13 @@ def demo_run(tmp_path_factory):
     return process.returncode, output, work_dir
 
 
-def test_demo_runs_two_intervals_and_prints_leaderboards_verdicts_registry_and_endpoint(demo_run):
+def test_demo_runs_three_intervals_the_third_on_drift_and_prints_leaderboards_verdicts_registry_and_endpoint(
+    demo_run,
+):
     code, output, work_dir = demo_run
     assert code == 0, output
     sections = output.split("== Data interval ")[1:]
-    assert len(sections) == 2, output
+    assert len(sections) == 3, output
     for section in sections:
         board = re.findall(r"^\s+(\d+)\s+(churn-\S+)\s+([0-9.]+)\s+Completed$", section, flags=re.M)
         assert len(board) >= 2, section
@@ -73,23 +75,32 @@ def test_demo_runs_two_intervals_and_prints_leaderboards_verdicts_registry_and_e
     assert second, sections[1]
     verdict = re.search(r"^Verdict: (PROMOTED|REJECTED) churn-models/2: ", sections[1], flags=re.M)
     assert verdict, sections[1]
+    # The served traffic shifts: the drift monitor names the feature, and the retraining it causes ends in a verdict.
+    assert re.search(r"^== Drift check of 300 captured requests", output, flags=re.M), output
+    assert re.search(r"^  monthly_charges\s+distance 0\.\d{4} \(threshold 0\.1\)  DRIFT$", output, flags=re.M)
+    assert re.search(r"^Drift: .*monthly_charges", output, flags=re.M)
+    assert "(retraining on drift)" in sections[2]
+    third = re.search(r"^Verdict: (PROMOTED|REJECTED) churn-models/3: ", sections[2], flags=re.M)
+    assert third, sections[2]
     assert re.search(r"^  version 1  Approved  holdout AUC 0\.\d{4}", output, flags=re.M)
-    status = "Approved" if verdict.group(1) == "PROMOTED" else "Rejected"
-    assert re.search(rf"^  version 2  {status}\s+holdout AUC 0\.\d{{4}}", output, flags=re.M)
-    serving = 2 if status == "Approved" else 1
+    statuses = {2: verdict.group(1), 3: third.group(1)}
+    for version, said in statuses.items():
+        status = "Approved" if said == "PROMOTED" else "Rejected"
+        assert re.search(rf"^  version {version}  {status}\s+holdout AUC 0\.\d{{4}}", output, flags=re.M)
+    serving = max([1] + [version for version, said in statuses.items() if said == "PROMOTED"])
     assert re.search(
         rf"^Endpoint churn-serving \(InService\) serves model churn-\S+-serving = "
         rf"arn:aws:sagemaker:us-east-1:\d{{12}}:model-package/churn-models/{serving}$",
         output,
         flags=re.M,
     )
-    assert re.search(r"^DAG runs success, success; the whole demo took \d+s\.$", output, flags=re.M)
+    assert re.search(r"^DAG runs success, success, success, success; the whole demo took \d+s\.$", output, flags=re.M)
 
 
 def test_demo_kept_each_runs_training_rows_and_holdout_apart(demo_run):
     code, output, work_dir = demo_run
     runs = sorted((work_dir / "storage" / "data").iterdir())
-    assert len(runs) == 2
+    assert len(runs) == 3  # two intervals and the retraining on drift
     for run in runs:
         train = sum(1 for _ in (run / "train" / "train.csv").open()) - 1  # without the header
         holdout = sum(1 for _ in (run / "holdout" / "features.csv").open())  # no header: as models read it
