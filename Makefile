@@ -12,8 +12,18 @@ TORCH_VENV  := .venv-torch
 TORCH_PY    := $(TORCH_VENV)/bin/python
 TORCH_STAMP := $(TORCH_VENV)/.installed
 UV_VERSION := 0.13.9
+# The oldest supported Airflow and Amazon provider (devtools/requirements-compat.in): a venv of its own.
+COMPAT_VENV  := .venv-compat
+COMPAT_PY    := $(COMPAT_VENV)/bin/python
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+# The provider's tests (unit, and dag.test() runs of it and of the example DAGs); not the engine's.
+COMPAT_TESTS := tests/test_package.py tests/hooks tests/operators tests/sensors tests/triggers tests/links \
+	tests/utils tests/ui tests/examples tests/dags
+DIST := dist
+# `make test-dist` checks the long description as a package index renders it.
+TWINE_VERSION := 6.2.0
 
-.PHONY: env lint docs test test-fast test-torch demo up stack stack-test lock bench clean reliability
+.PHONY: env lint docs test test-fast test-torch test-dist test-compat dist demo up stack stack-test lock bench clean reliability
 
 env: $(STAMP)
 
@@ -42,6 +52,9 @@ lock: | $(UV)
 	python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 		print("\n".join(["boto3", "botocore", *p["optional-dependencies"]["local"]]))' \
 		| $(UV) pip compile -q - -c requirements.lock --python-version 3.11 -o requirements-service.lock
+	@# The oldest versions the pins allow, for `make test-compat`.
+	$(UV) pip compile -q pyproject.toml --extra local --extra dev --extra examples -c devtools/requirements-compat.in \
+		--python-version 3.11 -o requirements-compat.lock
 	@# The SageMaker Python SDK v2 the conformance suite drives: its own lock (it pins protobuf<7, packaging<25).
 	$(UV) pip compile -q tests/conformance/requirements-sdk.in --python-version 3.11 -o requirements-sdk.lock
 	rm -rf airflow_automl.egg-info
@@ -53,6 +66,13 @@ $(TORCH_STAMP): requirements-torch.lock pyproject.toml | $(UV)
 	rm -rf airflow_automl.egg-info
 	touch $@
 
+$(COMPAT_STAMP): requirements-compat.lock pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing $(COMPAT_VENV) --python python3
+	$(UV) pip sync -q --python $(COMPAT_PY) requirements-compat.lock
+	$(UV) pip install -q --python $(COMPAT_PY) --no-deps -e .
+	rm -rf airflow_automl.egg-info
+	touch $@
+
 # The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores).
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=30
@@ -60,6 +80,24 @@ test: $(STAMP)
 # The unit tier: no processes, no servers (a test that starts one fails unless marked integration).
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not slow and not stack and not torch"
+
+# The release artifacts: the sdist, and the wheel built from it (so the sdist is shown to be complete).
+dist: | $(UV)
+	rm -rf $(DIST)
+	$(UV) build -q -o $(DIST) .
+	rm -rf airflow_automl.egg-info
+
+# The wheel as a user gets it: its contents and index metadata, then installed with [local] into a
+# new venv (pinned by the lock, no editable install) and run from outside the repository: the
+# provider and UI plugin registered, `airflow-automl serve` up, a training DAG run with dag.test().
+test-dist: dist $(STAMP)
+	$(UV) tool run -q --from twine==$(TWINE_VERSION) twine check --strict $(DIST)/*
+	$(PY) devtools/check_dist.py --dist $(DIST) --uv $(abspath $(UV)) --lock requirements.lock
+
+# The provider's tests at the oldest Airflow and Amazon provider the pins allow (the versions are printed first).
+test-compat: $(COMPAT_STAMP)
+	$(UV) pip list -q --python $(COMPAT_PY) | grep -E '^apache-airflow(-core|-task-sdk|-providers-amazon|-providers-common-compat)? '
+	$(COMPAT_PY) -m pytest -q $(COMPAT_TESTS)
 
 # Formatter, linter and type checker: the same gates CI runs.
 lint: $(STAMP)
@@ -100,4 +138,4 @@ stack-test: $(STAMP)
 	$(PY) -m pytest -q -m stack
 
 clean:
-	rm -rf $(VENV) $(TORCH_VENV) $(TOOLS) .automl .airflow .stack
+	rm -rf $(VENV) $(TORCH_VENV) $(COMPAT_VENV) $(TOOLS) $(DIST) .automl .airflow .stack

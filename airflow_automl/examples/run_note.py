@@ -23,8 +23,8 @@ TIMEOUT_SECONDS = 30
 
 
 def _api_connection(conn_id: str):
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
     from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return BaseHook.get_connection(conn_id)

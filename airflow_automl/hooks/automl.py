@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import tenacity
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-from airflow.sdk.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError

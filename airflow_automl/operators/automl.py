@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
-from airflow.sdk.exceptions import TaskDeferralTimeout
+
+try:
+    from airflow.sdk.exceptions import TaskDeferralTimeout
+except ImportError:  # Airflow 3.1: the Task SDK raises Airflow core's
+    from airflow.exceptions import TaskDeferralTimeout  # type: ignore[no-redef]
 
 from airflow_automl.hooks.automl import JOB_REFUSED_CODES, AutoMLApiError, AutoMLHook, AutoMLJobAlreadyExists
 from airflow_automl.links.automl import AutoMLJobLink

@@ -18,7 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def test_v2_job_deploys_and_the_endpoint_answers(local_service, airflow_db, tmp_path):
     from airflow.configuration import conf
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.dagbag import DagBag
 
     # dag.test() runs the DAG as the dags folder's bundle holds it: put the example there.
     dags_folder = Path(conf.get("core", "dags_folder"))

@@ -32,7 +32,8 @@ ENDPOINT = "churn-serving"
 def loop(airflow_db, tmp_path_factory):
     """The scripted service, an api-server for the run notes, and the DAG loaded from the dags folder."""
     from airflow.configuration import conf
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.dagbag import DagBag
 
     home = tmp_path_factory.mktemp("retrain-loop")
     skill_file = home / "skill"

@@ -12,7 +12,7 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 @pytest.fixture(scope="module")
 def dag_bag():
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.fixtures.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS_FOLDER))
 

@@ -130,7 +130,7 @@ def test_deployment_dag_runs_on_the_new_model_and_reads_its_location(airflow_db,
             unpaused = True
             assert deploy_runs() == []
 
-            from airflow.dag_processing.dagbag import DagBag
+            from tests.fixtures.dagbag import DagBag
 
             bag = DagBag(dag_folder=str(dags_folder / "automl_retrain.py"))
             assert bag.import_errors == {}

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_automl.operators.automl import AutoMLJobOperator, detect_api_version
 from tests.fixtures.airflow import aws_connection_env
@@ -195,7 +195,9 @@ def test_execute_complete_timeout_stops_the_job(responder):
 
 def test_a_deferral_that_hits_execution_timeout_stops_the_job(responder):
     from airflow.sdk.bases.operator import TriggerFailureReason
-    from airflow.sdk.exceptions import TaskDeferralTimeout
+
+    # What the Task SDK raises on this Airflow version, as the operator imports it.
+    from airflow_automl.operators.automl import TaskDeferralTimeout
 
     responder.on("DescribeAutoMLJobV2", describe_answer("churn-20261127-abc123", "InProgress"))
     responder.on("StopAutoMLJob", (200, {}))

@@ -211,7 +211,8 @@ def test_segments_example_trains_and_gates_each_region(scripted, airflow_db):
     from pathlib import Path
 
     from airflow.configuration import conf
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.dagbag import DagBag
 
     dags_folder = Path(conf.get("core", "dags_folder"))
     dags_folder.mkdir(parents=True, exist_ok=True)

@@ -88,7 +88,7 @@ def _dags_folder() -> Path:
 @pytest.fixture(scope="module")
 def retraining_runs(scripted_service, service_connection, airflow_db):
     """Two daily runs of dags/automl_retrain.py: the first promotes its model, the second does not beat it."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.fixtures.dagbag import DagBag
 
     dag_path = _dags_folder() / "automl_retrain.py"
     shutil.copyfile(REPO_ROOT / "dags" / "automl_retrain.py", dag_path)
@@ -142,7 +142,7 @@ with DAG({RUNNING_DAG!r}, schedule=None, start_date=datetime(2026, 1, 1, tzinfo=
     ).expand(job_name=["slow-ui-running", "ui-other-segment"])
 """
     )
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.fixtures.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(dag_path))
     assert bag.import_errors == {}

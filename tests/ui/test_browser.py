@@ -121,7 +121,8 @@ def test_markup_in_a_failure_reason_is_text_not_html(browser, scripted_service):
 def retraining_run(scripted_service, airflow_db, tmp_path_factory):
     """One run of dags/automl_retrain.py through dag.test(), against the scripted service."""
     from airflow.configuration import conf
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.dagbag import DagBag
 
     # dag.test() runs the DAG as the dags folder's bundle holds it: put the example there.
     dags_folder = Path(conf.get("core", "dags_folder"))

@@ -54,9 +54,9 @@ class Events:
 
 @pytest.fixture
 def openlineage_events(tmp_path):
+    from airflow.providers.common.compat.sdk import get_listener_manager
     from airflow.providers.openlineage import conf as openlineage_conf
     from airflow.providers.openlineage.plugins.listener import OpenLineageListener
-    from airflow.sdk.listener import get_listener_manager
 
     def forget_configuration() -> None:  # the provider caches what it read from the configuration
         for value in vars(openlineage_conf).values():
