@@ -44,6 +44,7 @@ The same DAG runs on the local service and on AWS; what changes is configuration
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -52,8 +53,11 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, Param, TriggerRule, get_current_context, task
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
+
+# From Airflow core: the Task SDK exports AssetOrTimeSchedule only from Airflow 3.2.
+from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_automl.examples.storage import read_bytes, storage_uri, write_bytes
@@ -71,6 +75,13 @@ POLL_INTERVAL = float(os.environ.get("AUTOML_POLL_INTERVAL_SECONDS", "30"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("AUTOML_RETRY_DELAY_SECONDS", "120")))
 INSTANCE_TYPE = "ml.m5.large"
 SMOKE_ROWS = 5
+# How long a close call waits for a person. The standard provider of Airflow 3.1 takes it as the task's
+# execution_timeout; later ones as response_timeout.
+APPROVAL_TIMEOUT = {
+    "response_timeout"
+    if "response_timeout" in inspect.signature(HITLOperator.__init__).parameters
+    else "execution_timeout": timedelta(days=2)
+}
 # Autopilot's inference containers answer with these keys when asked (JSON Lines): the metrics need the probabilities.
 INFERENCE_OUTPUT = {"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probabilities,labels"}
 # [START howto_asset_model]
@@ -423,7 +434,7 @@ with DAG(
         subject="Promote churn challenger {{ ti.xcom_pull(task_ids='register_challenger')['job_name'] }}?",
         body="{{ ti.xcom_pull(task_ids='register_challenger')['approval_body'] }}",
         params={"comment": Param("", type="string", description="your reasons: recorded on the model package")},
-        response_timeout=timedelta(days=2),
+        **APPROVAL_TIMEOUT,
     )
     # Skipped with the rest of the approval's downstream on Reject; apply_verdict runs either way.
     reviewed = EmptyOperator(task_id="reviewed")

@@ -36,7 +36,8 @@ WAIT_SECONDS = 300
 @pytest.fixture(scope="module")
 def loop(airflow_db, tmp_path_factory):
     from airflow.configuration import conf
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.dagbag import DagBag
 
     home = tmp_path_factory.mktemp("drift-loop")
     skill_file = home / "skill"

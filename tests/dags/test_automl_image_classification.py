@@ -22,7 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def test_image_classifier_trains_gates_and_classifies_new_images(local_service, airflow_db):
     from airflow.configuration import conf
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.dagbag import DagBag
 
     # dag.test() runs the DAG as the dags folder's bundle holds it: put the example there.
     dags_folder = Path(conf.get("core", "dags_folder"))
