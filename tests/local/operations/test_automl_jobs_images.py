@@ -12,7 +12,9 @@ from botocore.exceptions import ClientError
 
 from airflow_automl.examples.digit_images import digit_images
 
-pytestmark = pytest.mark.integration
+# Image feature extraction and training take minutes on 2 cores: `pytest -m slow` runs these, with the
+# image DAG's test; the engine's data rules for images run in the default suite.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROLE = "arn:aws:iam::123456789012:role/automl"
 FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 300}
