@@ -46,6 +46,7 @@ PACKAGE_DATA = [
     "ui/templates/task.html",
     "ui/templates/history.html",
     "ui/templates/error.html",
+    "ui/templates/drift.html",
     "local/templates/index.html",
     "local/templates/job.html",
     "local/templates/listing.html",
