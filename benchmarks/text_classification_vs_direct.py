@@ -20,7 +20,6 @@ Noise: each accuracy comes with a 95 % normal-approximation interval over the te
 from __future__ import annotations
 
 import argparse
-import math
 import pickle
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from accuracy_interval import interval
 from memory_context import MemoryJobContext
 from sklearn.model_selection import train_test_split
 
@@ -36,11 +36,6 @@ from airflow_automl.local.engine import run_job
 from airflow_automl.local.engine.classification.text import text_builders
 from airflow_automl.local.jobspec import job_spec_from_request
 from airflow_automl.local.storage import Storage
-
-
-def interval(accuracy: float, rows: int) -> str:
-    half = 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / rows)
-    return f"{accuracy:.3f} ± {half:.3f}"
 
 
 def main() -> None:
