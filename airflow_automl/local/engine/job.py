@@ -147,6 +147,22 @@ def write_candidate_manifest(model_dir: Path, candidate_name: str, manifest: dic
     return path
 
 
+def keep_best_manifest(model_dir: Path, candidate_name: str) -> bool:
+    """Make a kept candidate the job's own model (``MODEL_MANIFEST`` in model_dir), as the engine
+    does when it ends the job itself; for a job whose worker was killed before it could (at the
+    runtime limit, or when it died). False when that candidate kept no manifest."""
+    own = candidate_model_dir(model_dir, candidate_name) / MODEL_MANIFEST
+    if not own.is_file():
+        return False
+    job_manifest = Path(model_dir) / MODEL_MANIFEST
+    if job_manifest.is_file() and json.loads(job_manifest.read_text()).get("best_candidate") == candidate_name:
+        return True
+    partial = Path(model_dir) / f".{MODEL_MANIFEST}.partial"
+    partial.write_text(json.dumps({**json.loads(own.read_text()), "best_candidate": candidate_name}, indent=2))
+    partial.replace(job_manifest)
+    return True
+
+
 def resolved_completion_criteria(spec: JobSpec, default_max_candidates: int) -> dict[str, Any]:
     """ResolvedAttributes.CompletionCriteria: the request's limits, SageMaker's defaults for the rest
     (the default number of candidates depends on the problem type)."""

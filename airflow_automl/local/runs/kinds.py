@@ -10,10 +10,13 @@ in KINDS.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 from airflow_automl.local.config import ServiceConfig
+from airflow_automl.local.engine.job import keep_best_manifest
+from airflow_automl.local.serving.loading import model_dir
 from airflow_automl.local.store import JobRecord, RunFenced, RunRecord, RunStore, Store
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ class JobKind:
         """The FailureReason of a job that was running when the service stopped."""
         return f"The local service restarted while the {self.noun} was running; start a new {self.noun}"
 
-    def keep_results(self, store: Store, job: RunRecord) -> None:
+    def keep_results(self, config: ServiceConfig, store: Store, job: RunRecord) -> None:
         """Keep what a job produced before the supervisor ends it in its worker's place (the worker
         died, was killed, or went with the previous service process)."""
 
@@ -46,7 +49,7 @@ class JobKind:
         "MaxAutoMLJobRuntimeInSeconds=60"); None while it has not, and for a kind without one."""
         return None
 
-    def end_overrun(self, store: Store, job: RunRecord) -> None:
+    def end_overrun(self, config: ServiceConfig, store: Store, job: RunRecord) -> None:
         """End a job whose worker was killed for an overrun."""
         raise NotImplementedError(f"{type(self).__name__} has no runtime limit")
 
@@ -63,14 +66,19 @@ class AutoMLJobs(JobKind):
     def job_dir(self, config: ServiceConfig, name: str) -> Path:
         return config.job_dir(name)
 
-    def keep_results(self, store: Store, job: RunRecord) -> None:
-        """The job keeps the best of the candidates it trained, as one that ends by itself does."""
+    def keep_results(self, config: ServiceConfig, store: Store, job: RunRecord) -> None:
+        """The job keeps the best of the candidates it trained, as one that ends by itself does:
+        described as its BestCandidate, and its kept model made the job's own (every candidate's
+        model is kept as soon as it is trained, so a killed worker leaves them behind)."""
         if job.run_id is None:
             return  # never started: no candidates
         try:
-            store.jobs.keep_best_candidate(job.name, job.run_id)
+            best = store.jobs.keep_best_candidate(job.name, job.run_id)
         except RunFenced:
             log.info("job %s ended before its best candidate could be chosen", job.name)
+            return
+        if best is not None and not keep_best_manifest(model_dir(config, job.name), best):
+            log.warning("job %s: its best candidate %s kept no model to serve", job.name, best)
 
     def overrun(self, job: RunRecord, now: float, stop_grace: float) -> str | None:
         """The engine ends a job at MaxAutoMLJobRuntimeInSeconds itself, at a model boundary; a job a
@@ -83,12 +91,20 @@ class AutoMLJobs(JobKind):
             return None
         return f"MaxAutoMLJobRuntimeInSeconds={max_runtime}"
 
-    def end_overrun(self, store: Store, job: RunRecord) -> None:
+    def end_overrun(self, config: ServiceConfig, store: Store, job: RunRecord) -> None:
         """As SageMaker ends a job at its runtime limit: Completed with its best model, if it has one."""
         assert isinstance(job, JobRecord) and job.run_id is not None
-        self.keep_results(store, job)
+        self.keep_results(config, store, job)
         refreshed = store.jobs.get(job.name)
         if refreshed is not None and refreshed.best_candidate_name is not None:
+            with contextlib.suppress(RunFenced):  # the job ended meanwhile: it says how itself
+                store.jobs.add_partial_failure(
+                    job.name,
+                    job.run_id,
+                    f"The training worker was still in a fit at MaxAutoMLJobRuntimeInSeconds "
+                    f"({job.spec.max_job_runtime} s) and was stopped; the candidate it was training is not "
+                    f"listed, the ones it finished are kept",
+                )
             store.jobs.finish(job.name, job.run_id, "Completed", secondary_status="MaxAutoMLJobRuntimeReached")
             return
         store.jobs.finish(

@@ -83,7 +83,7 @@ class Supervisor:
         for kind in KINDS:
             runs = kind.runs(self.store)
             for job in runs.active():
-                kind.keep_results(self.store, job)
+                kind.keep_results(self.config, self.store, job)
             ended = runs.end_interrupted(kind.restart_failure_reason())
             if ended:
                 log.warning(
@@ -173,7 +173,7 @@ class Supervisor:
             job = runs.get(run.name)
             if job is None or job.run_id != run.run_id or not job.is_active:
                 continue  # the worker ended its job itself
-            run.kind.keep_results(self.store, job)
+            run.kind.keep_results(self.config, self.store, job)
             if runs.end_orphaned(job.name, run.run_id, _death_reason(code, run.kind.worker)) == "Failed":
                 log.warning("%s %s failed: its worker exited with code %s", run.kind.noun, job.name, code)
 
@@ -206,7 +206,7 @@ class Supervisor:
                     log.warning("%s %s overran %s: killing its worker", kind.noun, job.name, overrun)
                     self._kill(run)
                     run.process.wait(timeout=10)
-                    kind.end_overrun(self.store, job)
+                    kind.end_overrun(self.config, self.store, job)
         # Workers whose job has ended but which linger (e.g. stuck in library threads).
         for run in self._runs.values():
             status = run.kind.runs(self.store).status(run.name)

@@ -485,3 +485,79 @@ def test_a_job_stuck_past_its_runtime_limit_ends_with_its_best_candidate(service
     assert job["AutoMLJobStatus"] == "Completed"
     assert job["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
     assert job["BestCandidate"]["CandidateName"].startswith("scripted-candidate-")
+
+
+# Slow: the job's limit must outlast the worker's start-up (its imports took 30 s on a loaded machine).
+@pytest.mark.slow
+def test_a_forecasting_worker_killed_at_the_limit_mid_fit_leaves_its_best_finished_candidate_servable(service, client):
+    """The supervisor kills a worker whose ETS fit never returns (tests/fixtures/service.py, wedged-*);
+    the seasonal naive baseline it finished before is the job's best candidate, and an endpoint serves it."""
+    import io
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    days = np.arange(42)
+    history = pd.DataFrame(
+        {
+            "sku": "apples",
+            "date": pd.date_range("2024-01-01", periods=42, freq="D").strftime("%Y-%m-%d"),
+            "units": (30 + 8 * np.sin(2 * np.pi * days / 7)).round(1),
+        }
+    )
+    (service.file_root / "wedged").mkdir(parents=True, exist_ok=True)
+    history.to_csv(service.file_root / "wedged" / "units.csv", index=False)
+    client.create_auto_ml_job_v2(
+        AutoMLJobName="wedged-forecast",
+        RoleArn=ROLE,
+        AutoMLJobInputDataConfig=[
+            {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": service.file_uri("wedged")}}}
+        ],
+        OutputDataConfig={"S3OutputPath": service.file_uri("output")},
+        AutoMLProblemTypeConfig={
+            "TimeSeriesForecastingJobConfig": {
+                "ForecastFrequency": "D",
+                "ForecastHorizon": 7,
+                "TimeSeriesConfig": {
+                    "TargetAttributeName": "units",
+                    "TimestampAttributeName": "date",
+                    "ItemIdentifierAttributeName": "sku",
+                },
+                "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["ets"]}]},
+                "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 45},
+            }
+        },
+    )
+    job = service.wait_for_status("wedged-forecast", timeout=300)
+
+    assert (job["AutoMLJobStatus"], job["AutoMLJobSecondaryStatus"]) == ("Completed", "MaxAutoMLJobRuntimeReached"), (
+        job.get("FailureReason")
+    )
+    assert any("was still in a fit" in r["PartialFailureMessage"] for r in job["PartialFailureReasons"])
+    best = job["BestCandidate"]
+    assert best["CandidateName"] == "wedged-forecast-SeasonalNaive-001"
+    kept = json.loads((service.data_dir / "jobs" / "wedged-forecast" / "model" / "model.json").read_text())
+    assert kept["best_candidate"] == best["CandidateName"]  # the job's own model, as if it had ended itself
+    client.create_model(ModelName="wedged-model", ExecutionRoleArn=ROLE, Containers=best["InferenceContainers"])
+    client.create_endpoint_config(
+        EndpointConfigName="wedged-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "wedged-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    client.create_endpoint(EndpointName="wedged-serving", EndpointConfigName="wedged-config")
+    client.get_waiter("endpoint_in_service").wait(
+        EndpointName="wedged-serving", WaiterConfig={"Delay": 0.2, "MaxAttempts": 300}
+    )
+    answer = service.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="wedged-serving", ContentType="text/csv", Accept="text/csv", Body=history.to_csv(index=False)
+    )
+    forecast = pd.read_csv(io.BytesIO(answer["Body"].read()))
+    # The last week repeated.
+    assert np.allclose(forecast["mean"], history["units"].iloc[-7:])
