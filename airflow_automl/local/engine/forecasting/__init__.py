@@ -18,8 +18,9 @@ of kind "forecasting" under candidates/<candidate>/, with the ETS and ARIMA mode
 series; see engine/job.py), and the best candidate's model.json as the job's own, from which
 endpoints and batch transform forecast the history they are sent.
 
-Every job also trains a seasonal naive candidate first (SeasonalNaive: the last cycle repeated),
-so the ensemble may use it and the job's best candidate is never worse than it on the backtests.
+Every job also trains a seasonal naive candidate first (SeasonalNaive: the last cycle repeated,
+each series' cycle chosen on the backtest windows), so the ensemble may use it and the job's best
+candidate, chosen by the objective on the same windows, is never worse than it there.
 
 MaxAutoMLJobRuntimeInSeconds bounds the training (budget.py): each algorithm, cheapest first, gets
 a fair share of the time left; one that cannot finish in it is stopped inside the worker, even in

@@ -426,36 +426,86 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
     return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
 
 
-def forecast_seasonal_naive(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
-    """Each series' last cycle repeated, for the cycle (of the frequency's, or the grid's season)
-    whose repetition had the smallest mean absolute error in the series' own history (the last
-    value when no cycle fits twice); quantiles from that error's spread. The baseline a job must
+def seasonal_naive(
+    frame: pd.DataFrame, horizon: int, cutoffs: list[int], settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each series' last cycle repeated, for the cycle (of the frequency's that the history before
+    the first backtest window holds twice, or the grid's season) whose repetition had the smallest
+    absolute error over that series' backtest windows: the windows cover the longest cycle they
+    can (seasons.py), so a weekly cycle is chosen by the weekend too. Per series the smallest error
+    of every period, so on the backtests it is at least as good as each fixed period. Quantiles
+    from the spread of that period's errors in the history. The chosen periods are kept in
+    ``settings.fitted`` (a served model repeats them); a series with none kept (a new item, or no
+    windows) takes the period of the smallest error in its own history. The baseline a job must
     not lose to, and a candidate the ensemble may use."""
     history, _ = split_future(frame)
-    first = int(history[STEP].max()) + 1
-    candidates = sorted({*settings.seasonal_periods(history), settings.grid.season_length} - {1})
+    chosen = settings.fitted if settings.fitted is not None else {}
+    evaluated = set(backtest_series(history, cutoffs)[SERIES_ID].unique()) if cutoffs else set()
+    before_first = history[history[STEP] <= cutoffs[0]] if cutoffs else history
+    candidates = sorted({*settings.seasonal_periods(before_first), settings.grid.season_length} - {1}) or [1]
     offsets = np.array(settings.levels())
-    series_ids, means, bands = [], [], []
+    windows: dict[int, list] = {window: [] for window in range(1, len(cutoffs) + 1)}
+    forecasts = []
     for series_id, part in history.groupby(SERIES_ID, sort=True):
-        values = part.sort_values(STEP)[TARGET].to_numpy(float)
-        best_errors, best_period = None, 1
-        for period in [p for p in candidates if len(values) >= 2 * p] or [1]:
-            errors = values[period:] - values[:-period] if len(values) > period else np.zeros(1)
-            if best_errors is None or np.abs(errors).mean() < np.abs(best_errors).mean():
-                best_errors, best_period = errors, period
-        assert best_errors is not None
-        last_cycle = values[-best_period:]
-        mean = np.resize(last_cycle, horizon)
-        series_ids.append(series_id)
-        means.append(mean)
-        bands.append(mean[:, None] + np.quantile(best_errors, offsets)[None, :])
-    stacked = np.array(bands)  # (series, horizon, quantile)
+        part = part.sort_values(STEP)
+        steps, values = part[STEP].to_numpy(), part[TARGET].to_numpy(float)
+        if series_id in evaluated:
+            errors = {}
+            for period in [p for p in candidates if (steps <= cutoffs[0]).sum() >= p]:
+                predicted = [_repeat_last_cycle(values[steps <= c], period, horizon) for c in cutoffs]
+                actual = [values[(steps > c) & (steps <= c + horizon)] for c in cutoffs]
+                errors[period] = sum(np.abs(a - f[: len(a)]).sum() for a, f in zip(actual, predicted, strict=True))
+            if errors:
+                chosen[series_id] = FittedSeries(min(errors, key=errors.__getitem__))
+            for window, cutoff in enumerate(cutoffs, start=1):
+                windows[window].append(
+                    (series_id, _naive_rows(values[steps <= cutoff], chosen, series_id, candidates, horizon, offsets))
+                )
+        forecasts.append((series_id, _naive_rows(values, chosen, series_id, candidates, horizon, offsets)))
+    backtests = [
+        _stacked_frame(rows, cutoffs[window - 1] + 1, horizon, settings.quantiles).assign(**{WINDOW: window})
+        for window, rows in windows.items()
+        if rows
+    ]
+    first = int(history[STEP].max()) + 1
+    return _concat(backtests), _stacked_frame(forecasts, first, horizon, settings.quantiles)
+
+
+def _repeat_last_cycle(values: np.ndarray, period: int, horizon: int) -> np.ndarray:
+    return np.resize(values[-period:], horizon)
+
+
+def _naive_rows(
+    values: np.ndarray,
+    chosen: dict[str, FittedSeries],
+    series_id: str,
+    candidates: list[int],
+    horizon: int,
+    offsets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One series' seasonal naive mean (horizon,) and quantiles (horizon, quantiles): the period
+    chosen for it when it has one and the values hold it, else the smallest error's in the values."""
+    kept = chosen.get(series_id)
+    if kept is not None and len(values) >= kept.model:
+        period = int(kept.model)
+    else:
+        fits = [p for p in candidates if len(values) >= 2 * p] or [1]
+        period = min(fits, key=lambda p: np.abs(values[p:] - values[:-p]).mean() if len(values) > p else np.inf)
+    errors = values[period:] - values[:-period] if len(values) > period else np.zeros(1)
+    mean = _repeat_last_cycle(values, period, horizon)
+    return mean, mean[:, None] + np.quantile(errors, offsets)[None, :]
+
+
+def _stacked_frame(
+    rows: list[tuple[str, tuple[np.ndarray, np.ndarray]]], first_step: int, horizon: int, quantiles: tuple[str, ...]
+) -> pd.DataFrame:
+    bands = np.array([band for _, (_, band) in rows])  # (series, horizon, quantile)
     return _frame(
-        series_ids,
-        first,
+        [series_id for series_id, _ in rows],
+        first_step,
         horizon,
-        np.array(means),
-        {name: stacked[:, :, index] for index, name in enumerate(settings.quantiles)},
+        np.array([mean for _, (mean, _) in rows]),
+        {name: bands[:, :, index] for index, name in enumerate(quantiles)},
     )
 
 
@@ -565,7 +615,7 @@ def _quantile_network(horizon: int, context: int, settings: Settings, trainer: d
 # (a served model forecasting from the history a request sends) there are no windows to predict.
 FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]] = {
     # Not one of the API's algorithms: every job trains it first (the baseline, see __init__.py).
-    SEASONAL_NAIVE: rolling(forecast_seasonal_naive),
+    SEASONAL_NAIVE: seasonal_naive,
     "npts": rolling(forecast_npts),
     "ets": _statsforecast("AutoETS"),
     "arima": _statsforecast("AutoARIMA"),

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from airflow_automl.local.engine import run_job
+from airflow_automl.local.engine.forecasting.backtest import run_backtest
+from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, MEAN, SEASONAL_NAIVE, WINDOW, Settings
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, cycles, seasonal_periods
-from airflow_automl.local.engine.forecasting.series import Grid
+from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, Grid, load_series
 from airflow_automl.local.serving.loading import load_model
 from tests.fixtures.forecasting import write_job
 
@@ -102,3 +105,33 @@ def test_a_job_stopped_at_its_limit_in_the_middle_of_a_fit_keeps_its_best_candid
     assert len(forecast) == 12 and forecast["day"].iloc[0] == "2024-03-14 00:00:00"
     # The last day repeated (its first twelve hours).
     assert np.allclose(forecast["mean"], history["units"].iloc[-24:-12])
+
+
+def test_seasonal_naive_chooses_each_series_period_on_the_backtests_and_serves_it(tmp_path):
+    """Per series, the period whose repetition did best over the backtest windows (a week of
+    them): on those windows no fixed period does better, and a served model repeats that period."""
+    history = pd.concat(
+        [hourly_load(days=21, meters=("house",)), hourly_load(days=21, meters=("office",), weekend=40.0)]
+    )
+    spec, ctx = write_job(tmp_path, history, ForecastFrequency="H", ForecastHorizon=24)
+    data = load_series(ctx.storage, spec)
+    fitted: dict = {}
+    settings = Settings(data.grid, ("p10", "p50", "p90"), windows=7, fitted=fitted)
+    backtest, _ = run_backtest(data.frame, 24, settings, FORECASTERS[SEASONAL_NAIVE])
+
+    def error(frame: pd.DataFrame, column: str) -> float:
+        return float((frame[TARGET] - frame[column]).abs().sum())
+
+    values = data.frame.set_index([SERIES_ID, STEP])[TARGET]
+    cutoffs = backtest.groupby(WINDOW)[STEP].transform("min") - 1
+    for period in (24, 168):
+        # The last cycle before each window's cutoff, repeated.
+        source = cutoffs - period + 1 + (backtest[STEP] - cutoffs - 1) % period
+        backtest[f"naive{period}"] = values.reindex(list(zip(backtest[SERIES_ID], source, strict=True))).to_numpy()
+    for _, part in backtest.groupby(SERIES_ID):
+        assert error(part, MEAN) <= min(error(part, "naive24"), error(part, "naive168")) + 1e-9
+    assert {series_id: kept.model for series_id, kept in fitted.items()} == {"house": 24, "office": 168}
+    # Served: the period kept for each item, whatever its own history's errors say.
+    _, served = FORECASTERS[SEASONAL_NAIVE](data.frame, 24, [], replace(settings, fitted=dict(fitted)))
+    office = data.frame[data.frame[SERIES_ID] == "office"].sort_values(STEP)[TARGET].to_numpy()
+    assert np.allclose(served[served[SERIES_ID] == "office"][MEAN], office[-168:-144])
