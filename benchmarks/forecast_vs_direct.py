@@ -89,7 +89,10 @@ DIRECT_MODELS = ("AutoETS", "AutoARIMA", "AutoARIMA" + WITH_RELATED, "SeasonalNa
 # .venv-torch/bin/python autogluon.timeseries`. Its statistical and tree-based models (no neural
 # network, no pretrained Chronos weights, which it would download), what its "fast_training" and
 # "medium_quality" presets fit besides the neural models, with its own weighted ensemble.
-AUTOGLUON_PYTHON = Path(__file__).resolve().parent.parent / ".venv-torch" / "bin" / "python"
+# AUTOGLUON_PYTHON in the environment names another interpreter that has it (a throwaway venv).
+AUTOGLUON_PYTHON = Path(
+    os.environ.get("AUTOGLUON_PYTHON") or Path(__file__).resolve().parent.parent / ".venv-torch" / "bin" / "python"
+)
 AUTOGLUON_MODELS = {
     "SeasonalNaive": {},
     "ETS": {},
