@@ -8,8 +8,8 @@ out), so the served model learns from every row it was given. Candidate metrics 
 validation metrics of the models as selected; the refit model has none of its own.
 
 Time: training gets all of MaxAutoMLJobRuntimeInSeconds that is left once the data is analysed,
-less REFIT_SHARE of it kept for the refit; the refit runs only when its estimate (the fit times of
-the models it refits, scaled to the added rows) fits before the deadline. Each base model is
+less REFIT_SHARE of it kept for the refit; the refit runs only when its estimate (REFIT_COST of the
+fit times of the models it refits, scaled to the added rows) fits before the deadline. Each base model is
 archived and uploaded while the next ones train; what needs the finished predictor (the
 ensembles' archives, the leaderboard, the best candidate's reports) comes after the deadline,
 within FINISHING_GRACE_SECONDS. The API's meaning allows it: a job that reaches its maximum
@@ -87,6 +87,12 @@ TRAINING_MARGIN_SECONDS = 2.0
 # The share of the training time kept for refitting the best candidate on all rows: the
 # refit of an ensemble costs about the fit times of its members (early-stopped iterations only).
 REFIT_SHARE = 0.25
+# A refit costs a fraction of the first fit: each boosted model trains only the iterations early
+# stopping chose (not the patience rounds past them) and nothing is scored on validation rows.
+# Measured: refits of 4 to 10 s after 35 to 49 s of fitting (docs/local-service/tabular-quality.md);
+# half the fit times leaves twice that as margin. Counting the whole fit times, the estimate of an
+# ensemble's refit took more than the reserve, and the refit never ran.
+REFIT_COST = 0.5
 
 
 def select_algorithms(requested: tuple[str, ...]) -> list[str]:
@@ -296,10 +302,10 @@ def _best_candidate(trained: list[TrainedModel], objective: str) -> TrainedModel
 
 
 def refit_estimate(trainer, model: str, train_rows: int, validation_rows: int) -> float:
-    """Seconds the refit of ``model`` on train + validation rows should take: the fit times of the
-    models it needs, scaled to the added rows (early-stopped models refit fewer iterations: less)."""
+    """Seconds the refit of ``model`` on train + validation rows should take: REFIT_COST of the fit
+    times of the models it needs, scaled to the added rows."""
     fit_times = [trainer.get_model_attribute(m, "fit_time") or 0.0 for m in trainer.get_minimum_model_set(model)]
-    return sum(fit_times) * (train_rows + validation_rows) / max(train_rows, 1)
+    return REFIT_COST * sum(fit_times) * (train_rows + validation_rows) / max(train_rows, 1)
 
 
 def _refit_on_all_rows(job: _Job, predictor, trained: list[TrainedModel], best: TrainedModel) -> TrainedModel:

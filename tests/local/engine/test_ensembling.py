@@ -367,12 +367,12 @@ class _FitTimes:
 
 
 def test_refit_estimate_counts_the_ensembles_members_scaled_to_all_rows():
-    from airflow_automl.local.engine.ensembling import refit_estimate
+    from airflow_automl.local.engine.ensembling import REFIT_COST, refit_estimate
 
     trainer = _FitTimes({"GBM": 4.0, "CAT": 10.0, "RF": 6.0, "Ensemble": 0.5}, {"Ensemble": ["GBM", "CAT", "Ensemble"]})
     # 800 training rows and 200 validation rows: the refit sees 25 % more rows.
-    assert refit_estimate(trainer, "Ensemble", 800, 200) == pytest.approx(14.5 * 1.25)
-    assert refit_estimate(trainer, "RF", 800, 200) == pytest.approx(7.5)
+    assert refit_estimate(trainer, "Ensemble", 800, 200) == pytest.approx(REFIT_COST * 14.5 * 1.25)
+    assert refit_estimate(trainer, "RF", 800, 200) == pytest.approx(REFIT_COST * 7.5)
 
 
 def test_best_candidate_is_not_refit_when_the_refit_would_pass_the_deadline():
@@ -389,8 +389,8 @@ def test_best_candidate_is_not_refit_when_the_refit_would_pass_the_deadline():
 
     best = TrainedModel("CAT", "job-CAT-1", {"MSE": 1.0}, 30.0, False, {"CandidateName": "job-CAT-1"})
     dataset = SimpleNamespace(train=range(800), validation=range(200))
-    # Twenty seconds left; the refit would take about 37.5.
-    job = SimpleNamespace(dataset=dataset, deadline=time.monotonic() + 20)
+    # Ten seconds left; the refit would take about 18.75 (half of 30 s for 25 % more rows).
+    job = SimpleNamespace(dataset=dataset, deadline=time.monotonic() + 10)
     trained = [best]
     assert _refit_on_all_rows(job, NoRefit(), trained, best) is best
     assert trained == [best]
