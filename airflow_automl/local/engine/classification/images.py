@@ -226,7 +226,15 @@ def image_builders(deadline: float | None = None) -> list[Builder]:
         return ColumnTransformer([(name, "passthrough", where)])
 
     logistic: dict[str, Any] = {"C": 0.1, "max_iter": 2000}
-    boosting: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.1, "early_stopping": False, "random_state": 0}
+    # 32 bins instead of 255: with ~1,400 features and few images, finding splits over every bin was
+    # most of the job's time; on the digit scans it fitted 3x faster at the same accuracy.
+    boosting: dict[str, Any] = {
+        "max_iter": 100,
+        "learning_rate": 0.1,
+        "max_bins": 32,
+        "early_stopping": False,
+        "random_state": 0,
+    }
     features = {"rgb_pixels": f"{SIDE}x{SIDE}", "gray_pixels": f"{GRAY_SIDE}x{GRAY_SIDE}", "histogram_bins": BINS}
     hog_features = {
         "hog": {
