@@ -122,7 +122,7 @@ def _run_classification(spec: JobSpec, ctx: JobContext, deadline, stages: StageT
         else:
             from airflow_automl.local.engine.classification.images import image_builders, load_image_inputs
 
-            inputs, builders = load_image_inputs(ctx.storage, spec), image_builders()
+            inputs, builders = load_image_inputs(ctx.storage, spec), image_builders(deadline)
     objective = spec.metric_name or NON_TABULAR_DEFAULT_OBJECTIVE["TextClassificationJobConfig"]
     return run_classification(spec, ctx, inputs, builders, objective, deadline, stages)
 

@@ -78,7 +78,8 @@ class ImageModel(ServedModel):
             features = image_features(body)
         except ImageError as error:
             raise ModelInputError(f"The request body {error}") from error
-        return pd.DataFrame([features], columns=self.feature_columns)
+        # Feature kinds added since a model was trained come after the ones it reads.
+        return pd.DataFrame([features[: len(self.feature_columns)]], columns=self.feature_columns)
 
 
 def _text_of_line(line: str) -> str:
@@ -88,7 +89,16 @@ def _text_of_line(line: str) -> str:
 
 def load_classification_model(manifest: dict, model_dir: Path) -> ServedModel:
     """A text or image classification candidate, as its manifest describes it."""
-    model: Any = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
+    try:
+        model: Any = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
+    except ModuleNotFoundError as error:  # a convolutional network kept by a service that had torch
+        from airflow_automl.local.engine.torch_extra import TORCH_EXTRA
+        from airflow_automl.local.serving.loading import ModelLoadError
+
+        raise ModelLoadError(
+            f"The model {manifest['model_path']} needs the module {error.name!r}, which is not installed; "
+            f"install the optional extra {TORCH_EXTRA} to serve it"
+        ) from error
     classes = list(manifest["classes"])
     problem_type = BINARY if len(classes) == 2 else MULTICLASS
     candidate = manifest.get("candidate") or manifest["best_candidate"]

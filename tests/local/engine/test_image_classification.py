@@ -90,3 +90,15 @@ def test_a_gif_is_refused_by_format():
     Image.new("RGB", (4, 4)).save(buffer, format="GIF")
     with pytest.raises(ValueError, match="is a GIF image; only JPEG and PNG are read"):
         image_features(buffer.getvalue())
+
+
+def test_without_torch_the_network_is_not_offered_and_hog_features_follow_the_pixels(monkeypatch):
+    from airflow_automl.local.engine import torch_extra
+    from airflow_automl.local.engine.classification.images import HOG_COLUMNS, PIXEL_COLUMNS, image_builders
+
+    monkeypatch.setattr(torch_extra, "torch_available", lambda: False)
+    assert [b.label for b in image_builders()] == ["pixels-logistic", "hog-logistic", "pixels-gradient-boosting"]
+    features = image_features(next(digit_images(1, digits=(4,)))[2])
+    # The pixel features come first, so a model kept before HOG was added reads the same prefix.
+    assert PIXEL_COLUMNS.stop == HOG_COLUMNS.start and len(features) == HOG_COLUMNS.stop
+    assert features[HOG_COLUMNS].max() > 0

@@ -64,7 +64,12 @@ def test_the_job_ranks_candidates_trained_from_the_pixels(local_service, image_j
         c["CandidateName"]
         for c in local_service.client().list_candidates_for_auto_ml_job(AutoMLJobName="digits")["Candidates"]
     ]
-    assert names == ["digits-pixels-logistic-001", "digits-pixels-gradient-boosting-002", "digits-ensemble-003"]
+    assert names == [
+        "digits-pixels-logistic-001",
+        "digits-hog-logistic-002",
+        "digits-pixels-gradient-boosting-003",
+        "digits-ensemble-004",
+    ]
     # Three distinct digits, 0.33 by chance: the scans' shapes alone tell them apart.
     assert image_job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"] > 0.6
     leaderboard = local_service.file_root / "digits-output" / "digits" / "leaderboard.csv"
