@@ -89,7 +89,12 @@ def main() -> None:
         )
         for candidate in ctx.candidates:
             metric = candidate["FinalAutoMLJobObjectiveMetric"]
-            print(f"  job candidate {candidate['CandidateName']}: holdout {metric['MetricName']} {metric['Value']:.3f}")
+            training = ctx.trainings.get(candidate["CandidateName"])
+            seconds = f", fitted and scored in {training.seconds:.1f} s" if training and training.seconds else ""
+            print(
+                f"  job candidate {candidate['CandidateName']}: holdout {metric['MetricName']} {metric['Value']:.3f}"
+                + seconds
+            )
         best = ctx.best
         assert best is not None, f"the job kept no best candidate ({outcome.secondary_status}): {ctx.failures}"
         model = pickle.loads((ctx.model_dir / "candidates" / best / "model.pkl").read_bytes())

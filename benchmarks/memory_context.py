@@ -17,6 +17,7 @@ class MemoryJobContext:
     model_dir: Path
     started_at: float | None = None  # the engine starts the job clock itself
     candidates: list = field(default_factory=list)
+    trainings: dict = field(default_factory=dict)  # candidate name: its CandidateTraining
     failures: list = field(default_factory=list)
     best: str | None = None
 
@@ -28,6 +29,7 @@ class MemoryJobContext:
 
     def add_candidate(self, candidate, training=None):
         self.candidates.append(candidate)
+        self.trainings[candidate["CandidateName"]] = training
 
     def set_best_candidate(self, name):
         self.best = name

@@ -89,16 +89,7 @@ def _text_of_line(line: str) -> str:
 
 def load_classification_model(manifest: dict, model_dir: Path) -> ServedModel:
     """A text or image classification candidate, as its manifest describes it."""
-    try:
-        model: Any = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
-    except ModuleNotFoundError as error:  # a convolutional network kept by a service that had torch
-        from airflow_automl.local.engine.torch_extra import TORCH_EXTRA
-        from airflow_automl.local.serving.loading import ModelLoadError
-
-        raise ModelLoadError(
-            f"The model {manifest['model_path']} needs the module {error.name!r}, which is not installed; "
-            f"install the optional extra {TORCH_EXTRA} to serve it"
-        ) from error
+    model: Any = pickle.loads((model_dir / manifest["model_path"]).read_bytes())
     classes = list(manifest["classes"])
     problem_type = BINARY if len(classes) == 2 else MULTICLASS
     candidate = manifest.get("candidate") or manifest["best_candidate"]

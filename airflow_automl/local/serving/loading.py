@@ -110,7 +110,15 @@ def _load(manifest: dict, directory: Path) -> ServedModel | ForecastingModel:
     if manifest["framework"] == "classification":
         from airflow_automl.local.serving.classification import load_classification_model
 
-        return load_classification_model(manifest, directory)
+        try:
+            return load_classification_model(manifest, directory)
+        except ModuleNotFoundError as error:  # a convolutional network kept by a service that had torch
+            from airflow_automl.local.engine.torch_extra import TORCH_EXTRA
+
+            raise ModelLoadError(
+                f"The model {manifest['model_path']} needs the module {error.name!r}, which is not installed; "
+                f"install the optional extra {TORCH_EXTRA} to serve it"
+            ) from error
     from airflow_automl.local.serving.tabular import load_tabular_model
 
     return load_tabular_model(manifest, directory)
