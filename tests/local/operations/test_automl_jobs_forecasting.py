@@ -197,7 +197,12 @@ def test_with_the_torch_extra_deepar_and_cnn_qr_train_on_the_service(local_servi
     names = [
         c["CandidateName"] for c in client.list_candidates_for_auto_ml_job(AutoMLJobName="demand-neural")["Candidates"]
     ]
-    assert sorted(names) == ["demand-neural-CNN-QR-002", "demand-neural-DeepAR-001", "demand-neural-Ensemble-003"]
+    assert sorted(names) == [
+        "demand-neural-CNN-QR-003",
+        "demand-neural-DeepAR-002",
+        "demand-neural-Ensemble-004",
+        "demand-neural-SeasonalNaive-001",
+    ]
     # Weekly seasonality plus noise of 1.5 around ~40 units, as for the other candidates.
     assert 0 < job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"] < 0.1
     forecast = pd.read_csv(

@@ -59,6 +59,7 @@ from airflow_automl.local.engine.forecasting.forecasters import (
     OutOfTime,
     Settings,
     ensemble,
+    import_libraries,
 )
 from airflow_automl.local.engine.forecasting.manifest import keep_candidate, write_manifest
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, seasonal_periods
@@ -166,6 +167,7 @@ def run_forecasting(spec: JobSpec, ctx: JobContext, deadline: float | None, stag
                 frame = data.frame if algorithm in USES_RELATED else target_only(data.frame)
                 # The models ETS and ARIMA fit land in fitted, for serving to apply them again.
                 fitted: dict[str, FittedSeries] = {}
+                import_libraries(algorithm)
                 with interrupted_at(share):
                     backtest, forecast = run_backtest(
                         frame, series.horizon, replace(settings, fitted=fitted, deadline=share), FORECASTERS[algorithm]

@@ -21,6 +21,7 @@ backtest predictions add the window's number.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import tempfile
 import time
@@ -624,6 +625,26 @@ FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[
     "deepar": neural(_deepar, DEEPAR_SAMPLES),
     "cnn-qr": neural(_quantile_network, None),
 }
+# The libraries each algorithm imports when it first runs. The job imports them before the
+# algorithm's timer starts: an interrupt landing inside an import leaves the module half-initialised
+# in sys.modules, and every later import of it in the worker fails.
+LIBRARIES: dict[str, tuple[str, ...]] = {
+    SEASONAL_NAIVE: (),
+    "npts": ("gluonts.dataset.common", "gluonts.model.npts"),
+    "ets": ("statsforecast.models",),
+    "arima": ("statsforecast.models",),
+    "prophet": ("cmdstanpy.utils", "prophet"),
+    "deepar": ("lightning.pytorch", "gluonts.dataset.common", "gluonts.torch.model.deepar"),
+    "cnn-qr": ("lightning.pytorch", "gluonts.dataset.common", "gluonts.torch.model.tft"),
+}
+
+
+def import_libraries(algorithm: str) -> None:
+    """Imports what ``algorithm`` needs, so that no timer can interrupt the import."""
+    for module in LIBRARIES[algorithm]:
+        importlib.import_module(module)
+
+
 LABELS = {
     SEASONAL_NAIVE: "SeasonalNaive",
     "npts": "NPTS",

@@ -87,10 +87,16 @@ def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, 
     outcome = run_forecasting(spec, ctx, time.monotonic() + 600, StageTimes())
 
     assert outcome.secondary_status == "Completed", ctx.partial_failures
-    assert ctx.candidate_names == ["demand-neural-DeepAR-001", "demand-neural-CNN-QR-002", "demand-neural-Ensemble-003"]
+    # Seasonal naive comes first in every forecasting job: the baseline the others must beat.
+    assert ctx.candidate_names == [
+        "demand-neural-SeasonalNaive-001",
+        "demand-neural-DeepAR-002",
+        "demand-neural-CNN-QR-003",
+        "demand-neural-Ensemble-004",
+    ]
     assert ctx.best_candidate in ctx.candidate_names
     output = tmp_path / "out" / "demand-neural"
-    for name, algorithm in (("demand-neural-DeepAR-001", "deepar"), ("demand-neural-CNN-QR-002", "cnn-qr")):
+    for name, algorithm in (("demand-neural-DeepAR-002", "deepar"), ("demand-neural-CNN-QR-003", "cnn-qr")):
         forecast = pd.read_csv(output / "forecasts" / name / "forecast.csv")
         assert len(forecast) == len(ITEMS) * HORIZON
         assert sorted(forecast["sku"].unique()) == list(ITEMS)
@@ -119,13 +125,13 @@ def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, 
         assert description["forecast_quantiles"] == QUANTILES
     assert (
         "DeepAREstimator"
-        in json.loads((output / "explainability" / "demand-neural-DeepAR-001" / "candidate.json").read_text())[
+        in json.loads((output / "explainability" / "demand-neural-DeepAR-002" / "candidate.json").read_text())[
             "library"
         ]
     )
     assert (
         "standing in for CNN-QR"
-        in json.loads((output / "explainability" / "demand-neural-CNN-QR-002" / "candidate.json").read_text())[
+        in json.loads((output / "explainability" / "demand-neural-CNN-QR-003" / "candidate.json").read_text())[
             "library"
         ]
     )

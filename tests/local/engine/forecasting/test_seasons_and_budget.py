@@ -14,7 +14,14 @@ import pytest
 
 from airflow_automl.local.engine import run_job
 from airflow_automl.local.engine.forecasting.backtest import run_backtest
-from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, MEAN, SEASONAL_NAIVE, WINDOW, Settings
+from airflow_automl.local.engine.forecasting.forecasters import (
+    FORECASTERS,
+    LIBRARIES,
+    MEAN,
+    SEASONAL_NAIVE,
+    WINDOW,
+    Settings,
+)
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, cycles, seasonal_periods
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, Grid, load_series
 from airflow_automl.local.serving.loading import load_model
@@ -135,3 +142,8 @@ def test_seasonal_naive_chooses_each_series_period_on_the_backtests_and_serves_i
     _, served = FORECASTERS[SEASONAL_NAIVE](data.frame, 24, [], replace(settings, fitted=dict(fitted)))
     office = data.frame[data.frame[SERIES_ID] == "office"].sort_values(STEP)[TARGET].to_numpy()
     assert np.allclose(served[served[SERIES_ID] == "office"][MEAN], office[-168:-144])
+
+
+def test_every_algorithm_names_the_libraries_it_imports_before_its_timer():
+    # An interrupt inside an import would leave a half-initialised module for the rest of the worker.
+    assert set(LIBRARIES) == set(FORECASTERS)
