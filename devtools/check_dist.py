@@ -91,6 +91,10 @@ def check_sdist(sdist: Path) -> None:
     missing += [f"{PACKAGE}/{name}" for name in PACKAGE_DATA if f"{PACKAGE}/{name}" not in names]
     require(not missing, f"{sdist.name}: a build from it needs {missing}, which it lacks")
     require(f"{PACKAGE}/local/cli.py" in names, f"{sdist.name}: lacks the package's modules ({PACKAGE}/local/cli.py)")
+    require("CHANGELOG.md" in names, f"{sdist.name}: lacks CHANGELOG.md (MANIFEST.in)")
+    # The suite runs only in the repository; a few of its files would be a broken half (MANIFEST.in).
+    stray = sorted(name for name in names if name.startswith(("tests/", "devtools/", "dags/", "benchmarks/")))
+    require(not stray, f"{sdist.name}: ships repository-only files {stray[:5]} (MANIFEST.in prunes them)")
 
 
 def check_wheel(wheel: Path) -> None:
