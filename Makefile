@@ -74,8 +74,13 @@ $(COMPAT_STAMP): requirements-compat.lock pyproject.toml | $(UV)
 	touch $@
 
 # The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores).
+# Most tests wait on servers, subprocesses and triggers rather than compute, so more workers than
+# cores pay (docs/development.md has the figures); TEST_WORKERS=0 runs in one process. Each test
+# file stays on one worker (--dist loadfile), so a module's service, api-server or demo run is
+# started once; tests/conftest.py hands out the slowest files first, in that order.
+TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=30
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 # The unit tier: no processes, no servers (a test that starts one fails unless marked integration).
 test-fast: $(STAMP)

@@ -46,6 +46,7 @@ from selenium.common.exceptions import (  # noqa: E402
     NoSuchElementException,
     StaleElementReferenceException,
 )
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -456,3 +457,49 @@ def test_the_service_job_pages_lead_back_to_the_airflow_task(browser, airflow_ui
         expected_conditions.presence_of_element_located((By.XPATH, "//*[normalize-space()='AutoMLJobOperator']"))
     )
     assert browser.current_url.startswith(f"{airflow_ui}{task_path}")
+
+
+def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(
+    browser, scripted_service, retraining_runs, airflow_ui
+):
+    run = retraining_runs[0]
+    summary = xcom_value(run, "train_model")
+    job_name = summary["job_name"]
+    wait = WebDriverWait(browser, 60)
+
+    task_url = f"{airflow_ui}/dags/automl_retrain/runs/{quote(run.run_id, safe='')}/tasks/train_model"
+
+    # Details tab: the task's state and its extra link to the job.
+    browser.switch_to.default_content()
+    browser.get(f"{task_url}/details")
+    link = wait.until(
+        expected_conditions.presence_of_element_located((By.XPATH, "//a[normalize-space()='AutoML Job']"))
+    )
+    href = link.get_attribute("href")
+    assert href == f"{scripted_service.endpoint_url}/jobs/{job_name}"
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "AutoMLJobOperator" in body
+    assert "State\nsuccess" in body
+
+    # XCom tab: the summary the operator returned. Its value is a folded JSON editor: unfold it.
+    browser.get(f"{task_url}/xcom")
+    fold = wait.until(
+        expected_conditions.presence_of_element_located(
+            (
+                By.XPATH,
+                "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']"
+                "//*[contains(@class, 'codicon-folding-collapsed')]",
+            )
+        )
+    )
+    ActionChains(browser).move_to_element(fold).click().perform()
+    value = browser.find_element(By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']")
+    wait.until(lambda _: "best_candidate_name" in value.text)
+    assert f'"best_candidate_name": "{summary["best_candidate_name"]}"' in value.text
+    assert f'"job_name": "{job_name}"' in value.text
+    assert '"status": "Completed"' in value.text
+
+    browser.get(href)  # what the link opens
+    assert browser.find_element(By.ID, "job-name").text == job_name
+    assert browser.find_element(By.ID, "job-status").text == "Completed"
+    assert browser.find_element(By.ID, "best-candidate").text == summary["best_candidate_name"]

@@ -1,6 +1,7 @@
 """What a user sees in a real browser: headless Chromium (Debian's chromium + chromium-driver, driven
-by Selenium) opens the local service's job page, and the Airflow UI's task view of a retraining run,
-from whose extra link the user reaches that page.
+by Selenium) opens the local service's job page. The Airflow UI's task view of a retraining run, from
+whose extra link the user reaches that page, is in tests/ui/test_app.py, beside the plugin's views of
+the same runs.
 
 The jobs here come from the service's scripted engine (tests/fixtures/service.py), so the browser
 checks run in seconds; tests/local/test_pages.py reads pages of really trained jobs.
@@ -8,33 +9,18 @@ checks run in seconds; tests/local/test_pages.py reads pages of really trained j
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.fixtures.airflow import (
-    api_server,
-    aws_connection_env,
-    task_states,
-    xcom_value,
-)
 from tests.fixtures.browser import headless_chromium, require_chromium
-from tests.fixtures.service import SCRIPTED_ENGINE, free_port, start_service
+from tests.fixtures.service import SCRIPTED_ENGINE, start_service
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HOSTILE_TARGET = '<img src=x onerror="document.title=document.domain">'
 
 require_chromium()
 
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -112,101 +98,3 @@ def test_markup_in_a_failure_reason_is_text_not_html(browser, scripted_service):
     assert HOSTILE_TARGET in browser.find_element(By.ID, "failure-reason").text
     assert browser.find_elements(By.TAG_NAME, "img") == []
     assert browser.title == "AutoML job fail-browser"  # the onerror handler never ran
-
-
-# -- the Airflow UI ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def retraining_run(scripted_service, airflow_db, tmp_path_factory):
-    """One run of dags/automl_retrain.py through dag.test(), against the scripted service."""
-    from airflow.configuration import conf
-
-    from tests.fixtures.dagbag import DagBag
-
-    # dag.test() runs the DAG as the dags folder's bundle holds it: put the example there.
-    dags_folder = Path(conf.get("core", "dags_folder"))
-    dags_folder.mkdir(parents=True, exist_ok=True)
-    dag_path = dags_folder / "automl_retrain.py"
-    shutil.copyfile(REPO_ROOT / "dags" / "automl_retrain.py", dag_path)
-    storage = scripted_service.file_root / "ui-storage"  # file:// data must be under a service file root
-    saved = dict(os.environ)
-    os.environ.update(aws_connection_env("aws_default", scripted_service.endpoint_url))
-    os.environ["AUTOML_POLL_INTERVAL_SECONDS"] = "0.5"
-    try:
-        bag = DagBag(dag_folder=str(dag_path))
-        assert bag.import_errors == {}
-        dag = bag.dags["automl_retrain"]
-        run = dag.test(
-            run_conf={"storage_uri": storage.as_uri(), "rows": 600, "max_runtime_seconds": 60, "metric_threshold": 0.5}
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    states = task_states(run)
-    # A first model needs no person: the approval step and its follower are skipped.
-    skipped = {states.pop("approve_challenger"), states.pop("reviewed")}
-    assert skipped == {"skipped"} and set(states.values()) == {"success"}, task_states(run)
-    return run
-
-
-@pytest.fixture(scope="module")
-def airflow_ui(airflow_db, tmp_path_factory):
-    """`airflow api-server` on the tests' metadata database, every user an admin (no login form)."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("api-server") / "api-server.log"
-    env = dict(os.environ)
-    env.update(
-        {
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        }
-    )
-    with api_server(port, env, log_path) as url:
-        yield url
-
-
-def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(
-    browser, scripted_service, retraining_run, airflow_ui
-):
-    summary = xcom_value(retraining_run, "train_model")
-    job_name = summary["job_name"]
-    wait = WebDriverWait(browser, 60)
-
-    task_url = f"{airflow_ui}/dags/automl_retrain/runs/{retraining_run.run_id}/tasks/train_model"
-
-    # Details tab: the task's state and its extra link to the job.
-    browser.get(f"{task_url}/details")
-    link = wait.until(
-        expected_conditions.presence_of_element_located((By.XPATH, "//a[normalize-space()='AutoML Job']"))
-    )
-    href = link.get_attribute("href")
-    assert href == f"{scripted_service.endpoint_url}/jobs/{job_name}"
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert "AutoMLJobOperator" in body
-    assert "State\nsuccess" in body
-
-    # XCom tab: the summary the operator returned. Its value is a folded JSON editor: unfold it.
-    browser.get(f"{task_url}/xcom")
-    fold = wait.until(
-        expected_conditions.presence_of_element_located(
-            (
-                By.XPATH,
-                "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']"
-                "//*[contains(@class, 'codicon-folding-collapsed')]",
-            )
-        )
-    )
-    ActionChains(browser).move_to_element(fold).click().perform()
-    value = browser.find_element(By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']")
-    wait.until(lambda _: "best_candidate_name" in value.text)
-    assert f'"best_candidate_name": "{summary["best_candidate_name"]}"' in value.text
-    assert f'"job_name": "{job_name}"' in value.text
-    assert '"status": "Completed"' in value.text
-
-    browser.get(href)  # what the link opens
-    assert browser.find_element(By.ID, "job-name").text == job_name
-    assert browser.find_element(By.ID, "job-status").text == "Completed"
-    assert browser.find_element(By.ID, "best-candidate").text == summary["best_candidate_name"]
