@@ -75,10 +75,12 @@ $(COMPAT_STAMP): requirements-compat.lock pyproject.toml | $(UV)
 
 # The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores).
 # Most tests wait on servers, subprocesses and triggers rather than compute, so more workers than
-# cores pay (docs/development.md has the figures); TEST_WORKERS=0 runs in one process. Each test
+# cores pay (`make test TEST_WORKERS=3`: 27 minutes against about 45 in one process). One process
+# stays the default until the two tests that failed on the load of three workers (docs/development.md)
+# wait for their event instead of a fixed window. Each test
 # file stays on one worker (--dist loadfile), so a module's service, api-server or demo run is
 # started once; tests/conftest.py hands out the slowest files first, in that order.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 0
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 

@@ -223,7 +223,8 @@ def test_a_forecasting_job_is_described_by_v2_only(local_service, forecast_job):
 
 # ---- serving: endpoints, batch transform, the registry -----------------------------------------
 
-FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 150}
+# Polls often, gives up only after three minutes: the waiter returns as soon as the state is reached.
+FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 900}
 
 
 def history_body(frame: pd.DataFrame) -> bytes:
