@@ -75,7 +75,7 @@ $(COMPAT_STAMP): requirements-compat.lock pyproject.toml | $(UV)
 
 # The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores).
 # Most tests wait on servers, subprocesses and triggers rather than compute, so more workers than
-# cores pay (`make test TEST_WORKERS=3`: 27 minutes against about 45 in one process). One process
+# cores pay (`make test TEST_WORKERS=3`: 27 minutes, against 54 in one process at load 3). One process
 # stays the default until the two tests that failed on the load of three workers (docs/development.md)
 # wait for their event instead of a fixed window. Each test
 # file stays on one worker (--dist loadfile), so a module's service, api-server or demo run is
