@@ -5,53 +5,24 @@ served by an endpoint reading image bodies and by a batch transform of image fil
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from airflow_automl.examples.digit_images import digit_images
+from tests.fixtures.image_jobs import DIGITS, ROLE, run_digit_image_job
 
 # Image feature extraction and training take minutes on 2 cores: `pytest -m slow` runs these, with the
 # image DAG's test; the engine's data rules for images run in the default suite.
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROLE = "arn:aws:iam::123456789012:role/automl"
 FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 300}
-DIGITS = (0, 1, 7)
-
-
-def wait_until_done(client, name: str) -> dict:
-    deadline = time.monotonic() + 300
-    while True:
-        job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
-        if job["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
-            return job
-        assert time.monotonic() < deadline, f"job {name} still {job['AutoMLJobSecondaryStatus']} after 300 s"
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
 def image_job(local_service):
-    for label, name, data in digit_images(10, digits=DIGITS):
-        folder = local_service.file_root / "digits" / label
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
+    job = run_digit_image_job(local_service, "digits", seconds=300)
     client = local_service.client()
-    client.create_auto_ml_job_v2(
-        AutoMLJobName="digits",
-        AutoMLJobInputDataConfig=[
-            {
-                "ContentType": "image/png",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("digits")}},
-            }
-        ],
-        OutputDataConfig={"S3OutputPath": local_service.file_uri("digits-output")},
-        RoleArn=ROLE,
-        AutoMLProblemTypeConfig={"ImageClassificationJobConfig": {}},
-    )
-    job = wait_until_done(client, "digits")
-    assert job["AutoMLJobStatus"] == "Completed", job.get("FailureReason")
     client.create_model(
         ModelName="digits-model", ExecutionRoleArn=ROLE, Containers=job["BestCandidate"]["InferenceContainers"]
     )

@@ -6,56 +6,25 @@ without PyTorch; `make test-torch` installs the extra into .venv-torch and runs 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from airflow_automl.examples.digit_images import digit_images
+from tests.fixtures.image_jobs import DIGITS, ROLE, run_digit_image_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.torch]
 pytest.importorskip(
     "torch", reason="needs the torch extra; `make test-torch` installs it into .venv-torch and runs this"
 )
 
-ROLE = "arn:aws:iam::123456789012:role/automl"
 FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 600}
-DIGITS = (0, 1, 7)
 CNN = "digits-cnn-cnn-003"
-
-
-def wait_until_done(client, name: str) -> dict:
-    deadline = time.monotonic() + 600
-    while True:
-        job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
-        if job["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
-            return job
-        assert time.monotonic() < deadline, f"job {name} still {job['AutoMLJobSecondaryStatus']} after 600 s"
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
 def cnn_job(local_service):
-    for label, name, data in digit_images(10, digits=DIGITS):
-        folder = local_service.file_root / "digits-cnn" / label
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
+    run_digit_image_job(local_service, "digits-cnn", seconds=600)
     client = local_service.client()
-    client.create_auto_ml_job_v2(
-        AutoMLJobName="digits-cnn",
-        AutoMLJobInputDataConfig=[
-            {
-                "ContentType": "image/png",
-                "DataSource": {
-                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": local_service.file_uri("digits-cnn")}
-                },
-            }
-        ],
-        OutputDataConfig={"S3OutputPath": local_service.file_uri("digits-cnn-output")},
-        RoleArn=ROLE,
-        AutoMLProblemTypeConfig={"ImageClassificationJobConfig": {}},
-    )
-    job = wait_until_done(client, "digits-cnn")
-    assert job["AutoMLJobStatus"] == "Completed", job.get("FailureReason")
     candidates = client.list_candidates_for_auto_ml_job(AutoMLJobName="digits-cnn")["Candidates"]
     return {c["CandidateName"]: c for c in candidates}
 
