@@ -13,9 +13,7 @@ import pytest
 
 from tests.fixtures.airflow import aws_connection_env, task_states, xcom_value
 
-# The image job, endpoint and transform are in make test (tests/local/operations/test_automl_jobs_images.py);
-# this DAG run repeats them through Airflow and takes minutes on a loaded machine: `make reliability` runs it.
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

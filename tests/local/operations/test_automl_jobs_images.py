@@ -12,9 +12,7 @@ from botocore.exceptions import ClientError
 from airflow_automl.examples.digit_images import digit_images
 from tests.fixtures.image_jobs import DIGITS, ROLE, run_digit_image_job
 
-# Image feature extraction and training take minutes on 2 cores: `pytest -m slow` runs these, with the
-# image DAG's test; the engine's data rules for images run in the default suite.
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 FAST_WAITER = {"Delay": 0.2, "MaxAttempts": 300}
 
