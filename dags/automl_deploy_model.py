@@ -56,7 +56,8 @@ with DAG(
                 f"asset {CHURN_MODEL.name}: this run has no triggering event; it runs when "
                 "automl_retrain's training task completes, not on its own"
             )
-        event = events[-1]
+        # By timestamp: the order of the events is not the same in every Airflow 3 release (3.1 differs).
+        event = max(events, key=lambda queued: queued.timestamp)
         extra = dict(event.extra or {})
         missing = [key for key in REQUIRED_EXTRA if extra.get(key) is None]
         if missing:

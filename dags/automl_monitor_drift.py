@@ -59,7 +59,9 @@ with DAG(
     def find_champion(params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         """The champion's model package and where this run writes its reports."""
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-        from airflow.sdk.exceptions import AirflowSkipException
+
+        # Where every supported Airflow has it (airflow.sdk.exceptions has it from 3.2 on).
+        from airflow.providers.common.compat.sdk import AirflowSkipException
 
         from airflow_automl.examples.storage import storage_uri
 

@@ -19,6 +19,8 @@ from unittest import mock
 
 import pytest
 import requests
+from airflow import __version__ as airflow_version
+from packaging.version import Version
 
 from airflow_automl.examples.datasets import customer_churn
 from tests.fixtures.airflow import api_server, aws_connection_env, task_states, xcom_value
@@ -31,6 +33,9 @@ ENDPOINT = "churn-serving"
 DAGS = ("automl_retrain.py", "automl_monitor_drift.py")
 PASSWORD = "drift-admin"
 WAIT_SECONDS = 300
+# dag.test() runs deferred tasks' triggers in process; from Airflow 3.2 on that process answers a
+# human-in-the-loop trigger's request for the response (3.1's answers None and the trigger fails).
+DAG_TEST_RUNS_APPROVALS = Version(airflow_version) >= Version("3.2")
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +220,11 @@ def test_drift_in_served_traffic_is_announced_and_close_calls_wait_for_a_person(
     assert events and "monthly_charges" in events[-1]["drifted_features"]
     assert Path(events[-1]["report"].removeprefix("file://")).is_file()
 
+    if not DAG_TEST_RUNS_APPROVALS:
+        pytest.skip(
+            "the approval step: dag.test() on Airflow 3.1 cannot run it (its in-process trigger answers the "
+            "HITL trigger's request for the response with None); Airflow's triggerer can, and 3.2 on dag.test() too"
+        )
     # A better challenger by less than the approval margin: a person rejects it, with their words.
     rejected, form = reviewed_run(loop, 3, "Reject", "the gain is within noise")
     verdict = xcom_value(rejected, "apply_verdict")
