@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from airflow_automl.local.engine.torch_extra import neural_forecasting_available
+from tests.fixtures.v2_jobs import wait_until_done
 
 pytestmark = pytest.mark.integration
 
@@ -60,16 +61,6 @@ def forecast_config(service, folder: str, **overrides) -> dict:
     }
     config.update(overrides)
     return config
-
-
-def wait_until_done(client, name: str) -> dict:
-    deadline = time.monotonic() + 300
-    while True:
-        job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
-        if job["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
-            return job
-        assert time.monotonic() < deadline, f"job {name} still {job['AutoMLJobSecondaryStatus']} after 300 s"
-        time.sleep(0.25)
 
 
 def local_path(uri: str) -> Path:

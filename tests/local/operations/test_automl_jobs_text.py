@@ -7,7 +7,6 @@ transform of it through the example DAG)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from airflow_automl.examples.text_corpus import AREAS, CONTENT, LABEL, library_docstrings
+from tests.fixtures.v2_jobs import wait_until_done
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +35,6 @@ def text_config(service, folder: str) -> dict:
             "TextClassificationJobConfig": {"ContentColumn": CONTENT, "TargetLabelColumn": LABEL}
         },
     }
-
-
-def wait_until_done(client, name: str) -> dict:
-    deadline = time.monotonic() + 300
-    while True:
-        job = client.describe_auto_ml_job_v2(AutoMLJobName=name)
-        if job["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
-            return job
-        assert time.monotonic() < deadline, f"job {name} still {job['AutoMLJobSecondaryStatus']} after 300 s"
-        time.sleep(0.25)
 
 
 def local_path(uri: str) -> Path:
