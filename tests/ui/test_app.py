@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -481,23 +482,32 @@ def test_airflow_task_view_shows_the_run_and_links_to_the_job_page(
     assert "AutoMLJobOperator" in body
     assert "State\nsuccess" in body
 
-    # XCom tab: the summary the operator returned. Its value is a folded JSON editor: unfold it.
+    # XCom tab: the summary the operator returned, shown folded: unfold it. Airflow 3.2+ shows it in a code
+    # editor (a folding marker); 3.1 in react-json-view (an ellipsis), on a row that links to the task.
     browser.get(f"{task_url}/xcom")
     fold = wait.until(
         expected_conditions.presence_of_element_located(
             (
                 By.XPATH,
                 "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']"
-                "//*[contains(@class, 'codicon-folding-collapsed')]",
+                "//*[contains(@class, 'codicon-folding-collapsed')]"
+                " | //tr[contains(., 'return_value') and .//a[contains(@href, '/tasks/train_model')]]"
+                "//*[contains(@class, 'node-ellipsis')]",
             )
         )
     )
     ActionChains(browser).move_to_element(fold).click().perform()
-    value = browser.find_element(By.XPATH, "//tr[contains(., 'return_value')]//*[@data-testid='table-cell-Value']")
-    wait.until(lambda _: "best_candidate_name" in value.text)
-    assert f'"best_candidate_name": "{summary["best_candidate_name"]}"' in value.text
-    assert f'"job_name": "{job_name}"' in value.text
-    assert '"status": "Completed"' in value.text
+
+    def unfolded_summary(_) -> str | None:
+        # Unfolding re-renders the row: look it up afresh each time.
+        texts = [row.text for row in browser.find_elements(By.XPATH, "//tr[contains(., 'return_value')]")]
+        return next((text for text in texts if "best_candidate_name" in text), None)
+
+    text = WebDriverWait(browser, 60, ignored_exceptions=(StaleElementReferenceException,)).until(unfolded_summary)
+    value = re.sub(r'"\s*:\s*', '": ', text)  # the two viewers space the key's colon differently
+    assert f'"best_candidate_name": "{summary["best_candidate_name"]}"' in value
+    assert f'"job_name": "{job_name}"' in value
+    assert '"status": "Completed"' in value
 
     browser.get(href)  # what the link opens
     assert browser.find_element(By.ID, "job-name").text == job_name
