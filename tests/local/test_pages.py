@@ -43,7 +43,9 @@ def _create(client, name: str, data_uri: str, output_uri: str, target: str) -> N
         AutoMLJobObjective={"MetricName": "F1"},
         AutoMLJobConfig={
             "Mode": "ENSEMBLING",
-            "CompletionCriteria": {"MaxCandidates": 3, "MaxAutoMLJobRuntimeInSeconds": 12},
+            # MaxCandidates ends the job; the time limit is only a bound. A short one failed the job on a
+            # busy machine before its first candidate finished, and this page needs a trained job.
+            "CompletionCriteria": {"MaxCandidates": 3, "MaxAutoMLJobRuntimeInSeconds": 240},
             "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "linear-learner"]}]},
         },
         RoleArn="arn:aws:iam::123456789012:role/AutoMLExecutionRole",

@@ -113,7 +113,7 @@ def test_trial_over_its_time_limit_is_ended_and_failed(cancer_dir, monkeypatch):
     started = time.monotonic()
     with pytest.raises(JobFailed, match="MaxRuntimePerTrainingJobInSeconds"):
         run_job(spec, ctx)
-    assert time.monotonic() - started < 30  # far less than the 2 x 60 s the trials would take
+    assert time.monotonic() - started < 100  # less than the 2 x 60 s the trials would take, even on a busy machine
     assert [c["CandidateStatus"] for c in ctx.candidates] == ["Failed", "Failed"]
     assert "MaxRuntimePerTrainingJobInSeconds" in ctx.candidates[0]["FailureReason"]
 
