@@ -500,4 +500,10 @@ def run_drift_check(endpoint_url: str, storage_root: Path) -> tuple[str, bool]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        exit_code = main()
+    except KeyboardInterrupt:
+        # A signal that lands between main's own handlers (say while its return value is passed up)
+        # still ends the demo as Ctrl-C does, not by the interpreter's default (killed by SIGINT).
+        exit_code = 130
+    sys.exit(exit_code)
