@@ -366,13 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (e.g. from a CI timeout) takes the same way out as Ctrl-C: through the finally blocks.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
-    if args.up:
-        state_dir = (args.work_dir or REPO_ROOT / ".automl").resolve()
-        return up(state_dir, args.service_port, args.airflow_port, args.budget)
     try:
+        if args.up:
+            state_dir = (args.work_dir or REPO_ROOT / ".automl").resolve()
+            return up(state_dir, args.service_port, args.airflow_port, args.budget)
         code = run_demo(args.work_dir, args.budget, args.rows)
     except KeyboardInterrupt:
-        code = 130  # landed before run_demo could take it (while it prepared its work dir)
+        # Landed where neither could take it (run_demo preparing its work dir, say): still Ctrl-C's 130,
+        # not the interpreter's default (killed by SIGINT).
+        code = 130
     return interrupted_exit_code(code)
 
 
@@ -500,10 +502,4 @@ def run_drift_check(endpoint_url: str, storage_root: Path) -> tuple[str, bool]:
 
 
 if __name__ == "__main__":
-    try:
-        exit_code = main()
-    except KeyboardInterrupt:
-        # A signal that lands between main's own handlers (say while its return value is passed up)
-        # still ends the demo as Ctrl-C does, not by the interpreter's default (killed by SIGINT).
-        exit_code = 130
-    sys.exit(exit_code)
+    sys.exit(main())
