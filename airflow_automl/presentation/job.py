@@ -15,6 +15,7 @@ from airflow_automl.presentation.leaderboard import Row, leaderboard_rows
 from airflow_automl.presentation.objective import Candidate, Objective, best_candidate, ranked
 from airflow_automl.sagemaker import metrics
 from airflow_automl.sagemaker.api_versions import V2
+from airflow_automl.sagemaker.job_status import TERMINAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class JobPresentation:
     @property
     def best_value(self) -> str:
         return format_number(metrics.objective_value(self.best)) if self.best else ""
+
+    @property
+    def finished(self) -> bool:
+        """The job has ended: what it lacks now (a best candidate, candidates) it will not get."""
+        return self.status in TERMINAL_STATUSES
 
     @property
     def completed(self) -> int:

@@ -12,9 +12,17 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from airflow_automl.sagemaker.api_versions import API_VERSIONS, get_path
+from airflow_automl.sagemaker.job_status import FAILED_STATUSES, TERMINAL_STATUSES
 
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
-FAILED_STATUSES = frozenset({"Failed", "Stopped"})
+__all__ = [
+    "FAILED_STATUSES",
+    "TERMINAL_STATUSES",
+    "AutoMLJobView",
+    "JobSummary",
+    "LeaderboardEntry",
+    "leaderboard_entry",
+    "progress_line",
+]
 
 
 def _iso(value: Any) -> str | None:

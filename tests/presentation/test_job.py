@@ -64,3 +64,9 @@ def test_a_running_job_shows_its_best_so_far():
 def test_a_job_without_candidates_yet():
     job = JobPresentation.of({"AutoMLJobName": "new", "AutoMLJobStatus": "InProgress"}, [])
     assert (job.best, job.rows, job.chart, job.artifacts, job.objective.metric) == (None, [], None, [], None)
+
+
+def test_a_job_ended_without_candidates_is_finished_a_running_one_is_not():
+    assert JobPresentation.of({"AutoMLJobName": "gone", "AutoMLJobStatus": "Failed"}, []).finished
+    assert JobPresentation.of({"AutoMLJobName": "stopped", "AutoMLJobStatus": "Stopped"}, []).finished
+    assert not JobPresentation.of({"AutoMLJobName": "new", "AutoMLJobStatus": "InProgress"}, []).finished

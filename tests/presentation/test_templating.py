@@ -97,6 +97,33 @@ def test_the_plugins_task_tab_shows_markup_from_a_job_as_text():
     assert '<body class="framed">' in page and STYLESHEET.read_text() in page
 
 
+@pytest.mark.parametrize(
+    ("status", "best", "board"),
+    [("Failed", "none", "No candidates."), ("InProgress", "none yet", "No candidates yet.")],
+)
+def test_both_pages_say_whether_a_job_without_candidates_may_still_get_them(status, best, board):
+    job = JobPresentation.of({"AutoMLJobName": "job", "AutoMLJobStatus": status}, [])
+    service_page = _render(
+        "local", "job.html", job=job, airflow=None, endpoint=None, seconds={}, reports=[], refresh_seconds=None
+    )
+    task = SimpleNamespace(is_automl_task=True, task_id="train", connection=SimpleNamespace(aws_conn_id="aws_default"))
+    task_tab = _render(
+        "ui",
+        "task.html",
+        task=task,
+        job=job,
+        budget={"used": "1m 00s", "limit": None, "percent": 0},
+        timeline=[],
+        rows=[],
+        sort_links={key: {"href": f"?sort={key}", "mark": ""} for key in ("rank", "name", "metric", "status")},
+        artifacts=[],
+        refresh_seconds=None,
+    )
+    for page in (service_page, task_tab):
+        assert f'<dd id="best-candidate">{best}</dd>' in page
+        assert f'class="muted">{board}</td>' in page
+
+
 def test_a_report_is_self_contained():
     page = (
         environment()
