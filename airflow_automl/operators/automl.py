@@ -30,8 +30,9 @@ from airflow_automl.sagemaker.api_versions import (
     ApiVersion,
     by_create_operation,
 )
+from airflow_automl.sagemaker.job_status import FAILED_STATUSES
 from airflow_automl.triggers.automl import FAILED, STOPPED, SUCCESS, TIMEOUT, AutoMLJobTrigger
-from airflow_automl.utils.job_view import FAILED_STATUSES, AutoMLJobView, JobSummary
+from airflow_automl.utils.job_view import AutoMLJobView, JobSummary
 from airflow_automl.utils.lineage import input_uris, model_asset_extra, openlineage_lineage, output_uris
 from airflow_automl.utils.naming import add_naming_macro, automl_job_name, incremented_job_name
 

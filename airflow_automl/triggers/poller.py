@@ -57,7 +57,8 @@ from airflow_automl.hooks.automl import (
     is_retryable,
 )
 from airflow_automl.sagemaker.api_versions import API_VERSIONS
-from airflow_automl.utils.job_view import TERMINAL_STATUSES, AutoMLJobView, progress_line
+from airflow_automl.sagemaker.job_status import TERMINAL_STATUSES
+from airflow_automl.utils.job_view import AutoMLJobView, progress_line
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from airflow_automl.presentation.formatting import format_duration, format_numbe
 from airflow_automl.presentation.job import JobPresentation
 from airflow_automl.presentation.objective import Objective, best_candidate
 from airflow_automl.presentation.templating import environment
+from airflow_automl.sagemaker.job_status import TERMINAL_STATUSES
 from airflow_automl.sagemaker.metrics import objective_value
 from airflow_automl.ui import records, views
 from airflow_automl.ui.sagemaker import ConnectionRef, SageMakerReader
-from airflow_automl.utils.job_view import TERMINAL_STATUSES
 
 URL_PREFIX = "/automl"
 HISTORY_RUNS = 25

@@ -19,7 +19,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from airflow_automl.hooks.automl import AutoMLHook, RetryPolicy
-from airflow_automl.utils.job_view import TERMINAL_STATUSES
+from airflow_automl.sagemaker.job_status import TERMINAL_STATUSES
 
 # A page should answer in seconds: a few quick retries, not the operator's patient backoff.
 PAGE_RETRY_POLICY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0)

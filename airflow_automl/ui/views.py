@@ -12,8 +12,8 @@ from urllib.parse import quote, urlsplit
 from airflow_automl.links.automl import is_aws_endpoint
 from airflow_automl.presentation import artifacts
 from airflow_automl.presentation.formatting import as_datetime, format_time, number
+from airflow_automl.sagemaker.job_status import TERMINAL_STATUSES
 from airflow_automl.ui.sagemaker import JobSnapshot
-from airflow_automl.utils.job_view import TERMINAL_STATUSES
 
 
 def max_runtime_seconds(describe: dict[str, Any]) -> float | None:

@@ -12,17 +12,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from airflow_automl.sagemaker.api_versions import API_VERSIONS, get_path
-from airflow_automl.sagemaker.job_status import FAILED_STATUSES, TERMINAL_STATUSES
-
-__all__ = [
-    "FAILED_STATUSES",
-    "TERMINAL_STATUSES",
-    "AutoMLJobView",
-    "JobSummary",
-    "LeaderboardEntry",
-    "leaderboard_entry",
-    "progress_line",
-]
+from airflow_automl.sagemaker.job_status import TERMINAL_STATUSES
 
 
 def _iso(value: Any) -> str | None:

@@ -60,28 +60,18 @@ def _assert_escaped(page: str) -> None:
     assert "&lt;script&gt;" in page
 
 
-def test_the_services_job_page_shows_markup_from_a_job_as_text():
-    job = _hostile_job()
-    page = _render(
-        "local",
-        "job.html",
-        job=job,
-        airflow=None,
-        endpoint=None,
-        seconds={},
-        reports=artifacts.links(job.artifacts, lambda uri: artifacts.service_artifact_path("job", uri)),
-        refresh_seconds=None,
+def _service_job_page(job: JobPresentation) -> str:
+    reports = artifacts.links(job.artifacts, lambda uri: artifacts.service_artifact_path("job", uri))
+    return _render(
+        "local", "job.html", job=job, airflow=None, endpoint=None, seconds={}, reports=reports, refresh_seconds=None
     )
-    _assert_escaped(page)
-    assert page.count("<style>") == 1 and STYLESHEET.read_text() in page
 
 
-def test_the_plugins_task_tab_shows_markup_from_a_job_as_text():
-    job = _hostile_job()
+def _task_tab(job: JobPresentation) -> str:
     task = SimpleNamespace(
         is_automl_task=True, task_id="train", connection=SimpleNamespace(aws_conn_id="aws_default", region_name=None)
     )
-    page = _render(
+    return _render(
         "ui",
         "task.html",
         task=task,
@@ -93,6 +83,16 @@ def test_the_plugins_task_tab_shows_markup_from_a_job_as_text():
         artifacts=artifacts.links(job.artifacts, str),
         refresh_seconds=None,
     )
+
+
+def test_the_services_job_page_shows_markup_from_a_job_as_text():
+    page = _service_job_page(_hostile_job())
+    _assert_escaped(page)
+    assert page.count("<style>") == 1 and STYLESHEET.read_text() in page
+
+
+def test_the_plugins_task_tab_shows_markup_from_a_job_as_text():
+    page = _task_tab(_hostile_job())
     _assert_escaped(page)
     assert '<body class="framed">' in page and STYLESHEET.read_text() in page
 
@@ -103,23 +103,7 @@ def test_the_plugins_task_tab_shows_markup_from_a_job_as_text():
 )
 def test_both_pages_say_whether_a_job_without_candidates_may_still_get_them(status, best, board):
     job = JobPresentation.of({"AutoMLJobName": "job", "AutoMLJobStatus": status}, [])
-    service_page = _render(
-        "local", "job.html", job=job, airflow=None, endpoint=None, seconds={}, reports=[], refresh_seconds=None
-    )
-    task = SimpleNamespace(is_automl_task=True, task_id="train", connection=SimpleNamespace(aws_conn_id="aws_default"))
-    task_tab = _render(
-        "ui",
-        "task.html",
-        task=task,
-        job=job,
-        budget={"used": "1m 00s", "limit": None, "percent": 0},
-        timeline=[],
-        rows=[],
-        sort_links={key: {"href": f"?sort={key}", "mark": ""} for key in ("rank", "name", "metric", "status")},
-        artifacts=[],
-        refresh_seconds=None,
-    )
-    for page in (service_page, task_tab):
+    for page in (_service_job_page(job), _task_tab(job)):
         assert f'<dd id="best-candidate">{best}</dd>' in page
         assert f'class="muted">{board}</td>' in page
 
