@@ -98,14 +98,18 @@ def test_the_plugins_task_tab_shows_markup_from_a_job_as_text():
 
 
 @pytest.mark.parametrize(
-    ("status", "best", "board"),
-    [("Failed", "none", "No candidates."), ("InProgress", "none yet", "No candidates yet.")],
+    ("status", "best", "board", "chart"),
+    [
+        ("Failed", "none", "No candidates.", "No candidate has an objective value."),
+        ("InProgress", "none yet", "No candidates yet.", "No candidate has an objective value yet."),
+    ],
 )
-def test_both_pages_say_whether_a_job_without_candidates_may_still_get_them(status, best, board):
+def test_both_pages_say_whether_a_job_without_candidates_may_still_get_them(status, best, board, chart):
     job = JobPresentation.of({"AutoMLJobName": "job", "AutoMLJobStatus": status}, [])
     for page in (_service_job_page(job), _task_tab(job)):
         assert f'<dd id="best-candidate">{best}</dd>' in page
         assert f'class="muted">{board}</td>' in page
+        assert f'<p id="no-chart" class="muted">{chart}</p>' in page
 
 
 def test_a_report_is_self_contained():
