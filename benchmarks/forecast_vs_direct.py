@@ -421,9 +421,13 @@ def run(dataset: Dataset, budget: int, root: Path) -> None:
     )
     job_forecast = job_forecast.rename(columns={item: SERIES_ID})
     job_forecast[STEP] = train.grid.step_index(pd.to_datetime(job_forecast[timestamp]))
-    job_label = f"job (best: {ctx.best.split('-')[-2]})"
+
+    def label(candidate_name: str) -> str:  # bench-<dataset>-CNN-QR-003: CNN-QR
+        return candidate_name.removeprefix(f"bench-{dataset.name}-").rsplit("-", 1)[0]
+
+    job_label = f"job (best: {label(ctx.best)})"
     leaderboard = ", ".join(
-        f"{c['CandidateName'].split('-')[-2]} {c['FinalAutoMLJobObjectiveMetric']['Value']:.4f}" for c in ctx.candidates
+        f"{label(c['CandidateName'])} {c['FinalAutoMLJobObjectiveMetric']['Value']:.4f}" for c in ctx.candidates
     )
     print(
         f"  job: {outcome.secondary_status} in {job_wall:.1f} s, backtest AverageWeightedQuantileLoss: {leaderboard}"

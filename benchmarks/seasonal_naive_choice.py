@@ -21,14 +21,9 @@ from pathlib import Path
 import pandas as pd
 from forecast_vs_direct import DATASETS, spec_for
 
+from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS
 from airflow_automl.local.engine.forecasting.backtest import run_backtest
-from airflow_automl.local.engine.forecasting.forecasters import (
-    FORECASTERS,
-    MEAN,
-    SEASONAL_NAIVE,
-    FittedSeries,
-    Settings,
-)
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, SEASONAL_NAIVE, FittedSeries, Settings
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, seasonal_periods
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, load_series, split_future
 from airflow_automl.local.storage import Storage

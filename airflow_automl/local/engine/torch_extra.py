@@ -1,4 +1,4 @@
-"""AutoGluon's neural network models and the neural forecasters (DeepAR, CNN-QR) need PyTorch, an
+"""AutoGluon's neural network models and the neural forecaster (DeepAR) need PyTorch, an
 optional extra kept out of the default install. Kept apart from the engine so the service can
 check it at create time without importing AutoGluon."""
 
@@ -6,7 +6,7 @@ import importlib.util
 
 TORCH_ALGORITHMS = ("nn-torch", "fastai")
 # Time-series forecasting algorithms that are neural networks (gluonts' PyTorch models).
-TORCH_FORECAST_ALGORITHMS = ("deepar", "cnn-qr")
+TORCH_FORECAST_ALGORITHMS = ("deepar",)
 TORCH_EXTRA = "airflow-automl[torch]"
 
 
@@ -37,5 +37,5 @@ def missing_torch_forecast_message(algorithms: tuple[str, ...] | list[str]) -> s
         return None
     return (
         f"AutoMLAlgorithms {', '.join(neural)} need PyTorch and Lightning, which are not installed; "
-        f"install the optional extra {TORCH_EXTRA} or choose among prophet, arima, npts, ets"
+        f"install the optional extra {TORCH_EXTRA} or choose among cnn-qr, prophet, arima, npts, ets"
     )

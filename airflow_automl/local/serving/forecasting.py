@@ -32,15 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from airflow_automl.local.engine.forecasting.forecasters import (
-    FORECASTERS,
-    LABELS,
-    MEAN,
-    USES_RELATED,
-    FittedSeries,
-    Settings,
-    ensemble,
-)
+from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS, LABELS
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, USES_RELATED, FittedSeries, Settings, ensemble
 from airflow_automl.local.engine.forecasting.manifest import PROBLEM_TYPE
 from airflow_automl.local.engine.forecasting.series import (
     MIN_HISTORY,

@@ -156,7 +156,7 @@ def test_a_related_column_without_values_for_the_horizon_fails_the_job_naming_it
     assert "Column 'promotion'" in job["FailureReason"] and "Filling.promotion.futurefill" in job["FailureReason"]
 
 
-@pytest.mark.skipif(neural_forecasting_available(), reason="the torch extra is installed: deepar and cnn-qr train")
+@pytest.mark.skipif(neural_forecasting_available(), reason="the torch extra is installed: deepar trains")
 def test_neural_forecasters_are_refused_at_create_naming_the_extra(local_service):
     config = forecast_config(local_service, "demand")
     time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
@@ -174,13 +174,13 @@ def test_neural_forecasters_are_refused_at_create_naming_the_extra(local_service
     not neural_forecasting_available(),
     reason="needs the torch extra (PyTorch, Lightning); `make test-torch` installs it and runs this",
 )
-def test_with_the_torch_extra_deepar_and_cnn_qr_train_on_the_service(local_service):
+def test_with_the_torch_extra_deepar_trains_on_the_service(local_service):
     folder = local_service.file_root / "demand-neural"
     folder.mkdir(parents=True, exist_ok=True)
     demand().to_csv(folder / "demand.csv", index=False)
     config = forecast_config(local_service, "demand-neural")
     time_series = config["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
-    time_series["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["deepar", "cnn-qr"]}]}
+    time_series["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["deepar"]}]}
     client = local_service.client()
     client.create_auto_ml_job_v2(AutoMLJobName="demand-neural", **config)
     job = wait_until_done(client, "demand-neural")
@@ -189,9 +189,8 @@ def test_with_the_torch_extra_deepar_and_cnn_qr_train_on_the_service(local_servi
         c["CandidateName"] for c in client.list_candidates_for_auto_ml_job(AutoMLJobName="demand-neural")["Candidates"]
     ]
     assert sorted(names) == [
-        "demand-neural-CNN-QR-003",
         "demand-neural-DeepAR-002",
-        "demand-neural-Ensemble-004",
+        "demand-neural-Ensemble-003",
         "demand-neural-SeasonalNaive-001",
     ]
     # Weekly seasonality plus noise of 1.5 around ~40 units, as for the other candidates.

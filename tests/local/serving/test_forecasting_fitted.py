@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from airflow_automl.local.engine import run_job
-from airflow_automl.local.engine.forecasting.forecasters import LABELS
+from airflow_automl.local.engine.forecasting.algorithms import LABELS
 from airflow_automl.local.serving.loading import load_model
 from tests.fixtures.forecasting import store_demand_frame, write_job
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from airflow_automl.local.engine.candidates import Placement, build_candidate, candidate_name
+from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS, LABELS, import_libraries
 from airflow_automl.local.engine.forecasting.backtest import (
     WINDOW,
     metrics,
@@ -51,15 +52,12 @@ from airflow_automl.local.engine.forecasting.backtest import (
 )
 from airflow_automl.local.engine.forecasting.budget import interrupted_at, share_deadline
 from airflow_automl.local.engine.forecasting.forecasters import (
-    FORECASTERS,
-    LABELS,
     SEASONAL_NAIVE,
     USES_RELATED,
     FittedSeries,
     OutOfTime,
     Settings,
     ensemble,
-    import_libraries,
 )
 from airflow_automl.local.engine.forecasting.manifest import keep_candidate, write_manifest
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, seasonal_periods
@@ -422,7 +420,7 @@ _LIBRARIES = {
     "arima": "statsforecast AutoARIMA (MSTL with AutoARIMA for a long or several seasonal periods)",
     "prophet": "prophet Prophet",
     "deepar": "gluonts DeepAREstimator (PyTorch)",
-    "cnn-qr": "gluonts TemporalFusionTransformerEstimator (PyTorch), a quantile network standing in for CNN-QR",
+    "cnn-qr": "lightgbm quantile regression over every series, standing in for CNN-QR",
     "ensemble": "weighted average of the other candidates",
 }
 

@@ -1,5 +1,5 @@
-"""The forecasting algorithms behind the API's names, each giving a mean and quantile forecasts
-for every series of a history:
+"""The forecasting algorithms behind the API's names (algorithms.py maps each name to its
+forecaster), each giving a mean and quantile forecasts for every series of a history:
 
 - ets, arima: statsforecast's AutoETS and AutoARIMA (quantiles from their prediction intervals);
   ARIMA takes the related time series as exogenous regressors;
@@ -7,13 +7,15 @@ for every series of a history:
 - prophet: Prophet, one model per series, with the HolidayConfig country's public holidays (from
   the holidays package) as a regressor counting the holidays in each time step, one regressor
   per related time series, and quantiles from its predictive samples;
-- deepar, cnn-qr (the torch extra): gluonts' PyTorch DeepAR (quantiles from its sample paths) and,
-  standing in for CNN-QR, gluonts' Temporal Fusion Transformer, a quantile network (quantiles
-  output directly, p50 as the point forecast); each trained twice, not once per window.
+- cnn-qr: standing in for CNN-QR, a global gradient-boosted quantile regression over all the
+  series (LightGBM; gradient_boosting.py), with the related time series; trained twice, not once
+  per window;
+- deepar (the torch extra): gluonts' PyTorch DeepAR (quantiles from its sample paths), trained
+  twice, not once per window.
 
 A forecaster reads a series frame (series.py): the history, and, when the data has related time
-series, their values for the steps to forecast as future rows (target empty). ETS, NPTS, DeepAR
-and CNN-QR ignore related time series.
+series, their values for the steps to forecast as future rows (target empty). ETS, NPTS and
+DeepAR ignore related time series.
 
 A forecast is a frame with unique_id, step, mean and one column per quantile name (p10, ...);
 backtest predictions add the window's number.
@@ -21,7 +23,6 @@ backtest predictions add the window's number.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import tempfile
 import time
@@ -56,7 +57,7 @@ SEASONAL_NAIVE = "seasonal-naive"
 # Prophet reserves "holidays"; the regressor counting public holidays per time step.
 HOLIDAY_REGRESSOR = "public_holidays"
 # The algorithms that use related time series (the others forecast from the target alone).
-USES_RELATED = ("arima", "prophet")
+USES_RELATED = ("arima", "prophet", "cnn-qr")
 # The neural forecasters: small networks and few epochs, sized for a CPU; seeded, so a job
 # trained twice on the same data gives the same forecasts.
 NEURAL_SEED = 0
@@ -137,7 +138,7 @@ class Settings:
         return season if season > 1 and shortest >= 2 * season else 1
 
 
-def _frame(
+def forecast_frame(
     series_ids, first_step: int, horizon: int, mean: np.ndarray, quantiles: dict[str, np.ndarray]
 ) -> pd.DataFrame:
     """Rows series by series, horizon steps each, from arrays shaped (series, horizon)."""
@@ -153,12 +154,12 @@ def _frame(
     return frame
 
 
-def _concat(backtests: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_windows(backtests: list[pd.DataFrame]) -> pd.DataFrame:
     """The windows' predictions; none when there are no windows (a served model's forecast)."""
     return pd.concat(backtests, ignore_index=True) if backtests else pd.DataFrame()
 
 
-def _statsforecast(
+def statistical(
     model_name: str,
 ) -> Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]:
     """AutoETS or AutoARIMA: the model is chosen and fitted once per series, on the history before
@@ -201,7 +202,7 @@ def _statsforecast(
                     log.warning(
                         "%s fitted in training for series %s cannot forecast the history sent (%s: %s); "
                         "fitting it afresh",
-                        LABELS[_ALGORITHMS[model_name]],
+                        _LABELS[model_name],
                         series_id,
                         type(error).__name__,
                         error,
@@ -214,12 +215,12 @@ def _statsforecast(
                     forecasts.append(rows)
                 else:
                     backtests.append(rows.assign(**{WINDOW: window}))
-        return _concat(backtests), pd.concat(forecasts, ignore_index=True)
+        return concat_windows(backtests), pd.concat(forecasts, ignore_index=True)
 
     return run
 
 
-_ALGORITHMS = {"AutoETS": "ets", "AutoARIMA": "arima"}
+_LABELS = {"AutoETS": "ETS", "AutoARIMA": "ARIMA"}  # the candidates' labels (algorithms.LABELS)
 
 
 def _model(model_name: str, periods: list[int]):
@@ -285,7 +286,7 @@ def _apply(
             percent = int(name[1:])
             level = abs(100 - 2 * percent)
             quantiles[name] = result["mean"] if level == 0 else result[f"{'lo' if percent < 50 else 'hi'}-{level}"]
-        predictions.append((window, _frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)))
+        predictions.append((window, forecast_frame([series_id], cutoff + 1, horizon, result["mean"], quantiles)))
     return predictions
 
 
@@ -306,7 +307,7 @@ def rolling(forecast: Callable[[pd.DataFrame, int, Settings], pd.DataFrame]):
             # One more fit (the next horizon's) follows the windows'.
             settings.check_progress(started, window - 1, len(cutoffs) + 1)
             backtests.append(forecast(as_of(evaluated, cutoff, horizon), horizon, settings).assign(**{WINDOW: window}))
-        return _concat(backtests), forecast(frame, horizon, settings)
+        return concat_windows(backtests), forecast(frame, horizon, settings)
 
     return run
 
@@ -351,7 +352,7 @@ def _gluonts_forecast(
         for name, level in zip(settings.quantiles, settings.levels(), strict=True):
             quantiles[name].append(forecast.quantile(level))
     first = int(history[STEP].max()) + 1
-    forecast = _frame(
+    forecast = forecast_frame(
         sorted(history[SERIES_ID].unique()),
         first,
         horizon,
@@ -424,7 +425,9 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
         means.append(samples.mean(axis=1))
         for name, level in zip(settings.quantiles, settings.levels(), strict=True):
             quantiles[name].append(np.quantile(samples, level, axis=1))
-    return _frame(series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()})
+    return forecast_frame(
+        series_ids, first, horizon, np.array(means), {name: np.array(v) for name, v in quantiles.items()}
+    )
 
 
 def seasonal_naive(
@@ -469,7 +472,7 @@ def seasonal_naive(
         if rows
     ]
     first = int(history[STEP].max()) + 1
-    return _concat(backtests), _stacked_frame(forecasts, first, horizon, settings.quantiles)
+    return concat_windows(backtests), _stacked_frame(forecasts, first, horizon, settings.quantiles)
 
 
 def _repeat_last_cycle(values: np.ndarray, period: int, horizon: int) -> np.ndarray:
@@ -501,7 +504,7 @@ def _stacked_frame(
     rows: list[tuple[str, tuple[np.ndarray, np.ndarray]]], first_step: int, horizon: int, quantiles: tuple[str, ...]
 ) -> pd.DataFrame:
     bands = np.array([band for _, (_, band) in rows])  # (series, horizon, quantile)
-    return _frame(
+    return forecast_frame(
         [series_id for series_id, _ in rows],
         first_step,
         horizon,
@@ -531,7 +534,7 @@ def neural(build: Callable[[int, int, Settings, dict], Any], num_samples: int | 
                 )
         final = _fit_network(build, frame, horizon, settings)
         _seed()
-        return _concat(backtests), _gluonts_forecast(final, frame, horizon, settings, num_samples)
+        return concat_windows(backtests), _gluonts_forecast(final, frame, horizon, settings, num_samples)
 
     return run
 
@@ -576,7 +579,7 @@ def _fit_network(
     return predictor
 
 
-def _deepar(horizon: int, context: int, settings: Settings, trainer: dict):
+def deepar_estimator(horizon: int, context: int, settings: Settings, trainer: dict):
     from gluonts.torch.model.deepar import DeepAREstimator
 
     return DeepAREstimator(
@@ -589,72 +592,6 @@ def _deepar(horizon: int, context: int, settings: Settings, trainer: dict):
         num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH,
         trainer_kwargs=trainer,
     )
-
-
-def _quantile_network(horizon: int, context: int, settings: Settings, trainer: dict):
-    """CNN-QR's stand-in: the Temporal Fusion Transformer, a multi-horizon network trained on the
-    quantile loss that outputs each quantile directly (plus p50, the point forecast)."""
-    from gluonts.torch.model.tft import TemporalFusionTransformerEstimator
-
-    return TemporalFusionTransformerEstimator(
-        freq=settings.grid.pandas_frequency,
-        prediction_length=horizon,
-        context_length=context,
-        quantiles=sorted({*settings.levels(), 0.5}),
-        hidden_dim=16,
-        variable_dim=16,
-        num_heads=2,
-        batch_size=NEURAL_BATCH_SIZE,
-        num_batches_per_epoch=NEURAL_BATCHES_PER_EPOCH,
-        trainer_kwargs=trainer,
-    )
-
-
-# The API's algorithm names, in the order the job trains them (fast ones first). Each takes the
-# series, the horizon, the backtest windows' cutoffs and the settings, and returns the windows'
-# predictions (with their window number) and the forecast of the next horizon. With no cutoffs
-# (a served model forecasting from the history a request sends) there are no windows to predict.
-FORECASTERS: dict[str, Callable[[pd.DataFrame, int, list[int], Settings], tuple[pd.DataFrame, pd.DataFrame]]] = {
-    # Not one of the API's algorithms: every job trains it first (the baseline, see __init__.py).
-    SEASONAL_NAIVE: seasonal_naive,
-    "npts": rolling(forecast_npts),
-    "ets": _statsforecast("AutoETS"),
-    "arima": _statsforecast("AutoARIMA"),
-    "prophet": rolling(forecast_prophet),
-    # PyTorch (the torch extra); refused at create without it.
-    "deepar": neural(_deepar, DEEPAR_SAMPLES),
-    "cnn-qr": neural(_quantile_network, None),
-}
-# The libraries each algorithm imports when it first runs. The job imports them before the
-# algorithm's timer starts: an interrupt landing inside an import leaves the module half-initialised
-# in sys.modules, and every later import of it in the worker fails.
-LIBRARIES: dict[str, tuple[str, ...]] = {
-    SEASONAL_NAIVE: (),
-    "npts": ("gluonts.dataset.common", "gluonts.model.npts"),
-    "ets": ("statsforecast.models",),
-    "arima": ("statsforecast.models",),
-    "prophet": ("cmdstanpy.utils", "prophet"),
-    "deepar": ("lightning.pytorch", "gluonts.dataset.common", "gluonts.torch.model.deepar"),
-    "cnn-qr": ("lightning.pytorch", "gluonts.dataset.common", "gluonts.torch.model.tft"),
-}
-
-
-def import_libraries(algorithm: str) -> None:
-    """Imports what ``algorithm`` needs, so that no timer can interrupt the import."""
-    for module in LIBRARIES[algorithm]:
-        importlib.import_module(module)
-
-
-LABELS = {
-    SEASONAL_NAIVE: "SeasonalNaive",
-    "npts": "NPTS",
-    "ets": "ETS",
-    "arima": "ARIMA",
-    "prophet": "Prophet",
-    "deepar": "DeepAR",
-    "cnn-qr": "CNN-QR",
-    "ensemble": "Ensemble",
-}
 
 
 def ensemble(

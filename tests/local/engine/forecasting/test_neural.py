@@ -1,7 +1,6 @@
-"""DeepAR and the quantile network standing in for CNN-QR (the torch extra) train through the
-forecasting engine on a few short series, one or two epochs each: real backtests, real quantile
-forecasts. Without PyTorch these tests are skipped; `make test-torch` installs the extra into its
-own virtual environment and runs them."""
+"""DeepAR (the torch extra) trains through the forecasting engine on a few short series, one or two
+epochs each: real backtests, real quantile forecasts. Without PyTorch these tests are skipped;
+`make test-torch` installs the extra into its own virtual environment and runs them."""
 
 from __future__ import annotations
 
@@ -21,7 +20,8 @@ HOW_TO_RUN = "needs the torch extra (PyTorch, Lightning); `make test-torch` inst
 pytest.importorskip("torch", reason=HOW_TO_RUN)
 pytest.importorskip("lightning", reason=HOW_TO_RUN)
 
-from airflow_automl.local.engine.forecasting import FORECASTERS, _algorithms, forecasters, run_forecasting  # noqa: E402
+from airflow_automl.local.engine.forecasting import _algorithms, forecasters, run_forecasting  # noqa: E402
+from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS  # noqa: E402
 from airflow_automl.local.engine.forecasting.backtest import run_backtest  # noqa: E402
 from airflow_automl.local.engine.forecasting.forecasters import OutOfTime, Settings  # noqa: E402
 from airflow_automl.local.engine.forecasting.series import load_series  # noqa: E402
@@ -81,8 +81,8 @@ def two_epochs(monkeypatch):
     monkeypatch.setattr(forecasters, "NEURAL_MAX_EPOCHS", 2)
 
 
-def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, two_epochs):
-    spec = spec_for(tmp_path, ["deepar", "cnn-qr"])
+def test_deepar_trains_backtests_and_forecasts_every_quantile(tmp_path, two_epochs):
+    spec = spec_for(tmp_path, ["deepar"])
     ctx = make_context(tmp_path)
     outcome = run_forecasting(spec, ctx, time.monotonic() + 600, StageTimes())
 
@@ -91,12 +91,11 @@ def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, 
     assert ctx.candidate_names == [
         "demand-neural-SeasonalNaive-001",
         "demand-neural-DeepAR-002",
-        "demand-neural-CNN-QR-003",
-        "demand-neural-Ensemble-004",
+        "demand-neural-Ensemble-003",
     ]
     assert ctx.best_candidate in ctx.candidate_names
     output = tmp_path / "out" / "demand-neural"
-    for name, algorithm in (("demand-neural-DeepAR-002", "deepar"), ("demand-neural-CNN-QR-003", "cnn-qr")):
+    for name, algorithm in (("demand-neural-DeepAR-002", "deepar"),):
         forecast = pd.read_csv(output / "forecasts" / name / "forecast.csv")
         assert len(forecast) == len(ITEMS) * HORIZON
         assert sorted(forecast["sku"].unique()) == list(ITEMS)
@@ -129,15 +128,9 @@ def test_deepar_and_cnn_qr_train_backtest_and_forecast_every_quantile(tmp_path, 
             "library"
         ]
     )
-    assert (
-        "standing in for CNN-QR"
-        in json.loads((output / "explainability" / "demand-neural-CNN-QR-003" / "candidate.json").read_text())[
-            "library"
-        ]
-    )
 
 
-@pytest.mark.parametrize("algorithm", ["deepar", "cnn-qr"])
+@pytest.mark.parametrize("algorithm", ["deepar"])
 def test_a_neural_forecaster_gives_the_same_forecast_twice(tmp_path, two_epochs, algorithm):
     spec = spec_for(tmp_path, [algorithm])
     data = load_series(Storage([tmp_path]), spec)
@@ -163,18 +156,18 @@ def test_training_stops_within_the_jobs_time_left(tmp_path, monkeypatch):
 
 
 def test_a_fit_does_not_start_past_the_deadline(tmp_path):
-    spec = spec_for(tmp_path, ["cnn-qr"])
+    spec = spec_for(tmp_path, ["deepar"])
     data = load_series(Storage([tmp_path]), spec)
     settings = Settings(data.grid, spec.time_series.quantiles, deadline=time.monotonic() - 1)
     with pytest.raises(OutOfTime):
-        run_backtest(data.frame, HORIZON, settings, FORECASTERS["cnn-qr"])
+        run_backtest(data.frame, HORIZON, settings, FORECASTERS["deepar"])
 
 
 def test_with_pytorch_a_job_that_chooses_no_algorithm_trains_the_neural_ones_too(tmp_path):
-    assert _algorithms(spec_for(tmp_path, None)) == ["npts", "ets", "arima", "prophet", "deepar", "cnn-qr"]
+    assert _algorithms(spec_for(tmp_path, None)) == ["npts", "cnn-qr", "ets", "arima", "prophet", "deepar"]
 
 
-@pytest.mark.parametrize("algorithm", ["deepar", "cnn-qr"])
+@pytest.mark.parametrize("algorithm", ["deepar"])
 def test_a_served_neural_model_forecasts_the_history_a_request_sends(tmp_path, two_epochs, algorithm):
     from tests.fixtures.forecasting import csv_body, forecast_csv, history, served
 

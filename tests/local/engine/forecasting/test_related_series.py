@@ -7,26 +7,25 @@ chooses which columns are related time series."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS
 from airflow_automl.local.engine.forecasting.backtest import run_backtest
-from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, MEAN, WINDOW, Settings, forecast_prophet
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, WINDOW, forecast_prophet
 from airflow_automl.local.engine.forecasting.series import (
     SERIES_ID,
     STEP,
     TARGET,
     TIMESTAMP,
-    Grid,
     as_of,
     load_series,
     related_columns,
     split_future,
 )
-from tests.fixtures.forecasting import failure, store_demand_frame, write_job
+from tests.fixtures.forecasting import failure, promoted_demand, store_demand_frame, wape, write_job
 
 
 def daily_with_price(days: int = 12, future: int = 2, items=("a", "b")) -> pd.DataFrame:
@@ -136,34 +135,6 @@ def test_a_backtest_window_sees_the_windows_actual_related_values():
     assert list(window[STEP]) == list(range(8))
     assert window[TARGET].isna().tolist() == [False] * 6 + [True] * 2
     assert list(window["price"]) == list(range(8))  # the window's own prices, not the future rows'
-
-
-def promoted_demand(items: int = 4, days: int = 120, horizon: int = 14):
-    """store_demand's first items, daily, with the last ``horizon`` days as future rows."""
-    from airflow_automl.examples.datasets import store_demand
-
-    raw = store_demand(
-        items, date(2025, 1, 1), date(2025, 1, 1) + pd.Timedelta(days=days - horizon), future_days=horizon
-    )
-    grid = Grid(1, "D", pd.Timestamp("2025-01-01"))
-    frame = pd.DataFrame(
-        {
-            SERIES_ID: raw["sku"],
-            TIMESTAMP: pd.to_datetime(raw["date"]),
-            TARGET: raw["units"].astype(float),
-            "promotion": raw["promotion"].astype(float),
-        }
-    )
-    frame[STEP] = grid.step_index(frame[TIMESTAMP])
-    actual = store_demand(items, date(2025, 1, 1), date(2025, 1, 1) + pd.Timedelta(days=days))
-    actual = frame[[SERIES_ID, STEP]].assign(**{TARGET: actual["units"].astype(float).to_numpy()})
-    return frame, actual[frame[TARGET].isna().to_numpy()], Settings(grid, ("p10", "p50", "p90"))
-
-
-def wape(forecast: pd.DataFrame, actual: pd.DataFrame) -> float:
-    joined = actual.merge(forecast, on=[SERIES_ID, STEP])
-    assert len(joined) == len(actual)
-    return float((joined[TARGET] - joined[MEAN]).abs().sum() / joined[TARGET].abs().sum())
 
 
 @pytest.mark.integration

@@ -13,15 +13,9 @@ import pandas as pd
 import pytest
 
 from airflow_automl.local.engine import run_job
+from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS, LIBRARIES
 from airflow_automl.local.engine.forecasting.backtest import run_backtest
-from airflow_automl.local.engine.forecasting.forecasters import (
-    FORECASTERS,
-    LIBRARIES,
-    MEAN,
-    SEASONAL_NAIVE,
-    WINDOW,
-    Settings,
-)
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, SEASONAL_NAIVE, WINDOW, Settings
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, cycles, seasonal_periods
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, Grid, load_series
 from airflow_automl.local.serving.loading import load_model

@@ -161,7 +161,8 @@ def test_a_frame_goes_on_the_grid_of_a_given_origin(tmp_path):
 def test_statsforecast_candidates_check_the_deadline_before_each_series(algorithm):
     """One AutoARIMA fit can take a minute, so a job's deadline is checked series by series:
     a deadline that passes while the first series is fitted stops the candidate there."""
-    from airflow_automl.local.engine.forecasting.forecasters import FORECASTERS, OutOfTime, Settings
+    from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS
+    from airflow_automl.local.engine.forecasting.forecasters import OutOfTime, Settings
     from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, TIMESTAMP, Grid
 
     grid = Grid(1, "D", pd.Timestamp("2024-03-01"))
