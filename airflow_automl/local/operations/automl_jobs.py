@@ -74,8 +74,8 @@ class AutoMLJobOperations(Operations):
 
     @staticmethod
     def _check_algorithms_installed(spec: JobSpec, request: dict) -> None:
-        """nn-torch and fastai, deepar and cnn-qr need the optional torch extra: refuse them up
-        front rather than fail the job minutes later."""
+        """nn-torch and fastai (tabular) and deepar (forecasting) need the optional torch extra:
+        refuse them up front rather than fail the job minutes later."""
         if spec.time_series is not None:
             reason = missing_torch_forecast_message(spec.algorithms)
             path = f"{TIME_SERIES_PATH}.CandidateGenerationConfig.AlgorithmsConfig"
