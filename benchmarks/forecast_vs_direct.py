@@ -107,14 +107,24 @@ import json, sys
 import pandas as pd
 from autogluon.timeseries import TimeSeriesDataFrame, TimeSeriesPredictor
 
-history_csv, out_csv, horizon, budget, models, work = sys.argv[1:7]
+history_csv, future_csv, out_csv, horizon, budget, models, related, work = sys.argv[1:9]
+related = json.loads(related)
 history = pd.read_csv(history_csv, parse_dates=["timestamp"])
 data = TimeSeriesDataFrame.from_data_frame(history, id_column="item_id", timestamp_column="timestamp")
 predictor = TimeSeriesPredictor(
-    prediction_length=int(horizon), quantile_levels=[0.1, 0.5, 0.9], eval_metric="WQL", path=work, verbosity=0
+    prediction_length=int(horizon),
+    quantile_levels=[0.1, 0.5, 0.9],
+    eval_metric="WQL",
+    known_covariates_names=related or None,
+    path=work,
+    verbosity=0,
 )
 predictor.fit(data, hyperparameters=json.loads(models), time_limit=int(budget), random_seed=0)
-predictor.predict(data).reset_index().to_csv(out_csv, index=False)
+known = None
+if related:
+    future = pd.read_csv(future_csv, parse_dates=["timestamp"])
+    known = TimeSeriesDataFrame.from_data_frame(future, id_column="item_id", timestamp_column="timestamp")
+predictor.predict(data, known_covariates=known).reset_index().to_csv(out_csv, index=False)
 print(predictor.model_best)
 """
 
@@ -338,18 +348,30 @@ def direct(model_name: str, season: int, history: pd.DataFrame, horizon: int, bu
 
 
 def autogluon(train, horizon: int, budget: int, root: Path) -> DirectRun | str:
-    """AutoGluon-TimeSeries' TimeSeriesPredictor on the grid's history (target only), with
+    """AutoGluon-TimeSeries' TimeSeriesPredictor on the grid's history, with the related time series
+    as known covariates (their future rows give the steps forecast), as the job has them, and
     time_limit = budget, in the torch venv; wall time includes its start-up. A string says why not."""
     if not AUTOGLUON_PYTHON.exists():
         return f"no {AUTOGLUON_PYTHON.parent.parent.name} venv (see AUTOGLUON_PYTHON)"
-    history, _ = split_future(train.frame)
+    history, future = split_future(train.frame)
+    related = related_columns(train.frame)
     folder = root / "autogluon"
     folder.mkdir()
-    history.rename(columns={SERIES_ID: "item_id", TIMESTAMP: "timestamp", TARGET: "target"})[
-        ["item_id", "timestamp", "target"]
-    ].to_csv(folder / "history.csv", index=False)
+    names = {SERIES_ID: "item_id", TIMESTAMP: "timestamp", TARGET: "target"}
+    history.rename(columns=names)[["item_id", "timestamp", "target", *related]].to_csv(
+        folder / "history.csv", index=False
+    )
+    future.rename(columns=names)[["item_id", "timestamp", *related]].to_csv(folder / "future.csv", index=False)
     started = time.monotonic()
-    arguments = [folder / "history.csv", folder / "forecast.csv", horizon, budget, json.dumps(AUTOGLUON_MODELS)]
+    arguments = [
+        folder / "history.csv",
+        folder / "future.csv",
+        folder / "forecast.csv",
+        horizon,
+        budget,
+        json.dumps(AUTOGLUON_MODELS),
+        json.dumps(related),
+    ]
     command = [str(AUTOGLUON_PYTHON), "-c", _AUTOGLUON_SCRIPT, *map(str, arguments), str(folder / "work")]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=budget * 2 + 120, check=False)

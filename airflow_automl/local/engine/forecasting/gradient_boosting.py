@@ -8,8 +8,9 @@ the point forecast; it reads the related time series at the step it forecasts. T
 the convolutional network, so it trains in seconds on a CPU without PyTorch.
 
 A training row is one (origin, step ahead) pair of one series, subsampled to MAX_TRAINING_ROWS:
-- the last RECENT_LAGS values at the origin, and for each seasonal cycle the values one and two
-  cycles before the step forecast (the latest ones known at the origin), and the cycle's mean;
+- the last values at the origin (recent_lags), and for each seasonal cycle the values at the same
+  point one and two cycles before the step forecast (the latest known at the origin), the mean of
+  up to SAME_POINTS such values, and the mean of the last cycle;
 - the steps ahead, the calendar of the step forecast (hour, weekday, day, month, week of year, and
   the HolidayConfig country's public holidays in it), and the related time series at it;
 - all of them divided by the series' mean absolute value over its recent history (a global model
@@ -48,6 +49,8 @@ SEED = 0
 # Enough (origin, step ahead) rows to learn from, few enough to train in seconds on two cores.
 MAX_TRAINING_ROWS = 20_000
 ROUNDS = 150
+# For each seasonal cycle a row sees the same point of the cycle this many cycles back (their mean).
+SAME_POINTS = 4
 PARAMETERS = {
     "learning_rate": 0.1,
     "num_leaves": 15,
@@ -245,7 +248,12 @@ def _rows(
     targets = origins + ahead
     for period in periods:
         back = np.ceil(ahead / period).astype(int) * period  # the latest same point of the cycle known
-        columns.append(np.column_stack([at(targets - back), at(targets - back - period)]) / scale[:, None])
+        same_points = np.column_stack([at(targets - back - k * period) for k in range(SAME_POINTS)])
+        # The latest two, and the mean of up to SAME_POINTS cycles (less noisy than any one of them).
+        known_points = ~np.isnan(same_points)
+        mean = np.where(known_points, same_points, 0).sum(axis=1) / np.maximum(known_points.sum(axis=1), 1)
+        mean[~known_points.any(axis=1)] = np.nan
+        columns.append(np.column_stack([same_points[:, :2], mean]) / scale[:, None])
         begin = np.maximum(origins + 1 - period, 0)
         columns.append(((totals[origins + 1] - totals[begin]) / (origins + 1 - begin) / scale)[:, None])
     columns.append(ahead[:, None].astype(float))
