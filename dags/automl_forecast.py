@@ -8,8 +8,8 @@ Each run (Mondays, covering the week before):
      units empty (future rows), written as CSV to ``<storage>/demand/<date>/history/``;
   2. trains a weekly forecast of the next ``HORIZON_WEEKS`` weeks (AutoMLJobOperator, deferred
      while it trains): the job sums the days into weeks (Aggregation), uses the promotions as a
-     related time series (the share of promoted days in each week; ARIMA and Prophet regress on
-     it), backtests its candidates over rolling windows and picks the best by WAPE;
+     related time series (the share of promoted days in each week; CNN-QR, ARIMA and Prophet
+     forecast with it), backtests its candidates over rolling windows and picks the best by WAPE;
   3. gates on the best candidate's WAPE (AutoMLBestCandidateSensor, ``wape_threshold``);
   4. forecasts the next weeks with a batch transform of the history file by the best candidate
      (CreateModel from its InferenceContainers, then CreateTransformJob with SplitType None: the

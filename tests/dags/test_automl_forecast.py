@@ -66,13 +66,13 @@ def test_weekly_forecast_trains_gates_and_publishes(local_service, airflow_db):
     assert trained["problem_type"] == "TimeSeriesForecasting"
     assert trained["objective_metric_name"] == "WAPE" and trained["objective_metric_value"] <= 0.3
     assert len(trained["leaderboard"]) >= 2
-    # The promotions are a related time series: ARIMA and Prophet regress on them, ETS does not.
+    # The promotions are a related time series: CNN-QR, ARIMA and Prophet use them, ETS does not.
     descriptions = [
         json.loads(path.read_text())
         for path in (storage / "forecast-models" / trained["job_name"]).glob("explainability/*/candidate.json")
     ]
     used = {d["algorithm"]: d["related_time_series"] for d in descriptions}
-    assert used["arima"] == used["prophet"] == ["promotion"] and used["ets"] == []
+    assert used["cnn-qr"] == used["arima"] == used["prophet"] == ["promotion"] and used["ets"] == []
 
     folder = Path(prepared["folder"].removeprefix("file://"))
     forecast = pd.read_csv(folder / "forecast.csv")
