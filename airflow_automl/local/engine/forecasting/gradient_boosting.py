@@ -13,8 +13,9 @@ A training row is one (origin, step ahead) pair of one series, subsampled to MAX
   up to SAME_POINTS such values, and the mean of the last cycle;
 - the steps ahead, the calendar of the step forecast (hour, weekday, day, month, week of year, and
   the HolidayConfig country's public holidays in it), and the related time series at it;
-- all of them divided by the series' mean absolute value over its recent history (a global model
-  of series at any level), the forecast multiplied back.
+- all of them divided by the series' mean absolute value over its recent history (the last
+  recent_lags values, or its shortest cycle if longer), so one model fits series at any level; the
+  forecast is multiplied back.
 
 Trained twice like the neural forecasters: on the history before the first backtest window (then
 applied to every window's history) and on all the data for the next horizon; a served model
@@ -235,7 +236,8 @@ def _rows(
     known = np.where(np.isnan(values), 0.0, values)
     sums = np.concatenate([[0.0], np.cumsum(np.abs(known))])
     totals = np.concatenate([[0.0], np.cumsum(known)])
-    context = max(recent_lags(horizon), *periods, 1)
+    # The level to scale by: recent enough to follow a drifting level, a whole shortest cycle at least.
+    context = max(recent_lags(horizon), min(periods, default=1))
     start = np.maximum(origins + 1 - context, 0)
     scale = (sums[origins + 1] - sums[start]) / (origins + 1 - start)
     scale = np.where(scale > 0, scale, 1.0)
