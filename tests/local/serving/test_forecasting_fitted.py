@@ -16,7 +16,7 @@ import pytest
 from airflow_automl.local.engine import run_job
 from airflow_automl.local.engine.forecasting.algorithms import LABELS
 from airflow_automl.local.serving.loading import load_model
-from tests.fixtures.forecasting import store_demand_frame, write_job
+from tests.fixtures.forecasting import one_algorithm_job, store_demand_frame, write_job
 
 QUANTILES = ["p10", "p50", "p90"]
 
@@ -25,14 +25,7 @@ def trained(tmp_path, algorithm: str) -> tuple[pd.DataFrame, pd.DataFrame, objec
     """The training data (two stores' demand with a promotion flag and its future rows), the job's
     own forecast of the next horizon by the algorithm's candidate, and that candidate as an
     endpoint loads it."""
-    raw = store_demand_frame(items=2, days=49, horizon=7).rename(columns={"date": "day"})
-    spec, ctx = write_job(
-        tmp_path,
-        raw,
-        ForecastHorizon=7,
-        ForecastQuantiles=QUANTILES,
-        CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": [algorithm]}]},
-    )
+    raw, spec, ctx = one_algorithm_job(tmp_path, algorithm, items=2, days=49, quantiles=QUANTILES)
     assert run_job(spec, ctx).secondary_status == "Completed"
     name = next(n for n in ctx.candidate_names if f"-{LABELS[algorithm]}-" in n)
     job_forecast = pd.read_csv(tmp_path / "out" / "demand" / "forecasts" / name / "forecast.csv")

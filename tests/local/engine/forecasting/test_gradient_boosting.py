@@ -21,7 +21,8 @@ from airflow_automl.local.engine.forecasting.forecasters import MEAN, WINDOW, Ou
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET
 from airflow_automl.local.engine.job import StageTimes
 from airflow_automl.local.engine.torch_extra import missing_torch_forecast_message
-from tests.fixtures.forecasting import promoted_demand, store_demand_frame, wape, write_job
+from airflow_automl.local.serving.loading import load_model
+from tests.fixtures.forecasting import one_algorithm_job, promoted_demand, wape
 
 QUANTILES = ["p10", "p50", "p90"]
 
@@ -85,14 +86,7 @@ def test_a_fit_does_not_start_without_time_for_it():
 
 def test_a_job_trains_cnn_qr_without_pytorch_and_keeps_it_servable(tmp_path):
     assert missing_torch_forecast_message(["cnn-qr"]) is None
-    raw = store_demand_frame(items=3, days=63, horizon=7).rename(columns={"date": "day"})
-    spec, ctx = write_job(
-        tmp_path,
-        raw,
-        ForecastHorizon=7,
-        ForecastQuantiles=QUANTILES,
-        CandidateGenerationConfig={"AlgorithmsConfig": [{"AutoMLAlgorithms": ["cnn-qr"]}]},
-    )
+    raw, spec, ctx = one_algorithm_job(tmp_path, "cnn-qr", items=3, days=63, quantiles=QUANTILES)
     outcome = run_forecasting(spec, ctx, time.monotonic() + 300, StageTimes())
     assert outcome.secondary_status == "Completed", ctx.partial_failures
     assert ctx.candidate_names == ["demand-SeasonalNaive-001", "demand-CNN-QR-002", "demand-Ensemble-003"]
@@ -105,8 +99,6 @@ def test_a_job_trains_cnn_qr_without_pytorch_and_keeps_it_servable(tmp_path):
     assert len(forecast) == 3 * 7
 
     # Served as an endpoint serves it: trained again on the history a request sends.
-    from airflow_automl.local.serving.loading import load_model
-
-    model = load_model(ctx.candidate_model_dir("demand-CNN-QR-002"))
+    model = load_model(ctx.model_dir, "demand-CNN-QR-002")
     served = model.forecast(raw)
     assert len(served) == 3 * 7 and served["p10"].le(served["p90"]).all()
