@@ -13,6 +13,7 @@ the endpoint serves, and stops everything it started, also on failure, Ctrl-C or
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import json
 import os
@@ -21,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -237,6 +239,7 @@ def up(state_dir: Path, service_port: int, airflow_port: int, budget: int) -> in
         print("\nStopping ...", file=sys.stderr)
         return 0
     finally:
+        _stopping.append(True)
         if airflow is not None:
             stop_process_group(airflow, AIRFLOW_STOP_GRACE)
         service.stop()
@@ -329,10 +332,27 @@ _interrupted_by: list[int] = []
 _stopping: list[bool] = []
 
 
+# Airflow catches BaseException around a task's execution too, and the DAG run goes on (training, scoring:
+# minutes): once a signal has come, it is sent again at this interval until the demo is stopping.
+_REPEAT_INTERRUPT_SECONDS = 1.0
+
+
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    if not _interrupted_by:
+        threading.Thread(target=_interrupt_again, args=(signum, _stopping), daemon=True).start()
     _interrupted_by.append(signum)
     if not _stopping:
         raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_again(signum: int, stopping: list[bool]) -> None:
+    """Until ``stopping`` (the list the demo sets once it stops what it started), the signal again, so a
+    KeyboardInterrupt a task swallowed is raised where it ends the DAG run."""
+    while True:
+        time.sleep(_REPEAT_INTERRUPT_SECONDS)
+        if stopping:
+            return
+        _thread.interrupt_main(signum)
 
 
 def interrupted_exit_code(code: int) -> int:
@@ -374,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Landed where neither could take it (run_demo preparing its work dir, say): still Ctrl-C's 130,
         # not the interpreter's default (killed by SIGINT).
+        _stopping.append(True)
         code = 130
     return interrupted_exit_code(code)
 
