@@ -76,12 +76,12 @@ $(COMPAT_STAMP): requirements-compat.lock pyproject.toml | $(UV)
 	rm -rf airflow_automl.egg-info
 	touch $@
 
-# The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores, not
-# yet reached). Three pytest-xdist workers: 21 min 55 s on an idle 2-core machine, against 54 minutes in
-# one process (`make test TEST_WORKERS=0`). The three workers used 40 CPU-minutes, so on 2 cores the suite
-# is now bound by its CPU work, not by waiting: more workers would not shorten it. Each test
-# file stays on one worker (--dist loadfile), so a module's service, api-server or demo run is
-# started once; tests/conftest.py hands out the slowest files first, in that order.
+# The slowest tests are listed at the end: the suite has a time budget (15 minutes on 2 cores).
+# Three pytest-xdist workers: 13 min 54 s and 25 CPU-minutes on an idle 2-core machine once the
+# bytecode is compiled (21 min and 38 CPU-minutes before), so on 2 cores the suite is bound by its CPU
+# work, not by waiting: more workers would not shorten it. Each test file stays on one worker
+# (--dist loadfile), so a module's service, api-server or demo run is started once;
+# tests/conftest.py hands out the slowest files first, in that order.
 TEST_WORKERS ?= 3
 test: $(STAMP) bytecode
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30

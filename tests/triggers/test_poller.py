@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, TypeVar
 from unittest import mock
@@ -279,6 +280,12 @@ async def until_polled(table: JobTable, looks: int = 2) -> None:
 
 def watched() -> int:
     return sum(p.watched_jobs() for p in active_pollers())
+
+
+def looked_at(name: str) -> bool:
+    """The poller watches job ``name`` and has looked at it once."""
+    watches = active_pollers()[0]._watches
+    return name in watches and watches[name][0].looked
 
 
 # -- tests -----------------------------------------------------------------------------------------
@@ -678,9 +685,7 @@ def test_an_allowance_shorter_than_the_listing_lag_would_miss_the_end(table):
                 task = asyncio.create_task(
                     first_event(trigger(name, poll_interval=FAST_CLOCK_INTERVAL, deadline=deadline))
                 )
-                await wait_until(
-                    lambda: name in active_pollers()[0]._watches and active_pollers()[0]._watches[name][0].looked
-                )
+                await wait_until(partial(looked_at, name))
                 await until_polled(table)
                 table.finish(name)
                 tries.append((name, await task, deadline))
