@@ -135,6 +135,9 @@ def test_list_candidates_follows_every_page(responder, hook):
     responder.on("ListCandidatesForAutoMLJob", page)
     assert [c["CandidateName"] for c in hook.list_candidates("job-1")] == ["a", "b", "c", "d", "e"]
     assert [c["CandidateName"] for c in hook.list_candidates("job-1", limit=3)] == ["a", "b", "c"]
+    # Whole listings ask for 100 a page (the API's default is 10); a limited one for no more than it needs.
+    sizes = [body["MaxResults"] for op, body in responder.calls if op == "ListCandidatesForAutoMLJob"]
+    assert sizes == [100, 100, 100, 3, 3]
 
 
 def test_leaderboard_sorts_by_the_metrics_direction(responder, hook):
