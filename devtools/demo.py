@@ -346,8 +346,8 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _interrupt_again(signum: int, stopping: list[bool]) -> None:
-    """Until ``stopping`` (the list the demo sets once it stops what it started), the signal again, so a
-    KeyboardInterrupt a task swallowed is raised where it ends the DAG run."""
+    """Sends the signal again every interval until ``stopping`` (the list the demo sets once it stops what
+    it started), so a KeyboardInterrupt a task swallowed is raised again where it ends the DAG run."""
     while True:
         time.sleep(_REPEAT_INTERRUPT_SECONDS)
         if stopping:

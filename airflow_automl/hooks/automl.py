@@ -48,7 +48,8 @@ RETRYABLE_ERROR_CODES = frozenset(
     }
 )
 NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
-# Items a listing asks for a page: the most ListAutoMLJobs allows (ListCandidatesForAutoMLJob allows 300).
+# Items a listing asks for a page, not the APIs' default of 10: a job with hundreds of candidates is a
+# few calls (ListCandidatesForAutoMLJob allows up to 300, ListTags at least 50).
 _PAGE_SIZE = 100
 # Errors that mean "this job cannot be waited for", as opposed to "try again later".
 JOB_REFUSED_CODES = NOT_FOUND_CODES | {"ValidationException"}
@@ -226,10 +227,9 @@ class AutoMLHook(AwsBaseHook):
         A listing that fails part-way is retried whole: page tokens are not worth keeping.
         """
         client = self.conn
-        # 100 a page, not the APIs' default of 10: a job with hundreds of candidates is a few calls.
-        pagination = (
-            {"MaxItems": max_items, "PageSize": min(_PAGE_SIZE, max_items)} if max_items else {"PageSize": _PAGE_SIZE}
-        )
+        pagination = {"PageSize": min(_PAGE_SIZE, max_items or _PAGE_SIZE)}
+        if max_items:
+            pagination["MaxItems"] = max_items
 
         def listing() -> list[Any]:
             pages = client.get_paginator(method).paginate(**params, PaginationConfig=pagination)

@@ -673,6 +673,10 @@ def test_an_allowance_shorter_than_the_listing_lag_would_miss_the_end(table):
     for name in ("warm-up", *names):
         table.add(name)
 
+    def listed_in_time(name: str, deadline: float) -> bool:
+        """A listing ran after the end of job ``name`` showed in listings, and before ``deadline``."""
+        return any(table.jobs[name]["visible_at"] < ran < deadline for ran, _ in table.walks)
+
     async def scenario():
         tries = []
         with mock.patch.object(poller_module, "DEFAULT_SETTINGS", settings):
@@ -689,8 +693,7 @@ def test_an_allowance_shorter_than_the_listing_lag_would_miss_the_end(table):
                 await until_polled(table)
                 table.finish(name)
                 tries.append((name, await task, deadline))
-                shown_at = table.jobs[name]["visible_at"]
-                if any(shown_at < ran < deadline for ran, _ in table.walks):
+                if listed_in_time(name, deadline):
                     break
             warming.cancel()
         return tries
@@ -700,7 +703,7 @@ def test_an_allowance_shorter_than_the_listing_lag_would_miss_the_end(table):
     assert [event["status"] for _, event, _ in tries] == ["timeout"] * len(tries)
     # Not for want of time: in the last try, listings ran after the end showed in them, before the deadline.
     name, _, deadline = tries[-1]
-    assert any(table.jobs[name]["visible_at"] < ran < deadline for ran, _ in table.walks), tries
+    assert listed_in_time(name, deadline), tries
 
 
 def test_a_burst_of_new_jobs_stops_being_listed_once_past_the_allowance(table):
