@@ -15,7 +15,7 @@ import pytest
 from airflow_automl.local.engine import run_job
 from airflow_automl.local.engine.forecasting.algorithms import FORECASTERS, LIBRARIES
 from airflow_automl.local.engine.forecasting.backtest import run_backtest
-from airflow_automl.local.engine.forecasting.forecasters import MEAN, SEASONAL_NAIVE, WINDOW, Settings
+from airflow_automl.local.engine.forecasting.forecasters import MEAN, MSTL_CYCLES, SEASONAL_NAIVE, WINDOW, Settings
 from airflow_automl.local.engine.forecasting.seasons import backtest_window_count, cycles, seasonal_periods
 from airflow_automl.local.engine.forecasting.series import SERIES_ID, STEP, TARGET, Grid, load_series
 from airflow_automl.local.serving.loading import load_model
@@ -81,6 +81,33 @@ def test_hourly_data_is_modelled_and_backtested_with_its_daily_and_weekly_cycles
     fitted = pickle.loads((ctx.candidate_model_dir(ets) / "fitted.pkl").read_bytes())
     assert {type(series.model).__name__ for series in fitted.values()} == {"MSTL"}
     assert fitted["meter"].model.season_length == [24, 168]
+
+
+def test_mstl_fits_and_forecasts_from_the_last_cycles_of_the_longest_season(tmp_path, monkeypatch):
+    """Ten weeks of hourly data: MSTL (daily and weekly cycles) is fitted on the last MSTL_CYCLES weeks
+    before the first window and forecasts each window and the next day from the last MSTL_CYCLES weeks."""
+    from statsforecast.models import MSTL
+
+    seen: dict[str, list[int]] = {"fit": [], "forward": []}
+    fit, forward = MSTL.fit, MSTL.forward
+
+    def counted_fit(self, y, *args, **kwargs):
+        seen["fit"].append(len(y))
+        return fit(self, y, *args, **kwargs)
+
+    def counted_forward(self, y, *args, **kwargs):
+        seen["forward"].append(len(y))
+        return forward(self, y, *args, **kwargs)
+
+    monkeypatch.setattr(MSTL, "fit", counted_fit)
+    monkeypatch.setattr(MSTL, "forward", counted_forward)
+    spec, ctx = write_job(tmp_path, hourly_load(days=70), ForecastFrequency="H", ForecastHorizon=24)
+    data = load_series(ctx.storage, spec)
+    _, forecast = run_backtest(data.frame, 24, Settings(data.grid, ("p50",), windows=7), FORECASTERS["ets"])
+    recent = MSTL_CYCLES * 168
+    assert len(data.frame) > recent + 7 * 24  # longer than what the model sees, windows included
+    assert seen == {"fit": [recent], "forward": [recent] * 8}  # seven windows and the next day
+    assert len(forecast) == 24 and forecast[MEAN].notna().all()
 
 
 def test_a_job_stopped_at_its_limit_in_the_middle_of_a_fit_keeps_its_best_candidate_servable(tmp_path):
