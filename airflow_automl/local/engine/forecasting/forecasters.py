@@ -393,6 +393,14 @@ def holiday_counts(grid: Grid, steps: np.ndarray, country: str) -> np.ndarray:
     )
 
 
+# Prophet draws its weekly cycle with 3 Fourier terms by default, enough for daily data (7 points a week)
+# but too smooth for steps shorter than a day: a weekend's different days blur into the weekdays beside
+# them. With 10, one-day-ahead WAPE over a week of days fell from 0.066 to 0.054 on
+# benchmarks/forecast_vs_direct.py's hourly-load (8 of its series) and from 0.062 to 0.053 on vic-elec;
+# 6 to 20 terms did about as well.
+SUBDAILY_WEEKLY_FOURIER_ORDER = 10
+
+
 def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> pd.DataFrame:
     from cmdstanpy.utils import get_logger
     from prophet import Prophet
@@ -418,7 +426,7 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
         model = Prophet(
             uncertainty_samples=PROPHET_SAMPLES,
             daily_seasonality="daily" in cycles,
-            weekly_seasonality="weekly" in cycles,
+            weekly_seasonality="weekly" in cycles and (SUBDAILY_WEEKLY_FOURIER_ORDER if "daily" in cycles else True),
             yearly_seasonality="yearly" in cycles,
         )
         train = part[[TIMESTAMP, TARGET, *related]]
