@@ -298,10 +298,10 @@ def _apply(
 
 
 def _recent(model: Any, rows: pd.DataFrame) -> pd.DataFrame:
-    """One series' rows in step order: for an MSTL model (several seasons), the last MSTL_CYCLES of the
-    longest; for the others, all of them."""
+    """Of one series' rows (in step order, as the grid and _apply hold them): for an MSTL model (several
+    seasons), the last MSTL_CYCLES of the longest; for the others, all of them."""
     seasons = getattr(model, "season_length", None)
-    return rows.sort_values(STEP).tail(MSTL_CYCLES * max(seasons)) if isinstance(seasons, list) else rows
+    return rows.tail(MSTL_CYCLES * max(seasons)) if isinstance(seasons, list) else rows
 
 
 def _regressors(rows: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
@@ -418,6 +418,7 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
     # Prophet's seasonalities are the cycles the other algorithms model (its own rules differ: a
     # yearly one from two years of data on, and a daily one only for steps shorter than a day).
     cycles = settings.seasonal_cycles(history)
+    weekly = "weekly" in cycles and (SUBDAILY_WEEKLY_FOURIER_ORDER if "daily" in cycles else True)
     series_ids: list[str] = []
     means: list[np.ndarray] = []
     quantiles: dict[str, list[np.ndarray]] = {name: [] for name in settings.quantiles}
@@ -426,7 +427,7 @@ def forecast_prophet(frame: pd.DataFrame, horizon: int, settings: Settings) -> p
         model = Prophet(
             uncertainty_samples=PROPHET_SAMPLES,
             daily_seasonality="daily" in cycles,
-            weekly_seasonality="weekly" in cycles and (SUBDAILY_WEEKLY_FOURIER_ORDER if "daily" in cycles else True),
+            weekly_seasonality=weekly,
             yearly_seasonality="yearly" in cycles,
         )
         train = part[[TIMESTAMP, TARGET, *related]]
